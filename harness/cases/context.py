@@ -1,0 +1,183 @@
+"""What a running case carries: profile, timeline, actors, variables and findings.
+
+Steps talk to the world through actors placed in `ctx.actors` by the role's environment,
+and record judgements with `ctx.judge(...)`. Control flow outcomes are exceptions typed by
+whose fault it is: `StepFailed` (the SUT broke a requirement: FAIL and stop),
+`Precondition` (could not decide: INCONCLUSIVE and stop), anything else unexpected is a
+wicct bug (ERROR).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Awaitable, Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from harness import requirements
+from harness.cases.model import Case, Step
+from harness.evidence import Timeline
+from harness.pki import Pki
+from harness.profiles import Profile, parse_duration
+from harness.verdicts import Finding, Strength, Verdict
+
+
+class StepOutcome(Exception):
+    def __init__(self, reason: str, evidence: Iterable[int] = ()) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.evidence = tuple(evidence)
+
+
+class StepFailed(StepOutcome):
+    """The SUT broke the requirement the step checks (a FAIL finding was recorded)."""
+
+
+class Precondition(StepOutcome):
+    """Something the check depends on never happened: the case is INCONCLUSIVE."""
+
+
+class NotApplicable(StepOutcome):
+    """The SUT, as profiled, does not have what the case needs."""
+
+
+_REF = re.compile(r"\$\{([a-z_]+)\.([A-Za-z0-9_.\-]+)\}")
+
+
+@dataclass
+class CaseContext:
+    case: Case
+    profile: Profile
+    timeline: Timeline
+    pki: Pki
+    workdir: Path
+    actors: dict[str, Any] = field(default_factory=dict)
+    vars: dict[str, Any] = field(default_factory=dict)
+    findings: list[Finding] = field(default_factory=list)
+    cleanups: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
+    sut_logs: dict[str, str] = field(default_factory=dict)
+    step: Step | None = None
+
+    @property
+    def timers(self):  # noqa: ANN201 - Timers
+        return self.profile.timers
+
+    def actor(self, name: str) -> Any:
+        try:
+            return self.actors[name]
+        except KeyError:
+            raise RuntimeError(
+                f"no actor {name!r} in a {self.case.sut} case (have: {', '.join(self.actors)})"
+            ) from None
+
+    # -- judgements -----------------------------------------------------------------
+
+    def judge(
+        self,
+        verdict: Verdict,
+        reason: str,
+        *,
+        evidence: Iterable[int] = (),
+        requirement: str | None = None,
+        note: str = "",
+        strength: Strength | None = None,
+    ) -> list[Finding]:
+        """Record a finding for `requirement`, or for the step's `requirement:` argument,
+        or for every id the case verifies."""
+        ids = self._targets(requirement)
+        made = []
+        evidence = tuple(sorted(set(e for e in evidence if e)))
+        for rid in ids:
+            req = requirements.get(rid)
+            finding = Finding(
+                requirement=rid,
+                clause=req.clause,
+                strength=strength or req.strength,
+                verdict=verdict,
+                reason=self._where(reason),
+                evidence=evidence,
+                note=note,
+            )
+            self.findings.append(finding)
+            made.append(finding)
+        return made
+
+    def passed(self, reason: str, **kw: Any) -> None:
+        self.judge(Verdict.PASS, reason, **kw)
+
+    def failed(self, reason: str, *, evidence: Iterable[int] = (), stop: bool = True, **kw: Any) -> None:
+        """Record a FAIL finding; by default stop the case (later steps depend on this one)."""
+        evidence = tuple(evidence)
+        self.judge(Verdict.FAIL, reason, evidence=evidence, **kw)
+        if stop:
+            raise StepFailed(reason, evidence)
+
+    def informational(self, reason: str, **kw: Any) -> None:
+        self.judge(Verdict.INFORMATIONAL, reason, **kw)
+
+    def timed_out(self, reason: str, *, evidence: Iterable[int] = (), requirement: str | None = None) -> None:
+        """A wait ran out: FAIL or INCONCLUSIVE per the step's `on_timeout` (or its kind's default)."""
+        mode = self._on_timeout()
+        if mode == "inconclusive":
+            raise Precondition(self._where(reason), evidence)
+        self.failed(reason, evidence=evidence, requirement=requirement)
+
+    def _on_timeout(self) -> str:
+        from harness.cases.registry import REGISTRY
+
+        if self.step is None:
+            return "fail"
+        return self.step.args.get("on_timeout") or REGISTRY.steps[self.step.kind].on_timeout
+
+    def _targets(self, requirement: str | None) -> tuple[str, ...]:
+        if requirement:
+            return (requirement,)
+        if self.step is not None and self.step.args.get("requirement"):
+            return (self.step.args["requirement"],)
+        return self.case.verifies
+
+    def _where(self, reason: str) -> str:
+        return f"{reason} [{self.step.where}]" if self.step is not None else reason
+
+    def mandated(self, seconds: float, what: str) -> None:
+        """Record a protocol-mandated wait (a window watched on purpose), so that the
+        benchmark can tell wicct's own overhead from the time the case must take."""
+        self.timeline.add("runner", "note", f"watched {what} for {seconds:g} s", mandated_wait=seconds)
+
+    # -- values ---------------------------------------------------------------------
+
+    def within(self, args: dict[str, Any], default: float) -> float:
+        """The step's `within:` deadline in seconds, or `default`."""
+        value = args.get("within")
+        if value is None:
+            return default
+        return parse_duration(self.resolve(value))
+
+    def resolve(self, value: Any) -> Any:
+        """Expand `${profile.a.b}`, `${vars.x}` and `${timers.t1}` references."""
+        if isinstance(value, dict):
+            return {k: self.resolve(v) for k, v in value.items()}
+        if isinstance(value, list):
+            return [self.resolve(v) for v in value]
+        if not isinstance(value, str) or "${" not in value:
+            return value
+        whole = _REF.fullmatch(value)
+        if whole:
+            return self._lookup(whole.group(1), whole.group(2))
+        return _REF.sub(lambda m: str(self._lookup(m.group(1), m.group(2))), value)
+
+    def _lookup(self, scope: str, dotted: str) -> Any:
+        if scope == "profile":
+            try:
+                return self.profile.value(dotted)
+            except KeyError:
+                return getattr(self.profile, dotted.replace(".", "_"))
+        if scope == "vars":
+            node: Any = self.vars
+            for part in dotted.split("."):
+                node = node[part] if isinstance(node, dict) else getattr(node, part)
+            return node
+        if scope == "timers":
+            return getattr(self.profile.timers, dotted)
+        raise KeyError(f"unknown reference scope {scope!r}")

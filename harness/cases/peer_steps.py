@@ -1,0 +1,335 @@
+"""Steps shared by both roles: wicct's WebSocket peer sends stimuli and judges answers.
+
+`ctx.actors["peer"]` is the wicct actor facing the SUT over the WebSocket: the WIC
+emulator when the SUT is an eP-CSCF, the eP-CSCF emulator when the SUT is a WIC. It
+implements the small `Peer` protocol below; everything else here is role-neutral.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any, Protocol
+
+from harness.actors.channel import Received, SipChannel
+from harness.cases.context import CaseContext, Precondition
+from harness.cases.model import Step
+from harness.cases.registry import step
+from harness.evidence import STIMULUS, WS_CLOSE
+from harness.sip import SipMessage
+
+_CONN = {"type": "string"}
+_DURATION = {"type": ["string", "number"]}
+
+
+class Peer(Protocol):
+    def channel(self, name: str = "main") -> SipChannel | None:
+        """The open (or last) channel called `name`, None if never opened."""
+
+    def build_request(self, method: str, channel: SipChannel, **options: Any) -> SipMessage:
+        """A well-formed request of `method` for this role (R-URI, Via, From/To, Contact)."""
+
+    async def reopen(self, name: str = "main") -> SipChannel | None:
+        """A new connection after the SUT closed one (None if the role cannot)."""
+
+
+def peer(ctx: CaseContext) -> Peer:
+    return ctx.actor("peer")
+
+
+def channel(ctx: CaseContext, args: dict[str, Any]) -> SipChannel:
+    name = args.get("conn", "main")
+    chan = peer(ctx).channel(name)
+    if chan is None:
+        raise Precondition(f"no WebSocket connection {name!r} to the SUT")
+    return chan
+
+
+def _content_length_stimulus(message: SipMessage, mode: str) -> SipMessage:
+    """RFC 3261 §18.3 stimuli: omit the Content-Length, or declare more or fewer bytes."""
+    if mode == "omit":
+        return message.remove_header("Content-Length")
+    if mode == "larger":
+        return message.replace_header("Content-Length", str(len(message.body) + 20))
+    if mode == "smaller":
+        return message.replace_header("Content-Length", str(max(0, len(message.body) - 6)))
+    return message
+
+
+@step(
+    "peer.send",
+    args={
+        "conn": _CONN,
+        "method": {"type": "string"},
+        "as": {"type": "string"},
+        "frame": {"enum": ["text", "binary"]},
+        "fragments": {"type": "integer", "minimum": 1, "maximum": 16},
+        "ping_between": {"type": "boolean"},
+        "body": {"type": "string"},
+        "content_length": {"enum": ["correct", "omit", "larger", "smaller"]},
+        "pack_with": {"type": "string"},
+        "pack_content_length": {"enum": ["correct", "omit"]},
+        "options": {"type": "object"},
+    },
+    required=("method",),
+)
+async def peer_send(ctx: CaseContext, args: dict[str, Any], step_: Step) -> None:
+    """Send a SIP request from wicct's peer with optional framing stimuli."""
+    chan = channel(ctx, args)
+    options = dict(args.get("options", {}))
+    message = peer(ctx).build_request(args["method"].upper(), chan, **options)
+    if "body" in args:
+        message = message.with_body(args["body"].encode(), "text/plain")
+    message = _content_length_stimulus(message, args.get("content_length", "correct"))
+    packed = b""
+    if args.get("pack_with"):
+        second = peer(ctx).build_request(args["pack_with"].upper(), chan, **options)
+        ctx.vars["packed"] = second
+        packed = second.to_bytes()
+        if args.get("pack_content_length") == "omit":
+            message = message.remove_header("Content-Length")
+    ping = b"wicct-ping" if args.get("ping_between") else None
+    ctx.vars[args.get("as", "last")] = message
+    ctx.vars["last_sent_seq"] = await chan.send(
+        message,
+        frame=args.get("frame", "text"),
+        fragments=args.get("fragments", 1),
+        ping_after_first=ping,
+        packed_with=packed,
+    )
+
+
+def _status_ok(status: int, wanted: Any) -> bool:
+    if wanted is None:
+        return True
+    if isinstance(wanted, int):
+        return status == wanted
+    if isinstance(wanted, str) and len(wanted) == 3 and wanted.endswith("xx"):
+        return str(status)[0] == wanted[0]
+    if isinstance(wanted, list):
+        return any(_status_ok(status, w) for w in wanted)
+    return str(status) == str(wanted)
+
+
+def _request(ctx: CaseContext, args: dict[str, Any]) -> SipMessage:
+    name = args.get("to", "last")
+    request = ctx.vars.get(name)
+    if not isinstance(request, SipMessage):
+        raise RuntimeError(f"no request stored as {name!r} (use `as:` on the sending step)")
+    return request
+
+
+@step(
+    "expect.response",
+    args={"conn": _CONN, "to": {"type": "string"}, "status": {}, "final": {"type": "boolean"}},
+)
+async def expect_response(ctx: CaseContext, args: dict[str, Any], step_: Step) -> None:
+    """The SUT answers the stored request with a (final) response of the given status."""
+    chan = channel(ctx, args)
+    request = _request(ctx, args)
+    within = ctx.within(args, ctx.timers.response_timeout)
+    got = await chan.response_to(request, within, final=args.get("final", True))
+    if got is None:
+        why = "connection closed" if chan.closed else f"none within {within:g} s"
+        ctx.timed_out(f"no response to {request.method} ({why})", evidence=[ctx.vars.get("last_sent_seq", 0)])
+        return
+    ctx.vars[f"response_{args.get('to', 'last')}"] = got
+    status = got.message.status or 0
+    if _status_ok(status, args.get("status")):
+        ctx.passed(f"{request.method} answered {status}", evidence=[got.entry])
+    else:
+        ctx.failed(f"{request.method} answered {status}, expected {args.get('status')}", evidence=[got.entry])
+
+
+@step("expect.no_response", args={"conn": _CONN, "to": {"type": "string"}, "final": {"type": "boolean"}})
+async def expect_no_response(ctx: CaseContext, args: dict[str, Any], step_: Step) -> None:
+    """The SUT sends no response to the stored request within the window."""
+    chan = channel(ctx, args)
+    request = _request(ctx, args)
+    within = ctx.within(args, ctx.timers.response_timeout)
+    got = await chan.response_to(request, within, final=args.get("final", False))
+    if got is None:
+        ctx.mandated(within, f"no response to {request.method}")
+        ctx.passed(f"no response to {request.method} within {within:g} s")
+    else:
+        ctx.failed(f"{request.method} was answered {got.message.status}", evidence=[got.entry])
+
+
+@step("peer.ping", args={"conn": _CONN, "payload": {"type": "string"}})
+async def peer_ping(ctx: CaseContext, args: dict[str, Any], step_: Step) -> None:
+    """Send a WebSocket Ping (RFC 6455 §5.5.2)."""
+    payload = args.get("payload", "wicct-0123").encode()
+    ctx.vars["ping_seq"] = await channel(ctx, args).conn.send_ping(payload)
+    ctx.vars["ping_payload"] = payload
+
+
+@step("expect.pong", args={"conn": _CONN})
+async def expect_pong(ctx: CaseContext, args: dict[str, Any], step_: Step) -> None:
+    """A Pong carrying the Ping's payload arrives in time (RFC 6455 §5.5.3)."""
+    chan = channel(ctx, args)
+    payload = ctx.vars.get("ping_payload", b"wicct-ping")
+    within = ctx.within(args, ctx.timers.pong_timeout)
+    pong = await chan.conn.wait_pong(payload, within)
+    if pong is None:
+        ctx.timed_out(
+            f"no Pong with payload {payload!r} within {within:g} s",
+            evidence=[ctx.vars.get("ping_seq", 0)],
+        )
+    else:
+        ctx.passed(f"Pong with payload {payload!r}", evidence=[ctx.vars.get("ping_seq", 0), pong.entry])
+
+
+@step(
+    "peer.send_raw",
+    args={"conn": _CONN, "text": {"type": "string"}, "hex": {"type": "string"}, "frame": {"enum": ["text", "binary"]}},
+)
+async def peer_send_raw(ctx: CaseContext, args: dict[str, Any], step_: Step) -> None:
+    """Send raw bytes as one WebSocket message (junk, keep-alives, invalid UTF-8)."""
+    chan = channel(ctx, args)
+    data = bytes.fromhex(args["hex"]) if "hex" in args else args.get("text", "").encode()
+    ctx.timeline.add(chan.actor, STIMULUS, f"tx raw {len(data)}B as {args.get('frame', 'text')}",
+                     direction="tx", conn=chan.conn.conn_id, payload=data)
+    if args.get("frame") == "binary":
+        ctx.vars["last_sent_seq"] = await chan.conn.send_binary(data)
+    else:
+        ctx.vars["last_sent_seq"] = await chan.conn.send_text(data)
+    ctx.vars["raw_sent_at"] = len(chan.received)
+
+
+@step(
+    "peer.frame",
+    args={
+        "conn": _CONN,
+        "opcode": {"type": "integer", "minimum": 0, "maximum": 15},
+        "text": {"type": "string"},
+        "hex": {"type": "string"},
+        "fin": {"type": "boolean"},
+        "rsv1": {"type": "boolean"},
+        "mask": {"type": "boolean"},
+    },
+    required=("opcode",),
+)
+async def peer_frame(ctx: CaseContext, args: dict[str, Any], step_: Step) -> None:
+    """Send one deliberately wrong frame (RFC 6455 §5.1, §5.2 stimuli)."""
+    chan = channel(ctx, args)
+    payload = bytes.fromhex(args["hex"]) if "hex" in args else args.get("text", "").encode()
+    ctx.vars["last_sent_seq"] = await chan.conn.send_raw_frame(
+        opcode=args["opcode"], payload=payload, fin=args.get("fin", True),
+        rsv1=args.get("rsv1", False), mask=args.get("mask"),
+    )
+
+
+@step("peer.close", args={"conn": _CONN, "code": {"type": "integer"}, "reason": {"type": "string"}})
+async def peer_close(ctx: CaseContext, args: dict[str, Any], step_: Step) -> None:
+    """Start the closing handshake (RFC 6455 §5.5.1)."""
+    chan = channel(ctx, args)
+    ctx.vars["close_seq"] = await chan.conn.send_close(args.get("code", 1000), args.get("reason", ""))
+
+
+@step(
+    "expect.close",
+    args={"conn": _CONN, "codes": {"type": "array", "items": {"type": "integer"}}, "tcp_close_ok": {"type": "boolean"}},
+)
+async def expect_close(ctx: CaseContext, args: dict[str, Any], step_: Step) -> None:
+    """The SUT closes the connection, with a Close frame whose code is one of `codes`."""
+    chan = channel(ctx, args)
+    within = ctx.within(args, ctx.timers.response_timeout)
+    closed = await chan.conn.wait_closed(within)
+    codes = args.get("codes")
+    evidence = [ctx.vars.get("last_sent_seq", 0), ctx.vars.get("close_seq", 0), chan.conn.close_entry]
+    if not closed:
+        ctx.timed_out(f"connection still open {within:g} s after the stimulus", evidence=evidence)
+        return
+    code = chan.conn.close_code
+    if code is None:
+        if args.get("tcp_close_ok", False):
+            ctx.passed("TCP closed without a Close frame", evidence=evidence, note="NON-STRICT")
+        else:
+            ctx.failed("TCP closed without a Close frame", evidence=evidence)
+        return
+    if codes and code not in codes:
+        ctx.failed(f"closed with code {code}, expected one of {codes}", evidence=evidence)
+    else:
+        ctx.passed(f"closed with code {code}", evidence=evidence)
+
+
+@step("expect.open", args={"conn": _CONN, "for": _DURATION})
+async def expect_open(ctx: CaseContext, args: dict[str, Any], step_: Step) -> None:
+    """The SUT keeps the connection open for the whole window (no Close, no FIN)."""
+    from harness.profiles import parse_duration
+
+    chan = channel(ctx, args)
+    window = parse_duration(args.get("for", ctx.timers.keepalive_window))
+    closed = await chan.conn.wait_closed(window)
+    if closed:
+        closes = ctx.timeline.select(kind=WS_CLOSE, conn=chan.conn.conn_id)
+        ctx.failed("the SUT closed the WebSocket during the window",
+                   evidence=[e.seq for e in closes] or [chan.conn.close_entry])
+    else:
+        ctx.mandated(window, "open connection")
+        ctx.passed(f"connection stayed open for {window:g} s")
+
+
+@step("expect.crlf", args={"conn": _CONN})
+async def expect_crlf(ctx: CaseContext, args: dict[str, Any], step_: Step) -> None:
+    """RFC 5626 §4.4.1: a CRLFCRLF ping is answered with a single CRLF pong."""
+    chan = channel(ctx, args)
+    start = ctx.vars.get("raw_sent_at", 0)
+    within = ctx.within(args, ctx.timers.pong_timeout)
+    got = await chan.wait_for(lambda r: r.keepalive and r.payload == b"\r\n", within, start=start)
+    if got is None:
+        ctx.timed_out(f"no CRLF pong within {within:g} s", evidence=[ctx.vars.get("last_sent_seq", 0)])
+    else:
+        ctx.passed("CRLF pong received", evidence=[ctx.vars.get("last_sent_seq", 0), got.entry])
+
+
+@step("expect.alive", args={"conn": _CONN, "method": {"type": "string"}})
+async def expect_alive(ctx: CaseContext, args: dict[str, Any], step_: Step) -> None:
+    """The SUT still serves SIP after a stimulus: on the same connection, or a new one."""
+    p = peer(ctx)
+    name = args.get("conn", "main")
+    chan = p.channel(name)
+    if chan is None or chan.closed:
+        chan = await p.reopen(name)
+        if chan is None:
+            ctx.timed_out("the SUT closed the connection and no new one could be opened")
+            return
+    request = p.build_request(args.get("method", "OPTIONS").upper(), chan)
+    seq = await chan.send(request)
+    within = ctx.within(args, ctx.timers.response_timeout)
+    got = await chan.response_to(request, within)
+    if got is None:
+        ctx.timed_out(f"no response to a new {request.method} within {within:g} s", evidence=[seq])
+    else:
+        ctx.passed(f"SUT still answers ({got.message.status})", evidence=[seq, got.entry])
+
+
+@step("expect.no_retransmission", args={"conn": _CONN, "method": {"type": "string"}, "window": _DURATION})
+async def expect_no_retransmission(ctx: CaseContext, args: dict[str, Any], step_: Step) -> None:
+    """RFC 7118 §5 / RFC 3261 §17.1.1.2: over a reliable transport a request is sent once."""
+    from harness.profiles import parse_duration
+
+    chan = channel(ctx, args)
+    method = args.get("method")
+    window = parse_duration(args["window"]) if "window" in args else ctx.timers.retransmit_watch
+    first = await chan.request(method, ctx.timers.response_timeout)
+    if first is None:
+        ctx.timed_out(f"the SUT sent no {method or 'request'} to watch", requirement=None)
+        return
+    await asyncio.sleep(window)
+    ctx.mandated(window, "retransmissions")
+    copies = [r for r in chan.received if r.is_request and _same_request(r, first)]
+    if len(copies) > 1:
+        ctx.failed(f"{first.message.method} sent {len(copies)} times within {window:g} s",
+                   evidence=[c.entry for c in copies])
+    else:
+        ctx.passed(f"{first.message.method} sent once over {window:g} s", evidence=[first.entry])
+
+
+def _same_request(a: Received, b: Received) -> bool:
+    ma, mb = a.message, b.message
+    return (
+        ma.call_id == mb.call_id
+        and str(ma.cseq) == str(mb.cseq)
+        and (ma.top_via.branch if ma.top_via else None) == (mb.top_via.branch if mb.top_via else None)
+    )
+

@@ -1,0 +1,146 @@
+"""The declarative case runner: steps → actor calls, findings → one CaseResult.
+
+DESIGN.md principle 6: the harness never hangs and never lies. Each case runs under its
+own overall timeout (every step has its own deadline too), teardown is bounded, monitors
+judge the whole timeline afterwards, and whatever happens a CaseResult comes out:
+FAIL for the SUT, INCONCLUSIVE when it could not decide, ERROR for a wicct bug.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import tempfile
+import time
+import traceback
+from pathlib import Path
+
+from harness.cases.context import CaseContext, NotApplicable, Precondition, StepFailed
+from harness.cases.model import Case
+from harness.cases.registry import load_providers
+from harness.evidence import NOTE, Redactor, Timeline
+from harness.pki import Pki
+from harness.profiles import Profile
+from harness.suts.base import SutUnavailable
+from harness.verdicts import CaseResult, Verdict, case_verdict
+
+TEARDOWN_TIMEOUT = 10.0
+
+
+def _result(
+    case: Case,
+    profile: Profile,
+    verdict: Verdict,
+    reason: str,
+    ctx: CaseContext | None,
+    started: float,
+) -> CaseResult:
+    return CaseResult(
+        case_id=case.id,
+        title=case.title,
+        description=case.description,
+        sut_role=case.sut,
+        profile=profile.id,
+        verifies=case.verifies,
+        clauses=case.clauses,
+        verdict=verdict,
+        reason=reason,
+        findings=tuple(ctx.findings) if ctx else (),
+        evidence=tuple(ctx.timeline.to_json()) if ctx else (),
+        duration_s=time.monotonic() - started,
+        source=case.source,
+    )
+
+
+def missing_features(case: Case, profile: Profile) -> list[str]:
+    return [f for f in case.requires if f not in profile.features]
+
+
+async def run_case(case: Case, profile: Profile, pki: Pki, workdir: Path | None = None) -> CaseResult:
+    """Run one case against one profile and judge it."""
+    started = time.monotonic()
+    registry = load_providers()
+    missing = missing_features(case, profile)
+    if missing:
+        reason = f"profile {profile.id} does not declare feature(s): {', '.join(missing)}"
+        return _result(case, profile, Verdict.NOT_APPLICABLE, reason, None, started)
+    if case.sut != profile.role:
+        reason = f"case is for a {case.sut} SUT, profile {profile.id} is a {profile.role}"
+        return _result(case, profile, Verdict.NOT_APPLICABLE, reason, None, started)
+
+    redactor = Redactor()
+    for secret in profile.secrets:
+        redactor.add(secret)
+    timeline = Timeline(redactor)
+    tmp = None
+    if workdir is None:
+        tmp = tempfile.TemporaryDirectory(prefix=f"wicct-{case.id}-")
+        workdir = Path(tmp.name)
+    ctx = CaseContext(case=case, profile=profile, timeline=timeline, pki=pki, workdir=workdir)
+    stopped: tuple[Verdict, str] | None = None
+    environment = registry.environments.get(case.sut)
+    try:
+        if environment is None:
+            raise RuntimeError(f"no environment registered for SUT role {case.sut!r}")
+        async with asyncio.timeout(case.timeout):
+            async with environment(ctx):
+                for step in case.steps:
+                    ctx.step = step
+                    timeline.add("runner", NOTE, f"{step.where}", step=step.kind, line=step.line)
+                    await registry.steps[step.kind].fn(ctx, ctx.resolve(step.args), step)
+                ctx.step = None
+    except StepFailed as exc:
+        stopped = (Verdict.FAIL, exc.reason)
+    except Precondition as exc:
+        stopped = (Verdict.INCONCLUSIVE, exc.reason)
+    except NotApplicable as exc:
+        return _result(case, profile, Verdict.NOT_APPLICABLE, exc.reason, ctx, started)
+    except SutUnavailable as exc:
+        stopped = (Verdict.INCONCLUSIVE, f"SUT unavailable: {exc}")
+    except TimeoutError:
+        where = ctx.step.where if ctx.step else "set-up or teardown"
+        stopped = (
+            Verdict.INCONCLUSIVE,
+            f"case exceeded its overall timeout of {case.timeout:g} s at {where}",
+        )
+    except Exception as exc:  # a wicct bug: ERROR, with the traceback as evidence
+        timeline.add("runner", NOTE, f"harness error: {exc!r}", traceback=traceback.format_exc())
+        stopped = (Verdict.ERROR, f"harness error at {ctx.step.where if ctx.step else 'set-up'}: {exc!r}")
+    finally:
+        ctx.step = None
+        await _run_cleanups(ctx)
+        if tmp is not None:
+            tmp.cleanup()
+
+    for name in case.monitors:
+        try:
+            ctx.findings.extend(registry.monitors[name].fn(ctx))
+        except Exception as exc:  # noqa: BLE001 - a monitor bug must not hide the case
+            timeline.add("runner", NOTE, f"monitor {name} error: {exc!r}", traceback=traceback.format_exc())
+            stopped = stopped or (Verdict.ERROR, f"monitor {name} failed: {exc!r}")
+    for name, text in ctx.sut_logs.items():
+        if text:
+            timeline.add("sut", "sut.log", f"{name} log ({len(text)} chars)", text=text[-20000:])
+
+    verdict, reason = case_verdict(ctx.findings, case.verifies)
+    if stopped is not None:
+        kind, why = stopped
+        if kind is Verdict.ERROR or (kind is Verdict.INCONCLUSIVE and verdict is not Verdict.FAIL):
+            verdict, reason = kind, why
+        elif kind is Verdict.FAIL:
+            verdict, reason = case_verdict(ctx.findings, case.verifies)
+    return _result(case, profile, verdict, reason, ctx, started)
+
+
+async def _run_cleanups(ctx: CaseContext) -> None:
+    while ctx.cleanups:
+        cleanup = ctx.cleanups.pop()
+        try:
+            async with asyncio.timeout(TEARDOWN_TIMEOUT):
+                await cleanup()
+        except Exception as exc:  # noqa: BLE001 - teardown is best effort, but recorded
+            ctx.timeline.add("runner", NOTE, f"cleanup error: {exc!r}")
+
+
+def run_case_sync(case: Case, profile: Profile, pki: Pki, workdir: Path | None = None) -> CaseResult:
+    """Run one case in a fresh event loop (one loop per case keeps cases isolated)."""
+    return asyncio.run(run_case(case, profile, pki, workdir))

@@ -1,0 +1,96 @@
+"""Framing checks over a timeline: RFC 7118 §5 / SEED 5.1.X.0, RFC 6455 §5.1, §8.1.
+
+Pure functions: they read what wicct's peer received from the SUT (entries with
+direction "rx" of one actor) and return (verdict, reason, evidence) judgements.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from harness.evidence import SIP, SIP_ERROR, WS_ERROR, WS_FRAME, WS_MESSAGE, Entry
+from harness.verdicts import Verdict
+
+
+@dataclass(frozen=True)
+class Judgement:
+    verdict: Verdict
+    reason: str
+    evidence: tuple[int, ...] = ()
+    note: str = ""
+
+
+def _rx(entries: Iterable[Entry], actor: str, kind: str) -> list[Entry]:
+    return [e for e in entries if e.actor == actor and e.direction == "rx" and e.kind == kind]
+
+
+def one_sip_message_per_ws_message(entries: list[Entry], actor: str) -> Judgement | None:
+    """WIC-FR-01: each WS message is exactly one SIP message, nothing after its body, and no
+    SIP message spans two WS messages (a fragment shows up as an unparsable message)."""
+    sips = _rx(entries, actor, SIP)
+    errors = _rx(entries, actor, SIP_ERROR)
+    if not sips and not errors:
+        return None
+    bad_excess = [e for e in sips if e.data.get("excess")]
+    if bad_excess:
+        first = bad_excess[0]
+        excess = first.data["excess"]
+        shown = excess[:60] if isinstance(excess, str | bytes) else excess
+        return Judgement(
+            Verdict.FAIL,
+            f"a WebSocket message carried more than one SIP message: {len(bad_excess)} time(s); "
+            f"bytes after the first message: {shown!r}",
+            tuple(e.seq for e in bad_excess[:5]),
+        )
+    if errors:
+        first = errors[0]
+        return Judgement(
+            Verdict.FAIL,
+            f"a WebSocket message was not one whole SIP message ({first.data.get('reason')}): "
+            f"{len(errors)} time(s)",
+            tuple(e.seq for e in errors[:5]),
+        )
+    return Judgement(Verdict.PASS, f"{len(sips)} SIP message(s), each alone in its WebSocket message")
+
+
+def frames_masked(entries: list[Entry], actor: str) -> Judgement | None:
+    """WIC-FR-02 (RFC 6455 §5.1): a client masks every frame it sends."""
+    frames = _rx(entries, actor, WS_FRAME)
+    errors = [e for e in _rx(entries, actor, WS_ERROR) if "mask" in str(e.data.get("error", "")).lower()]
+    unmasked = [e for e in frames if e.data.get("masked") is False]
+    if errors or unmasked:
+        bad = (errors + unmasked)[:5]
+        return Judgement(Verdict.FAIL, f"{len(unmasked) or len(errors)} unmasked client frame(s)",
+                         tuple(e.seq for e in bad))
+    if not frames:
+        return None
+    return Judgement(Verdict.PASS, f"all {len(frames)} client frames masked")
+
+
+def text_is_utf8(entries: list[Entry], actor: str) -> Judgement | None:
+    """WIC-FR-03 (RFC 7118 §4.2): text frames carry valid UTF-8."""
+    errors = [
+        e for e in _rx(entries, actor, WS_ERROR)
+        if e.data.get("code") == 1007 or "utf-8" in str(e.data.get("error", "")).lower()
+    ]
+    messages = [e for e in _rx(entries, actor, WS_MESSAGE) if e.data.get("opcode") == "text"]
+    invalid = [e for e in messages if isinstance(e.data.get("payload"), bytes | bytearray)]
+    if errors or invalid:
+        bad = (errors + invalid)[:5]
+        return Judgement(Verdict.FAIL, "a text frame carried invalid UTF-8", tuple(e.seq for e in bad))
+    if not messages:
+        return None
+    return Judgement(Verdict.PASS, f"{len(messages)} text message(s), all valid UTF-8")
+
+
+def only_sip_and_keepalives(entries: list[Entry], actor: str) -> Judgement | None:
+    """BOTH-FR-10 (RFC 7118 §4.1, informational): the SUT sends only SIP and CRLF keep-alives."""
+    messages = _rx(entries, actor, WS_MESSAGE)
+    if not messages:
+        return None
+    junk = _rx(entries, actor, SIP_ERROR)
+    if junk:
+        return Judgement(Verdict.INFORMATIONAL, f"{len(junk)} non-SIP WebSocket message(s) from the SUT",
+                         tuple(e.seq for e in junk[:5]))
+    return Judgement(Verdict.PASS, f"{len(messages)} WebSocket message(s), all SIP or keep-alives")

@@ -1,0 +1,72 @@
+"""Monitors: checks that hold on every message, judged over a case's whole timeline.
+
+Like TTCN-3 default altsteps, a case enables the monitors it wants (`monitors:`) and the
+findings are attributed to the monitor's requirement id. What the SUT sent is what
+wicct's peer actor (`ctx.actors["peer"].actor_name`, "epcscf" or "wic") received.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from harness.cases.context import CaseContext
+from harness.cases.registry import monitor
+from harness.checks import framing, transport
+from harness.checks.framing import Judgement
+from harness.evidence import Entry
+from harness.verdicts import Finding
+
+Check = Callable[[list[Entry], str], Judgement | None]
+
+
+def _peer_actor(ctx: CaseContext) -> str:
+    return "epcscf" if ctx.case.sut == "wic" else "wic"
+
+
+def _judge(ctx: CaseContext, requirement: str, check: Check) -> list[Finding]:
+    judgement = check(list(ctx.timeline), _peer_actor(ctx))
+    if judgement is None:
+        return []
+    return ctx.judge(
+        judgement.verdict,
+        f"monitor: {judgement.reason}",
+        evidence=judgement.evidence,
+        requirement=requirement,
+        note=judgement.note,
+    )
+
+
+@monitor("framing", requirements=["WIC-FR-01"])
+def framing_monitor(ctx: CaseContext) -> list[Finding]:
+    """One SIP message per WebSocket message, nothing after its body."""
+    return _judge(ctx, "WIC-FR-01", framing.one_sip_message_per_ws_message)
+
+
+@monitor("masking", requirements=["WIC-FR-02"])
+def masking_monitor(ctx: CaseContext) -> list[Finding]:
+    """Every frame from the WIC is masked."""
+    return _judge(ctx, "WIC-FR-02", framing.frames_masked)
+
+
+@monitor("utf8", requirements=["WIC-FR-03"])
+def utf8_monitor(ctx: CaseContext) -> list[Finding]:
+    """Text frames from the WIC carry valid UTF-8."""
+    return _judge(ctx, "WIC-FR-03", framing.text_is_utf8)
+
+
+@monitor("via_transport", requirements=["WIC-TP-01"])
+def via_monitor(ctx: CaseContext) -> list[Finding]:
+    """Top Via of every WIC request is SIP/2.0/WSS."""
+    return _judge(ctx, "WIC-TP-01", transport.via_transport_wss)
+
+
+@monitor("contact_transport", requirements=["WIC-TP-02"])
+def contact_monitor(ctx: CaseContext) -> list[Finding]:
+    """Contact URI transport=ws in REGISTER and INVITE."""
+    return _judge(ctx, "WIC-TP-02", transport.contact_transport_ws)
+
+
+@monitor("only_sip", requirements=["BOTH-FR-10"])
+def only_sip_monitor(ctx: CaseContext) -> list[Finding]:
+    """The SUT sends only SIP and CRLF keep-alives (informational)."""
+    return _judge(ctx, "BOTH-FR-10", framing.only_sip_and_keepalives)

@@ -1,0 +1,81 @@
+"""Transport identifier checks: SEED 5.1.X.0 bullet 2, RFC 7118 §5.1, §5.2.
+
+Pure functions over the SIP requests wicct's peer received from the SUT.
+"""
+
+from __future__ import annotations
+
+from harness.checks.framing import Judgement
+from harness.evidence import SIP, Entry
+from harness.sip import SipMessage, SipParseError, parse
+from harness.verdicts import Verdict
+
+
+def received_requests(entries: list[Entry], actor: str) -> list[tuple[Entry, SipMessage]]:
+    out = []
+    for entry in entries:
+        if entry.actor != actor or entry.direction != "rx" or entry.kind != SIP:
+            continue
+        raw = entry.data.get("raw")
+        if isinstance(raw, str):
+            raw = raw.encode()
+        if not isinstance(raw, bytes):
+            continue
+        try:
+            message = parse(raw).message
+        except SipParseError:
+            continue
+        if message.is_request:
+            out.append((entry, message))
+    return out
+
+
+def via_transport_wss(entries: list[Entry], actor: str) -> Judgement | None:
+    """WIC-TP-01: the top Via of every request names the WSS transport.
+
+    Tokens are case-insensitive (RFC 3261 §7.3.1): `wss` passes, with a note."""
+    requests = received_requests(entries, actor)
+    if not requests:
+        return None
+    wrong, lower = [], []
+    for entry, message in requests:
+        via = message.top_via
+        if via is None or via.transport != "WSS":
+            wrong.append((entry, via.protocol if via else "(no Via)"))
+        elif not via.protocol.endswith("WSS"):
+            lower.append(entry)
+    if wrong:
+        entry, protocol = wrong[0]
+        return Judgement(Verdict.FAIL, f"top Via transport is {protocol!r}, not SIP/2.0/WSS "
+                         f"({len(wrong)} request(s))", tuple(e.seq for e, _ in wrong[:5]))
+    if lower:
+        return Judgement(Verdict.PASS, "Via transport written in lower case (case-insensitive token)",
+                         tuple(e.seq for e in lower[:3]), note="NON-STRICT")
+    return Judgement(Verdict.PASS, f"top Via is SIP/2.0/WSS on all {len(requests)} request(s)")
+
+
+def contact_transport_ws(entries: list[Entry], actor: str) -> Judgement | None:
+    """WIC-TP-02 (RFC 7118 §5.2): the Contact URI of REGISTER and INVITE has `transport=ws`.
+
+    `transport=wss` is NON-STRICT (some servers demand it; RFC 7118 defines no such value)."""
+    checked, wrong, nonstrict = 0, [], []
+    for entry, message in received_requests(entries, actor):
+        if message.method not in ("REGISTER", "INVITE"):
+            continue
+        for contact in message.contacts:
+            checked += 1
+            transport = (contact.uri.param("transport") or "").lower()
+            if transport == "wss":
+                nonstrict.append(entry)
+            elif transport != "ws":
+                wrong.append((entry, transport or "(none)"))
+    if not checked:
+        return None
+    if wrong:
+        entry, value = wrong[0]
+        return Judgement(Verdict.FAIL, f"Contact transport parameter is {value!r}, expected 'ws'",
+                         tuple(e.seq for e, _ in wrong[:5]))
+    if nonstrict:
+        return Judgement(Verdict.PASS, "Contact uses transport=wss, which RFC 7118 does not define",
+                         tuple(e.seq for e in nonstrict[:3]), note="NON-STRICT")
+    return Judgement(Verdict.PASS, f"Contact transport=ws in {checked} Contact(s)")

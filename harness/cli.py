@@ -1,0 +1,166 @@
+"""The `wicct` command: run the suite, list cases, list fault switches.
+
+`wicct run` is pytest underneath (the plugin does the work), so vendors get the same
+outcomes, JUnit XML and Allure results in CI. Exit codes: 0 no FAIL and no ERROR (and,
+with --strict, no INCONCLUSIVE); 1 otherwise; 2 bad input (profile, options) before any
+case ran.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as _dt
+import json
+import sys
+from pathlib import Path
+
+from harness import __version__, yamlmarks
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_CASES = PROJECT_ROOT / "testcases"
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="wicct", description="WebRTC-to-IMS conformance harness")
+    parser.add_argument("--version", action="version", version=f"wicct {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    run = sub.add_parser("run", help="run the suite against one or more SUT profiles")
+    run.add_argument("--profile", action="append", default=[], metavar="PATH",
+                     help="SUT profile (repeatable); default: both reference profiles")
+    run.add_argument("--out", metavar="DIR", help="report directory (default reports/run-<time>)")
+    run.add_argument("--select", metavar="EXPR", help="pytest -k expression over case ids")
+    run.add_argument("--cases", metavar="DIR", default=str(DEFAULT_CASES), help="case directory")
+    run.add_argument("--strict", action="store_true", help="INCONCLUSIVE counts as a failure")
+    run.add_argument("--alluredir", metavar="DIR", help="also write Allure results here")
+    run.add_argument("--quiet", "-q", action="store_true", help="no per-case progress lines")
+
+    lst = sub.add_parser("list", help="list the cases with their requirement ids and clauses")
+    lst.add_argument("--json", action="store_true")
+    lst.add_argument("--cases", metavar="DIR", default=str(DEFAULT_CASES))
+
+    flt = sub.add_parser("faults", help="list the reference SUTs' fault switches")
+    flt.add_argument("--json", action="store_true")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    if args.command == "run":
+        return cmd_run(args)
+    if args.command == "list":
+        return cmd_list(args)
+    return cmd_faults(args)
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    import pytest
+    from rich.console import Console
+
+    from harness.plugin import DEFAULT_PROFILES, load_profiles
+
+    console = Console(stderr=False)
+    profile_paths = [str(p) for p in (args.profile or DEFAULT_PROFILES)]
+    try:
+        load_profiles(profile_paths)
+    except yamlmarks.DocumentError as exc:
+        print(f"wicct: bad profile: {exc}", file=sys.stderr)
+        return 2
+    cases = Path(args.cases)
+    if not cases.is_dir():
+        print(f"wicct: no case directory {cases}", file=sys.stderr)
+        return 2
+    stamp = _dt.datetime.now().strftime("%Y%m%d-%H%M%S")
+    out = Path(args.out) if args.out else Path("reports") / f"run-{stamp}"
+    out.mkdir(parents=True, exist_ok=True)
+    for stale in ("report.json", "report.html", "junit.xml"):
+        (out / stale).unlink(missing_ok=True)
+    pytest_args = [
+        str(cases),
+        "--rootdir",
+        str(cases.resolve().parent),
+        "-p",
+        "no:cacheprovider",
+        "--continue-on-collection-errors",
+        "--wicct-out",
+        str(out),
+        "--junitxml",
+        str(out / "junit.xml"),
+        "-o",
+        "junit_family=xunit2",
+        "-o",
+        "console_output_style=count",
+        "--tb=line" if args.quiet else "--tb=short",
+        "-q" if args.quiet else "-v",
+        "-rN",
+    ]
+    for path in profile_paths:
+        pytest_args += ["--profile", path]
+    if args.select:
+        pytest_args += ["-k", args.select]
+    if args.strict:
+        pytest_args.append("--wicct-strict")
+    if args.alluredir:
+        pytest_args += ["--alluredir", args.alluredir]
+    code = pytest.main(pytest_args)
+    report_path = out / "report.json"
+    if not report_path.exists():
+        print(f"wicct: no case ran (pytest exit {int(code)}); nothing to report", file=sys.stderr)
+        return 2 if int(code) in (4, 5) else 1
+    report = json.loads(report_path.read_text("utf-8"))
+    from harness.report import render_summary
+
+    render_summary(report, console)
+    console.print(f"report: {out / 'report.html'}  (json: {report_path}, junit: {out / 'junit.xml'})")
+    summary = report["summary"]
+    bad = summary.get("FAIL", 0) + summary.get("ERROR", 0)
+    if args.strict:
+        bad += summary.get("INCONCLUSIVE", 0)
+    return 1 if bad else 0
+
+
+def cmd_list(args: argparse.Namespace) -> int:
+    from harness.cases.model import discover, load_case
+
+    rows, errors = [], []
+    for path in discover(Path(args.cases)):
+        try:
+            case = load_case(path)
+        except yamlmarks.DocumentError as exc:
+            errors.append(str(exc))
+            continue
+        rows.append(
+            {
+                "id": case.id,
+                "title": case.title,
+                "sut": case.sut,
+                "verifies": list(case.verifies),
+                "clauses": list(case.clauses),
+                "requires": list(case.requires),
+                "file": str(path),
+            }
+        )
+    if args.json:
+        print(json.dumps({"cases": rows, "errors": errors}, indent=2))
+    else:
+        for row in rows:
+            print(f"{row['id']:<34} {row['sut']:<7} {' '.join(row['verifies']):<28} {'; '.join(row['clauses'])}")
+        for error in errors:
+            print(f"ERROR {error}", file=sys.stderr)
+        print(f"{len(rows)} cases", file=sys.stderr)
+    return 2 if errors else 0
+
+
+def cmd_faults(args: argparse.Namespace) -> int:
+    from harness.suts.faults import FAULTS
+
+    if args.json:
+        print(json.dumps([f.to_json() for f in FAULTS], indent=2))
+    else:
+        for f in FAULTS:
+            print(f"{f.role:<7} {f.name:<32} breaks {', '.join(f.breaks) or '(nothing: NON-STRICT)'}")
+    return 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,283 @@
+"""The pytest plugin: YAML cases under `testcases/` become items, one per (case, profile).
+
+Verdict → pytest outcome (DESIGN.md "Verdicts and pytest"): PASS → passed, FAIL → failed,
+ERROR → error, NOT-APPLICABLE → skipped with the reason, INCONCLUSIVE → skipped with an
+`inconclusive:` reason (failed under `--wicct-strict`). Requirement ids and clauses go to
+`user_properties` (JUnit `<property>`) and to Allure labels. At the end the canonical
+report (report.json, report.html) is written to `--wicct-out`.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from harness import yamlmarks
+from harness.cases.model import Case, load_case
+from harness.cases.runner import run_case_sync
+from harness.pki import Pki
+from harness.profiles import Profile, load_profile
+from harness.results import RunResult
+from harness.suts import faults as fault_table
+from harness.verdicts import CaseResult, SutInfo, Verdict
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_PROFILES = (
+    PROJECT_ROOT / "profiles" / "reference-epcscf.yaml",
+    PROJECT_ROOT / "profiles" / "reference-wic.yaml",
+)
+
+
+@dataclass
+class WicctState:
+    profiles: list[Profile]
+    out: Path | None
+    strict: bool
+    run: RunResult = field(default_factory=RunResult)
+    _pki: Pki | None = None
+
+    @property
+    def pki(self) -> Pki:
+        if self._pki is None:
+            self._pki = Pki()
+        return self._pki
+
+
+STATE = pytest.StashKey[WicctState]()
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("wicct", "wicct conformance cases")
+    group.addoption(
+        "--profile",
+        action="append",
+        default=[],
+        metavar="PATH",
+        help="SUT profile (repeatable); default: the two reference profiles",
+    )
+    group.addoption("--wicct-out", default=None, metavar="DIR", help="write report.json/html here")
+    group.addoption(
+        "--wicct-strict",
+        action="store_true",
+        default=False,
+        help="INCONCLUSIVE cases fail instead of being skipped",
+    )
+
+
+def check_profile(profile: Profile) -> None:
+    """Profile checks beyond the schema: fault names must exist for the role's reference SUT."""
+    if not profile.faults:
+        return
+    if profile.driver != "reference":
+        raise yamlmarks.DocumentError(
+            profile.path, 0, "faults", "fault switches exist only for the reference driver"
+        )
+    unknown = fault_table.unknown(profile.role, profile.faults)
+    if unknown:
+        known = ", ".join(sorted(fault_table.for_role(profile.role)))
+        raise yamlmarks.DocumentError(
+            profile.path, 0, "faults", f"unknown fault(s) {unknown} for role {profile.role} (known: {known})"
+        )
+
+
+def load_profiles(paths: list[str] | tuple[Path, ...]) -> list[Profile]:
+    profiles = []
+    for path in paths:
+        profile = load_profile(Path(path))
+        check_profile(profile)
+        profiles.append(profile)
+    ids = [p.id for p in profiles]
+    if len(set(ids)) != len(ids):
+        raise yamlmarks.DocumentError(paths[0], 0, "", f"two profiles share a file name: {ids}")
+    return profiles
+
+
+def sut_info(profile: Profile) -> SutInfo:
+    return SutInfo(
+        profile=profile.id,
+        role=profile.role,
+        name=profile.name,
+        driver=profile.driver,
+        faults=profile.faults,
+        insecure=not profile.tls_verify,
+    )
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_configure(config: pytest.Config) -> None:
+    paths = config.getoption("profile") or []
+    try:
+        profiles = load_profiles(paths or DEFAULT_PROFILES)
+    except yamlmarks.DocumentError as exc:
+        if paths:
+            raise pytest.UsageError(f"bad profile: {exc}") from None
+        profiles = []  # reference profiles absent: only matters if cases are collected
+    out = config.getoption("wicct_out")
+    state = WicctState(profiles=profiles, out=Path(out) if out else None, strict=config.getoption("wicct_strict"))
+    state.run.suts = [sut_info(p) for p in profiles]
+    config.stash[STATE] = state
+    config.addinivalue_line("markers", "wicct: a wicct conformance case (YAML)")
+    if state.out is not None and not getattr(config.option, "xmlpath", None):
+        config.option.xmlpath = str(state.out / "junit.xml")
+
+
+def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> pytest.Collector | None:
+    if file_path.suffix in (".yaml", ".yml") and "testcases" in file_path.parts:
+        return CaseFile.from_parent(parent, path=file_path)
+    return None
+
+
+class CaseFile(pytest.File):
+    def collect(self):  # noqa: ANN201 - Iterator[CaseItem]
+        state = self.config.stash[STATE]
+        try:
+            case = load_case(self.path)
+        except yamlmarks.DocumentError as exc:
+            state.run.add(_broken_case_result(self.path, exc))
+            raise self.CollectError(f"malformed case: {exc}") from None
+        for profile in state.profiles:
+            if profile.role == case.sut:
+                yield CaseItem.from_parent(self, name=f"{case.id}[{profile.id}]", case=case, profile=profile)
+
+
+def _broken_case_result(path: Path, exc: yamlmarks.DocumentError) -> CaseResult:
+    return CaseResult(
+        case_id=path.stem,
+        title="malformed case file",
+        sut_role="epcscf" if "epcscf" in path.parts else "wic",
+        profile="-",
+        verifies=(),
+        clauses=(),
+        verdict=Verdict.ERROR,
+        reason=str(exc),
+        findings=(),
+        evidence=(),
+        duration_s=0.0,
+        source=f"{exc.path}:{exc.line}",
+    )
+
+
+class CaseOutcome(Exception):
+    def __init__(self, result: CaseResult) -> None:
+        super().__init__(result.reason)
+        self.result = result
+
+
+class CaseFailed(CaseOutcome):
+    pass
+
+
+class HarnessError(CaseOutcome):
+    pass
+
+
+class CaseItem(pytest.Item):
+    def __init__(self, *, case: Case, profile: Profile, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.case = case
+        self.profile = profile
+        self.result: CaseResult | None = None
+        self.add_marker(pytest.mark.wicct)
+
+    def setup(self) -> None:
+        state = self.config.stash[STATE]
+        started = time.monotonic()
+        self.result = run_case_sync(self.case, self.profile, state.pki)
+        state.run.add(self.result)
+        result = self.result
+        self.user_properties.extend(
+            [
+                ("wicct.profile", self.profile.id),
+                ("wicct.verdict", str(result.verdict)),
+                ("wicct.requirements", " ".join(result.verifies)),
+                ("wicct.clauses", " ; ".join(result.clauses)),
+                ("wicct.duration_s", f"{time.monotonic() - started:.3f}"),
+            ]
+        )
+        for finding in result.findings:
+            if finding.verdict is not Verdict.PASS:
+                self.user_properties.append(
+                    (f"wicct.finding.{finding.requirement}", f"{finding.verdict}: {finding.reason}")
+                )
+        _allure_labels(self.case, self.profile, result)
+        if result.verdict is Verdict.ERROR:
+            raise HarnessError(result)
+        if result.verdict is Verdict.NOT_APPLICABLE:
+            pytest.skip(f"not applicable: {result.reason}")
+        if result.verdict is Verdict.INCONCLUSIVE and not state.strict:
+            pytest.skip(f"inconclusive: {result.reason}")
+
+    def runtest(self) -> None:
+        assert self.result is not None
+        if self.result.verdict in (Verdict.FAIL, Verdict.INCONCLUSIVE):
+            raise CaseFailed(self.result)
+
+    def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: str | None = None) -> str:
+        if isinstance(excinfo.value, CaseOutcome):
+            return describe(excinfo.value.result)
+        return super().repr_failure(excinfo)
+
+    def reportinfo(self) -> tuple[Path, int, str]:
+        return self.path, self.case.line - 1, f"{self.case.id} [{self.profile.id}]: {self.case.title}"
+
+
+def describe(result: CaseResult) -> str:
+    """Domain sections instead of a traceback: the verdict, each finding, the evidence cited."""
+    entries = {e["seq"]: e for e in result.evidence}
+    lines = [
+        f"{result.case_id} [{result.profile}] {result.verdict}: {result.title}",
+        f"  source: {result.source}",
+        f"  reason: {result.reason}",
+    ]
+    for finding in result.findings:
+        if finding.verdict is Verdict.PASS:
+            continue
+        lines.append(
+            f"  - {finding.requirement} ({finding.strength}) {finding.verdict}: {finding.reason}"
+        )
+        lines.append(f"    clause: {finding.clause}")
+        for seq in finding.evidence[:6]:
+            entry = entries.get(seq)
+            if entry:
+                lines.append(f"    #{seq} {entry['actor']} {entry['direction']} {entry['summary']}")
+    return "\n".join(lines)
+
+
+def _allure_labels(case: Case, profile: Profile, result: CaseResult) -> None:
+    try:
+        import allure
+    except ImportError:  # pragma: no cover - allure-pytest is a dependency
+        return
+    allure.dynamic.title(f"{case.id} [{profile.id}]: {case.title}")
+    allure.dynamic.suite(f"{case.sut} SUT")
+    allure.dynamic.parent_suite(profile.name)
+    for rid in case.verifies:
+        allure.dynamic.label("requirement", rid)
+        allure.dynamic.tag(rid)
+    allure.dynamic.description(f"{case.description}\n\nClauses: {'; '.join(result.clauses)}")
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    state = session.config.stash.get(STATE, None)
+    if state is None or state.out is None:
+        return
+    if not state.run.cases:
+        return
+    state.run.finished = _dt.datetime.now(_dt.UTC)
+    from harness.report import write_reports
+
+    paths = write_reports(state.run.to_json(), state.out)
+    reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+    if reporter is not None:
+        reporter.write_line(f"wicct report: {paths.get('html', state.out)}")
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    state = config.stash.get(STATE, None)
+    if state is not None and state._pki is not None:
+        state._pki.close()

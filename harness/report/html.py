@@ -1,0 +1,451 @@
+"""report.html: a self-contained compliance report derived from the canonical report dict.
+
+Reads only the dict of `RunResult.to_json()` (format wicct-report/1), never live objects
+(DESIGN.md principle 5). The page works offline: CSS and the few lines of JS are inlined
+and pinned by hash in a Content-Security-Policy that forbids every other load, so even a
+payload that slipped past escaping could neither run nor fetch anything.
+
+Evidence is attacker-controlled text (the SUT writes it), so the template runs with
+autoescape on and nothing from the report is ever marked safe; only our own CSS and JS are.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import re
+from collections import Counter
+from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import jinja2
+from markupsafe import Markup
+
+TEMPLATES = Path(__file__).parent / "templates"
+
+VERDICT_ORDER = ("PASS", "FAIL", "INCONCLUSIVE", "NOT-APPLICABLE", "ERROR")
+_SEVERITY = {
+    "ERROR": 5,
+    "FAIL": 4,
+    "INCONCLUSIVE": 3,
+    "PASS": 2,
+    "INFORMATIONAL": 1,
+    "NOT-APPLICABLE": 0,
+}
+_CSS_CLASS = {
+    "PASS": "v-pass",
+    "FAIL": "v-fail",
+    "INCONCLUSIVE": "v-inconclusive",
+    "NOT-APPLICABLE": "v-na",
+    "ERROR": "v-error",
+    "INFORMATIONAL": "v-info",
+}
+_TEXT_KEYS = frozenset({"raw", "payload", "body", "text", "reason", "error"})
+_MAX_TEXT = 256 * 1024  # characters of one data block shown; report.json keeps the rest
+_MAX_HEX = 64 * 1024  # bytes of one binary block shown as a hex dump
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u2028\u2029]|\r(?!\n)")
+
+
+# -- rendering ---------------------------------------------------------------------------
+
+
+def render_html(report: Mapping[str, Any], *, problems: Sequence[str] = ()) -> str:
+    """The HTML page for `report`; `problems` (validation errors) are shown in a banner."""
+    css = (TEMPLATES / "report.css").read_text(encoding="utf-8")
+    js = (TEMPLATES / "report.js").read_text(encoding="utf-8")
+    csp = "; ".join(
+        [
+            "default-src 'none'",
+            f"style-src '{_sha256(css)}'",
+            f"script-src '{_sha256(js)}'",
+            "img-src data:",
+            "base-uri 'none'",
+            "form-action 'none'",
+        ]
+    )
+    context = build_context(report)
+    context.update(css=Markup(css), js=Markup(js), csp=csp, problems=list(problems))
+    return _environment().get_template("report.html.j2").render(context)
+
+
+def write_html(
+    report: Mapping[str, Any], path: str | Path, *, problems: Sequence[str] = ()
+) -> Path:
+    """Render `report` to `path` (UTF-8) and return the path."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    # backslashreplace: a lone surrogate in some evidence text must not lose the whole page
+    path.write_text(
+        render_html(report, problems=problems), encoding="utf-8", errors="backslashreplace"
+    )
+    return path
+
+
+def _environment() -> jinja2.Environment:
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(TEMPLATES),
+        autoescape=True,  # always: the file name ends in .j2, select_autoescape would miss it
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.filters["vclass"] = lambda v: _CSS_CLASS.get(str(v), "v-unknown")
+    return env
+
+
+def _sha256(text: str) -> str:
+    return "sha256-" + base64.b64encode(hashlib.sha256(text.encode("utf-8")).digest()).decode()
+
+
+# -- the view model ----------------------------------------------------------------------
+
+
+def build_context(report: Mapping[str, Any]) -> dict[str, Any]:
+    """Everything the template shows, computed here so the template stays declarative.
+
+    Tolerant of missing keys: a report that failed validation is still rendered.
+    """
+    cases = sorted(
+        _mappings(report.get("cases")),
+        key=lambda c: (str(c.get("profile", "")), str(c.get("id", ""))),
+    )
+    anchors = _Anchors()
+    case_anchor = {}
+    for case in cases:
+        key = (str(case.get("profile", "")), str(case.get("id", "")))
+        case_anchor.setdefault(key, anchors.new("case", *key))
+    rows = _requirement_rows(
+        report, case_anchor, {k: c.get("verdict", "") for k, c in _keyed(cases)}
+    )
+    req_anchor = {(r["profile"], r["id"]): r["anchor"] for r in rows}
+    case_views = [_case_view(c, anchors, case_anchor, req_anchor) for c in cases]
+
+    suts = [_sut_view(s) for s in _mappings(report.get("suts"))]
+    summary = report.get("summary") if isinstance(report.get("summary"), Mapping) else {}
+    harness = report.get("harness") if isinstance(report.get("harness"), Mapping) else {}
+    listed = [f for c in case_views for f in c["findings"]]
+    return {
+        "harness": {
+            "name": str(harness.get("name", "wicct")),
+            "version": str(harness.get("version", "?")),
+            "python": str(harness.get("python", "")),
+        },
+        "format": str(report.get("format", "")),
+        "started": str(report.get("started", "")),
+        "finished": str(report.get("finished", "")),
+        "duration": _seconds(report.get("duration_s")),
+        "notes": [str(n) for n in _list(report.get("notes"))],
+        "suts": suts,
+        "insecure": [s for s in suts if s["tls_insecure"]],
+        "faulty": [s for s in suts if s["faults"]],
+        "summary": _summary_view(summary, case_views),
+        "outcome": _outcome(c["verdict"] for c in case_views),
+        "outcome_detail": _outcome_detail(c["verdict"] for c in case_views),
+        "requirements": rows,
+        "should_failures": [
+            f for f in listed if f["verdict"] == "FAIL" and f["strength"] == "should"
+        ],
+        "informational": [f for f in listed if f["verdict"] == "INFORMATIONAL"],
+        "profiles": _group(case_views),
+    }
+
+
+class _Anchors:
+    """HTML ids from (kind, profile, id), unique within the page.
+
+    Never contain "." so the sub-anchors `<case>.f<n>` (finding) and `<case>.e<seq>`
+    (evidence entry) cannot collide with another case's anchor.
+    """
+
+    def __init__(self) -> None:
+        self._used: set[str] = set()
+
+    def new(self, kind: str, *parts: str) -> str:
+        base = kind + "-" + "--".join(re.sub(r"[^A-Za-z0-9_-]+", "_", p) or "_" for p in parts)
+        anchor, n = base, 1
+        while anchor in self._used:
+            n += 1
+            anchor = f"{base}-{n}"
+        self._used.add(anchor)
+        return anchor
+
+
+def _requirement_rows(
+    report: Mapping[str, Any],
+    case_anchor: Mapping[tuple[str, str], str],
+    case_verdict: Mapping[tuple[str, str], str],
+) -> list[dict[str, Any]]:
+    anchors = _Anchors()
+    rows = []
+    source = _mappings(report.get("requirements"))
+    for row in sorted(source, key=lambda r: str(r.get("profile", ""))):  # stable: keeps id order
+        profile, rid = str(row.get("profile", "")), str(row.get("id", ""))
+        links = []
+        for cid in _list(row.get("cases")):
+            key = (profile, str(cid))
+            links.append(
+                {
+                    "id": str(cid),
+                    "anchor": case_anchor.get(key),
+                    "verdict": case_verdict.get(key, ""),
+                }
+            )
+        rows.append(
+            {
+                "id": rid,
+                "anchor": anchors.new("req", profile, rid),
+                "profile": profile,
+                "sut_role": str(row.get("sut_role", "")),
+                "clause": str(row.get("clause", "")),
+                "strength": str(row.get("strength", "")),
+                "section": str(row.get("section", "")),
+                "verdict": str(row.get("verdict", "")),
+                "cases": links,
+            }
+        )
+    return rows
+
+
+def _case_view(
+    case: Mapping[str, Any],
+    anchors: _Anchors,
+    case_anchor: Mapping[tuple[str, str], str],
+    req_anchor: Mapping[tuple[str, str], str],
+) -> dict[str, Any]:
+    profile, cid = str(case.get("profile", "")), str(case.get("id", ""))
+    anchor = case_anchor.get((profile, cid)) or anchors.new("case", profile, cid)
+    entries = _mappings(case.get("evidence"))
+    seqs = {e.get("seq") for e in entries}
+    cited: set[Any] = set()
+    findings = []
+    for j, finding in enumerate(_mappings(case.get("findings"))):
+        cites = [s for s in _list(finding.get("evidence")) if isinstance(s, int)]
+        cited.update(cites)
+        rid = str(finding.get("requirement", ""))
+        findings.append(
+            {
+                "anchor": f"{anchor}.f{j + 1}",
+                "case_id": cid,
+                "case_anchor": anchor,
+                "profile": profile,
+                "requirement": rid,
+                "req_anchor": req_anchor.get((profile, rid)),
+                "clause": str(finding.get("clause", "")),
+                "strength": str(finding.get("strength", "")),
+                "verdict": str(finding.get("verdict", "")),
+                "reason": str(finding.get("reason", "")),
+                "note": str(finding.get("note", "")),
+                "evidence": [
+                    {"seq": s, "anchor": f"{anchor}.e{s}" if s in seqs else None} for s in cites
+                ],
+            }
+        )
+    evidence = [_entry_view(e, anchor, cited) for e in entries]
+    return {
+        "anchor": anchor,
+        "id": cid,
+        "title": str(case.get("title", "")),
+        "description": str(case.get("description", "")),
+        "profile": profile,
+        "sut_role": str(case.get("sut_role", "")),
+        "verdict": str(case.get("verdict", "")),
+        "reason": str(case.get("reason", "")),
+        "verifies": [
+            {"id": str(r), "anchor": req_anchor.get((profile, str(r)))}
+            for r in _list(case.get("verifies"))
+        ],
+        "clauses": [str(c) for c in _list(case.get("clauses"))],
+        "source": str(case.get("source", "")),
+        "duration": _seconds(case.get("duration_s")),
+        "findings": findings,
+        "evidence": evidence,
+        "cited_count": sum(1 for e in evidence if e["cited"]),
+    }
+
+
+def _entry_view(entry: Mapping[str, Any], case_anchor: str, cited: set[Any]) -> dict[str, Any]:
+    seq = entry.get("seq")
+    t = entry.get("t")
+    return {
+        "seq": seq,
+        "anchor": f"{case_anchor}.e{seq}",
+        "t": f"{t:.3f}" if isinstance(t, int | float) else str(t or ""),
+        "actor": str(entry.get("actor", "")),
+        "conn": str(entry.get("conn", "")),
+        "direction": str(entry.get("direction", "")),
+        "kind": str(entry.get("kind", "")),
+        "summary": _visible(str(entry.get("summary", ""))),
+        "cited": seq in cited,
+        "blocks": data_blocks(entry.get("data")),
+    }
+
+
+def _sut_view(sut: Mapping[str, Any]) -> dict[str, Any]:
+    details = sut.get("details")
+    return {
+        "profile": str(sut.get("profile", "")),
+        "role": str(sut.get("role", "")),
+        "name": str(sut.get("name", "")),
+        "driver": str(sut.get("driver", "")),
+        "faults": [str(f) for f in _list(sut.get("faults"))],
+        "tls_insecure": sut.get("tls_insecure") is True,
+        "details": _json(details) if details else "",
+    }
+
+
+def _summary_view(summary: Mapping[str, Any], cases: list[dict[str, Any]]) -> dict[str, Any]:
+    total = summary.get("cases", len(cases))
+    return {
+        "cases": total,
+        "tiles": [{"verdict": v, "count": summary.get(v, 0)} for v in VERDICT_ORDER],
+        "informational_findings": summary.get("informational_findings", 0),
+        "should_failures": summary.get("should_failures", 0),
+    }
+
+
+def _outcome(verdicts: Iterable[str]) -> str:
+    """The run in one word: the worst case verdict (an empty run is INCONCLUSIVE)."""
+    items = [v for v in verdicts if v in _SEVERITY]
+    return max(items, key=_SEVERITY.__getitem__) if items else "INCONCLUSIVE"
+
+
+def _outcome_detail(verdicts: Iterable[str]) -> str:
+    counts = Counter(verdicts)
+    parts = [f"{counts[v]} {v}" for v in ("FAIL", "ERROR", "INCONCLUSIVE") if counts[v]]
+    return " · ".join(parts) if parts else f"{counts['PASS']} PASS"
+
+
+def _group(cases: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    groups: dict[str, dict[str, Any]] = {}
+    for case in cases:
+        group = groups.setdefault(
+            case["profile"], {"profile": case["profile"], "sut_role": case["sut_role"], "cases": []}
+        )
+        group["cases"].append(case)
+    return list(groups.values())
+
+
+# -- evidence data -----------------------------------------------------------------------
+
+
+def data_blocks(data: Any) -> list[dict[str, str]]:
+    """The `data` of one entry as labelled text blocks for <pre>.
+
+    Scalars go together in one "fields" block (JSON); raw SIP/HTTP text and payloads each
+    get their own block, bytes ({"hex": ...}) a hex dump, header lists "Name: value" lines.
+    """
+    if not isinstance(data, Mapping):
+        return [] if data in (None, "", [], {}) else [_block("data", _json(data))]
+    fields: dict[str, Any] = {}
+    blocks: list[dict[str, str]] = []
+    for key, value in data.items():
+        key = str(key)
+        if isinstance(value, str) and (key in _TEXT_KEYS or "\n" in value or len(value) > 160):
+            blocks.append(_text_block(key, value))
+        elif _is_hex(value):
+            blocks.append(_hex_block(key, value["hex"]))
+        elif key == "headers" and _is_pairs(value):
+            lines = "\n".join(f"{n}: {v}" for n, v in value)
+            blocks.append(_block(f"{key} ({len(value)})", _visible(lines)))
+        else:
+            fields[key] = value
+    if fields:
+        lines = [f"{k}: {_scalar(v)}" for k, v in fields.items()]
+        blocks.insert(0, _block("fields", _visible("\n".join(lines))))
+    return blocks
+
+
+def _block(label: str, text: str) -> dict[str, str]:
+    return {"label": label, "text": text}
+
+
+def _text_block(key: str, value: str) -> dict[str, str]:
+    ends = _line_ends(value)
+    label = f"{key} · {len(value)} chars" + (f" · {ends} line ends" if ends else "")
+    shown = value[:_MAX_TEXT]
+    text = _visible(shown)
+    if len(value) > _MAX_TEXT:
+        text += f"\n… {len(value) - _MAX_TEXT} more characters in report.json"
+    return _block(label, text)
+
+
+def _hex_block(key: str, digits: str) -> dict[str, str]:
+    try:
+        raw = bytes.fromhex(digits)
+    except ValueError:
+        return _block(f"{key} (hex, not decodable)", _visible(digits))
+    text = hexdump(raw[:_MAX_HEX])
+    if len(raw) > _MAX_HEX:
+        text += f"\n… {len(raw) - _MAX_HEX} more bytes in report.json"
+    return _block(f"{key} · {len(raw)} bytes, not UTF-8", text)
+
+
+def hexdump(raw: bytes, width: int = 16) -> str:
+    """Offset, hex bytes and printable ASCII, `width` bytes a line."""
+    lines = []
+    for offset in range(0, len(raw), width):
+        chunk = raw[offset : offset + width]
+        hexes = " ".join(f"{b:02x}" for b in chunk)
+        ascii_ = "".join(chr(b) if 0x20 <= b < 0x7F else "." for b in chunk)
+        lines.append(f"{offset:08x}  {hexes:<{width * 3 - 1}}  |{ascii_}|")
+    return "\n".join(lines)
+
+
+def _line_ends(text: str) -> str:
+    crlf = text.count("\r\n")
+    lf = text.count("\n") - crlf
+    if not crlf and not lf:
+        return ""
+    if crlf and lf:
+        return f"mixed ({crlf} CRLF, {lf} bare LF)"
+    return "CRLF" if crlf else "LF"
+
+
+def _visible(text: str) -> str:
+    """Make control characters visible (\\x00, bare CR...); CRLF, LF and tab stay as they are."""
+    return _CONTROL.sub(lambda m: "\\r" if m.group() == "\r" else f"\\x{ord(m.group()):02x}", text)
+
+
+def _is_hex(value: Any) -> bool:
+    return isinstance(value, Mapping) and set(value) == {"hex"} and isinstance(value["hex"], str)
+
+
+def _is_pairs(value: Any) -> bool:
+    return isinstance(value, list) and all(
+        isinstance(p, list | tuple) and len(p) == 2 and all(isinstance(x, str) for x in p)
+        for p in value
+    )
+
+
+# -- small helpers -----------------------------------------------------------------------
+
+
+def _list(value: Any) -> list[Any]:
+    return list(value) if isinstance(value, list | tuple) else []
+
+
+def _mappings(value: Any) -> list[Mapping[str, Any]]:
+    return [v for v in _list(value) if isinstance(v, Mapping)]
+
+
+def _keyed(cases: list[Mapping[str, Any]]) -> list[tuple[tuple[str, str], Mapping[str, Any]]]:
+    return [((str(c.get("profile", "")), str(c.get("id", ""))), c) for c in cases]
+
+
+def _json(value: Any) -> str:
+    return json.dumps(value, indent=2, ensure_ascii=False, default=repr)
+
+
+def _scalar(value: Any) -> str:
+    """A field value on one line: strings as they are, anything else as compact JSON."""
+    if isinstance(value, str):
+        return value
+    return json.dumps(value, ensure_ascii=False, default=repr)
+
+
+def _seconds(value: Any) -> str:
+    if not isinstance(value, int | float):
+        return ""
+    return f"{value:.3f} s" if value < 60 else f"{value // 60:.0f} min {value % 60:.0f} s"

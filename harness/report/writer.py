@@ -1,0 +1,210 @@
+"""Write a run's reports (report.json, report.html) and print its terminal summary.
+
+The harness never hangs and never lies, and it never loses a run (DESIGN.md principle 6):
+a report that fails validation is still written, both files, next to `report.errors.txt`
+that says what is wrong; the HTML page shows the same problems in a banner.
+"""
+
+from __future__ import annotations
+
+import html as _html
+import json
+import logging
+import os
+import re
+from collections import Counter
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
+
+from harness.report.html import write_html
+from harness.report.validate import ReportValidationError, validate_report
+
+log = logging.getLogger(__name__)
+
+JSON_NAME = "report.json"
+HTML_NAME = "report.html"
+ERRORS_NAME = "report.errors.txt"
+
+_VERDICTS = ("PASS", "FAIL", "INCONCLUSIVE", "NOT-APPLICABLE", "ERROR")
+_STYLE = {
+    "PASS": "green",
+    "FAIL": "bold red",
+    "INCONCLUSIVE": "yellow",
+    "NOT-APPLICABLE": "dim",
+    "ERROR": "bold magenta",
+}
+_SEVERITY = {"ERROR": 5, "FAIL": 4, "INCONCLUSIVE": 3, "PASS": 2, "NOT-APPLICABLE": 0}
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+
+
+def write_reports(
+    report: Mapping[str, Any], out_dir: str | Path, *, strict: bool = False
+) -> dict[str, Path]:
+    """Validate `report`, then write report.json and report.html into `out_dir`.
+
+    Returns {"json": ..., "html": ...}, plus "errors" (report.errors.txt) when the report
+    did not validate or the page could not be rendered; the files are written either way.
+    With `strict`, a validation failure is raised after everything has been written.
+    """
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    problems: list[str] = []
+    error: ReportValidationError | None = None
+    try:
+        validate_report(report)
+    except ReportValidationError as exc:
+        error = exc
+        problems.extend(exc.problems)
+
+    paths = {"json": out / JSON_NAME, "html": out / HTML_NAME}
+    _atomic_write(paths["json"], _dump(report))
+    try:
+        tmp = paths["html"].with_name(paths["html"].name + ".tmp")
+        write_html(report, tmp, problems=problems)
+        os.replace(tmp, paths["html"])
+    except Exception as exc:  # the page must exist even if the report breaks the template
+        log.exception("report.html could not be rendered")
+        problems.append(f"report.html: rendering failed: {type(exc).__name__}: {exc}")
+        _atomic_write(paths["html"], _fallback_html(report, problems))
+
+    errors = out / ERRORS_NAME
+    if problems:
+        message = str(error) if error else "report.html could not be rendered"
+        extra = [p for p in problems if not error or p not in error.problems]
+        text = message + "".join(f"\n  - {p}" for p in extra) + "\n"
+        _atomic_write(errors, text)
+        paths["errors"] = errors
+        log.warning("%s (written anyway: %s)", message.splitlines()[0], out)
+    elif errors.exists():
+        errors.unlink()  # a stale file from an earlier run would accuse this one
+    if strict and error:
+        raise error
+    return paths
+
+
+def _dump(report: Mapping[str, Any]) -> str:
+    try:
+        return json.dumps(report, indent=2, ensure_ascii=False, default=repr) + "\n"
+    except ValueError as exc:  # a circular structure: keep what can be kept
+        return (
+            json.dumps({"unserialisable_report": repr(report), "error": str(exc)}, indent=2) + "\n"
+        )
+
+
+def _atomic_write(path: Path, text: str) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(text, encoding="utf-8", errors="backslashreplace")
+    os.replace(tmp, path)
+
+
+def _fallback_html(report: Mapping[str, Any], problems: list[str]) -> str:
+    items = "".join(f"<li><code>{_html.escape(p)}</code></li>" for p in problems)
+    body = _html.escape(_dump(report))
+    return (
+        '<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">'
+        '<meta http-equiv="Content-Security-Policy" content="default-src \'none\'">'
+        "<title>wicct report (unrendered)</title></head><body>"
+        "<h1>wicct report: the page could not be rendered</h1>"
+        f"<ul>{items}</ul><h2>report.json</h2><pre>{body}</pre></body></html>"
+    )
+
+
+# -- terminal summary --------------------------------------------------------------------
+
+
+def render_summary(report: Mapping[str, Any], console: Console, *, max_rows: int = 40) -> None:
+    """Print per-profile counts and the non-PASS cases with their reasons (truncated)."""
+    harness = report.get("harness") if isinstance(report.get("harness"), Mapping) else {}
+    cases = [c for c in report.get("cases") or [] if isinstance(c, Mapping)]
+    suts = [s for s in report.get("suts") or [] if isinstance(s, Mapping)]
+
+    head = Text()
+    head.append(f"wicct {_plain(harness.get('version', '?'), 20)}", style="bold")
+    head.append(
+        f"  {_plain(report.get('started', ''), 40)} → {_plain(report.get('finished', ''), 40)}"
+    )
+    console.print(head)
+    for sut in suts:
+        if sut.get("tls_insecure") is True:
+            console.print(
+                Text(
+                    f"TLS certificate verification was DISABLED for {_plain(sut.get('profile', ''), 60)}: "
+                    "transport-security results are not evidence of conformance",
+                    style="bold white on red",
+                )
+            )
+
+    roles = {str(s.get("profile", "")): str(s.get("role", "")) for s in suts}
+    per_profile: dict[str, Counter[str]] = {}
+    for case in cases:
+        profile = str(case.get("profile", ""))
+        roles.setdefault(profile, str(case.get("sut_role", "")))
+        per_profile.setdefault(profile, Counter())[str(case.get("verdict", ""))] += 1
+
+    counts = Table(title="Cases per profile", title_justify="left")
+    counts.add_column("Profile")
+    counts.add_column("Role")
+    counts.add_column("Cases", justify="right")
+    for verdict in _VERDICTS:
+        counts.add_column(
+            verdict, justify="right", style=_STYLE[verdict], header_style=_STYLE[verdict]
+        )
+    for profile in sorted(per_profile):
+        tally = per_profile[profile]
+        cells = [Text(str(tally.get(v, 0)), style="" if tally.get(v) else "dim") for v in _VERDICTS]
+        counts.add_row(
+            _text(profile, 40), _text(roles.get(profile, ""), 10), str(sum(tally.values())), *cells
+        )
+    console.print(counts)
+
+    bad = [c for c in cases if str(c.get("verdict", "")) != "PASS"]
+    bad.sort(
+        key=lambda c: (
+            str(c.get("profile", "")),
+            -_SEVERITY.get(str(c.get("verdict", "")), 9),
+            str(c.get("id", "")),
+        )
+    )
+    if bad:
+        table = Table(title="Cases not passed", title_justify="left")
+        table.add_column("Profile", no_wrap=True)
+        table.add_column("Case", no_wrap=True)
+        table.add_column("Verdict", no_wrap=True)
+        table.add_column("Reason", overflow="fold")
+        for case in bad[:max_rows]:
+            verdict = str(case.get("verdict", ""))
+            table.add_row(
+                _text(case.get("profile", ""), 30),
+                _text(case.get("id", ""), 50),
+                _text(verdict, 20, _STYLE.get(verdict, "")),
+                _text(case.get("reason", ""), 120),
+            )
+        console.print(table)
+        if len(bad) > max_rows:
+            console.print(
+                Text(f"… and {len(bad) - max_rows} more not-passed cases: see report.html")
+            )
+
+    summary = report.get("summary") if isinstance(report.get("summary"), Mapping) else {}
+    tail = Text()
+    tail.append(f"{len(cases)} cases", style="bold")
+    tail.append(f"; should-level failures: {summary.get('should_failures', 0)}")
+    tail.append(f"; informational findings: {summary.get('informational_findings', 0)}")
+    console.print(tail)
+
+
+def _plain(value: Any, limit: int) -> str:
+    """One terminal-safe line: control characters (ANSI escapes too) made visible, truncated."""
+    text = " ".join(str(value).split())
+    text = _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", text)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _text(value: Any, limit: int, style: str = "") -> Text:
+    # Text, never a str: a reason like "[bold]" from the SUT must not be read as markup.
+    return Text(_plain(value, limit), style=style)

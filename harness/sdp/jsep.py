@@ -1,0 +1,66 @@
+"""Real JSEP offers and answers from aiortc (RFC 9429), for wicct's WIC, eP-CSCF and core.
+
+SEED 5.1.X.2 / 5.1.X.3: calls carry real JSEP SDP. aiortc gathers ICE candidates on the
+host's interfaces; wicct only ever uses loopback, so candidate gathering is limited to
+127.0.0.1 (aioice's host address lookup is narrowed when the first peer is made, never at
+import time).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from dataclasses import dataclass
+
+LOOPBACK = ["127.0.0.1"]
+_patched = False
+
+
+def _loopback_only() -> None:
+    global _patched
+    if _patched:
+        return
+    import aioice.ice
+
+    aioice.ice.get_host_addresses = lambda use_ipv4=True, use_ipv6=True: list(LOOPBACK)  # noqa: ARG005
+    _patched = True
+
+
+@dataclass
+class MediaPeer:
+    """One aiortc RTCPeerConnection and the SDP it produced."""
+
+    pc: object
+    sdp: str
+
+    async def accept_answer(self, answer_sdp: str) -> None:
+        from aiortc import RTCSessionDescription
+
+        await self.pc.setRemoteDescription(RTCSessionDescription(sdp=answer_sdp, type="answer"))
+
+    async def close(self) -> None:
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(self.pc.close(), 2.0)
+
+
+async def make_offer(kinds: tuple[str, ...] = ("audio",)) -> MediaPeer:
+    """A JSEP offer (UDP/TLS/RTP/SAVPF, ICE, DTLS fingerprint, setup:actpass, BUNDLE)."""
+    _loopback_only()
+    from aiortc import RTCPeerConnection
+
+    pc = RTCPeerConnection()
+    for kind in kinds:
+        pc.addTransceiver(kind, direction="sendrecv")
+    await pc.setLocalDescription(await pc.createOffer())
+    return MediaPeer(pc, pc.localDescription.sdp)
+
+
+async def make_answer(offer_sdp: str) -> MediaPeer:
+    """A JSEP answer to `offer_sdp` (keeps m= order; setup:active)."""
+    _loopback_only()
+    from aiortc import RTCPeerConnection, RTCSessionDescription
+
+    pc = RTCPeerConnection()
+    await pc.setRemoteDescription(RTCSessionDescription(sdp=offer_sdp, type="offer"))
+    await pc.setLocalDescription(await pc.createAnswer())
+    return MediaPeer(pc, pc.localDescription.sdp)

@@ -1,0 +1,126 @@
+"""SUT drivers: what brings a system under test up, and (for a WIC) makes it act.
+
+A profile names its driver (`reference`, `kamailio`, `browser`, `external`, `manual`).
+wicct plays the other side; the driver only owns the SUT's life cycle and, for a WIC, the
+user's verbs (register, call, answer, hang up). Verbs return once the command was given;
+what the SUT then puts on the wire is judged by the case, never by the driver.
+
+Writing a driver for your own product: subclass `EpcscfDriver` or `WicDriver`, implement
+the abstract methods, and register the class in `harness.suts.registry.DRIVERS`.
+"""
+
+from __future__ import annotations
+
+import abc
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from harness.pki import Pki
+from harness.profiles import Profile
+
+
+class SutUnavailable(Exception):
+    """The SUT could not be started or reached: the case is INCONCLUSIVE with this reason."""
+
+
+class DriverError(Exception):
+    """The driver could not carry out a verb (the WIC app refused, the page crashed...)."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class EpcscfEnv:
+    """What wicct gives an eP-CSCF driver: where its next hop (wicct's IMS-core stub) is."""
+
+    profile: Profile
+    pki: Pki  # the run's CA: issue the SUT's WSS certificate from it
+    core_host: str
+    core_port: int
+    core_transport: str  # "udp" or "tcp"
+    workdir: Path
+    log: Callable[[str], None] = print
+
+
+@dataclass(frozen=True, kw_only=True)
+class EpcscfEndpoint:
+    ws_url: str  # wss://host:port/
+    ca_pem: Path | None  # CA that signed the SUT certificate; None: system trust
+    domain: str
+    host: str
+    port: int
+
+
+@dataclass(frozen=True, kw_only=True)
+class WicEnv:
+    """What wicct gives a WIC driver: the eP-CSCF (wicct's emulator) the WIC must use."""
+
+    profile: Profile
+    pki: Pki
+    epcscf_url: str  # wss://127.0.0.1:PORT/
+    ca_pem: Path  # the CA the WIC is told to trust (the run's CA)
+    workdir: Path
+    log: Callable[[str], None] = print
+
+
+@dataclass(frozen=True, kw_only=True)
+class WicState:
+    connected: bool = False
+    registered: bool = False
+    in_call: bool = False
+    incoming: bool = False  # an incoming call is waiting to be answered
+    detail: str = ""
+    extra: dict[str, object] = field(default_factory=dict)
+
+
+class EpcscfDriver(abc.ABC):
+    name = "abstract"
+
+    @abc.abstractmethod
+    async def start(self, env: EpcscfEnv) -> EpcscfEndpoint:
+        """Bring the eP-CSCF up; raise SutUnavailable with a reason if it cannot."""
+
+    @abc.abstractmethod
+    async def stop(self) -> None:
+        """Stop it; never raises, never waits without a timeout."""
+
+    def log_text(self) -> str:
+        """The SUT's own log for this case, kept as evidence ("" if none)."""
+        return ""
+
+
+class WicDriver(abc.ABC):
+    name = "abstract"
+
+    @abc.abstractmethod
+    async def start(self, env: WicEnv) -> None:
+        """Bring the WIC application up (loaded, not yet connected)."""
+
+    @abc.abstractmethod
+    async def register(self) -> None:
+        """Make the WIC connect to env.epcscf_url and REGISTER."""
+
+    @abc.abstractmethod
+    async def call(self, target: str) -> None:
+        """Make the WIC place a call (INVITE with a JSEP offer) to `target`."""
+
+    @abc.abstractmethod
+    async def answer(self) -> None:
+        """Make the WIC accept the incoming call (it sends 180 first on its own)."""
+
+    @abc.abstractmethod
+    async def hangup(self) -> None:
+        """Make the WIC release the current call (BYE or CANCEL)."""
+
+    @abc.abstractmethod
+    async def state(self) -> WicState:
+        """What the WIC application itself reports."""
+
+    @abc.abstractmethod
+    async def stop(self) -> None:
+        """Tear the WIC down; never raises, never waits without a timeout."""
+
+    async def unregister(self) -> None:
+        raise DriverError(f"driver {self.name} cannot unregister")
+
+    def log_text(self) -> str:
+        return ""

@@ -1,0 +1,364 @@
+"""JsSIP in headless Chromium as the WIC under test, driven with Playwright.
+
+Life cycle: a private HOME whose NSS database trusts the run's CA (so certificate checking
+stays on: RFC 7118 §9.1, WIC-HS-03), the page served under the profile's WWSF origin (see
+`server.py`), Debian's Chromium launched by Playwright (never a downloaded browser), and
+the verbs of `window.wic` (web/wic.js) called with `page.evaluate`. Every verb has a
+timeout and turns any failure into a DriverError with a short reason.
+
+After `start()`, `driver.origin` is the page's effective origin: the value the WIC will send
+in `Origin`, which WIC-HS-02 must compare with (the profile may say
+`http://127.0.0.1:${page_port}` and only the driver knows the port).
+
+Driver options (profile `driver_options`):
+  executable: /usr/lib/chromium/chromium
+  verb_timeout: 5             seconds for one verb (answer waits this long for a call)
+  jssip_debug: "JsSIP:*"      JsSIP's debug namespaces logged to the console ("" for none)
+  register_expires: 600
+  unregister_on_stop: false   true: JsSIP un-REGISTERs on stop (ua.stop())
+  extra_args: []              more Chromium flags
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import re
+import shutil
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from harness.suts.base import DriverError, SutUnavailable, WicDriver, WicEnv, WicState
+from harness.suts.browser.server import (
+    BUNDLE,
+    PAGE,
+    OriginError,
+    OriginPlan,
+    PageServer,
+    plan_origin,
+    read_file,
+)
+
+INSTALL_HINT = "run scripts/install-real-peers.sh"
+CHROMIUM = "/usr/lib/chromium/chromium"
+# REAL-PEERS.md: what works headless as root on a closed network. Playwright adds
+# --headless and --no-sandbox itself and owns --user-data-dir (a fresh one per launch).
+CHROMIUM_FLAGS = (
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--use-fake-device-for-media-stream",
+    "--use-fake-ui-for-media-stream",
+    "--allow-loopback-in-peer-connection",
+)
+_LOG_LIMIT = 20000  # console lines kept
+
+
+def missing_prerequisites(executable: str = CHROMIUM) -> list[str]:
+    """What is missing to run this driver (empty when everything is there)."""
+    missing = []
+    if not Path(executable).is_file():
+        missing.append(f"chromium ({executable})")
+    if not BUNDLE.is_file():
+        missing.append(f"JsSIP bundle ({BUNDLE.name})")
+    if shutil.which("certutil") is None:
+        missing.append("certutil (libnss3-tools)")
+    try:
+        import playwright.async_api  # noqa: F401
+    except ImportError:
+        missing.append("playwright (pip)")
+    return missing
+
+
+async def make_nss_home(home: Path, ca_pem: Path, timeout: float = 10.0) -> None:
+    """An NSS db in `home/.pki/nssdb` that trusts `ca_pem` for TLS servers (certutil)."""
+    db = home / ".pki" / "nssdb"
+    db.mkdir(parents=True, exist_ok=True)
+    commands = []
+    if not (db / "cert9.db").exists():
+        commands.append(["certutil", "-d", f"sql:{db}", "-N", "--empty-password"])
+    commands.append(
+        ["certutil", "-d", f"sql:{db}", "-A", "-t", "C,,", "-n", "wicct-run-ca", "-i", str(ca_pem)]
+    )
+    for command in commands:
+        process = await asyncio.create_subprocess_exec(
+            *command,
+            stdin=asyncio.subprocess.DEVNULL,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.STDOUT,
+            env={**os.environ, "HOME": str(home)},
+        )
+        try:
+            out, _ = await asyncio.wait_for(process.communicate(), timeout)
+        except TimeoutError as exc:
+            with contextlib.suppress(ProcessLookupError):
+                process.kill()
+            raise SutUnavailable(f"certutil timed out: {' '.join(command[:4])}") from exc
+        if process.returncode != 0:
+            raise SutUnavailable(
+                f"certutil failed ({process.returncode}): {out.decode(errors='replace').strip()}"
+            )
+
+
+class BrowserWicDriver(WicDriver):
+    name = "browser"
+
+    def __init__(self) -> None:
+        self.origin: str = ""  # the page's effective origin, set by start()
+        self.page_url: str = ""
+        self.timings: dict[str, float] = {}  # seconds: nss, playwright, launch, context, page
+        self.websocket_urls: list[str] = []
+        self._env: WicEnv | None = None
+        self._options: dict[str, Any] = {}
+        self._server: PageServer | None = None
+        self._pw: Any = None
+        self._browser: Any = None
+        self._context: Any = None
+        self._page: Any = None
+        self._console: list[str] = []
+
+    # -- life cycle --------------------------------------------------------------------------
+    async def start(self, env: WicEnv) -> None:
+        self._env = env
+        self._options = dict(env.profile.driver_options)
+        executable = str(self._options.get("executable", CHROMIUM))
+        missing = missing_prerequisites(executable)
+        if missing:
+            raise SutUnavailable(
+                f"browser WIC unavailable, missing {', '.join(missing)}: {INSTALL_HINT}"
+            )
+        try:
+            plan = plan_origin(env.profile.wwsf_origin)
+        except OriginError as exc:
+            raise SutUnavailable(str(exc)) from exc
+        deadline = env.profile.timers.start_timeout
+        try:
+            await asyncio.wait_for(self._start(env, plan, executable), deadline)
+        except TimeoutError as exc:
+            await self.stop()
+            raise SutUnavailable(f"browser WIC did not come up within {deadline:g} s") from exc
+        except SutUnavailable:
+            await self.stop()
+            raise
+        except Exception as exc:
+            await self.stop()
+            raise SutUnavailable(f"browser WIC failed to start: {_short(exc)}") from exc
+
+    async def _start(self, env: WicEnv, plan: OriginPlan, executable: str) -> None:
+        from playwright.async_api import async_playwright
+
+        t0 = time.monotonic()
+        home = env.workdir / "browser-home"
+        await make_nss_home(home, env.ca_pem)
+        self.timings["nss"] = time.monotonic() - t0
+
+        if plan.routed:
+            self.origin = plan.origin()
+        else:
+            tls = (
+                env.pki.server_context("127.0.0.1", "localhost") if plan.scheme == "https" else None
+            )
+            self._server = PageServer(plan.host, plan.port or 0, tls=tls, log=self._note)
+            self.origin = plan.origin(self._server.port)
+        self.page_url = f"{self.origin}/{PAGE}"
+
+        t1 = time.monotonic()
+        self._pw = await async_playwright().start()
+        self.timings["playwright"] = time.monotonic() - t1
+        t1 = time.monotonic()
+        self._browser = await self._pw.chromium.launch(
+            executable_path=executable,
+            headless=bool(self._options.get("headless", True)),
+            args=[*CHROMIUM_FLAGS, *map(str, self._options.get("extra_args", []))],
+            env={**os.environ, "HOME": str(home)},
+            timeout=env.profile.timers.start_timeout * 1000,
+        )
+        self.timings["launch"] = time.monotonic() - t1
+        t1 = time.monotonic()
+        self._context = await self._browser.new_context(ignore_https_errors=False)
+        page = self._page = await self._context.new_page()
+        self.timings["context"] = time.monotonic() - t1
+        page.on("console", lambda msg: self._note(f"console.{msg.type}: {_plain(msg.text)}"))
+        page.on("pageerror", lambda err: self._note(f"pageerror: {err}"))
+        page.on("crash", lambda _page: self._note("page crashed"))
+        page.on("websocket", self._on_websocket)
+        if plan.routed:
+            await page.route(f"{self.origin}/**", self._serve_routed)
+            # Chromium's Local Network Access checks treat the routed page as public and
+            # block its WebSocket to loopback (net::ERR_BLOCKED_BY_LOCAL_NETWORK_ACCESS_CHECKS);
+            # a real WWSF needs the same user permission to reach an eP-CSCF on a local net.
+            await self._context.grant_permissions(["local-network-access"], origin=self.origin)
+            self._note(f"granted local-network-access to {self.origin}")
+
+        t2 = time.monotonic()
+        response = await page.goto(self.page_url, wait_until="load")
+        if response is None or not response.ok:
+            status = response.status if response is not None else "no response"
+            raise SutUnavailable(f"WIC page {self.page_url} did not load ({status})")
+        await page.wait_for_function("() => window.wic && window.JsSIP", timeout=5000)
+        actual = await page.evaluate("() => window.location.origin")
+        if actual != self.origin:
+            raise SutUnavailable(f"page origin is {actual}, expected {self.origin}")
+        jssip_debug = self._options.get("jssip_debug", "JsSIP:*")
+        profile = env.profile
+        await page.evaluate(
+            "(o) => window.wic.configure(o)",
+            {
+                "ws_url": env.epcscf_url,
+                "impu": profile.impu,
+                "impi": profile.impi,
+                "password": profile.password,
+                "display_name": profile.display_name,
+                "register_expires": int(self._options.get("register_expires", 600)),
+                "debug": jssip_debug or False,
+            },
+        )
+        self.timings["page"] = time.monotonic() - t2
+        env.log(
+            f"browser WIC: {self.page_url} (origin {self.origin}) → {env.epcscf_url}; "
+            + ", ".join(f"{k} {v:.3f} s" for k, v in self.timings.items())
+        )
+
+    async def stop(self) -> None:
+        page, context, browser, pw = self._page, self._context, self._browser, self._pw
+        self._page = self._context = self._browser = self._pw = None
+        if page is not None and self._options.get("unregister_on_stop", False):
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(page.evaluate("() => window.wic.stop()"), 2.0)
+                await asyncio.sleep(0.3)
+        for closer in (
+            context.close if context is not None else None,
+            browser.close if browser is not None else None,
+            pw.stop if pw is not None else None,
+        ):
+            if closer is None:
+                continue
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(closer(), 5.0)
+        server, self._server = self._server, None
+        if server is not None:
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(asyncio.to_thread(server.stop), 3.0)
+
+    def log_text(self) -> str:
+        return "\n".join(self._console)
+
+    # -- verbs -------------------------------------------------------------------------------
+    async def register(self) -> None:
+        await self._invoke("register")
+
+    async def unregister(self) -> None:
+        await self._invoke("unregister")
+
+    async def call(self, target: str) -> None:
+        await self._invoke("call", target)
+
+    async def answer(self) -> None:
+        """Wait (up to verb_timeout) for the incoming call JsSIP rings for, then accept it."""
+        await self.wait_for(lambda s: s.incoming, what="an incoming call to answer")
+        await self._invoke("answer")
+
+    async def hangup(self) -> None:
+        await self._invoke("hangup")
+
+    async def state(self) -> WicState:
+        raw = await self._invoke("state")
+        if not isinstance(raw, dict):
+            raise DriverError(f"state: page answered {raw!r}")
+        known = ("connected", "registered", "in_call", "incoming", "detail")
+        return WicState(
+            connected=bool(raw.get("connected")),
+            registered=bool(raw.get("registered")),
+            in_call=bool(raw.get("in_call")),
+            incoming=bool(raw.get("incoming")),
+            detail=str(raw.get("detail", "")),
+            extra={k: v for k, v in raw.items() if k not in known},
+        )
+
+    async def wait_for(
+        self, predicate: Callable[[WicState], bool], *, what: str, timeout: float | None = None
+    ) -> WicState:
+        """Poll state() until predicate(state) holds; DriverError naming `what` otherwise."""
+        limit = self._verb_timeout() if timeout is None else timeout
+        deadline = time.monotonic() + limit
+        while True:
+            current = await self.state()
+            if predicate(current):
+                return current
+            if time.monotonic() >= deadline:
+                raise DriverError(
+                    f"timed out after {limit:g} s waiting for {what} (WIC says: {current.detail})"
+                )
+            await asyncio.sleep(0.05)
+
+    # -- helpers -----------------------------------------------------------------------------
+    def _verb_timeout(self) -> float:
+        default = 5.0
+        if self._env is not None:
+            default = max(default, self._env.profile.timers.response_timeout)
+        return float(self._options.get("verb_timeout", default))
+
+    async def _invoke(self, verb: str, *args: Any) -> Any:
+        if self._page is None:
+            raise DriverError(f"{verb}: browser WIC not started")
+        from playwright.async_api import Error as PlaywrightError
+
+        timeout = self._verb_timeout()
+        if verb != "state":
+            self._note(f"driver: {verb}{args if args else ''}")
+        try:
+            return await asyncio.wait_for(
+                self._page.evaluate(f"(args) => window.wic.{verb}(...args)", list(args)), timeout
+            )
+        except TimeoutError as exc:
+            raise DriverError(f"{verb}: the page did not answer within {timeout:g} s") from exc
+        except PlaywrightError as exc:
+            raise DriverError(f"{verb}: {_short(exc)}") from exc
+
+    async def _serve_routed(self, route: Any) -> None:
+        from urllib.parse import urlsplit
+
+        found = read_file(urlsplit(route.request.url).path)
+        if found is None:
+            await route.fulfill(status=404, body="not found")
+            return
+        body, content_type = found
+        self._note(f"routed GET {route.request.url}")
+        await route.fulfill(
+            status=200,
+            body=body,
+            headers={"Content-Type": content_type, "Cache-Control": "no-store"},
+        )
+
+    def _on_websocket(self, ws: Any) -> None:
+        self.websocket_urls.append(ws.url)
+        self._note(f"websocket open {ws.url}")
+        ws.on("close", lambda _ws: self._note(f"websocket closed {ws.url}"))
+        ws.on("socketerror", lambda error: self._note(f"websocket error {ws.url}: {error}"))
+
+    def _note(self, line: str) -> None:
+        if len(self._console) < _LOG_LIMIT:
+            now = time.time()
+            stamp = time.strftime("%H:%M:%S", time.localtime(now)) + f".{int(now % 1 * 1000):03d}"
+            self._console.append(f"{stamp} {line}")
+
+
+_CSS_ARGS = re.compile(r"(\s+color: (?:#[0-9A-Fa-f]{6}|inherit))+\s*$")
+
+
+def _plain(text: str) -> str:
+    """JsSIP's debug lines come with %c colour markers and their CSS arguments: drop both."""
+    return _CSS_ARGS.sub("", text.replace("%c", ""))
+
+
+def _short(exc: BaseException) -> str:
+    """Playwright errors carry a call log after the first line: keep the reason only."""
+    text = str(exc).strip().splitlines()
+    first = text[0] if text else type(exc).__name__
+    return first.removeprefix("Error: ").removeprefix("Page.evaluate: ").removeprefix("Error: ")

@@ -1,0 +1,112 @@
+"""Fault switches of the built-in reference SUTs (the harness's self-test, DESIGN.md).
+
+A reference SUT conforms; each switch, set from the profile (`faults: [name, ...]`), makes
+it break exactly the requirements listed in `breaks`. The harness's own tests run the
+role's suite with each switch alone and assert that exactly those ids come out FAIL.
+An empty `breaks` marks a deviation wicct must grade as NON-STRICT, not as a failure.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, kw_only=True)
+class Fault:
+    name: str
+    role: str  # "wic" or "epcscf"
+    breaks: tuple[str, ...]
+    description: str
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "name": self.name,
+            "role": self.role,
+            "breaks": list(self.breaks),
+            "description": self.description,
+        }
+
+
+def _f(name: str, role: str, breaks: tuple[str, ...], description: str) -> Fault:
+    return Fault(name=name, role=role, breaks=breaks, description=description)
+
+
+FAULTS: tuple[Fault, ...] = (
+    # --- reference eP-CSCF -------------------------------------------------------
+    _f("accept_any_origin", "epcscf", ("EPC-ORIGIN-02",),
+       "accepts the WebSocket handshake whatever the Origin (no allow-list)"),
+    _f("no_subprotocol_check", "epcscf", ("EPC-HS-02",),
+       "accepts a handshake that does not offer the 'sip' subprotocol"),
+    _f("no_426", "epcscf", ("EPC-HS-03",),
+       "answers an unsupported Sec-WebSocket-Version with 400 instead of 426"),
+    _f("no_pong", "epcscf", ("BOTH-KA-01", "BOTH-FR-05"),
+       "never answers a WebSocket Ping"),
+    _f("binary_ignored", "epcscf", ("BOTH-FR-04",),
+       "silently drops SIP carried in binary frames"),
+    _f("process_excess", "epcscf", ("BOTH-FR-06",),
+       "treats bytes after a SIP message in the same WebSocket message as a second message"),
+    _f("ignore_content_length", "epcscf", ("BOTH-FR-07",),
+       "processes a request whose Content-Length exceeds its body instead of answering 400"),
+    _f("wrong_close_codes", "epcscf", ("EPC-FR-08", "BOTH-FR-09"),
+       "fails a broken WebSocket connection with Close 1000 instead of 1002/1007"),
+    _f("reject_lowercase_via", "epcscf", ("EPC-TP-02",),
+       "answers 400 to a Via with the transport token in lower case"),
+    _f("rewrite_sent_by", "epcscf", ("EPC-TP-01",),
+       "rewrites the top Via sent-by of responses sent back to the WIC"),
+    _f("retransmit_over_ws", "epcscf", ("BOTH-TP-04",),
+       "retransmits requests sent over the WebSocket as if it were UDP"),
+    _f("no_crlf_pong", "epcscf", ("BOTH-KA-02",),
+       "does not answer a CRLFCRLF keep-alive with CRLF"),
+    _f("close_after_bye", "epcscf", ("EPC-KA-04",),
+       "closes the WebSocket once a call is released"),
+    _f("no_close_echo", "epcscf", ("BOTH-KA-05",),
+       "drops TCP on a Close frame without echoing it"),
+    # --- reference WIC -----------------------------------------------------------
+    _f("no_origin", "wic", ("WIC-HS-02",),
+       "sends no Origin header in the opening handshake"),
+    _f("no_sip_subprotocol", "wic", ("WIC-HS-01",),
+       "does not offer the 'sip' subprotocol"),
+    _f("accept_any_certificate", "wic", ("WIC-HS-03",),
+       "does not verify the eP-CSCF certificate"),
+    _f("two_messages_one_frame", "wic", ("WIC-FR-01",),
+       "packs the next SIP message into the same WebSocket message as a CRLF-joined pair"),
+    _f("split_message", "wic", ("WIC-FR-01",),
+       "sends each SIP request over two WebSocket messages"),
+    _f("via_transport_tcp", "wic", ("WIC-TP-01",),
+       "writes SIP/2.0/TCP as the Via transport"),
+    _f("contact_transport_tcp", "wic", ("WIC-TP-02",),
+       "writes transport=tcp in the Contact URI"),
+    _f("contact_transport_wss", "wic", (),
+       "writes transport=wss in the Contact URI (NON-STRICT, not a failure)"),
+    _f("drop_responses_without_received", "wic", ("WIC-TP-03",),
+       "ignores responses whose top Via has no 'received' parameter"),
+    _f("retransmit_over_ws", "wic", ("BOTH-TP-04",),
+       "retransmits unanswered requests over the WebSocket as if it were UDP"),
+    _f("no_pong", "wic", ("BOTH-KA-01", "BOTH-FR-05"),
+       "never answers a WebSocket Ping"),
+    _f("binary_ignored", "wic", ("BOTH-FR-04",),
+       "silently drops SIP carried in binary frames"),
+    _f("process_excess", "wic", ("BOTH-FR-06",),
+       "treats bytes after a SIP message in the same WebSocket message as a second message"),
+    _f("ignore_content_length", "wic", ("BOTH-FR-07",),
+       "processes a request whose Content-Length exceeds its body instead of answering 400"),
+    _f("wrong_close_codes", "wic", ("BOTH-FR-09",),
+       "fails the connection on invalid UTF-8 with Close 1000 instead of 1007"),
+    _f("no_crlf_pong", "wic", ("BOTH-KA-02",),
+       "does not answer a CRLFCRLF keep-alive with CRLF"),
+    _f("close_after_bye", "wic", ("WIC-KA-04",),
+       "closes the WebSocket once a call is released"),
+    _f("no_close_echo", "wic", ("BOTH-KA-05",),
+       "drops TCP on a Close frame without echoing it"),
+)
+
+
+def for_role(role: str) -> dict[str, Fault]:
+    """The switches of one role's reference SUT, by name."""
+    return {f.name: f for f in FAULTS if f.role == role}
+
+
+def unknown(role: str, names: tuple[str, ...] | list[str]) -> list[str]:
+    """Names in a profile's `faults` that the role's reference SUT does not have."""
+    known = for_role(role)
+    return [n for n in names if n not in known]

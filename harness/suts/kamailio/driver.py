@@ -1,0 +1,221 @@
+"""Kamailio as the eP-CSCF under test: render its config, run it as a child, stop it.
+
+The process runs in the foreground (`-DD -E`) as a child of wicct, so it is reaped with the
+run and its log (stderr) becomes the case's SUT log. Readiness is a completed TLS handshake
+on the WSS port, never a sleep. Loopback only.
+
+Driver options (profile `driver_options`):
+  origins_check: true        false renders the misconfigured variant without the Origin
+                             allow-list (it must then FAIL exactly EPC-ORIGIN-02)
+  debug: 2                   Kamailio log level (3 logs every SIP message in full)
+  ws_keepalive_mechanism: 1  websocket module: 0 none, 1 Ping, 2 Pong
+  ws_keepalive_timeout: 180  seconds
+  binary: kamailio           path of the kamailio executable
+  wss_port / sip_port: 0     fixed ports instead of free ones (0: pick)
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import shutil
+import signal
+import socket
+import ssl
+import time
+from pathlib import Path
+
+from harness.suts.base import EpcscfDriver, EpcscfEndpoint, EpcscfEnv, SutUnavailable
+from harness.suts.kamailio.config import ConfigError, EpcscfConfig, render_cfg, render_tls_cfg
+
+INSTALL_HINT = "run scripts/install-real-peers.sh"
+HOST = "127.0.0.1"
+_LOG_LIMIT = 4 * 1024 * 1024  # keep at most this much of Kamailio's log per case
+
+
+def free_port(host: str = HOST, kind: int = socket.SOCK_STREAM) -> int:
+    """A port free on `host` for both TCP and UDP right now (the kernel's choice)."""
+    for _ in range(20):
+        with socket.socket(socket.AF_INET, kind) as first:
+            first.bind((host, 0))
+            port = first.getsockname()[1]
+            other = socket.SOCK_DGRAM if kind == socket.SOCK_STREAM else socket.SOCK_STREAM
+            with socket.socket(socket.AF_INET, other) as second:
+                try:
+                    second.bind((host, port))
+                except OSError:
+                    continue
+            return port
+    raise OSError("no free port pair on loopback")
+
+
+def find_kamailio(binary: str = "kamailio") -> str | None:
+    found = shutil.which(binary) or shutil.which(binary, path="/usr/sbin:/usr/local/sbin:/sbin")
+    return found
+
+
+class KamailioEpcscfDriver(EpcscfDriver):
+    name = "kamailio"
+
+    def __init__(self) -> None:
+        self.process: asyncio.subprocess.Process | None = None
+        self.cfg_path: Path | None = None
+        self.config: EpcscfConfig | None = None
+        self.endpoint: EpcscfEndpoint | None = None
+        self.startup_seconds: float | None = None  # spawn → first TLS handshake done
+        self._log = bytearray()
+        self._reader: asyncio.Task[None] | None = None
+
+    # -- life cycle --------------------------------------------------------------------------
+    async def start(self, env: EpcscfEnv) -> EpcscfEndpoint:
+        options = env.profile.driver_options
+        binary = find_kamailio(str(options.get("binary", "kamailio")))
+        if binary is None:
+            raise SutUnavailable(f"kamailio not installed: {INSTALL_HINT}")
+        workdir = env.workdir / "kamailio"
+        rundir = workdir / "run"
+        rundir.mkdir(parents=True, exist_ok=True)
+
+        leaf = env.pki.leaf("127.0.0.1", "localhost")
+        tls_cfg = workdir / "tls.cfg"
+        tls_cfg.write_text(render_tls_cfg(leaf.cert_chain, leaf.key), encoding="utf-8")
+        try:
+            self.config = EpcscfConfig(
+                host=HOST,
+                wss_port=int(options.get("wss_port", 0)) or free_port(),
+                sip_port=int(options.get("sip_port", 0)) or free_port(),
+                core_host=env.core_host,
+                core_port=env.core_port,
+                core_transport=env.core_transport,
+                tls_cfg=tls_cfg,
+                trusted_origins=tuple(env.profile.trusted_origins),
+                origins_check=bool(options.get("origins_check", True)),
+                debug=int(options.get("debug", 2)),
+                ws_keepalive_mechanism=int(options.get("ws_keepalive_mechanism", 1)),
+                ws_keepalive_timeout=int(options.get("ws_keepalive_timeout", 180)),
+            )
+        except (ConfigError, ValueError, TypeError) as exc:
+            raise SutUnavailable(f"kamailio config: {exc}") from exc
+        self.cfg_path = workdir / "kamailio.cfg"
+        self.cfg_path.write_text(render_cfg(self.config), encoding="utf-8")
+
+        await self._check_config(binary, env)
+        timeout = env.profile.timers.start_timeout
+        started = time.monotonic()
+        self.process = await asyncio.create_subprocess_exec(
+            binary,
+            "-f", str(self.cfg_path),
+            "-DD", "-E",
+            "-Y", str(rundir),
+            "-P", str(rundir / "kamailio.pid"),
+            "-m", "64", "-M", "8",
+            stdin=asyncio.subprocess.DEVNULL,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.STDOUT,
+            start_new_session=True,
+        )  # fmt: skip
+        self._reader = asyncio.create_task(self._read_log(self.process))
+        try:
+            await self._wait_ready(env, started + timeout)
+        except SutUnavailable:
+            await self.stop()
+            raise
+        self.startup_seconds = time.monotonic() - started
+        env.log(
+            f"kamailio: wss://{HOST}:{self.config.wss_port}/ core side "
+            f"{self.config.core_transport}:{HOST}:{self.config.sip_port} "
+            f"(pid {self.process.pid}, ready in {self.startup_seconds:.3f} s)"
+        )
+        self.endpoint = EpcscfEndpoint(
+            ws_url=f"wss://{HOST}:{self.config.wss_port}/",
+            ca_pem=env.pki.ca_pem,
+            domain=env.profile.domain,
+            host=HOST,
+            port=self.config.wss_port,
+        )
+        return self.endpoint
+
+    async def stop(self) -> None:
+        process, self.process = self.process, None
+        if process is not None and process.returncode is None:
+            with contextlib.suppress(ProcessLookupError):
+                # Kamailio forks its workers into our new session: signal the whole group.
+                os.killpg(process.pid, signal.SIGTERM)
+            try:
+                await asyncio.wait_for(process.wait(), 3.0)
+            except TimeoutError:
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(process.pid, signal.SIGKILL)
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(process.wait(), 2.0)
+        if self._reader is not None:
+            with contextlib.suppress(TimeoutError, asyncio.CancelledError):
+                await asyncio.wait_for(self._reader, 1.0)
+            self._reader = None
+
+    def log_text(self) -> str:
+        return self._log.decode("utf-8", "replace")
+
+    # -- helpers -----------------------------------------------------------------------------
+    async def _check_config(self, binary: str, env: EpcscfEnv) -> None:
+        assert self.cfg_path is not None
+        check = await asyncio.create_subprocess_exec(
+            binary, "-c", "-f", str(self.cfg_path),
+            stdin=asyncio.subprocess.DEVNULL,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.STDOUT,
+        )  # fmt: skip
+        try:
+            out, _ = await asyncio.wait_for(check.communicate(), env.profile.timers.start_timeout)
+        except TimeoutError as exc:
+            with contextlib.suppress(ProcessLookupError):
+                check.kill()
+            raise SutUnavailable("kamailio -c did not finish") from exc
+        text = out.decode("utf-8", "replace")
+        self._log += b"--- kamailio -c ---\n" + out + b"--- kamailio ---\n"
+        if check.returncode != 0:
+            errors = [line for line in text.splitlines() if "ERROR" in line or "CRITICAL" in line]
+            raise SutUnavailable(
+                f"kamailio rejected its config {self.cfg_path}: " + " | ".join(errors[-3:])
+            )
+
+    async def _read_log(self, process: asyncio.subprocess.Process) -> None:
+        assert process.stdout is not None
+        while chunk := await process.stdout.read(65536):
+            if len(self._log) < _LOG_LIMIT:
+                self._log += chunk
+
+    async def _wait_ready(self, env: EpcscfEnv, deadline: float) -> None:
+        assert self.config is not None and self.process is not None
+        context = ssl.create_default_context(cafile=str(env.pki.ca_pem))
+        last_error = "no attempt"
+        while time.monotonic() < deadline:
+            if self.process.returncode is not None:
+                raise SutUnavailable(
+                    f"kamailio exited with {self.process.returncode} during start-up: "
+                    + self._log_tail()
+                )
+            try:
+                _, writer = await asyncio.wait_for(
+                    asyncio.open_connection(
+                        HOST, self.config.wss_port, ssl=context, server_hostname="127.0.0.1"
+                    ),
+                    max(0.05, min(1.0, deadline - time.monotonic())),
+                )
+            except (OSError, TimeoutError, ssl.SSLError) as exc:
+                last_error = f"{type(exc).__name__}: {exc}"
+                await asyncio.sleep(0.02)
+                continue
+            writer.close()
+            with contextlib.suppress(OSError, ssl.SSLError, TimeoutError):
+                await asyncio.wait_for(writer.wait_closed(), 0.5)
+            return
+        raise SutUnavailable(
+            f"kamailio did not accept TLS on {HOST}:{self.config.wss_port} within "
+            f"{env.profile.timers.start_timeout:g} s ({last_error})"
+        )
+
+    def _log_tail(self, lines: int = 5) -> str:
+        tail = self.log_text().strip().splitlines()[-lines:]
+        return " | ".join(tail) or "(no output)"

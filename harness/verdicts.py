@@ -1,0 +1,157 @@
+"""Verdicts, findings and the one result model every report writer reads.
+
+Whose fault is carried by the verdict (h11's Local/Remote split, made graded):
+FAIL — the SUT broke a requirement; ERROR — wicct itself failed; INCONCLUSIVE — could not
+decide (a precondition never happened); NOT-APPLICABLE — the profile declares the feature
+absent; INFORMATIONAL — recorded, never a failure (may-level requirements).
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+
+class Verdict(enum.StrEnum):
+    PASS = "PASS"
+    FAIL = "FAIL"
+    INCONCLUSIVE = "INCONCLUSIVE"
+    NOT_APPLICABLE = "NOT-APPLICABLE"
+    ERROR = "ERROR"
+    INFORMATIONAL = "INFORMATIONAL"
+
+
+class Strength(enum.StrEnum):
+    """Requirement strength from the catalogue: MUST/SHALL, SHOULD, MAY/informative."""
+
+    SHALL = "shall"
+    SHOULD = "should"
+    MAY = "may"
+
+
+# Worst first: a case (or a requirement) takes the worst verdict among its findings.
+_SEVERITY = {
+    Verdict.ERROR: 5,
+    Verdict.FAIL: 4,
+    Verdict.INCONCLUSIVE: 3,
+    Verdict.PASS: 2,
+    Verdict.INFORMATIONAL: 1,
+    Verdict.NOT_APPLICABLE: 0,
+}
+
+
+def worst(verdicts: Iterable[Verdict], default: Verdict = Verdict.INCONCLUSIVE) -> Verdict:
+    """The most severe verdict; INFORMATIONAL alone rolls up to PASS."""
+    items = list(verdicts)
+    if not items:
+        return default
+    result = max(items, key=_SEVERITY.__getitem__)
+    return Verdict.PASS if result is Verdict.INFORMATIONAL else result
+
+
+@dataclass(frozen=True, kw_only=True)
+class Finding:
+    """One judgement of one requirement, with the evidence entries (timeline seqs) it rests on."""
+
+    requirement: str
+    clause: str
+    strength: Strength
+    verdict: Verdict
+    reason: str
+    evidence: tuple[int, ...] = ()
+    note: str = ""  # NON-STRICT and similar qualifiers
+
+    def __post_init__(self) -> None:
+        if self.strength is Strength.MAY and self.verdict is Verdict.FAIL:
+            # A may-level requirement never fails a run: record it as informational.
+            object.__setattr__(self, "verdict", Verdict.INFORMATIONAL)
+
+    def to_json(self, timeline: Mapping[int, Mapping[str, Any]] | None = None) -> dict[str, Any]:
+        data: dict[str, Any] = {
+            "requirement": self.requirement,
+            "clause": self.clause,
+            "strength": str(self.strength),
+            "verdict": str(self.verdict),
+            "reason": self.reason,
+            "evidence": list(self.evidence),
+        }
+        if self.note:
+            data["note"] = self.note
+        return data
+
+
+@dataclass(frozen=True, kw_only=True)
+class CaseResult:
+    """The outcome of one case against one SUT profile."""
+
+    case_id: str
+    title: str
+    sut_role: str
+    profile: str
+    verifies: tuple[str, ...]
+    clauses: tuple[str, ...]
+    verdict: Verdict
+    reason: str
+    findings: tuple[Finding, ...]
+    evidence: tuple[Mapping[str, Any], ...]  # timeline entries as JSON
+    duration_s: float
+    source: str = ""  # file:line of the case
+    description: str = ""
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "id": self.case_id,
+            "title": self.title,
+            "description": self.description,
+            "sut_role": self.sut_role,
+            "profile": self.profile,
+            "verdict": str(self.verdict),
+            "reason": self.reason,
+            "verifies": list(self.verifies),
+            "clauses": list(self.clauses),
+            "findings": [f.to_json() for f in self.findings],
+            "evidence": list(self.evidence),
+            "duration_s": round(self.duration_s, 4),
+            "source": self.source,
+        }
+
+
+def case_verdict(findings: Iterable[Finding], verifies: Iterable[str]) -> tuple[Verdict, str]:
+    """Roll findings up into the case verdict and a one-line reason.
+
+    A case with no finding on any id it verifies could not decide: INCONCLUSIVE.
+    """
+    items = list(findings)
+    wanted = set(verifies)
+    if not any(f.requirement in wanted for f in items):
+        reasons = "; ".join(f.reason for f in items if f.verdict is not Verdict.PASS)
+        return Verdict.INCONCLUSIVE, reasons or "no finding on the requirements this case verifies"
+    verdict = worst(f.verdict for f in items)
+    if verdict is Verdict.PASS:
+        return verdict, "all checks passed"
+    reasons = [f"{f.requirement}: {f.reason}" for f in items if f.verdict is verdict]
+    return verdict, "; ".join(reasons)
+
+
+@dataclass(kw_only=True)
+class SutInfo:
+    profile: str
+    role: str
+    name: str
+    driver: str
+    faults: tuple[str, ...] = ()
+    insecure: bool = False
+    details: dict[str, Any] = field(default_factory=dict)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "profile": self.profile,
+            "role": self.role,
+            "name": self.name,
+            "driver": self.driver,
+            "faults": list(self.faults),
+            "tls_insecure": self.insecure,
+            **({"details": self.details} if self.details else {}),
+        }

@@ -1,0 +1,1 @@
+"""Tests against real peers (Kamailio, JsSIP in Chromium): `pytest -m realpeer`."""

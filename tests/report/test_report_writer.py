@@ -1,0 +1,98 @@
+"""write_reports (never loses a run) and the terminal summary."""
+
+from __future__ import annotations
+
+import io
+import json
+from pathlib import Path
+
+import pytest
+from rich.console import Console
+
+from harness.report import ReportValidationError, render_summary, write_reports
+
+
+class TestWriteReports:
+    def test_writes_both_files(self, report: dict, tmp_path: Path) -> None:
+        paths = write_reports(report, tmp_path / "out")
+        assert paths == {
+            "json": tmp_path / "out" / "report.json",
+            "html": tmp_path / "out" / "report.html",
+        }
+        assert json.loads(paths["json"].read_text(encoding="utf-8")) == report
+        assert (
+            paths["json"].read_text(encoding="utf-8").startswith('{\n  "format": "wicct-report/1"')
+        )
+        html = paths["html"].read_text(encoding="utf-8")
+        assert all(c["id"] in html for c in report["cases"])
+        assert sorted(p.name for p in (tmp_path / "out").iterdir()) == [
+            "report.html",
+            "report.json",
+        ]
+
+    def test_invalid_report_still_written_with_error(self, tamper, tmp_path: Path) -> None:
+        report = tamper()
+        report["cases"][0]["verdict"] = "BOGUS"
+        paths = write_reports(report, tmp_path)
+        assert set(paths) == {"json", "html", "errors"}
+        assert json.loads(paths["json"].read_text(encoding="utf-8")) == report  # nothing lost
+        assert 'id="validation-banner"' in paths["html"].read_text(encoding="utf-8")
+        errors = paths["errors"].read_text(encoding="utf-8")
+        assert errors.startswith("report does not conform to wicct-report/1")
+        assert "cases[0].verdict" in errors and "BOGUS" in errors
+
+    def test_strict_raises_after_writing(self, tamper, tmp_path: Path) -> None:
+        report = tamper()
+        report["summary"]["cases"] = 99
+        with pytest.raises(ReportValidationError, match="summary.cases"):
+            write_reports(report, tmp_path, strict=True)
+        assert (tmp_path / "report.json").exists() and (tmp_path / "report.html").exists()
+
+    def test_unrenderable_report_gets_a_fallback_page(self, tmp_path: Path) -> None:
+        report = {"format": "wicct-report/1", "cases": "<not a list>", "harness": 5}
+        paths = write_reports(report, tmp_path)
+        html = paths["html"].read_text(encoding="utf-8")
+        assert html.startswith("<!DOCTYPE html>")
+        assert "&lt;not a list&gt;" in html and "<not a list>" not in html
+        assert "errors" in paths
+
+    def test_stale_errors_file_removed(self, report: dict, tmp_path: Path) -> None:
+        (tmp_path / "report.errors.txt").write_text("old complaint", encoding="utf-8")
+        paths = write_reports(report, tmp_path)
+        assert "errors" not in paths and not (tmp_path / "report.errors.txt").exists()
+
+
+def summary_text(report: dict, width: int = 140) -> str:
+    out = io.StringIO()
+    render_summary(report, Console(file=out, width=width, force_terminal=False, color_system=None))
+    return out.getvalue()
+
+
+class TestRenderSummary:
+    def test_per_profile_counts_and_failures(self, report: dict) -> None:
+        text = summary_text(report)
+        assert "reference-epcscf" in text and "reference-wic" in text
+        for cid in ("WIC-FR-01-one-per-message", "WIC-SES-04-media", "EPC-HS-02-no-sip"):
+            assert cid in text
+        assert "EPC-HS-01-basic" not in text  # PASS cases are not listed
+        assert "harness error: KeyError 'via'" in text
+        assert "should-level failures: 1; informational findings: 1" in text
+
+    def test_reason_truncated(self, tamper) -> None:
+        report = tamper()
+        report["cases"][1]["reason"] = "x" * 500
+        text = summary_text(report, width=400)  # wide enough not to fold the column
+        assert "x" * 119 + "…" in text and "x" * 120 not in text
+
+    def test_sut_text_is_neither_markup_nor_terminal_codes(self, tamper) -> None:
+        report = tamper()
+        report["cases"][1]["reason"] = "[bold red]boom[/] \x1b[2J"
+        text = summary_text(report)
+        assert "[bold red]boom[/]" in text
+        assert "\x1b" not in text and "\\x1b[2J" in text
+
+    def test_insecure_warning(self, report: dict, insecure_report: dict) -> None:
+        assert "DISABLED" not in summary_text(report)
+        assert "TLS certificate verification was DISABLED for reference-epcscf" in summary_text(
+            insecure_report
+        )
