@@ -81,6 +81,8 @@ def cmd_run(args: argparse.Namespace) -> int:
         str(cases.resolve().parent),
         "-p",
         "no:cacheprovider",
+        "-p",
+        "no:asyncio",  # cases run their own event loops; pytest-asyncio is for wicct's own tests
         "--continue-on-collection-errors",
         "--wicct-out",
         str(out),

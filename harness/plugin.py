@@ -39,6 +39,7 @@ class WicctState:
     out: Path | None
     strict: bool
     run: RunResult = field(default_factory=RunResult)
+    written: dict[str, Path] = field(default_factory=dict)
     _pki: Pki | None = None
 
     @property
@@ -271,10 +272,13 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     state.run.finished = _dt.datetime.now(_dt.UTC)
     from harness.report import write_reports
 
-    paths = write_reports(state.run.to_json(), state.out)
-    reporter = session.config.pluginmanager.get_plugin("terminalreporter")
-    if reporter is not None:
-        reporter.write_line(f"wicct report: {paths.get('html', state.out)}")
+    state.written = write_reports(state.run.to_json(), state.out)
+
+
+def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:
+    state = config.stash.get(STATE, None)
+    if state is not None and state.written:
+        terminalreporter.write_line(f"wicct report: {state.written.get('html', state.out)}")
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:

@@ -16,6 +16,13 @@ LOOPBACK = ["127.0.0.1"]
 _patched = False
 
 
+def _peer_connection():  # noqa: ANN202 - aiortc.RTCPeerConnection
+    """No ICE servers: aiortc's default is a public STUN server (stun.l.google.com)."""
+    from aiortc import RTCConfiguration, RTCPeerConnection
+
+    return RTCPeerConnection(RTCConfiguration(iceServers=[]))
+
+
 def _loopback_only() -> None:
     global _patched
     if _patched:
@@ -46,9 +53,7 @@ class MediaPeer:
 async def make_offer(kinds: tuple[str, ...] = ("audio",)) -> MediaPeer:
     """A JSEP offer (UDP/TLS/RTP/SAVPF, ICE, DTLS fingerprint, setup:actpass, BUNDLE)."""
     _loopback_only()
-    from aiortc import RTCPeerConnection
-
-    pc = RTCPeerConnection()
+    pc = _peer_connection()
     for kind in kinds:
         pc.addTransceiver(kind, direction="sendrecv")
     await pc.setLocalDescription(await pc.createOffer())
@@ -58,9 +63,9 @@ async def make_offer(kinds: tuple[str, ...] = ("audio",)) -> MediaPeer:
 async def make_answer(offer_sdp: str) -> MediaPeer:
     """A JSEP answer to `offer_sdp` (keeps m= order; setup:active)."""
     _loopback_only()
-    from aiortc import RTCPeerConnection, RTCSessionDescription
+    from aiortc import RTCSessionDescription
 
-    pc = RTCPeerConnection()
+    pc = _peer_connection()
     await pc.setRemoteDescription(RTCSessionDescription(sdp=offer_sdp, type="offer"))
     await pc.setLocalDescription(await pc.createAnswer())
     return MediaPeer(pc, pc.localDescription.sdp)

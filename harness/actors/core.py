@@ -1,0 +1,561 @@
+"""wicct's IMS-core stub: the I/S-CSCF behind an eP-CSCF under test (actor "core").
+
+It listens for SIP on loopback, over UDP and TCP on the same port (RFC 3261 §18), records
+every message in and out as evidence (`SIP` entries, conn "core-udp" / "core-tcp"), and
+answers as an S-CSCF with a registrar and a callee behind it would. What it does per
+method is a policy a case can change (`auto`, `withhold`, or a status code):
+
+- REGISTER: 200 echoing each Contact with its expiry (RFC 3261 §10.3 step 8) and the Path
+  (RFC 3327 §5.3); the binding keeps Contact, Path and the address the REGISTER came
+  from, so terminating requests go back through the eP-CSCF: R-URI = the registered
+  Contact, `Route:` = the Path, sent to that address (RFC 3327 §5.4);
+- INVITE: 180, then 200 with a real JSEP answer from aiortc (RFC 9429); ACK absorbed;
+- anything else: 200.
+
+It counts what it received per method and per transaction (a retransmission is the same
+transaction: same Call-ID, CSeq and top Via branch), which the "processed once" and
+"never two transactions" checks read.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from harness.actors.channel import same_transaction
+from harness.evidence import NOTE, SIP, SIP_ERROR, Timeline
+from harness.profiles import Profile
+from harness.sip import (
+    NameAddr,
+    SipMessage,
+    SipParseError,
+    SipUri,
+    build_request,
+    build_response,
+    new_branch,
+    new_call_id,
+    new_tag,
+    parse,
+)
+
+ACTOR = "core"
+DEFAULT_EXPIRES = 600
+_MAX_HEAD = 64 * 1024
+
+
+@dataclass(frozen=True)
+class Source:
+    """Where a message came from (and where answers go): transport and peer address."""
+
+    transport: str  # "udp" | "tcp"
+    addr: tuple[str, int]
+
+    def __str__(self) -> str:
+        return f"{self.transport}:{self.addr[0]}:{self.addr[1]}"
+
+
+@dataclass(frozen=True)
+class CoreRx:
+    """One SIP message the core received."""
+
+    message: SipMessage
+    entry: int
+    source: Source
+
+    @property
+    def key(self) -> tuple[str, str, str]:
+        """The transaction it belongs to: Call-ID, CSeq and top Via branch (RFC 3261 §17.2.3)."""
+        via = self.message.top_via
+        return (self.message.call_id, str(self.message.cseq), (via.branch or "") if via else "")
+
+
+@dataclass
+class Binding:
+    """A registered contact (RFC 3261 §10.3) with its Path vector (RFC 3327)."""
+
+    aor: str
+    contact: NameAddr
+    path: list[str]
+    source: Source
+    expires: int
+    entry: int
+
+
+@dataclass
+class _Sent:
+    """A request the core originated, with the dialog facts its ACK needs."""
+
+    request: SipMessage
+    entry: int
+    source: Source
+    acked: set[str] = field(default_factory=set)
+
+
+def parse_listen(listen: str) -> tuple[str, str, int]:
+    """`udp://127.0.0.1:0` → ("udp", "127.0.0.1", 0)."""
+    scheme, _, rest = listen.partition("://")
+    host, _, port = rest.rstrip("/").rpartition(":")
+    if scheme not in ("udp", "tcp") or not host or not port.isdigit():
+        raise ValueError(f"bad core listen address {listen!r} (want udp://host:port or tcp://host:port)")
+    return scheme, host.strip("[]"), int(port)
+
+
+async def read_stream_message(reader: asyncio.StreamReader) -> bytes | None:
+    """One SIP message from a stream (RFC 3261 §18.3: the Content-Length frames it).
+
+    None at end of stream. Leading CRLF keep-alives (RFC 5626 §3.5.1) are skipped.
+    """
+    try:
+        head = await reader.readuntil(b"\r\n\r\n")
+    except asyncio.IncompleteReadError:
+        return None
+    except asyncio.LimitOverrunError:
+        return None
+    while head.startswith(b"\r\n"):
+        head = head[2:]
+        if not head:
+            return b""
+    length = 0
+    for line in head.split(b"\r\n")[1:]:
+        name, _, value = line.partition(b":")
+        if name.strip().lower() in (b"content-length", b"l"):
+            with contextlib.suppress(ValueError):
+                length = int(value.strip())
+    body = b""
+    if length > 0:
+        try:
+            body = await reader.readexactly(length)
+        except asyncio.IncompleteReadError:
+            return None
+    return head + body
+
+
+class _Udp(asyncio.DatagramProtocol):
+    def __init__(self, core: CoreStub) -> None:
+        self.core = core
+
+    def datagram_received(self, data: bytes, addr: tuple[str, int]) -> None:
+        self.core._datagram(data, Source("udp", (addr[0], addr[1])))
+
+
+class CoreStub:
+    """See the module docstring. Start with `start()`, always `stop()`."""
+
+    actor_name = ACTOR
+
+    def __init__(self, timeline: Timeline, profile: Profile) -> None:
+        self.timeline = timeline
+        self.profile = profile
+        self.transport, self.host, self._wanted_port = parse_listen(profile.core_listen)
+        self.port = 0
+        self.policies: dict[str, str | int] = {}
+        self.requests: list[CoreRx] = []
+        self.responses: list[CoreRx] = []
+        self.bindings: dict[tuple[str, str], Binding] = {}
+        self.sent: list[_Sent] = []
+        self._udp: asyncio.DatagramTransport | None = None
+        self._tcp: asyncio.Server | None = None
+        self._writers: dict[tuple[str, int], asyncio.StreamWriter] = {}
+        self._tasks: set[asyncio.Task[Any]] = set()
+        self._media: list[Any] = []
+        self._changed: asyncio.Condition | None = None
+        self._dialog_tags: dict[tuple[str, str], str] = {}
+
+    # -- life cycle -------------------------------------------------------------------
+
+    async def start(self) -> None:
+        loop = asyncio.get_running_loop()
+        self._changed = asyncio.Condition()
+        last: OSError | None = None
+        for _ in range(20):
+            try:
+                transport, _ = await loop.create_datagram_endpoint(
+                    lambda: _Udp(self), local_addr=(self.host, self._wanted_port)
+                )
+            except OSError as exc:
+                raise OSError(f"core stub cannot bind udp {self.host}:{self._wanted_port}: {exc}") from exc
+            port = transport.get_extra_info("sockname")[1]
+            try:
+                self._tcp = await asyncio.start_server(self._tcp_client, self.host, port)
+            except OSError as exc:
+                transport.close()
+                last = exc
+                if self._wanted_port:
+                    break
+                continue
+            self._udp, self.port = transport, port
+            break
+        if self._udp is None:
+            raise OSError(f"core stub cannot bind tcp {self.host}:{self._wanted_port}: {last}")
+        self.timeline.add(
+            ACTOR, NOTE, f"IMS-core stub listening on udp/tcp {self.host}:{self.port}",
+            host=self.host, port=self.port, transport=self.transport,
+        )
+
+    async def stop(self) -> None:
+        for task in list(self._tasks):
+            task.cancel()
+        if self._tasks:
+            await asyncio.wait(list(self._tasks), timeout=1.0)
+        if self._udp is not None:
+            self._udp.close()
+            self._udp = None
+        for writer in list(self._writers.values()):
+            with contextlib.suppress(Exception):
+                writer.transport.abort()
+        self._writers.clear()
+        if self._tcp is not None:
+            self._tcp.close()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._tcp.wait_closed(), 1.0)
+            self._tcp = None
+        media, self._media = self._media, []
+        for peer in media:
+            await peer.close()
+
+    # -- policy -------------------------------------------------------------------------
+
+    def set_policy(self, method: str, action: str | int) -> None:
+        """`auto`, `withhold`, or a status code for requests of `method`."""
+        self.policies[method.upper()] = normalise_action(action)
+
+    # -- what came ----------------------------------------------------------------------
+
+    def received(self, method: str | None = None) -> list[CoreRx]:
+        return [r for r in self.requests if method is None or r.message.method == method.upper()]
+
+    def transactions(
+        self, method: str | None = None, predicate: Callable[[CoreRx], bool] | None = None
+    ) -> list[CoreRx]:
+        """The first copy of each distinct request transaction of `method`."""
+        seen: set[tuple[str, str, str]] = set()
+        out = []
+        for rx in self.received(method):
+            if rx.key in seen or (predicate is not None and not predicate(rx)):
+                continue
+            seen.add(rx.key)
+            out.append(rx)
+        return out
+
+    def count(self, method: str | None = None) -> int:
+        return len(self.transactions(method))
+
+    async def wait_transactions(
+        self,
+        method: str | None,
+        n: int,
+        within: float,
+        predicate: Callable[[CoreRx], bool] | None = None,
+    ) -> list[CoreRx]:
+        """Wait until at least `n` transactions of `method` came (or `within` ran out)."""
+        await self._wait(lambda: len(self.transactions(method, predicate)) >= n, within)
+        return self.transactions(method, predicate)
+
+    async def wait_response(
+        self, request: SipMessage, within: float, *, final: bool = True
+    ) -> CoreRx | None:
+        def find() -> CoreRx | None:
+            for rx in self.responses:
+                if same_transaction(rx.message, request) and (
+                    not final or (rx.message.status or 0) >= 200
+                ):
+                    return rx
+            return None
+
+        await self._wait(lambda: find() is not None, within)
+        return find()
+
+    def binding(self, aor: str | None = None) -> Binding | None:
+        """The most recent binding of `aor` (default: any)."""
+        found = [b for (a, _), b in self.bindings.items() if aor is None or _same_aor(a, aor)]
+        return found[-1] if found else None
+
+    async def _wait(self, done: Callable[[], bool], within: float) -> bool:
+        assert self._changed is not None
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + within
+        async with self._changed:
+            while not done():
+                remaining = deadline - loop.time()
+                if remaining <= 0:
+                    return False
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._changed.wait(), remaining)
+        return True
+
+    async def _notify(self) -> None:
+        assert self._changed is not None
+        async with self._changed:
+            self._changed.notify_all()
+
+    # -- receiving ----------------------------------------------------------------------
+
+    def _spawn(self, coro: Any) -> None:
+        task = asyncio.get_running_loop().create_task(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    def _datagram(self, data: bytes, source: Source) -> None:
+        self._spawn(self._received(data, source))
+
+    async def _tcp_client(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        peer = writer.get_extra_info("peername")
+        addr = (peer[0], peer[1])
+        self._writers[addr] = writer
+        task = asyncio.current_task()
+        if task is not None:
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+        try:
+            while True:
+                data = await read_stream_message(reader)
+                if data is None:
+                    break
+                if data:
+                    await self._received(data, Source("tcp", addr))
+        except (OSError, asyncio.IncompleteReadError):
+            pass
+        finally:
+            self._writers.pop(addr, None)
+            with contextlib.suppress(Exception):
+                writer.close()
+
+    async def _received(self, data: bytes, source: Source) -> None:
+        conn = f"core-{source.transport}"
+        if not data.strip(b"\r\n"):
+            return  # RFC 5626 keep-alive
+        try:
+            message = parse(data).message
+        except SipParseError as exc:
+            self.timeline.add(
+                ACTOR, SIP_ERROR, f"rx unparsable SIP from {source}: {exc}", direction="rx",
+                conn=conn, raw=data, offset=exc.offset, reason=exc.reason, source=str(source),
+            )
+            return
+        entry = self.timeline.add(
+            ACTOR, SIP, f"rx {message.summary()}", direction="rx", conn=conn, raw=data,
+            start_line=message.start_line, call_id=message.call_id, cseq=str(message.cseq),
+            source=str(source),
+        )
+        rx = CoreRx(message, entry.seq, source)
+        if message.is_request:
+            self.requests.append(rx)
+            await self._notify()
+            self._spawn(self._answer(rx))
+        else:
+            self.responses.append(rx)
+            await self._notify()
+            self._after_response(rx)
+
+    # -- answering (an S-CSCF with a registrar and a callee behind it) -------------------
+
+    async def _answer(self, rx: CoreRx) -> None:
+        method = rx.message.method.upper()
+        if method == "ACK":
+            return
+        action = self.policies.get(method, "auto")
+        if action == "withhold":
+            self.timeline.add(ACTOR, NOTE, f"withholding the response to {method} (policy)")
+            return
+        if isinstance(action, int):
+            await self._respond(rx, action)
+        elif method == "REGISTER":
+            await self._register(rx)
+        elif method == "INVITE":
+            await self._invite(rx)
+        else:
+            await self._respond(rx, 200)
+
+    def _to_tag(self, message: SipMessage) -> str:
+        via = message.top_via
+        key = (message.call_id, (via.branch or "") if via else "")
+        return self._dialog_tags.setdefault(key, new_tag())
+
+    async def _respond(
+        self,
+        rx: CoreRx,
+        status: int,
+        *,
+        headers: list[tuple[str, str]] | None = None,
+        body: bytes = b"",
+        content_type: str | None = None,
+    ) -> SipMessage:
+        response = build_response(
+            rx.message, status, to_tag=self._to_tag(rx.message) if status > 100 else None,
+            headers=headers or [], body=body, content_type=content_type,
+        )
+        self._send(response, rx.source)
+        return response
+
+    async def _register(self, rx: CoreRx) -> None:
+        message = rx.message
+        aor = str(message.to.uri)
+        default = _int(message.header("Expires"), DEFAULT_EXPIRES)
+        paths = message.header_values("Path")
+        echoed: list[tuple[str, str]] = []
+        for contact in message.contacts:
+            expires = _int(contact.param("expires"), default)
+            key = (aor, str(contact.uri))
+            if expires == 0:
+                self.bindings.pop(key, None)
+                continue
+            self.bindings[key] = Binding(aor, contact, paths, rx.source, expires, rx.entry)
+            echoed.append(("Contact", str(contact.with_param("expires", str(expires)))))
+        echoed += [("Path", p) for p in paths]
+        await self._respond(rx, 200, headers=echoed)
+
+    def contact_uri(self, transport: str) -> str:
+        user = SipUri.parse(self.profile.callee).user or "core"
+        return f"<sip:{user}@{self.host}:{self.port};transport={transport}>"
+
+    async def _invite(self, rx: CoreRx) -> None:
+        contact = [("Contact", self.contact_uri(rx.source.transport))]
+        await self._respond(rx, 180, headers=contact)
+        offer = rx.message.body.decode("utf-8", "replace")
+        if "v=0" not in offer:
+            await self._respond(rx, 200, headers=contact)
+            return
+        from harness.sdp.jsep import make_answer
+
+        try:
+            answer = await make_answer(offer)
+        except Exception as exc:  # noqa: BLE001 - an offer aiortc refuses: 488, with the reason
+            self.timeline.add(ACTOR, NOTE, f"cannot answer the offer: {exc!r}")
+            await self._respond(rx, 488)
+            return
+        self._media.append(answer)
+        await self._respond(
+            rx, 200, headers=contact, body=answer.sdp.encode(), content_type="application/sdp"
+        )
+
+    def _after_response(self, rx: CoreRx) -> None:
+        """ACK a 2xx to an INVITE the core sent (RFC 3261 §13.2.2.4)."""
+        response = rx.message
+        if response.method != "INVITE" or not 200 <= (response.status or 0) < 300:
+            return
+        for sent in self.sent:
+            if not same_transaction(response, sent.request):
+                continue
+            tag = response.to.tag or ""
+            if tag in sent.acked:
+                return
+            sent.acked.add(tag)
+            self._send(ack_for(sent.request, response, self._via(sent.source.transport)), sent.source)
+            return
+
+    # -- sending --------------------------------------------------------------------------
+
+    def _via(self, transport: str) -> str:
+        return f"SIP/2.0/{transport.upper()} {self.host}:{self.port};branch={new_branch()};rport"
+
+    def _send(self, message: SipMessage, dest: Source) -> int:
+        data = message.to_bytes()
+        entry = self.timeline.add(
+            ACTOR, SIP, f"tx {message.summary()}", direction="tx", conn=f"core-{dest.transport}",
+            raw=data, start_line=message.start_line, call_id=message.call_id,
+            cseq=str(message.cseq), dest=str(dest),
+        )
+        if dest.transport == "udp":
+            if self._udp is not None:
+                self._udp.sendto(data, dest.addr)
+        else:
+            writer = self._writers.get(dest.addr)
+            if writer is None or writer.is_closing():
+                self.timeline.add(ACTOR, NOTE, f"not sent: no TCP connection to {dest}")
+            else:
+                writer.write(data)
+        return entry.seq
+
+    async def offer(self) -> bytes:
+        """A real JSEP offer (aiortc) for a terminating INVITE; the peer closes with the stub."""
+        from harness.sdp.jsep import make_offer
+
+        peer = await make_offer()
+        self._media.append(peer)
+        return peer.sdp.encode()
+
+    def send_request(
+        self,
+        method: str,
+        *,
+        aor: str | None = None,
+        body: bytes = b"",
+        content_type: str | None = None,
+        headers: list[tuple[str, str]] | None = None,
+    ) -> SipMessage:
+        """A terminating request towards the registered WIC, through the eP-CSCF.
+
+        R-URI = the registered Contact, `Route:` = the Path vector, sent to the address
+        the REGISTER came from (RFC 3327 §5.4). LookupError without a binding.
+        """
+        target = aor or self.profile.impu
+        binding = self.binding(target)
+        if binding is None:
+            raise LookupError(f"no registration of {target} at the core")
+        method = method.upper()
+        fields: list[tuple[str, str]] = [
+            ("Via", self._via(binding.source.transport)),
+            ("Max-Forwards", "70"),
+            *[("Route", p) for p in binding.path],
+            ("From", f"<{self.profile.callee}>;tag={new_tag()}"),
+            ("To", f"<{binding.aor}>"),
+            ("Call-ID", new_call_id()),
+            ("CSeq", f"1 {method}"),
+        ]
+        if method in ("INVITE", "SUBSCRIBE", "REFER"):
+            fields.append(("Contact", self.contact_uri(binding.source.transport)))
+        fields += list(headers or [])
+        request = build_request(method, str(binding.contact.uri), fields, body, content_type)
+        entry = self._send(request, binding.source)
+        self.sent.append(_Sent(request, entry, binding.source))
+        return request
+
+
+def ack_for(invite: SipMessage, response: SipMessage, via: str) -> SipMessage:
+    """The ACK for a 2xx (RFC 3261 §13.2.2.4): to the Contact, Route set from Record-Route."""
+    target = response.contacts[0].uri if response.contacts else SipUri.parse(invite.request_uri or "")
+    routes = list(reversed(response.header_values("Record-Route")))
+    fields: list[tuple[str, str]] = [
+        ("Via", via),
+        ("Max-Forwards", "70"),
+        *[("Route", r) for r in routes],
+        ("From", invite.header("From") or ""),
+        ("To", response.header("To") or ""),
+        ("Call-ID", invite.call_id),
+        ("CSeq", f"{invite.cseq.number} ACK"),
+    ]
+    return build_request("ACK", str(target), fields)
+
+
+def normalise_action(action: str | int) -> str | int:
+    """A policy value: `auto`, `withhold` or a status code (100-699)."""
+    if isinstance(action, int) or (isinstance(action, str) and action.strip().isdigit()):
+        status = int(action)
+        if not 100 <= status <= 699:
+            raise ValueError(f"not a SIP status code: {action!r}")
+        return status
+    text = str(action).strip().lower()
+    if text not in ("auto", "withhold"):
+        raise ValueError(f"unknown policy action {action!r} (auto, withhold or a status code)")
+    return text
+
+
+def _int(value: str | None, default: int) -> int:
+    try:
+        return int((value or "").strip())
+    except ValueError:
+        return default
+
+
+def _same_aor(a: str, b: str) -> bool:
+    try:
+        ua, ub = SipUri.parse(a), SipUri.parse(b)
+    except SipParseError:
+        return a == b
+    return (ua.user, ua.host.lower()) == (ub.user, ub.host.lower())
+
+
+__all__ = ["Binding", "CoreRx", "CoreStub", "Source", "ack_for", "normalise_action", "parse_listen"]

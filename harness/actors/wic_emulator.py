@@ -1,0 +1,384 @@
+"""wicct's WIC emulator (actor "wic"): the SIP WebSocket client facing an eP-CSCF under test.
+
+It behaves like a JsSIP-style WebRTC IMS Client (SEED 5.1.X, RFC 7118): it opens WSS
+connections (verifying the SUT's certificate against the profile's CA, RFC 7118 §9.1),
+builds well-formed requests (Via `SIP/2.0/WSS <random>.invalid`, Contact
+`<sip:<random>@<random>.invalid;transport=ws>`, RFC 7118 §5.1, §5.2; with RFC 5626
+`+sip.instance` / `reg-id` when the profile claims `outbound`), places calls with real
+aiortc offers, and answers what the SUT sends (OPTIONS/MESSAGE/BYE → 200, INVITE → 180
+then 200 with an aiortc answer) unless a case set a policy. It implements the `Peer`
+protocol of `harness.cases.peer_steps`; every connection is a `SipChannel` with evidence.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import secrets
+import ssl
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from harness.actors.channel import Received, SipChannel
+from harness.actors.core import normalise_action
+from harness.evidence import NOTE, Timeline
+from harness.profiles import Profile
+from harness.sip import SipMessage, build_request, build_response, new_branch, new_call_id, new_tag
+from harness.ws import ConnectResult, connect
+
+ACTOR = "wic"
+USER_AGENT = "wicct WIC emulator"
+DEFAULT_ORIGIN = object()  # connect(): use the profile's WWSF origin
+
+REQUEST_OPTIONS = frozenset(
+    {
+        "to", "ruri", "via_transport", "sent_by", "call_id", "cseq", "from_tag", "to_tag",
+        "expires", "outbound", "contact", "headers", "max_forwards", "route",
+    }
+)  # fmt: skip
+
+
+def _token(n: int = 8) -> str:
+    alphabet = "abcdefghijklmnopqrstuvwxyz0123456789"
+    return "".join(secrets.choice(alphabet) for _ in range(n))
+
+
+@dataclass
+class Session:
+    """What one connection's user agent keeps (JsSIP makes these per UA instance)."""
+
+    user: str = field(default_factory=_token)
+    host: str = field(default_factory=lambda: f"{_token(12)}.invalid")
+    instance: str = field(default_factory=lambda: str(uuid.uuid4()))
+    reg_call_id: str = field(default_factory=new_call_id)
+    reg_from_tag: str = field(default_factory=new_tag)
+    cseq: dict[str, int] = field(default_factory=dict)
+
+    def next_cseq(self, call_id: str) -> int:
+        self.cseq[call_id] = self.cseq.get(call_id, 0) + 1
+        return self.cseq[call_id]
+
+
+@dataclass
+class Dialog:
+    """A dialog the WIC created as UAC (RFC 3261 §12.1.2)."""
+
+    call_id: str
+    local: str  # From header value (with our tag)
+    remote: str  # To header value (with their tag)
+    remote_target: str
+    route_set: list[str]
+    cseq: int
+    invite: SipMessage
+
+
+@dataclass(frozen=True)
+class ConnectParams:
+    origin: Any
+    subprotocols: tuple[str, ...] | None
+    version: str
+    extra_headers: tuple[tuple[str, str], ...]
+
+
+@dataclass
+class Policy:
+    action: str | int = "auto"
+    content_length: str = "correct"
+
+
+class WicEmulator:
+    """See the module docstring."""
+
+    actor_name = ACTOR
+
+    def __init__(
+        self,
+        timeline: Timeline,
+        profile: Profile,
+        url: str,
+        ssl_context: ssl.SSLContext | None,
+        *,
+        server_hostname: str | None = None,
+    ) -> None:
+        self.timeline = timeline
+        self.profile = profile
+        self.url = url
+        self.ssl_context = ssl_context
+        self.server_hostname = server_hostname
+        self.outbound = "outbound" in profile.features
+        self.policies: dict[str, Policy] = {}
+        self.results: dict[str, ConnectResult] = {}
+        self.dialogs: list[Dialog] = []
+        self._channels: dict[str, SipChannel] = {}
+        self._old: list[SipChannel] = []
+        self._sessions: dict[int, Session] = {}
+        self._params: dict[str, ConnectParams] = {}
+        self._media: list[Any] = []
+
+    # -- connections ----------------------------------------------------------------------
+
+    async def connect(
+        self,
+        name: str = "main",
+        *,
+        origin: Any = DEFAULT_ORIGIN,
+        subprotocols: Sequence[str] | None = ("sip",),
+        version: str = "13",
+        extra_headers: Sequence[tuple[str, str]] = (),
+        timeout: float | None = None,
+    ) -> ConnectResult:
+        """Open a WebSocket connection named `name` (RFC 6455 §4.1); never raises for
+        network or SUT faults: they are in `ConnectResult.error`."""
+        params = ConnectParams(
+            origin,
+            tuple(subprotocols) if subprotocols is not None else None,
+            version,
+            tuple((str(n), str(v)) for n, v in extra_headers),
+        )
+        self._params[name] = params
+        previous = self._channels.pop(name, None)
+        if previous is not None:
+            self._old.append(previous)
+        result = await connect(
+            self.url,
+            timeline=self.timeline,
+            actor=ACTOR,
+            ssl_context=self.ssl_context,
+            origin=self.profile.wwsf_origin if origin is DEFAULT_ORIGIN else origin,
+            subprotocols=params.subprotocols,
+            version=version,
+            extra_headers=params.extra_headers,
+            timeout=timeout if timeout is not None else self.profile.timers.handshake_timeout,
+            server_hostname=self.server_hostname,
+        )
+        self.results[name] = result
+        if result.conn is not None:
+            channel = SipChannel(result.conn, self.timeline, ACTOR, name, on_request=self._on_request)
+            self._channels[name] = channel.start()
+        return result
+
+    def channel(self, name: str = "main") -> SipChannel | None:
+        return self._channels.get(name)
+
+    async def reopen(self, name: str = "main") -> SipChannel | None:
+        """A new connection with the parameters `name` was first opened with."""
+        params = self._params.get(name, ConnectParams(DEFAULT_ORIGIN, ("sip",), "13", ()))
+        self.timeline.add(ACTOR, NOTE, f"reopening connection {name!r}")
+        result = await self.connect(
+            name,
+            origin=params.origin,
+            subprotocols=params.subprotocols,
+            version=params.version,
+            extra_headers=params.extra_headers,
+        )
+        return self.channel(name) if result.conn is not None else None
+
+    async def stop(self) -> None:
+        channels = [*self._channels.values(), *self._old]
+        self._channels.clear()
+        self._old.clear()
+        if channels:
+            await asyncio.gather(*(c.stop() for c in channels), return_exceptions=True)
+        media, self._media = self._media, []
+        for peer in media:
+            await peer.close()
+
+    def session(self, channel: SipChannel) -> Session:
+        return self._sessions.setdefault(id(channel), Session())
+
+    # -- requests (RFC 3261 §8.1.1, RFC 7118 §5) ------------------------------------------
+
+    def build_request(self, method: str, channel: SipChannel, **options: Any) -> SipMessage:
+        """A well-formed request as a JsSIP-like WIC writes it.
+
+        Options: to, ruri, via_transport ("WSS"; "wss" is the lower-case stimulus),
+        sent_by, call_id, cseq, from_tag, to_tag, expires, outbound, contact (False: none;
+        a string: that value), headers ([[name, value]...]), max_forwards, route ([uri...]).
+        """
+        unknown = set(options) - REQUEST_OPTIONS
+        if unknown:
+            raise ValueError(f"unknown request option(s) {sorted(unknown)} (known: {sorted(REQUEST_OPTIONS)})")
+        method = method.upper()
+        s = self.session(channel)
+        profile = self.profile
+        outbound = bool(options.get("outbound", self.outbound))
+        register = method == "REGISTER"
+        target = str(options.get("to") or (profile.impu if register else profile.callee))
+        ruri = str(options.get("ruri") or (f"sip:{profile.domain}" if register else target))
+        call_id = str(options.get("call_id") or (s.reg_call_id if register else new_call_id()))
+        cseq = int(options.get("cseq") or s.next_cseq(call_id))
+        from_tag = str(options.get("from_tag") or (s.reg_from_tag if register else new_tag()))
+        to_value = f"<{target}>" + (f";tag={options['to_tag']}" if options.get("to_tag") else "")
+        via = (
+            f"SIP/2.0/{options.get('via_transport', 'WSS')} {options.get('sent_by', s.host)}"
+            f";branch={new_branch()}"
+        )
+        fields: list[tuple[str, str]] = [
+            ("Via", via),
+            ("Max-Forwards", str(options.get("max_forwards", 70))),
+            *[("Route", f"<{r}>" if not str(r).startswith("<") else str(r)) for r in options.get("route", [])],
+            ("To", to_value),
+            ("From", f'"{profile.display_name}" <{profile.impu}>;tag={from_tag}'),
+            ("Call-ID", call_id),
+            ("CSeq", f"{cseq} {method}"),
+        ]
+        contact = options.get("contact", method in ("REGISTER", "INVITE", "SUBSCRIBE"))
+        if contact is True:
+            fields.append(("Contact", self.contact(channel, register=register, outbound=outbound)))
+        elif contact:
+            fields.append(("Contact", str(contact)))
+        if register:
+            fields.append(("Expires", str(options.get("expires", 600))))
+        if outbound and method in ("REGISTER", "INVITE"):
+            fields.append(("Supported", "path, outbound"))
+        elif register:
+            fields.append(("Supported", "path"))
+        fields.append(("User-Agent", USER_AGENT))
+        fields += [(str(n), str(v)) for n, v in options.get("headers", [])]
+        return build_request(method, ruri, fields)
+
+    def contact(self, channel: SipChannel, *, register: bool, outbound: bool) -> str:
+        """`<sip:user@host.invalid;transport=ws>` (RFC 7118 §5.2), with RFC 5626 parameters."""
+        s = self.session(channel)
+        uri = f"sip:{s.user}@{s.host};transport=ws"
+        if not outbound:
+            return f"<{uri}>"
+        if register:
+            return f'<{uri}>;+sip.instance="<urn:uuid:{s.instance}>";reg-id=1'
+        return f"<{uri};ob>"
+
+    async def register(self, channel: SipChannel, **options: Any) -> SipMessage:
+        request = self.build_request("REGISTER", channel, **options)
+        await channel.send(request)
+        return request
+
+    # -- calls (SEED 5.1.X.2; RFC 3261 §13, §12) --------------------------------------------
+
+    async def invite(self, channel: SipChannel, **options: Any) -> SipMessage:
+        from harness.sdp.jsep import make_offer
+
+        offer = await make_offer()
+        self._media.append(offer)
+        request = self.build_request("INVITE", channel, **options)
+        request = request.with_body(offer.sdp.encode(), "application/sdp")
+        await channel.send(request)
+        return request
+
+    def dialog(self, invite: SipMessage, response: SipMessage) -> Dialog:
+        """The UAC's dialog from a 2xx (RFC 3261 §12.1.2): route set = reversed Record-Route."""
+        contacts = response.contacts
+        target = str(contacts[0].uri) if contacts else (invite.request_uri or "")
+        dialog = Dialog(
+            call_id=invite.call_id,
+            local=invite.header("From") or "",
+            remote=response.header("To") or "",
+            remote_target=target,
+            route_set=list(reversed(response.header_values("Record-Route"))),
+            cseq=invite.cseq.number,
+            invite=invite,
+        )
+        self.dialogs.append(dialog)
+        return dialog
+
+    def in_dialog(self, dialog: Dialog, method: str, channel: SipChannel) -> SipMessage:
+        """ACK (same CSeq number) or a new in-dialog request (CSeq + 1), RFC 3261 §12.2.1.1."""
+        method = method.upper()
+        if method == "ACK":
+            number = dialog.invite.cseq.number
+        else:
+            dialog.cseq += 1
+            number = dialog.cseq
+        s = self.session(channel)
+        fields: list[tuple[str, str]] = [
+            ("Via", f"SIP/2.0/WSS {s.host};branch={new_branch()}"),
+            ("Max-Forwards", "70"),
+            *[("Route", r) for r in dialog.route_set],
+            ("To", dialog.remote),
+            ("From", dialog.local),
+            ("Call-ID", dialog.call_id),
+            ("CSeq", f"{number} {method}"),
+            ("User-Agent", USER_AGENT),
+        ]
+        return build_request(method, dialog.remote_target, fields)
+
+    # -- answering what the SUT sends --------------------------------------------------------
+
+    def set_policy(self, method: str, action: str | int = "auto", content_length: str = "correct") -> None:
+        self.policies[method.upper()] = Policy(normalise_action(action), content_length)
+
+    async def _on_request(self, channel: SipChannel, received: Received) -> None:
+        request = received.message
+        if request is None:
+            return
+        method = request.method.upper()
+        if method == "ACK":
+            return
+        policy = self.policies.get(method, Policy())
+        if policy.action == "withhold":
+            self.timeline.add(ACTOR, NOTE, f"withholding the response to {method} (policy)",
+                              conn=channel.conn.conn_id)
+            return
+        to_tag = new_tag()
+        if isinstance(policy.action, int):
+            await self._respond(channel, request, policy.action, to_tag, policy)
+        elif method == "INVITE":
+            await self._answer_invite(channel, request, to_tag, policy)
+        else:
+            await self._respond(channel, request, 200, to_tag, policy)
+
+    async def _answer_invite(self, channel: SipChannel, request: SipMessage, to_tag: str, policy: Policy) -> None:
+        """SEED 5.1.X.3: 180 first, then 200 with a JSEP answer."""
+        contact = [("Contact", self.contact(channel, register=False, outbound=self.outbound))]
+        await self._respond(channel, request, 180, to_tag, policy, headers=contact)
+        body, ctype = b"", None
+        if b"v=0" in request.body:
+            from harness.sdp.jsep import make_answer
+
+            try:
+                answer = await make_answer(request.body.decode("utf-8", "replace"))
+            except Exception as exc:  # noqa: BLE001 - an offer aiortc refuses
+                self.timeline.add(ACTOR, NOTE, f"cannot answer the offer: {exc!r}")
+                await self._respond(channel, request, 488, to_tag, policy)
+                return
+            self._media.append(answer)
+            body, ctype = answer.sdp.encode(), "application/sdp"
+        await self._respond(channel, request, 200, to_tag, policy, headers=contact, body=body, content_type=ctype)
+
+    async def _respond(
+        self,
+        channel: SipChannel,
+        request: SipMessage,
+        status: int,
+        to_tag: str,
+        policy: Policy,
+        *,
+        headers: list[tuple[str, str]] | None = None,
+        body: bytes = b"",
+        content_type: str | None = None,
+    ) -> None:
+        response = build_response(
+            request, status, to_tag=to_tag if status > 100 else None,
+            headers=[*(headers or []), ("User-Agent", USER_AGENT)],
+            body=body, content_type=content_type,
+        )
+        response = content_length_stimulus(response, policy.content_length)
+        if channel.closed:
+            return
+        with contextlib.suppress(Exception):
+            await channel.send(response)
+
+
+def content_length_stimulus(message: SipMessage, mode: str) -> SipMessage:
+    """RFC 3261 §18.3 stimuli on a message: omit, or declare more or fewer bytes."""
+    if mode == "omit":
+        return message.remove_header("Content-Length")
+    if mode == "larger":
+        return message.replace_header("Content-Length", str(len(message.body) + 20))
+    if mode == "smaller":
+        return message.replace_header("Content-Length", str(max(0, len(message.body) - 6)))
+    return message
+
+
+__all__ = ["DEFAULT_ORIGIN", "Dialog", "Session", "WicEmulator", "content_length_stimulus"]

@@ -1,0 +1,104 @@
+"""Expected results of a real peer: every non-PASS case with its verdict and a written reason.
+
+A real SUT that "fails" a case is not forced green: who is right was found out, and the
+deviation is recorded here with its evidence (a defect of the peer, a setting of its
+config, or a limit of wicct). The real-peer tests compare each run with this file, so a
+change on either side is noticed. `docs/conformance-notes.md` publishes the table.
+
+File format (YAML, next to the profile or named by the profile's `expected_results`):
+
+    profile: kamailio-epcscf
+    cases:
+      BOTH-FR-09-epcscf:
+        verdict: FAIL
+        kind: peer-defect          # peer-defect | peer-config | wicct-limit | spec-reading
+        reason: ...
+        evidence: ...              # what the wire showed
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from harness import yamlmarks
+
+KINDS = ("peer-defect", "peer-config", "wicct-limit", "spec-reading")
+
+EXPECTED_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "required": ["profile", "cases"],
+    "additionalProperties": False,
+    "properties": {
+        "profile": {"type": "string"},
+        "notes": {"type": "string"},
+        "cases": {
+            "type": "object",
+            "additionalProperties": {
+                "type": "object",
+                "required": ["verdict", "kind", "reason"],
+                "additionalProperties": False,
+                "properties": {
+                    "verdict": {"enum": ["FAIL", "INCONCLUSIVE", "NOT-APPLICABLE", "ERROR"]},
+                    "kind": {"enum": list(KINDS)},
+                    "reason": {"type": "string", "minLength": 10},
+                    "evidence": {"type": "string"},
+                    "requirements": {"type": "array", "items": {"type": "string"}},
+                },
+            },
+        },
+    },
+}
+
+
+@dataclass(frozen=True)
+class Expectation:
+    case_id: str
+    verdict: str
+    kind: str
+    reason: str
+    evidence: str = ""
+
+
+def load_expected(path: Path) -> dict[str, Expectation]:
+    document = yamlmarks.load(path)
+    yamlmarks.validate(document, EXPECTED_SCHEMA, path)
+    return {
+        case_id: Expectation(case_id, row["verdict"], row["kind"], row["reason"], row.get("evidence", ""))
+        for case_id, row in document["cases"].items()
+    }
+
+
+def expected_path(profile_path: Path, declared: str = "") -> Path:
+    """The expected-results file of a profile: `expected_results:` or `<stem>.expected.yaml`."""
+    if declared:
+        return (profile_path.parent / declared).resolve()
+    return profile_path.with_name(f"{profile_path.stem}.expected.yaml")
+
+
+def compare(report: dict[str, Any], profile_id: str, expected: dict[str, Expectation]) -> list[str]:
+    """Differences between a run and the expected results; empty when they match.
+
+    Every case of the profile that is not PASS must be expected with that verdict, and
+    every expected case must have come out with its expected verdict.
+    """
+    problems = []
+    seen = {}
+    for case in report["cases"]:
+        if case["profile"] != profile_id:
+            continue
+        seen[case["id"]] = case
+        want = expected.get(case["id"])
+        if case["verdict"] == "PASS" and want is None:
+            continue
+        if want is None:
+            problems.append(f"{case['id']}: {case['verdict']} but expected PASS ({case['reason'][:200]})")
+        elif want.verdict != case["verdict"]:
+            problems.append(
+                f"{case['id']}: {case['verdict']} but expected {want.verdict} ({case['reason'][:200]})"
+            )
+    for case_id in expected:
+        if case_id not in seen:
+            problems.append(f"{case_id}: expected {expected[case_id].verdict} but the case did not run")
+    return problems

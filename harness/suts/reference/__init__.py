@@ -1,0 +1,97 @@
+"""The built-in reference SUTs (a conforming eP-CSCF and WIC with fault switches).
+
+Only tiny helpers shared by both live here: the SUT's own log (a reference SUT never
+writes into the case timeline, see docs/phase2-brief.md), the fault set a profile
+switches on, Origin comparison (RFC 6454 §4, §5) and SIP framing on a stream transport
+(RFC 3261 §18.3). The reference SUTs share no code with the wicct actors that test them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from urllib.parse import urlsplit
+
+from harness.profiles import Profile
+from harness.suts import faults as fault_table
+
+_DEFAULT_PORTS = {"http": 80, "https": 443, "ws": 80, "wss": 443}
+
+
+class SutLog:
+    """Timestamped lines the SUT writes about itself (surfaced by `log_text()`)."""
+
+    def __init__(self, name: str, limit: int = 5000) -> None:
+        self.name = name
+        self.limit = limit
+        self._t0 = time.monotonic()
+        self._lines: list[str] = []
+
+    def __call__(self, text: str) -> None:
+        if len(self._lines) < self.limit:
+            self._lines.append(f"{time.monotonic() - self._t0:8.3f} {self.name}: {text}")
+
+    def text(self) -> str:
+        return "\n".join(self._lines) + ("\n" if self._lines else "")
+
+
+def active_faults(profile: Profile, role: str) -> frozenset[str]:
+    """The profile's fault switches for `role`; an unknown name is a ValueError."""
+    unknown = fault_table.unknown(role, list(profile.faults))
+    if unknown:
+        raise ValueError(f"unknown fault switch(es) for the reference {role}: {unknown}")
+    return frozenset(profile.faults)
+
+
+def origin_key(origin: str) -> tuple[str, str, int] | None:
+    """(scheme, host, port) of a serialised origin, None for `null` or garbage (RFC 6454 §6.2).
+
+    Scheme and host compare case-insensitively and a default port equals no port, so
+    `https://WWSF.example.test:443` is the same origin as `https://wwsf.example.test`.
+    """
+    text = origin.strip()
+    if not text or text == "null":
+        return None
+    try:
+        parts = urlsplit(text)
+        port = parts.port
+    except ValueError:
+        return None
+    scheme = parts.scheme.lower()
+    if not scheme or not parts.hostname or parts.path not in ("", "/") or parts.query:
+        return None
+    if port is None:
+        port = _DEFAULT_PORTS.get(scheme, 0)
+    return scheme, parts.hostname.lower(), port
+
+
+def origin_trusted(origin: str, trusted: tuple[str, ...] | list[str]) -> bool:
+    key = origin_key(origin)
+    return key is not None and any(key == origin_key(t) for t in trusted)
+
+
+async def read_sip_stream(reader: asyncio.StreamReader) -> bytes | None:
+    """One SIP message from a TCP stream, framed by its Content-Length (RFC 3261 §18.3).
+
+    None at end of stream (or on an unframeable head); b"" for a CRLF keep-alive.
+    """
+    try:
+        head = await reader.readuntil(b"\r\n\r\n")
+    except (asyncio.IncompleteReadError, asyncio.LimitOverrunError):
+        return None
+    stripped = head.lstrip(b"\r\n")
+    if not stripped:
+        return b""
+    length = 0
+    for line in stripped.split(b"\r\n")[1:]:
+        name, _, value = line.partition(b":")
+        if name.strip().lower() in (b"content-length", b"l"):
+            with contextlib.suppress(ValueError):
+                length = int(value.strip())
+    if length <= 0:
+        return stripped
+    try:
+        return stripped + await reader.readexactly(length)
+    except asyncio.IncompleteReadError:
+        return None

@@ -1,0 +1,61 @@
+"""Which class drives a SUT: (role, driver name) → driver class.
+
+Drivers are imported lazily, by `module:Class` path, so a driver whose module (or whose
+own dependencies) cannot be imported makes only its cases INCONCLUSIVE (`SutUnavailable`)
+instead of breaking the whole run. A vendor adds a row to `DRIVERS` (or calls
+`register`) with a class or a `module:Class` path.
+"""
+
+from __future__ import annotations
+
+import importlib
+
+from harness.profiles import Profile
+from harness.suts.base import (
+    EpcscfDriver,
+    SutUnavailable,
+    WicDriver,
+)
+
+DriverClass = type[EpcscfDriver] | type[WicDriver]
+
+DRIVERS: dict[tuple[str, str], str | DriverClass] = {
+    ("epcscf", "reference"): "harness.suts.reference.epcscf:ReferenceEpcscfDriver",
+    ("epcscf", "kamailio"): "harness.suts.kamailio.driver:KamailioEpcscfDriver",
+    ("epcscf", "external"): "harness.suts.external:ExternalEpcscfDriver",
+    ("epcscf", "manual"): "harness.suts.manual:ManualEpcscfDriver",
+    ("wic", "reference"): "harness.suts.reference.wic:ReferenceWicDriver",
+    ("wic", "browser"): "harness.suts.browser.driver:BrowserWicDriver",
+    ("wic", "external"): "harness.suts.external:ExternalWicDriver",
+    ("wic", "manual"): "harness.suts.manual:ManualWicDriver",
+}
+
+
+def register(role: str, name: str, target: str | DriverClass) -> None:
+    """Add or replace a driver row."""
+    DRIVERS[(role, name)] = target
+
+
+def driver_class(role: str, name: str) -> DriverClass:
+    """The class for (role, name); SutUnavailable when there is none or it cannot load."""
+    target = DRIVERS.get((role, name))
+    if target is None:
+        known = ", ".join(sorted(n for r, n in DRIVERS if r == role))
+        raise SutUnavailable(f"no {role} driver {name!r} (available: {known})")
+    if not isinstance(target, str):
+        return target
+    module_name, _, attr = target.partition(":")
+    try:
+        module = importlib.import_module(module_name)
+    except ImportError as exc:
+        raise SutUnavailable(f"{role} driver {name!r} cannot be loaded ({module_name}): {exc}") from exc
+    try:
+        return getattr(module, attr)
+    except AttributeError:
+        raise SutUnavailable(f"{role} driver {name!r}: {module_name} has no {attr}") from None
+
+
+def make_driver(profile: Profile) -> EpcscfDriver | WicDriver:
+    """A fresh driver instance for the profile's role and driver name."""
+    return driver_class(profile.role, profile.driver)()
+

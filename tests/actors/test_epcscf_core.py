@@ -1,0 +1,247 @@
+"""wicct's IMS-core stub (harness.actors.core) on its own, over real loopback sockets.
+
+A tiny UDP/TCP client plays the eP-CSCF, so the stub's registrar, answering policy,
+counting and terminating requests are shown without any SUT.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from harness.actors.core import CoreStub, normalise_action, parse_listen, read_stream_message
+from harness.evidence import SIP, Timeline
+from harness.profiles import Profile, load_profile
+from harness.sip import SipMessage, build_request, new_branch, new_call_id, new_tag, parse
+
+PROFILE = Path(__file__).resolve().parents[2] / "profiles" / "reference-epcscf.yaml"
+PATH = "<sip:flow1@127.0.0.1:5999;transport=udp;lr;ob>"
+CONTACT = "<sip:u1@abc.invalid;transport=ws>"
+
+
+@pytest.fixture
+def profile() -> Profile:
+    return load_profile(PROFILE)
+
+
+@pytest.fixture
+def timeline() -> Timeline:
+    return Timeline()
+
+
+@pytest.fixture
+async def core(profile: Profile, timeline: Timeline) -> AsyncIterator[CoreStub]:
+    stub = CoreStub(timeline, profile)
+    await stub.start()
+    yield stub
+    await stub.stop()
+
+
+class Edge:
+    """Plays the eP-CSCF towards the core over UDP."""
+
+    def __init__(self) -> None:
+        self.queue: asyncio.Queue[bytes] = asyncio.Queue()
+        self.transport: asyncio.DatagramTransport | None = None
+        self.port = 0
+
+    async def open(self) -> Edge:
+        edge = self
+
+        class _P(asyncio.DatagramProtocol):
+            def datagram_received(self, data: bytes, addr: tuple[str, int]) -> None:
+                edge.queue.put_nowait(data)
+
+        loop = asyncio.get_running_loop()
+        self.transport, _ = await loop.create_datagram_endpoint(_P, local_addr=("127.0.0.1", 0))
+        self.port = self.transport.get_extra_info("sockname")[1]
+        return self
+
+    def send(self, core: CoreStub, message: SipMessage | bytes) -> None:
+        data = message.to_bytes() if isinstance(message, SipMessage) else message
+        assert self.transport is not None
+        self.transport.sendto(data, (core.host, core.port))
+
+    async def receive(self, timeout: float = 2.0) -> SipMessage:
+        return parse(await asyncio.wait_for(self.queue.get(), timeout)).message
+
+    def close(self) -> None:
+        if self.transport is not None:
+            self.transport.close()
+
+
+@pytest.fixture
+async def edge() -> AsyncIterator[Edge]:
+    e = await Edge().open()
+    yield e
+    e.close()
+
+
+def request(method: str, port: int, *, body: bytes = b"", ctype: str | None = None, **extra: str) -> SipMessage:
+    headers = [
+        ("Via", f"SIP/2.0/UDP 127.0.0.1:{port};branch={new_branch()}"),
+        ("Max-Forwards", "69"),
+        ("From", f"<sip:alice@ims.example.test>;tag={new_tag()}"),
+        ("To", "<sip:alice@ims.example.test>" if method == "REGISTER" else "<sip:bob@ims.example.test>"),
+        ("Call-ID", new_call_id()),
+        ("CSeq", f"1 {method}"),
+        *extra.items(),
+    ]
+    uri = "sip:ims.example.test" if method == "REGISTER" else "sip:bob@ims.example.test"
+    return build_request(method, uri, headers, body, ctype)
+
+
+def register(port: int, expires: str = "600") -> SipMessage:
+    return request("REGISTER", port, Path=PATH, Contact=CONTACT, Expires=expires)
+
+
+class TestListen:
+    def test_parse_listen(self) -> None:
+        assert parse_listen("udp://127.0.0.1:0") == ("udp", "127.0.0.1", 0)
+        assert parse_listen("tcp://127.0.0.1:5060/") == ("tcp", "127.0.0.1", 5060)
+        with pytest.raises(ValueError):
+            parse_listen("sctp://127.0.0.1:1")
+
+    async def test_binds_a_free_port_and_records_it(self, core: CoreStub, timeline: Timeline) -> None:
+        assert core.port > 0
+        assert any(e.actor == "core" and str(core.port) in e.summary for e in timeline)
+
+
+class TestRegistrar:
+    """RFC 3261 §10.3, RFC 3327 §5.3: 200 echoing Contact with expires and the Path."""
+
+    async def test_register_answered_with_contact_expiry_and_path(self, core: CoreStub, edge: Edge) -> None:
+        edge.send(core, register(edge.port))
+        ok = await edge.receive()
+        assert ok.status == 200
+        assert ok.contacts[0].param("expires") == "600"
+        assert ok.header_values("Path") == [PATH]
+        assert ok.to.tag
+        binding = core.binding("sip:alice@ims.example.test")
+        assert binding is not None and binding.path == [PATH] and binding.source.addr[1] == edge.port
+
+    async def test_terminating_request_follows_the_registration(self, core: CoreStub, edge: Edge) -> None:
+        edge.send(core, register(edge.port))
+        await edge.receive()
+        sent = core.send_request("MESSAGE", body=b"hi", content_type="text/plain")
+        got = await edge.receive()
+        assert got.request_uri == "sip:u1@abc.invalid;transport=ws"
+        assert got.header_values("Route") == [PATH]
+        assert got.body == b"hi" and got.call_id == sent.call_id
+
+    async def test_no_registration_no_terminating_request(self, core: CoreStub) -> None:
+        with pytest.raises(LookupError):
+            core.send_request("MESSAGE")
+
+    async def test_expires_zero_removes_the_binding(self, core: CoreStub, edge: Edge) -> None:
+        edge.send(core, register(edge.port))
+        await edge.receive()
+        edge.send(core, register(edge.port, expires="0"))
+        assert (await edge.receive()).status == 200
+        assert core.binding() is None
+
+
+class TestPolicy:
+    async def test_withhold(self, core: CoreStub, edge: Edge) -> None:
+        core.set_policy("options", "withhold")
+        edge.send(core, request("OPTIONS", edge.port))
+        with pytest.raises(TimeoutError):
+            await edge.receive(0.2)
+        assert core.count("OPTIONS") == 1
+
+    async def test_status_code(self, core: CoreStub, edge: Edge) -> None:
+        core.set_policy("MESSAGE", 486)
+        edge.send(core, request("MESSAGE", edge.port))
+        assert (await edge.receive()).status == 486
+
+    def test_actions(self) -> None:
+        assert normalise_action("AUTO") == "auto"
+        assert normalise_action("404") == 404
+        for bad in ("sometimes", 42, "700"):
+            with pytest.raises(ValueError):
+                normalise_action(bad)
+
+
+class TestCounting:
+    """A retransmission is the same transaction; two requests are two."""
+
+    async def test_retransmission_counts_once(self, core: CoreStub, edge: Edge, timeline: Timeline) -> None:
+        msg = request("MESSAGE", edge.port)
+        edge.send(core, msg)
+        edge.send(core, msg)
+        edge.send(core, request("MESSAGE", edge.port))
+        found = await core.wait_transactions("MESSAGE", 2, 2.0)
+        await asyncio.sleep(0.05)
+        assert len(found) == 2 and len(core.received("MESSAGE")) == 3
+        rx = [e for e in timeline.select(kind=SIP, actor="core", direction="rx")]
+        assert len(rx) == 3 and all(e.conn == "core-udp" for e in rx)
+        assert rx[0].data["start_line"].startswith("MESSAGE") and rx[0].data["call_id"] == msg.call_id
+
+    async def test_garbage_is_evidence_not_a_crash(self, core: CoreStub, edge: Edge, timeline: Timeline) -> None:
+        edge.send(core, b"not sip at all\r\n\r\n")
+        edge.send(core, request("OPTIONS", edge.port))
+        assert (await edge.receive()).status == 200
+        assert timeline.select(kind="sip.error", actor="core")
+
+
+class TestCalls:
+    async def test_invite_gets_180_then_200_with_an_aiortc_answer(self, core: CoreStub, edge: Edge) -> None:
+        from harness.sdp.jsep import make_offer
+
+        offer = await make_offer()
+        try:
+            edge.send(core, request("INVITE", edge.port, body=offer.sdp.encode(), ctype="application/sdp"))
+            ringing, ok = await edge.receive(), await edge.receive(5.0)
+        finally:
+            await offer.close()
+        assert (ringing.status, ok.status) == (180, 200)
+        assert ringing.to.tag == ok.to.tag
+        assert ok.body.startswith(b"v=0") and b"a=setup:active" in ok.body
+        assert ok.contacts[0].uri.port == core.port
+
+    async def test_core_acks_the_2xx_to_its_own_invite(self, core: CoreStub, edge: Edge) -> None:
+        edge.send(core, register(edge.port))
+        await edge.receive()
+        invite = core.send_request("INVITE")
+        got = await edge.receive()
+        rr = "<sip:flow1@127.0.0.1:5999;transport=udp;lr>"
+        ok = SipMessage(
+            "SIP/2.0 200 OK",
+            tuple(
+                [(n, v) for n, v in got.headers if n in ("Via", "From", "Call-ID", "CSeq")]
+                + [("To", f"{got.header('To')};tag=callee"), ("Record-Route", rr),
+                   ("Contact", "<sip:u1@abc.invalid;transport=ws>"), ("Content-Length", "0")]
+            ),
+        )
+        edge.send(core, ok)
+        ack = await edge.receive()
+        assert ack.method == "ACK" and ack.cseq.number == invite.cseq.number
+        assert ack.request_uri == "sip:u1@abc.invalid;transport=ws"
+        assert ack.header_values("Route") == [rr]
+        assert (await core.wait_response(invite, 1.0)) is not None
+
+
+class TestTcp:
+    async def test_register_over_tcp_with_stream_framing(self, profile: Profile, timeline: Timeline) -> None:
+        stub = CoreStub(timeline, dataclasses.replace(profile, core_listen="tcp://127.0.0.1:0"))
+        await stub.start()
+        try:
+            reader, writer = await asyncio.open_connection(stub.host, stub.port)
+            port = writer.get_extra_info("sockname")[1]
+            first = request("REGISTER", port, Path=PATH, Contact=CONTACT).to_bytes()
+            second = request("OPTIONS", port).to_bytes()
+            writer.write(first + second)  # two messages in one segment: the Content-Length frames them
+            answers = [parse(await asyncio.wait_for(read_stream_message(reader), 2.0)).message for _ in range(2)]
+            assert sorted(a.method for a in answers) == ["OPTIONS", "REGISTER"]
+            assert all(a.status == 200 for a in answers)
+            sent = stub.send_request("MESSAGE")
+            got = parse(await asyncio.wait_for(read_stream_message(reader), 2.0)).message
+            assert got.call_id == sent.call_id and got.top_via.transport == "TCP"
+            assert {e.conn for e in timeline.select(kind=SIP, actor="core")} == {"core-tcp"}
+            writer.close()
+        finally:
+            await stub.stop()

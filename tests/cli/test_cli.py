@@ -1,0 +1,122 @@
+"""The `wicct` command end to end: exit codes, reports, bad input (issue 2 "must hold")."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from harness.suts.faults import FAULTS
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def wicct(*args: str, cwd: Path = ROOT, timeout: float = 300) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "harness.cli", *args],
+        cwd=cwd, capture_output=True, text=True, timeout=timeout, check=False,
+    )
+
+
+def test_faults_json_lists_every_switch():
+    proc = wicct("faults", "--json")
+    assert proc.returncode == 0
+    data = json.loads(proc.stdout)
+    assert len(data) == len(FAULTS) >= 10
+    assert {"name", "role", "breaks"} <= set(data[0])
+    assert {d["role"] for d in data} == {"wic", "epcscf"}
+
+
+def test_list_json_names_ids_and_clauses():
+    proc = wicct("list", "--json")
+    assert proc.returncode == 0, proc.stderr
+    data = json.loads(proc.stdout)
+    assert data["errors"] == []
+    assert len(data["cases"]) >= 30
+    case = next(c for c in data["cases"] if c["id"] == "EPC-HS-01")
+    assert case["verifies"] == ["EPC-HS-01"]
+    assert "RFC 7118" in case["clauses"][0]
+
+
+def test_malformed_profile_exits_2_before_any_case(tmp_path):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("name: x\nrole: wic\ndriver: reference\ntimers:\n  t1: soon\n")
+    out = tmp_path / "out"
+    proc = wicct("run", "--profile", str(bad), "--out", str(out))
+    assert proc.returncode == 2
+    assert "bad.yaml:5" in proc.stderr and "timers.t1" in proc.stderr
+    assert not (out / "report.json").exists()
+
+
+def test_unknown_fault_exits_2(tmp_path):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("name: x\nrole: epcscf\ndriver: reference\nfaults: [melt_down]\n")
+    proc = wicct("run", "--profile", str(bad), "--out", str(tmp_path / "out"))
+    assert proc.returncode == 2
+    assert "melt_down" in proc.stderr
+
+
+def test_malformed_case_is_reported_and_the_rest_runs(tmp_path):
+    cases = tmp_path / "testcases" / "epcscf"
+    cases.mkdir(parents=True)
+    shutil.copy(ROOT / "testcases" / "epcscf" / "EPC-HS-01.yaml", cases)
+    (cases / "EPC-BROKEN.yaml").write_text(
+        "id: EPC-BROKEN\ntitle: t\nsut: epcscf\nverifies: [EPC-HS-01]\nsteps:\n  - no.such.step: {}\n"
+    )
+    out = tmp_path / "out"
+    proc = wicct(
+        "run", "--cases", str(tmp_path / "testcases"), "--out", str(out),
+        "--profile", str(ROOT / "profiles" / "reference-epcscf.yaml"),
+    )
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    assert "EPC-BROKEN.yaml:6" in proc.stdout + proc.stderr
+    report = json.loads((out / "report.json").read_text())
+    verdicts = {c["id"]: c["verdict"] for c in report["cases"]}
+    assert verdicts["EPC-HS-01"] == "PASS"
+    assert verdicts["EPC-BROKEN"] == "ERROR"
+    assert (out / "report.html").exists() and (out / "junit.xml").exists()
+
+
+def test_unreachable_sut_is_inconclusive_and_reported(tmp_path):
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    profile = tmp_path / "gone.yaml"
+    profile.write_text(
+        "name: gone\nrole: epcscf\ndriver: external\n"
+        f"sut: {{url: 'wss://127.0.0.1:{port}/', ca: system}}\n"
+        "timers: {start_timeout: 1s, response_timeout: 500ms}\n"
+    )
+    out = tmp_path / "out"
+    proc = wicct("run", "--profile", str(profile), "--out", str(out), "--select", "EPC-HS-01 or ORIGIN-01")
+    report = json.loads((out / "report.json").read_text())
+    assert report["cases"], proc.stdout
+    for case in report["cases"]:
+        assert case["verdict"] == "INCONCLUSIVE", case
+        assert str(port) in case["reason"]
+    assert proc.returncode == 0
+
+
+@pytest.mark.slow
+def test_default_run_passes_and_writes_the_report(tmp_path):
+    out = tmp_path / "out"
+    proc = wicct("run", "-q", "--out", str(out))
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    report = json.loads((out / "report.json").read_text())
+    assert report["format"] == "wicct-report/1"
+    assert report["summary"]["cases"] >= 30
+    assert report["summary"]["FAIL"] == report["summary"]["ERROR"] == 0
+    for case in report["cases"]:
+        assert case["verdict"] in ("PASS", "NOT-APPLICABLE"), case["id"]
+        if case["verdict"] == "NOT-APPLICABLE":
+            assert case["reason"]
+    assert {s["profile"] for s in report["suts"]} == {"reference-epcscf", "reference-wic"}
+    assert "reference-secret-pw" not in (out / "report.json").read_text()
+    junit = (out / "junit.xml").read_text()
+    assert 'name="wicct.requirements"' in junit

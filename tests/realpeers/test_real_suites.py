@@ -1,0 +1,81 @@
+"""The whole suite of each role against real peers nobody here wrote (issue 3).
+
+Kamailio as eP-CSCF and JsSIP in headless Chromium as WIC run every case of their role;
+the verdicts must match the peer's expected-results file (every non-PASS explained), so a
+change on either side is noticed. A Kamailio with its Origin allow-list removed must FAIL on
+exactly the requirement that breaks.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from harness.expected import compare, expected_path, load_expected
+from harness.profiles import load_profile
+
+from .conftest import PROFILES, ROOT, require
+
+pytestmark = [pytest.mark.realpeer, pytest.mark.slow]
+
+
+def _has_kamailio() -> bool:
+    from harness.suts.kamailio.driver import find_kamailio
+
+    return find_kamailio() is not None
+
+
+def _has_browser() -> bool:
+    bundle = ROOT / "harness" / "suts" / "browser" / "web" / "jssip.bundle.js"
+    return bundle.exists() and (shutil.which("chromium") is not None or Path("/usr/lib/chromium/chromium").exists())
+
+
+def run_suite(profile: Path, out: Path) -> dict:
+    proc = subprocess.run(
+        [sys.executable, "-m", "harness.cli", "run", "-q", "--profile", str(profile), "--out", str(out)],
+        cwd=ROOT, capture_output=True, text=True, timeout=1200, check=False,
+    )
+    report_file = out / "report.json"
+    assert report_file.exists(), proc.stdout[-4000:] + proc.stderr[-4000:]
+    return json.loads(report_file.read_text())
+
+
+def failed_ids(report: dict) -> set[str]:
+    return {r["id"] for r in report["requirements"] if r["verdict"] == "FAIL"}
+
+
+@pytest.mark.parametrize(
+    ("name", "available", "what"),
+    [
+        ("kamailio-epcscf", _has_kamailio, "kamailio"),
+        ("jssip-chromium-wic", _has_browser, "chromium or the JsSIP bundle"),
+    ],
+)
+def test_real_peer_matches_expected_results(tmp_path, name, available, what):
+    require(available(), what)
+    path = PROFILES / f"{name}.yaml"
+    profile = load_profile(path)
+    report = run_suite(path, tmp_path / "out")
+    role_cases = [c for c in report["cases"] if c["profile"] == profile.id]
+    assert len(role_cases) >= 20
+    assert not [c["id"] for c in role_cases if c["verdict"] == "ERROR"], "no ERROR against a real peer"
+    expected = load_expected(expected_path(path, profile.expected_results))
+    problems = compare(report, profile.id, expected)
+    assert not problems, "results differ from the expected-results file:\n" + "\n".join(problems)
+
+
+def test_kamailio_without_origin_allow_list_fails_exactly_origin(tmp_path):
+    require(_has_kamailio(), "kamailio")
+    good = run_suite(PROFILES / "kamailio-epcscf.yaml", tmp_path / "good")
+    text = (PROFILES / "kamailio-epcscf.yaml").read_text()
+    broken = tmp_path / "kamailio-no-origin-check.yaml"
+    assert "origins_check: true" in text
+    broken.write_text(text.replace("origins_check: true", "origins_check: false"))
+    bad = run_suite(broken, tmp_path / "bad")
+    assert failed_ids(bad) - failed_ids(good) == {"EPC-ORIGIN-02"}
+    assert failed_ids(good) <= failed_ids(bad)

@@ -1,0 +1,194 @@
+"""The eP-CSCF-role suite against the reference eP-CSCF: the harness's self-test.
+
+(a) every case PASSes against the conforming reference (or is NOT-APPLICABLE with a
+reason); (b) with each fault switch alone, exactly the requirements the fault table says
+it breaks come out FAIL (rolled up per requirement: an id FAILs if any finding for it
+FAILs) and no other; (c) an unreachable SUT is INCONCLUSIVE with the reason; (d) a SUT
+that accepts TCP/TLS but never answers the handshake ends the case without hanging.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import dataclasses
+import socket
+import time
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import pytest
+
+from harness import requirements
+from harness.cases.model import Case, discover, load_case
+from harness.cases.registry import load_providers
+from harness.cases.runner import run_case, run_case_sync
+from harness.pki import Pki
+from harness.profiles import Profile, load_profile
+from harness.suts.faults import for_role
+from harness.verdicts import CaseResult, Verdict
+
+ROOT = Path(__file__).resolve().parents[2]
+CASES = discover(ROOT / "testcases" / "epcscf")
+PROFILE = ROOT / "profiles" / "reference-epcscf.yaml"
+FAULTS = for_role("epcscf")
+SECTIONS = ("1.", "2.", "3.", "4.")
+NOT_COVERED = {"EPC-KA-03", "EPC-TP-03"}  # informational SUT policy; terminating INVITE routing
+WORKERS = 4  # cases run in parallel threads, one event loop each, in the fault matrix
+
+
+@pytest.fixture(scope="module")
+def pki() -> Iterator[Pki]:
+    p = Pki()
+    p.leaf()  # issue the loopback leaf once, before threads share the Pki
+    yield p
+    p.close()
+
+
+@pytest.fixture(scope="module")
+def profile() -> Profile:
+    return load_profile(PROFILE)
+
+
+@pytest.fixture(scope="module")
+def cases() -> list[Case]:
+    load_providers()
+    return [load_case(path) for path in CASES]
+
+
+def run_all(cases: list[Case], profile: Profile, pki: Pki) -> list[CaseResult]:
+    with ThreadPoolExecutor(WORKERS) as pool:
+        return list(pool.map(lambda case: run_case_sync(case, profile, pki), cases))
+
+
+def failing_requirements(results: list[CaseResult]) -> set[str]:
+    return {f.requirement for r in results for f in r.findings if f.verdict is Verdict.FAIL}
+
+
+def show(results: list[CaseResult]) -> str:
+    return "\n".join(f"{r.case_id}: {r.verdict} {r.reason}" for r in results if r.verdict is not Verdict.PASS)
+
+
+# --- coverage ---------------------------------------------------------------------------------
+
+
+def test_every_eP_CSCF_requirement_of_sections_1_to_4_has_a_case(cases: list[Case]) -> None:
+    wanted = {
+        r.id
+        for r in requirements.catalogue().values()
+        if "epcscf" in r.roles and r.section.startswith(SECTIONS) and r.id not in NOT_COVERED
+    }
+    verified = {rid for case in cases for rid in case.verifies}
+    assert wanted - verified == set()
+    assert all(case.id == path.stem for case, path in zip(cases, CASES, strict=True))
+    assert all(case.sut == "epcscf" and case.description for case in cases)
+
+
+def test_each_fault_breaks_something_the_suite_verifies(cases: list[Case]) -> None:
+    verified = {rid for case in cases for rid in case.verifies}
+    for fault in FAULTS.values():
+        assert set(fault.breaks) <= verified, fault.name
+
+
+# --- (a) the reference conforms ---------------------------------------------------------------
+
+
+_DURATIONS: dict[str, float] = {}
+
+
+@pytest.mark.parametrize("path", CASES, ids=[p.stem for p in CASES])
+def test_reference_conforms(path: Path, profile: Profile, pki: Pki) -> None:
+    started = time.monotonic()
+    result = run_case_sync(load_case(path), profile, pki)
+    _DURATIONS[path.stem] = time.monotonic() - started
+    if result.verdict is Verdict.NOT_APPLICABLE:
+        assert result.reason
+        return
+    assert result.verdict is Verdict.PASS, show([result])
+
+
+def test_reference_suite_is_fast() -> None:
+    """The whole suite against the reference, case after case (measured by the test above)."""
+    if len(_DURATIONS) < len(CASES):
+        pytest.skip("needs every test_reference_conforms item in this session")
+    total = sum(_DURATIONS.values())
+    slowest = max(_DURATIONS, key=_DURATIONS.__getitem__)
+    assert total < 15.0, f"{total:.1f} s (slowest {slowest}: {_DURATIONS[slowest]:.1f} s)"
+
+
+# --- (b) each fault breaks exactly its requirements -------------------------------------------
+
+
+@pytest.mark.parametrize("fault", sorted(FAULTS), ids=sorted(FAULTS))
+def test_fault_breaks_exactly_its_requirements(fault: str, cases: list[Case], profile: Profile, pki: Pki) -> None:
+    faulty = dataclasses.replace(profile, faults=(fault,))
+    results = run_all(cases, faulty, pki)
+    errors = [r for r in results if r.verdict is Verdict.ERROR]
+    assert not errors, show(errors)
+    assert failing_requirements(results) == set(FAULTS[fault].breaks), show(results)
+    # the SUT log names the fault it ran with
+    assert any(fault in e.get("data", {}).get("text", "") for r in results for e in r.evidence
+               if e["kind"] == "sut.log")
+
+
+# --- (c) an unreachable SUT, (d) a silent one ---------------------------------------------------
+
+
+def _closed_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _external(profile: Profile, port: int, ca: Path, **timers: float) -> Profile:
+    return dataclasses.replace(
+        profile,
+        driver="external",
+        url=f"wss://127.0.0.1:{port}/",
+        ca=str(ca),
+        timers=dataclasses.replace(profile.timers, **timers),
+    )
+
+
+@pytest.mark.parametrize("case_id", ["EPC-HS-01", "BOTH-KA-01-epcscf", "EPC-KA-04"])
+def test_unreachable_sut_is_inconclusive(case_id: str, profile: Profile, pki: Pki) -> None:
+    port = _closed_port()
+    result = run_case_sync(load_case(ROOT / "testcases" / "epcscf" / f"{case_id}.yaml"), _external(profile, port, pki.ca_pem), pki)
+    assert result.verdict is Verdict.INCONCLUSIVE
+    assert "connection refused" in result.reason
+    assert str(port) in result.reason
+
+
+SILENT = [
+    ("EPC-HS-01", "tls"), ("EPC-ORIGIN-02-foreign", "tls"), ("BOTH-TP-04-epcscf", "tls"), ("EPC-HS-01", "tcp"),
+]
+
+
+@pytest.mark.parametrize(("case_id", "layer"), SILENT, ids=[f"{c}-{lay}" for c, lay in SILENT])
+async def test_silent_sut_does_not_hang(case_id: str, layer: str, profile: Profile, pki: Pki) -> None:
+    """`tls`: TLS completes, the upgrade request is never answered; `tcp`: no TLS either."""
+    held: list[asyncio.StreamWriter] = []
+
+    async def silent(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        held.append(writer)
+        with contextlib.suppress(Exception):
+            await reader.read()
+
+    context = pki.server_context() if layer == "tls" else None
+    server = await asyncio.start_server(silent, "127.0.0.1", 0, ssl=context)
+    port = server.sockets[0].getsockname()[1]
+    case = load_case(ROOT / "testcases" / "epcscf" / f"{case_id}.yaml")
+    started = time.monotonic()
+    try:
+        result = await run_case(case, _external(profile, port, pki.ca_pem, handshake_timeout=0.5), pki)
+    finally:
+        for writer in held:
+            writer.transport.abort()
+        server.close()
+    assert result.verdict in (Verdict.INCONCLUSIVE, Verdict.FAIL)
+    if layer == "tls":
+        assert "no answer to the WebSocket handshake within 0.5 s" in result.reason
+    else:
+        assert "unreachable" in result.reason and "timeout" in result.reason
+    assert time.monotonic() - started < 5.0
