@@ -41,6 +41,9 @@ def _parser() -> argparse.ArgumentParser:
 
     flt = sub.add_parser("faults", help="list the reference SUTs' fault switches")
     flt.add_argument("--json", action="store_true")
+
+    stp = sub.add_parser("steps", help="list the step kinds and monitors cases can use")
+    stp.add_argument("--json", action="store_true")
     return parser
 
 
@@ -50,6 +53,8 @@ def main(argv: list[str] | None = None) -> int:
         return cmd_run(args)
     if args.command == "list":
         return cmd_list(args)
+    if args.command == "steps":
+        return cmd_steps(args)
     return cmd_faults(args)
 
 
@@ -161,6 +166,37 @@ def cmd_faults(args: argparse.Namespace) -> int:
     else:
         for f in FAULTS:
             print(f"{f.role:<7} {f.name:<32} breaks {', '.join(f.breaks) or '(nothing: NON-STRICT)'}")
+    return 0
+
+
+def cmd_steps(args: argparse.Namespace) -> int:
+    from harness.cases.registry import COMMON_ARGS, load_providers
+
+    registry = load_providers()
+    steps = [
+        {
+            "name": kind.name,
+            "args": sorted(a for a in kind.args if a not in COMMON_ARGS),
+            "required": list(kind.required),
+            "on_timeout": kind.on_timeout,
+            "doc": " ".join(kind.doc.split("\n\n")[0].split()),
+        }
+        for kind in sorted(registry.steps.values(), key=lambda k: k.name)
+    ]
+    monitors = [
+        {"name": m.name, "requirements": list(m.requirements), "doc": m.doc}
+        for m in sorted(registry.monitors.values(), key=lambda m: m.name)
+    ]
+    if args.json:
+        print(json.dumps({"steps": steps, "monitors": monitors, "common_args": sorted(COMMON_ARGS)}, indent=2))
+        return 0
+    for row in steps:
+        print(f"{row['name']:<26} {row['doc']}")
+        if row["args"]:
+            print(f"{'':<26}   args: {', '.join(row['args'])}; on timeout: {row['on_timeout']}")
+    print(f"\nevery step also takes: {', '.join(sorted(COMMON_ARGS))}\n")
+    for row in monitors:
+        print(f"monitor {row['name']:<18} {', '.join(row['requirements'])}: {row['doc']}")
     return 0
 
 

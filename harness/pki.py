@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import ssl
 import tempfile
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -38,10 +39,15 @@ class Pki:
         self.ca_pem = self.directory / "ca.pem"
         self.ca.cert_pem.write_to_path(str(self.ca_pem))
         self._leaves: dict[tuple[str, ...], LeafFiles] = {}
+        self._lock = threading.Lock()  # cases may run on several threads (self-tests)
 
     def leaf(self, *names: str) -> LeafFiles:
         """A server/client certificate for `names` (default: the loopback names)."""
         names = names or LOOPBACK_NAMES
+        with self._lock:
+            return self._issue(names)
+
+    def _issue(self, names: tuple[str, ...]) -> LeafFiles:
         if names not in self._leaves:
             cert = self.ca.issue_cert(*names)
             index = len(self._leaves)

@@ -71,7 +71,21 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 
 def check_profile(profile: Profile) -> None:
-    """Profile checks beyond the schema: fault names must exist for the role's reference SUT."""
+    """Profile checks beyond the schema: the driver must exist for the role, and fault names
+    must exist for the role's reference SUT."""
+    from harness.suts.base import SutUnavailable
+    from harness.suts.registry import DRIVERS, driver_class
+
+    if ":" in profile.driver:  # a vendor's own driver class, "module:Class"
+        try:
+            driver_class(profile.role, profile.driver)
+        except SutUnavailable as exc:
+            raise yamlmarks.DocumentError(profile.path, 0, "driver", str(exc)) from None
+    elif (profile.role, profile.driver) not in DRIVERS:
+        known = ", ".join(sorted(name for role, name in DRIVERS if role == profile.role))
+        raise yamlmarks.DocumentError(
+            profile.path, 0, "driver", f"no {profile.role} driver {profile.driver!r} (known: {known})"
+        )
     if not profile.faults:
         return
     if profile.driver != "reference":

@@ -14,7 +14,7 @@ from typing import Any
 
 from harness import yamlmarks
 
-DRIVERS = ("reference", "kamailio", "browser", "external", "manual")
+BUILT_IN_DRIVERS = ("reference", "kamailio", "browser", "external", "manual")  # see suts/registry.py
 ROLES = ("wic", "epcscf")
 
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s)?\s*$")
@@ -31,7 +31,7 @@ PROFILE_SCHEMA: dict[str, Any] = {
         "name": {"type": "string", "minLength": 1},
         "description": {"type": "string"},
         "role": {"enum": list(ROLES)},
-        "driver": {"enum": list(DRIVERS)},
+        "driver": {"type": "string", "pattern": r"^([a-z][a-z0-9_-]*|[A-Za-z_][\w.]*:[A-Za-z_]\w*)$"},
         "faults": {"type": "array", "items": {"type": "string"}, "uniqueItems": True},
         "sut": {
             "type": "object",

@@ -177,7 +177,8 @@ class EpcscfEmulator:
             policy=None,  # lenient: any Origin, or none
             on_connection=self._on_connection,
             host=self.host,
-            port=0,
+            # a WIC set up beforehand (external driver) was pointed at a fixed port
+            port=int(self.profile.driver_options.get("listen_port", 0)),
             handshake_timeout=self.profile.timers.handshake_timeout,
         )
         await self._server.start()

@@ -27,7 +27,7 @@ from harness.cases.model import Step
 from harness.cases.registry import REGISTRY, environment, step
 from harness.evidence import CONNECT, DRIVER, HTTP_REQUEST, NOTE, SIP, TLS, Entry
 from harness.profiles import parse_duration
-from harness.suts.base import DriverError, SutUnavailable, WicDriver, WicEnv
+from harness.suts.base import DriverError, SutUnavailable, WicDriver, WicEnv, WicState
 from harness.suts.registry import make_driver
 
 _CONN = {"type": "string"}
@@ -419,11 +419,20 @@ async def expect_request(ctx: CaseContext, args: dict[str, Any], step_: Step) ->
         ctx.passed(f"the WIC sent {got.message.summary() if got.message else method}", evidence=[got.entry])
 
 
-async def _registered(ctx: CaseContext) -> bool:
+async def _state(ctx: CaseContext) -> WicState:
+    """The driver's state, bounded: a driver whose state() hangs must not stall the case."""
     try:
-        return (await ctx.actor("driver").state()).registered
+        return await asyncio.wait_for(ctx.actor("driver").state(), ctx.timers.response_timeout)
     except DriverError as exc:
         raise Precondition(f"the WIC driver cannot report its state: {exc}") from None
+    except TimeoutError:
+        raise Precondition(
+            f"the WIC driver did not report its state within {ctx.timers.response_timeout:g} s"
+        ) from None
+
+
+async def _registered(ctx: CaseContext) -> bool:
+    return (await _state(ctx)).registered
 
 
 @step("expect.registered", args={}, on_timeout="inconclusive")
@@ -434,7 +443,7 @@ async def expect_registered(ctx: CaseContext, args: dict[str, Any], step_: Step)
     deadline = loop.time() + within
     while not await _registered(ctx):
         if loop.time() >= deadline:
-            state = await ctx.actor("driver").state()
+            state = await _state(ctx)
             ctx.timed_out(f"the WIC is not registered after {within:g} s ({state.detail})",
                           evidence=[_last_register_response(ctx)])
             return

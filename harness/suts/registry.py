@@ -37,8 +37,11 @@ def register(role: str, name: str, target: str | DriverClass) -> None:
 
 
 def driver_class(role: str, name: str) -> DriverClass:
-    """The class for (role, name); SutUnavailable when there is none or it cannot load."""
-    target = DRIVERS.get((role, name))
+    """The class for (role, name); SutUnavailable when there is none or it cannot load.
+
+    `name` is a registered driver name or, for a vendor's own driver, a `module:Class` path.
+    """
+    target = name if ":" in name else DRIVERS.get((role, name))
     if target is None:
         known = ", ".join(sorted(n for r, n in DRIVERS if r == role))
         raise SutUnavailable(f"no {role} driver {name!r} (available: {known})")

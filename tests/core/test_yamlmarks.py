@@ -55,7 +55,7 @@ class TestProfiles:
         profiles = load_profiles(DEFAULT_PROFILES)
         assert {p.role for p in profiles} == {"wic", "epcscf"}
         assert all(p.tls_verify for p in profiles)
-        assert PROFILE_SCHEMA["properties"]["driver"]["enum"]
+        assert PROFILE_SCHEMA["properties"]["driver"]["pattern"]
 
     def test_unknown_fault_is_a_profile_error(self, tmp_path):
         from harness.plugin import load_profiles
@@ -63,3 +63,21 @@ class TestProfiles:
         path = write(tmp_path, "name: x\nrole: wic\ndriver: reference\nfaults: [melt_down]\n")
         with pytest.raises(yamlmarks.DocumentError, match="melt_down"):
             load_profiles([path])
+
+
+class TestDrivers:
+    def test_unknown_driver_is_a_profile_error(self, tmp_path):
+        from harness.plugin import load_profiles
+
+        path = write(tmp_path, "name: x\nrole: wic\ndriver: teleport\n")
+        with pytest.raises(yamlmarks.DocumentError, match="no wic driver 'teleport'"):
+            load_profiles([path])
+
+    def test_vendor_driver_by_class_path(self, tmp_path):
+        from harness.plugin import load_profiles
+
+        good = write(tmp_path, "name: x\nrole: wic\ndriver: harness.suts.manual:ManualWicDriver\n", "a.yaml")
+        assert load_profiles([good])[0].driver.endswith(":ManualWicDriver")
+        bad = write(tmp_path, "name: x\nrole: wic\ndriver: acme.nowhere:Driver\n", "b.yaml")
+        with pytest.raises(yamlmarks.DocumentError, match="cannot be loaded"):
+            load_profiles([bad])
