@@ -40,6 +40,7 @@ from harness.sip import (
     new_tag,
     parse,
 )
+from harness.sipstream import read_sip_stream
 
 ACTOR = "core"
 DEFAULT_EXPIRES = 600
@@ -102,35 +103,6 @@ def parse_listen(listen: str) -> tuple[str, str, int]:
         raise ValueError(f"bad core listen address {listen!r} (want udp://host:port or tcp://host:port)")
     return scheme, host.strip("[]"), int(port)
 
-
-async def read_stream_message(reader: asyncio.StreamReader) -> bytes | None:
-    """One SIP message from a stream (RFC 3261 §18.3: the Content-Length frames it).
-
-    None at end of stream. Leading CRLF keep-alives (RFC 5626 §3.5.1) are skipped.
-    """
-    try:
-        head = await reader.readuntil(b"\r\n\r\n")
-    except asyncio.IncompleteReadError:
-        return None
-    except asyncio.LimitOverrunError:
-        return None
-    while head.startswith(b"\r\n"):
-        head = head[2:]
-        if not head:
-            return b""
-    length = 0
-    for line in head.split(b"\r\n")[1:]:
-        name, _, value = line.partition(b":")
-        if name.strip().lower() in (b"content-length", b"l"):
-            with contextlib.suppress(ValueError):
-                length = int(value.strip())
-    body = b""
-    if length > 0:
-        try:
-            body = await reader.readexactly(length)
-        except asyncio.IncompleteReadError:
-            return None
-    return head + body
 
 
 class _Udp(asyncio.DatagramProtocol):
@@ -311,7 +283,7 @@ class CoreStub:
             task.add_done_callback(self._tasks.discard)
         try:
             while True:
-                data = await read_stream_message(reader)
+                data = await read_sip_stream(reader)
                 if data is None:
                     break
                 if data:

@@ -35,9 +35,9 @@ from harness.cases.context import CaseContext, Precondition
 from harness.cases.model import Step
 from harness.cases.peer_steps import channel
 from harness.cases.registry import environment, step
-from harness.evidence import CONNECT, HTTP_REQUEST, HTTP_RESPONSE, NOTE, TLS
+from harness.evidence import CONNECT, HTTP_REQUEST, HTTP_RESPONSE, NOTE, SIP_ERROR, TLS, Timeline
 from harness.pki import client_context
-from harness.sip import SipMessage
+from harness.sip import SipMessage, SipParseError, parse
 from harness.suts.base import EpcscfEnv, SutUnavailable
 from harness.suts.registry import make_driver
 from harness.ws import ConnectResult
@@ -487,6 +487,37 @@ async def core_send(ctx: CaseContext, args: dict[str, Any], step_: Step) -> None
     ctx.vars[args.get("as", "core_request")] = request
 
 
+def _raw_bytes(raw: Any) -> bytes:
+    if isinstance(raw, bytes | bytearray):
+        return bytes(raw)
+    return str(raw or "").encode("utf-8", "surrogateescape")
+
+
+def relayed_excess(timeline: Timeline, entry: int) -> bytes:
+    """Octets the core received after the Content-Length of the message in `entry`.
+
+    On a message-oriented hop (UDP) the core stub itself discards them (RFC 3261 §18.3), so
+    its parsed message looks clean; non-empty here means the SUT relayed bytes it had to
+    discard."""
+    try:
+        return parse(_raw_bytes(timeline[entry].data.get("raw"))).excess
+    except (IndexError, SipParseError):
+        return b""
+
+
+def relayed_unparsable_responses(timeline: Timeline, call_id: str, since: int = 0) -> list[tuple[int, int]]:
+    """(seq, status) of core entries holding a response for `call_id` that the core could not
+    parse (e.g. a Content-Length larger than the body, which RFC 3261 §18.3 makes the
+    receiver discard): the SUT relayed a response it had to discard itself."""
+    found = []
+    for entry in timeline.select(kind=SIP_ERROR, actor="core", direction="rx", since=since):
+        raw = _raw_bytes(entry.data.get("raw")).lstrip(b"\r\n")
+        status = raw[8:11]
+        if raw.startswith(b"SIP/2.0 ") and status.isdigit() and call_id.encode() in raw:
+            found.append((entry.seq, int(status)))
+    return found
+
+
 @step(
     "expect.core_received",
     args={
@@ -533,6 +564,10 @@ async def expect_core_received(ctx: CaseContext, args: dict[str, Any], step_: St
         if "body" in args and message.body != args["body"].encode():
             ctx.failed(f"{message.method} reached the core with body {message.body[:80]!r}, "
                        f"expected {args['body']!r}", evidence=[rx.entry])
+        if "body" in args and (excess := relayed_excess(ctx.timeline, rx.entry)):
+            ctx.failed(f"{message.method} reached the core followed by {len(excess)} octets after "
+                       f"its Content-Length ({excess[:60]!r}): relayed, not discarded (RFC 3261 §18.3)",
+                       evidence=[rx.entry])
         for name in args.get("has_header", []):
             if not message.has_header(name):
                 ctx.failed(f"{message.method} reached the core without {name}", evidence=[rx.entry])
@@ -568,6 +603,12 @@ async def expect_core_response(ctx: CaseContext, args: dict[str, Any], step_: St
         if got:
             ctx.failed(f"the core received {got[0].message.status} to its {request.method}",
                        evidence=[r.entry for r in got])
+        elif relayed := [
+            (seq, code) for seq, code in relayed_unparsable_responses(ctx.timeline, request.call_id)
+            if code >= 200 and (wanted is None or status_matches(code, wanted))
+        ]:
+            ctx.failed(f"a malformed {relayed[0][1]} to the core's {request.method} was relayed to the "
+                       "core: the SUT must discard it (RFC 3261 §18.3)", evidence=[seq for seq, _ in relayed])
         else:
             ctx.passed(f"no {wanted or 'final'} response to {request.method} reached the core")
         return

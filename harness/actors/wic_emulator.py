@@ -26,6 +26,7 @@ from harness.actors.core import normalise_action
 from harness.evidence import NOTE, Timeline
 from harness.profiles import Profile
 from harness.sip import SipMessage, build_request, build_response, new_branch, new_call_id, new_tag
+from harness.sip.stimuli import content_length_stimulus
 from harness.ws import ConnectResult, connect
 
 ACTOR = "wic"
@@ -370,15 +371,5 @@ class WicEmulator:
             await channel.send(response)
 
 
-def content_length_stimulus(message: SipMessage, mode: str) -> SipMessage:
-    """RFC 3261 §18.3 stimuli on a message: omit, or declare more or fewer bytes."""
-    if mode == "omit":
-        return message.remove_header("Content-Length")
-    if mode == "larger":
-        return message.replace_header("Content-Length", str(len(message.body) + 20))
-    if mode == "smaller":
-        return message.replace_header("Content-Length", str(max(0, len(message.body) - 6)))
-    return message
 
-
-__all__ = ["DEFAULT_ORIGIN", "Dialog", "Session", "WicEmulator", "content_length_stimulus"]
+__all__ = ["DEFAULT_ORIGIN", "Dialog", "Session", "WicEmulator"]

@@ -16,6 +16,7 @@ from harness.cases.model import Step
 from harness.cases.registry import step
 from harness.evidence import STIMULUS, WS_CLOSE
 from harness.sip import SipMessage
+from harness.sip.stimuli import content_length_stimulus
 
 _CONN = {"type": "string"}
 _DURATION = {"type": ["string", "number"]}
@@ -44,16 +45,6 @@ def channel(ctx: CaseContext, args: dict[str, Any]) -> SipChannel:
     return chan
 
 
-def _content_length_stimulus(message: SipMessage, mode: str) -> SipMessage:
-    """RFC 3261 §18.3 stimuli: omit the Content-Length, or declare more or fewer bytes."""
-    if mode == "omit":
-        return message.remove_header("Content-Length")
-    if mode == "larger":
-        return message.replace_header("Content-Length", str(len(message.body) + 20))
-    if mode == "smaller":
-        return message.replace_header("Content-Length", str(max(0, len(message.body) - 6)))
-    return message
-
 
 @step(
     "peer.send",
@@ -79,7 +70,7 @@ async def peer_send(ctx: CaseContext, args: dict[str, Any], step_: Step) -> None
     message = peer(ctx).build_request(args["method"].upper(), chan, **options)
     if "body" in args:
         message = message.with_body(args["body"].encode(), "text/plain")
-    message = _content_length_stimulus(message, args.get("content_length", "correct"))
+    message = content_length_stimulus(message, args.get("content_length", "correct"))
     packed = b""
     if args.get("pack_with"):
         second = peer(ctx).build_request(args["pack_with"].upper(), chan, **options)

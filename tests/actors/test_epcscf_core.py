@@ -13,10 +13,11 @@ from pathlib import Path
 
 import pytest
 
-from harness.actors.core import CoreStub, normalise_action, parse_listen, read_stream_message
+from harness.actors.core import CoreStub, normalise_action, parse_listen
 from harness.evidence import SIP, Timeline
 from harness.profiles import Profile, load_profile
 from harness.sip import SipMessage, build_request, new_branch, new_call_id, new_tag, parse
+from harness.sipstream import read_sip_stream
 
 PROFILE = Path(__file__).resolve().parents[2] / "profiles" / "reference-epcscf.yaml"
 PATH = "<sip:flow1@127.0.0.1:5999;transport=udp;lr;ob>"
@@ -235,11 +236,11 @@ class TestTcp:
             first = request("REGISTER", port, Path=PATH, Contact=CONTACT).to_bytes()
             second = request("OPTIONS", port).to_bytes()
             writer.write(first + second)  # two messages in one segment: the Content-Length frames them
-            answers = [parse(await asyncio.wait_for(read_stream_message(reader), 2.0)).message for _ in range(2)]
+            answers = [parse(await asyncio.wait_for(read_sip_stream(reader), 2.0)).message for _ in range(2)]
             assert sorted(a.method for a in answers) == ["OPTIONS", "REGISTER"]
             assert all(a.status == 200 for a in answers)
             sent = stub.send_request("MESSAGE")
-            got = parse(await asyncio.wait_for(read_stream_message(reader), 2.0)).message
+            got = parse(await asyncio.wait_for(read_sip_stream(reader), 2.0)).message
             assert got.call_id == sent.call_id and got.top_via.transport == "TCP"
             assert {e.conn for e in timeline.select(kind=SIP, actor="core")} == {"core-tcp"}
             writer.close()

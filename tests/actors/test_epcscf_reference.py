@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -15,9 +14,10 @@ from harness.evidence import Timeline
 from harness.pki import Pki, client_context
 from harness.profiles import Profile, load_profile
 from harness.sip import SipMessage, parse
+from harness.sipstream import read_sip_stream
 from harness.suts import registry
 from harness.suts.base import EpcscfEnv, SutUnavailable
-from harness.suts.reference import active_faults, origin_key, origin_trusted, read_sip_stream
+from harness.suts.reference import active_faults, origin_key, origin_trusted
 from harness.suts.reference.epcscf import (
     ReferenceEpcscfDriver,
     insert_top,
@@ -28,12 +28,6 @@ from harness.suts.reference.epcscf import (
 PROFILE = Path(__file__).resolve().parents[2] / "profiles" / "reference-epcscf.yaml"
 TRUSTED = ("https://wwsf.example.test",)
 
-
-@pytest.fixture(scope="module")
-def pki() -> Iterator[Pki]:
-    p = Pki()
-    yield p
-    p.close()
 
 
 @pytest.fixture

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -25,12 +25,6 @@ from harness.suts.reference.epcscf import ReferenceEpcscfDriver
 
 PROFILE = Path(__file__).resolve().parents[2] / "profiles" / "reference-epcscf.yaml"
 
-
-@pytest.fixture(scope="module")
-def pki() -> Iterator[Pki]:
-    p = Pki()
-    yield p
-    p.close()
 
 
 @dataclass

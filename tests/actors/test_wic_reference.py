@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -28,12 +28,6 @@ from harness.suts.reference.wic import ReferenceWicDriver
 
 PROFILE = Path(__file__).resolve().parents[2] / "profiles" / "reference-wic.yaml"
 
-
-@pytest.fixture(scope="module")
-def pki() -> Iterator[Pki]:
-    p = Pki()
-    yield p
-    p.close()
 
 
 @dataclass

@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import ssl
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -24,12 +23,6 @@ from harness.verdicts import CaseResult, Verdict
 
 PROFILE = Path(__file__).resolve().parents[2] / "profiles" / "reference-wic.yaml"
 
-
-@pytest.fixture(scope="module")
-def pki() -> Iterator[Pki]:
-    p = Pki()
-    yield p
-    p.close()
 
 
 @pytest.fixture

@@ -13,16 +13,8 @@ from harness.cases import registry
 from harness.cases.context import Precondition
 from harness.cases.model import load_case
 from harness.cases.runner import run_case_sync
-from harness.pki import Pki
 from harness.plugin import DEFAULT_PROFILES, load_profiles
 from harness.verdicts import Verdict
-
-
-@pytest.fixture(scope="module")
-def pki():
-    p = Pki()
-    yield p
-    p.close()
 
 
 @pytest.fixture

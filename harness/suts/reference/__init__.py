@@ -1,15 +1,13 @@
 """The built-in reference SUTs (a conforming eP-CSCF and WIC with fault switches).
 
 Only tiny helpers shared by both live here: the SUT's own log (a reference SUT never
-writes into the case timeline, see docs/phase2-brief.md), the fault set a profile
-switches on, Origin comparison (RFC 6454 §4, §5) and SIP framing on a stream transport
-(RFC 3261 §18.3). The reference SUTs share no code with the wicct actors that test them.
+writes into the case timeline: what wicct judges is only what wicct's actors saw), the
+fault set a profile switches on, and Origin comparison (RFC 6454 §4, §5). The reference
+SUTs reuse wicct's sans-I/O SIP and WebSocket layers, never its actors or checks.
 """
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import time
 from urllib.parse import urlsplit
 
@@ -69,29 +67,3 @@ def origin_key(origin: str) -> tuple[str, str, int] | None:
 def origin_trusted(origin: str, trusted: tuple[str, ...] | list[str]) -> bool:
     key = origin_key(origin)
     return key is not None and any(key == origin_key(t) for t in trusted)
-
-
-async def read_sip_stream(reader: asyncio.StreamReader) -> bytes | None:
-    """One SIP message from a TCP stream, framed by its Content-Length (RFC 3261 §18.3).
-
-    None at end of stream (or on an unframeable head); b"" for a CRLF keep-alive.
-    """
-    try:
-        head = await reader.readuntil(b"\r\n\r\n")
-    except (asyncio.IncompleteReadError, asyncio.LimitOverrunError):
-        return None
-    stripped = head.lstrip(b"\r\n")
-    if not stripped:
-        return b""
-    length = 0
-    for line in stripped.split(b"\r\n")[1:]:
-        name, _, value = line.partition(b":")
-        if name.strip().lower() in (b"content-length", b"l"):
-            with contextlib.suppress(ValueError):
-                length = int(value.strip())
-    if length <= 0:
-        return stripped
-    try:
-        return stripped + await reader.readexactly(length)
-    except asyncio.IncompleteReadError:
-        return None

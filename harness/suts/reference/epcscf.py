@@ -43,8 +43,9 @@ from harness.profiles import Profile
 from harness.sip import NameAddr, SipMessage, SipParseError, build_response, new_branch, parse
 from harness.sip.headers import split_header_list
 from harness.sip.message import canonical_name
+from harness.sipstream import read_sip_stream
 from harness.suts.base import EpcscfDriver, EpcscfEndpoint, EpcscfEnv, SutUnavailable
-from harness.suts.reference import SutLog, active_faults, origin_trusted, read_sip_stream
+from harness.suts.reference import SutLog, active_faults, origin_trusted
 from harness.ws import WsConnection, WsMessage, WsServer, reject
 
 HOST = "127.0.0.1"

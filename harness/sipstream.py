@@ -1,0 +1,36 @@
+"""SIP over a byte stream (TCP towards the IMS core): framing by Content-Length.
+
+RFC 3261 §18.3: on a stream-oriented transport the Content-Length frames each message.
+Shared by wicct's IMS-core stub and the reference eP-CSCF's core-facing side.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+
+
+async def read_sip_stream(reader: asyncio.StreamReader) -> bytes | None:
+    """One SIP message from a TCP stream, framed by its Content-Length (RFC 3261 §18.3).
+
+    None at end of stream (or on an unframeable head); b"" for a CRLF keep-alive.
+    """
+    try:
+        head = await reader.readuntil(b"\r\n\r\n")
+    except (asyncio.IncompleteReadError, asyncio.LimitOverrunError):
+        return None
+    stripped = head.lstrip(b"\r\n")
+    if not stripped:
+        return b""
+    length = 0
+    for line in stripped.split(b"\r\n")[1:]:
+        name, _, value = line.partition(b":")
+        if name.strip().lower() in (b"content-length", b"l"):
+            with contextlib.suppress(ValueError):
+                length = int(value.strip())
+    if length <= 0:
+        return stripped
+    try:
+        return stripped + await reader.readexactly(length)
+    except asyncio.IncompleteReadError:
+        return None
