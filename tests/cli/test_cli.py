@@ -120,3 +120,34 @@ def test_default_run_passes_and_writes_the_report(tmp_path):
     assert "reference-secret-pw" not in (out / "report.json").read_text()
     junit = (out / "junit.xml").read_text()
     assert 'name="wicct.requirements"' in junit
+
+
+def test_a_fault_gives_fail_exit_1_and_a_junit_failure(tmp_path):
+    text = (ROOT / "profiles" / "reference-epcscf.yaml").read_text().replace("faults: []", "faults: [accept_any_origin]")
+    profile = tmp_path / "faulty.yaml"
+    profile.write_text(text)
+    out = tmp_path / "out"
+    proc = wicct("run", "--profile", str(profile), "--out", str(out), "--select", "ORIGIN-02-foreign or HS-01")
+    assert proc.returncode == 1, proc.stdout
+    report = json.loads((out / "report.json").read_text())
+    verdicts = {c["id"]: c["verdict"] for c in report["cases"]}
+    assert verdicts == {"EPC-ORIGIN-02-foreign": "FAIL", "EPC-HS-01": "PASS"}
+    assert report["suts"][0]["faults"] == ["accept_any_origin"]
+    junit = (out / "junit.xml").read_text()
+    assert junit.count("<failure") == 1
+    assert "EPC-ORIGIN-02" in junit
+
+
+def test_strict_makes_inconclusive_a_failure(tmp_path):
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    profile = tmp_path / "gone.yaml"
+    profile.write_text(
+        "name: gone\nrole: epcscf\ndriver: external\n"
+        f"sut: {{url: 'wss://127.0.0.1:{port}/', ca: system}}\ntimers: {{start_timeout: 1s}}\n"
+    )
+    proc = wicct("run", "--strict", "--profile", str(profile), "--out", str(tmp_path / "o"), "--select", "EPC-HS-01")
+    assert proc.returncode == 1
