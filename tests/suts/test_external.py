@@ -240,3 +240,24 @@ async def test_external_wic_needs_the_emulator_on_its_fixed_port(
     env, _ = _wic_env(write_profile, pki, tmp_path, "wss://127.0.0.1:7443/", **options)
     with pytest.raises(SutUnavailable, match=match):
         await ExternalWicDriver().start(env)
+
+
+async def test_emulator_listens_on_the_port_an_external_wic_was_given(pki, tmp_path):
+    """An external WIC was pointed at a fixed port: wicct's eP-CSCF emulator must be there."""
+    import dataclasses
+    import socket
+
+    from harness.actors.epcscf_emulator import EpcscfEmulator
+    from harness.evidence import Timeline
+    from harness.profiles import load_profile
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    base = load_profile(Path(__file__).resolve().parents[2] / "profiles" / "reference-wic.yaml")
+    profile = dataclasses.replace(base, driver="external", driver_options={"listen_port": port})
+    emulator = EpcscfEmulator(timeline=Timeline(), profile=profile, pki=pki, workdir=tmp_path)
+    try:
+        assert await emulator.start() == f"wss://127.0.0.1:{port}/"
+    finally:
+        await emulator.stop()
