@@ -119,11 +119,15 @@ def cmd_run(args: argparse.Namespace) -> int:
 
     render_summary(report, console)
     console.print(f"report: {out / 'report.html'}  (json: {report_path}, junit: {out / 'junit.xml'})")
-    summary = report["summary"]
+    summary = report.get("summary") if isinstance(report.get("summary"), dict) else {}
     bad = summary.get("FAIL", 0) + summary.get("ERROR", 0)
     if args.strict:
         bad += summary.get("INCONCLUSIVE", 0)
-    return 1 if bad else 0
+    if int(code) == pytest.ExitCode.INTERRUPTED:
+        print("wicct: run interrupted: the report is partial", file=sys.stderr)
+    # pytest's own outcome too: an interrupted run, or an error the report could not hold,
+    # is not a clean run even when the (partial) report shows no FAIL or ERROR.
+    return 1 if bad or not summary or int(code) != pytest.ExitCode.OK else 0
 
 
 def cmd_list(args: argparse.Namespace) -> int:

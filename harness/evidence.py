@@ -50,16 +50,18 @@ class Redactor:
         return value
 
     def value(self, value: Any) -> Any:
-        """Redact recursively in strings, bytes (decoded leniently), lists and dicts."""
+        """Redact recursively in strings, bytes, lists, sets and dicts (keys too)."""
         if isinstance(value, str):
             return self.text(value)
         if isinstance(value, bytes | bytearray):
-            text = bytes(value).decode("utf-8", "backslashreplace")
-            redacted = self.text(text)
-            return redacted if redacted != text else bytes(value)
+            # Stay bytes: invalid UTF-8 that carries a secret must still read as invalid.
+            data = bytes(value)
+            for secret in sorted(self._secrets, key=len, reverse=True):
+                data = data.replace(secret.encode("utf-8"), REDACTED.encode())
+            return data
         if isinstance(value, Mapping):
-            return {k: self.value(v) for k, v in value.items()}
-        if isinstance(value, list | tuple):
+            return {(self.text(k) if isinstance(k, str) else k): self.value(v) for k, v in value.items()}
+        if isinstance(value, list | tuple | set | frozenset):
             return [self.value(v) for v in value]
         return value
 
@@ -77,7 +79,7 @@ class Entry:
     conn: str = ""
     data: Mapping[str, Any] = field(default_factory=dict)
 
-    def to_json(self) -> dict[str, Any]:
+    def to_json(self, redactor: Redactor | None = None) -> dict[str, Any]:
         return {
             "seq": self.seq,
             "t": round(self.t, 6),
@@ -86,23 +88,28 @@ class Entry:
             "direction": self.direction,
             "conn": self.conn,
             "summary": self.summary,
-            "data": _jsonable(self.data),
+            "data": _jsonable(self.data, redactor or Redactor()),
         }
 
 
-def _jsonable(value: Any) -> Any:
+def _jsonable(value: Any, redactor: Redactor) -> Any:
+    # Texts were redacted when the entry was appended; what only becomes text here (keys,
+    # the repr of an object such as an exception) is redacted here.
     if isinstance(value, bytes | bytearray):
         try:
             return bytes(value).decode("utf-8")
         except UnicodeDecodeError:
             return {"hex": bytes(value).hex()}
     if isinstance(value, Mapping):
-        return {str(k): _jsonable(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_jsonable(v) for v in value]
+        return {
+            (k if isinstance(k, str) else redactor.text(str(k))): _jsonable(v, redactor)
+            for k, v in value.items()
+        }
+    if isinstance(value, list | tuple | set | frozenset):
+        return [_jsonable(v, redactor) for v in value]
     if isinstance(value, str | int | float | bool) or value is None:
         return value
-    return repr(value)
+    return redactor.text(repr(value))
 
 
 class Timeline:
@@ -177,4 +184,4 @@ class Timeline:
         ]
 
     def to_json(self) -> list[dict[str, Any]]:
-        return [e.to_json() for e in self._entries]
+        return [e.to_json(self.redactor) for e in self._entries]

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import datetime as _dt
 import time
+import traceback
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -20,6 +22,7 @@ import pytest
 from harness import yamlmarks
 from harness.cases.model import Case, load_case
 from harness.cases.runner import run_case_sync
+from harness.evidence import NOTE, Redactor, Timeline
 from harness.pki import Pki
 from harness.profiles import Profile, load_profile
 from harness.results import RunResult
@@ -177,6 +180,35 @@ def _broken_case_result(path: Path, exc: yamlmarks.DocumentError) -> CaseResult:
     )
 
 
+def run_item(case: Case, profile: Profile, pki_source: Callable[[], Pki]) -> CaseResult:
+    """Run one case; whatever escapes the runner (or making the run's PKI) becomes an ERROR
+    result, so that the case is in the report and counts against the exit code."""
+    started = time.monotonic()
+    try:
+        return run_case_sync(case, profile, pki_source())
+    except Exception as exc:  # noqa: BLE001 - a wicct bug: ERROR, never a lost case
+        redactor = Redactor()
+        for secret in profile.secrets:
+            redactor.add(secret)
+        timeline = Timeline(redactor)
+        timeline.add("runner", NOTE, f"harness error: {exc!r}", traceback=traceback.format_exc())
+        return CaseResult(
+            case_id=case.id,
+            title=case.title,
+            description=case.description,
+            sut_role=case.sut,
+            profile=profile.id,
+            verifies=case.verifies,
+            clauses=case.clauses,
+            verdict=Verdict.ERROR,
+            reason=redactor.text(f"harness error outside the runner: {exc!r}"),
+            findings=(),
+            evidence=tuple(timeline.to_json()),
+            duration_s=time.monotonic() - started,
+            source=case.source,
+        )
+
+
 class CaseOutcome(Exception):
     def __init__(self, result: CaseResult) -> None:
         super().__init__(result.reason)
@@ -202,7 +234,7 @@ class CaseItem(pytest.Item):
     def setup(self) -> None:
         state = self.config.stash[STATE]
         started = time.monotonic()
-        self.result = run_case_sync(self.case, self.profile, state.pki)
+        self.result = run_item(self.case, self.profile, lambda: state.pki)
         state.run.add(self.result)
         result = self.result
         self.user_properties.extend(
@@ -284,6 +316,10 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     if not state.run.cases:
         return
     state.run.finished = _dt.datetime.now(_dt.UTC)
+    if exitstatus == pytest.ExitCode.INTERRUPTED:
+        state.run.notes.append(
+            f"run interrupted after {len(state.run.cases)} case(s): this report is partial"
+        )
     from harness.report import write_reports
 
     state.written = write_reports(state.run.to_json(), state.out)

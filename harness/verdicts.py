@@ -121,11 +121,16 @@ class CaseResult:
 def case_verdict(findings: Iterable[Finding], verifies: Iterable[str]) -> tuple[Verdict, str]:
     """Roll findings up into the case verdict and a one-line reason.
 
-    A case with no finding on any id it verifies could not decide: INCONCLUSIVE.
+    A case with no finding on any id it verifies could not decide: INCONCLUSIVE, unless
+    another finding (a monitor's, or a step's `requirement:`) FAILed: the SUT did break
+    a requirement, and the case says so whether or not its own ids were reached.
     """
     items = list(findings)
     wanted = set(verifies)
     if not any(f.requirement in wanted for f in items):
+        failed = [f"{f.requirement}: {f.reason}" for f in items if f.verdict is Verdict.FAIL]
+        if failed:
+            return Verdict.FAIL, "; ".join(failed)
         reasons = "; ".join(f.reason for f in items if f.verdict is not Verdict.PASS)
         return Verdict.INCONCLUSIVE, reasons or "no finding on the requirements this case verifies"
     verdict = worst(f.verdict for f in items)

@@ -25,7 +25,8 @@ READ_SLICE = 0.25  # how often the reader looks at `closed` while idle
 class Received:
     """One WebSocket message from the SUT, with its SIP reading."""
 
-    message: SipMessage | None  # None: not SIP (keep-alive, junk, parse error)
+    message: SipMessage | None  # None: not SIP (keep-alive, junk); on a parse error
+    # (`error` set) the message as far as it parsed (`SipParseError.partial`), if any
     payload: bytes
     opcode: str
     entry: int  # seq of the SIP / SIP_ERROR / NOTE entry
@@ -47,15 +48,21 @@ RequestHandler = Callable[["SipChannel", Received], Awaitable[None]]
 
 
 def same_transaction(response: SipMessage, request: SipMessage) -> bool:
-    """RFC 3261 §17.1.3: the response matches the request's top Via branch and CSeq method."""
-    req_via, resp_via = request.top_via, response.top_via
-    if req_via is None or resp_via is None or response.cseq is None or request.cseq is None:
+    """RFC 3261 §17.1.3: the response matches the request's top Via branch and CSeq method.
+
+    False (never an exception) for a message whose Via, CSeq or Call-ID does not parse
+    (a `SipParseError.partial` from the SUT)."""
+    try:
+        req_via, resp_via = request.top_via, response.top_via
+        if req_via is None or resp_via is None or response.cseq is None or request.cseq is None:
+            return False
+        return (
+            resp_via.branch == req_via.branch
+            and response.cseq.method == request.cseq.method
+            and response.call_id == request.call_id
+        )
+    except SipParseError:
         return False
-    return (
-        resp_via.branch == req_via.branch
-        and response.cseq.method == request.cseq.method
-        and response.call_id == request.call_id
-    )
 
 
 class SipChannel:
@@ -186,13 +193,16 @@ class SipChannel:
     async def wait_for(
         self, predicate: Callable[[Received], bool], within: float, *, start: int = 0
     ) -> Received | None:
-        """The first received item (from index `start`) matching `predicate`, or None."""
+        """The first received item (from index `start`) matching `predicate`, or None.
+
+        A predicate that trips over a malformed message from the SUT (`SipParseError` on a
+        partial message) does not match it: the SUT's garbage never becomes a wicct ERROR."""
         loop = asyncio.get_running_loop()
         deadline = loop.time() + within
         async with self._arrived:
             while True:
                 for item in self.received[start:]:
-                    if predicate(item):
+                    if _matches(predicate, item):
                         return item
                 remaining = deadline - loop.time()
                 if remaining <= 0 or (self.conn.closed and self._reader is not None and self._reader.done()):
@@ -207,6 +217,7 @@ class SipChannel:
             msg = item.message
             return (
                 item.is_response
+                and not item.error  # unparsable: discarded, as a receiver must (RFC 3261 §18.3)
                 and msg is not None
                 and same_transaction(msg, request)
                 and (not final or (msg.status or 0) >= 200)
@@ -215,6 +226,7 @@ class SipChannel:
         return await self.wait_for(match, within, start=start)
 
     def responses_to(self, request: SipMessage) -> list[Received]:
+        """Every response to `request`, unparsable ones (`error` set) included."""
         return [r for r in self.received if r.is_response and same_transaction(r.message, request)]
 
     async def request(self, method: str | None, within: float, *, start: int = 0) -> Received | None:
@@ -225,3 +237,10 @@ class SipChannel:
 
     async def respond(self, request: Received, response: SipMessage, *, frame: str = "text") -> int:
         return await self.send(response, frame=frame)
+
+
+def _matches(predicate: Callable[[Received], bool], item: Received) -> bool:
+    try:
+        return bool(predicate(item))
+    except SipParseError:
+        return False

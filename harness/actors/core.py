@@ -185,8 +185,8 @@ class CoreStub:
                 await asyncio.wait_for(self._tcp.wait_closed(), 1.0)
             self._tcp = None
         media, self._media = self._media, []
-        for peer in media:
-            await peer.close()
+        # every peer closed, even when one fails: an aiortc peer left open outlives the case
+        await asyncio.gather(*(peer.close() for peer in media), return_exceptions=True)
 
     # -- policy -------------------------------------------------------------------------
 

@@ -373,7 +373,9 @@ async def wic_invite(ctx: CaseContext, args: dict[str, Any], step_: Step) -> Non
 
 @step("expect.answered", args={"conn": _CONN, "to": {"type": "string"}, "ringing": {"type": "boolean"}})
 async def expect_answered(ctx: CaseContext, args: dict[str, Any], step_: Step) -> None:
-    """The INVITE gets a 2xx with an SDP answer (after a 180 with `ringing`); the dialog is kept."""
+    """The INVITE gets a 2xx with an SDP answer (after a 180 with `ringing`); the dialog is kept.
+
+    With `on_timeout: inconclusive` a precondition: no PASS finding when it holds."""
     chan = channel(ctx, args)
     name = args.get("to", "invite")
     request = ctx.vars.get(name)
@@ -396,6 +398,8 @@ async def expect_answered(ctx: CaseContext, args: dict[str, Any], step_: Step) -
     has_sdp = b"v=0" in got.message.body
     if args.get("ringing", True) and not ringing:
         ctx.informational("no 180 before the 200 reached the WIC", evidence=[sent, got.entry])
+    if _mode(ctx) == "inconclusive":
+        return  # a precondition: no PASS standing in for the verdict
     ctx.passed(
         f"INVITE answered {status}{' after 180' if ringing else ''}"
         f"{' with an SDP answer' if has_sdp else ' without SDP'}",
@@ -610,7 +614,9 @@ async def expect_core_response(ctx: CaseContext, args: dict[str, Any], step_: St
             ctx.failed(f"a malformed {relayed[0][1]} to the core's {request.method} was relayed to the "
                        "core: the SUT must discard it (RFC 3261 §18.3)", evidence=[seq for seq, _ in relayed])
         else:
-            ctx.passed(f"no {wanted or 'final'} response to {request.method} reached the core")
+            sent = [s.entry for s in stub.sent if s.request is request]
+            ctx.passed(f"no {wanted or 'final'} response to {request.method} reached the core "
+                       f"within {window:g} s", evidence=sent)
         return
     within = ctx.within(args, ctx.timers.response_timeout)
     rx = await stub.wait_response(request, within)
@@ -640,6 +646,10 @@ async def expect_wic_received(ctx: CaseContext, args: dict[str, Any], step_: Ste
         why = "connection closed" if chan.closed else f"none within {within:g} s"
         ctx.timed_out(f"no {method} reached the WIC ({why})")
         return
+    if got.error:  # delivered, but not as SIP the WIC can take: no delivery to build on
+        ctx.timed_out(f"the {method} the SUT delivered to the WIC could not be parsed ({got.error})",
+                      evidence=[got.entry])
+        return
     ctx.vars[args.get("as", f"rx_{method.lower()}")] = got
     if _mode(ctx) != "inconclusive":
         ctx.passed(f"{method} delivered to the WIC", evidence=[got.entry])
@@ -664,14 +674,25 @@ async def expect_via_preserved(ctx: CaseContext, args: dict[str, Any], step_: St
     if (back.host.lower(), back.port) != (sent.host.lower(), sent.port):
         ctx.failed(f"sent-by {sent.sent_by!r} came back as {back.sent_by!r}", evidence=evidence)
     notes = [f"received={back.received}" if back.received else "no received parameter"]
+    reached = False
+    stripped: list[int] = []
     for rx in core(ctx).received(request.method):
-        if rx.message.call_id != request.call_id:
-            continue
+        if rx.message.call_id != request.call_id or str(rx.message.cseq) != str(request.cseq):
+            continue  # another request (a REGISTER refresh shares the Call-ID)
         copy = next((v for v in rx.message.vias if v.branch == sent.branch), None)
         if copy is None:
+            stripped.append(rx.entry)
             continue
         evidence.append(rx.entry)
+        reached = True
         if (copy.host.lower(), copy.port) != (sent.host.lower(), sent.port):
             ctx.failed(f"sent-by {sent.sent_by!r} reached the core as {copy.sent_by!r}", evidence=evidence)
         notes.append(f"towards the core: {'received=' + copy.received if copy.received else 'no received'}")
+    if not reached and stripped:
+        ctx.failed(f"the {request.method} reached the core without the WIC's Via (sent-by {sent.sent_by})",
+                   evidence=[*evidence, *stripped])
+    if not reached:
+        raise Precondition(
+            f"the response came back with sent-by {back.sent_by} but no copy of the {request.method} "
+            "with the WIC's Via reached the core: the hop towards the core cannot be judged", evidence)
     ctx.passed(f"sent-by {sent.sent_by} unchanged ({'; '.join(notes)})", evidence=evidence)

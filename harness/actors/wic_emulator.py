@@ -1,13 +1,15 @@
 """wicct's WIC emulator (actor "wic"): the SIP WebSocket client facing an eP-CSCF under test.
 
 It behaves like a JsSIP-style WebRTC IMS Client (SEED 5.1.X, RFC 7118): it opens WSS
-connections (verifying the SUT's certificate against the profile's CA, RFC 7118 §9.1),
-builds well-formed requests (Via `SIP/2.0/WSS <random>.invalid`, Contact
-`<sip:<random>@<random>.invalid;transport=ws>`, RFC 7118 §5.1, §5.2; with RFC 5626
-`+sip.instance` / `reg-id` when the profile claims `outbound`), places calls with real
-aiortc offers, and answers what the SUT sends (OPTIONS/MESSAGE/BYE → 200, INVITE → 180
-then 200 with an aiortc answer) unless a case set a policy. It implements the `Peer`
-protocol of `harness.cases.peer_steps`; every connection is a `SipChannel` with evidence.
+connections (verifying the SUT's certificate against the CA its driver names, RFC 7118
+§9.1, unless the profile sets `tls_verify: false`), builds well-formed requests (Via
+`SIP/2.0/WSS <random>.invalid`, Contact `<sip:<random>@<random>.invalid;transport=ws>`,
+RFC 7118 §5.1, §5.2; with RFC 5626 `+sip.instance` / `reg-id` when the profile claims
+`outbound`), places calls with real aiortc offers, and answers what the SUT sends
+(OPTIONS/MESSAGE/BYE → 200, INVITE → 180 then 200 with an aiortc answer) unless a case
+set a policy; a request that does not parse is recorded and not answered. It implements
+the `Peer` protocol of `harness.cases.peer_steps`; every connection is a `SipChannel`
+with evidence.
 """
 
 from __future__ import annotations
@@ -183,8 +185,8 @@ class WicEmulator:
         if channels:
             await asyncio.gather(*(c.stop() for c in channels), return_exceptions=True)
         media, self._media = self._media, []
-        for peer in media:
-            await peer.close()
+        # every peer closed, even when one fails: an aiortc peer left open outlives the case
+        await asyncio.gather(*(peer.close() for peer in media), return_exceptions=True)
 
     def session(self, channel: SipChannel) -> Session:
         return self._sessions.setdefault(id(channel), Session())
@@ -312,6 +314,10 @@ class WicEmulator:
     async def _on_request(self, channel: SipChannel, received: Received) -> None:
         request = received.message
         if request is None:
+            return
+        if received.error:  # never a 200 to what did not parse (RFC 3261 §8.2): not answered
+            self.timeline.add(ACTOR, NOTE, f"not answered: unparsable request ({received.error})",
+                              conn=channel.conn.conn_id)
             return
         method = request.method.upper()
         if method == "ACK":

@@ -20,7 +20,7 @@ import contextlib
 from collections.abc import AsyncIterator
 from typing import Any
 
-from harness.actors.channel import Received, SipChannel
+from harness.actors.channel import Received, SipChannel, same_transaction
 from harness.actors.epcscf_emulator import CERTIFICATES, POLICY_MODES, EpcscfEmulator, Policy
 from harness.cases.context import CaseContext, Precondition
 from harness.cases.model import Step
@@ -471,31 +471,41 @@ async def expect_unregistered(ctx: CaseContext, args: dict[str, Any], step_: Ste
             ctx.failed("the WIC reports itself registered", evidence=[_last_register_response(ctx)])
         await asyncio.sleep(POLL)
     ctx.mandated(window, "registration state")
-    ctx.passed(f"the WIC did not act on the response ({window:g} s)", evidence=[_last_register_response(ctx)])
+    response = _last_register_response(ctx)
+    if not response:  # nothing to act on: not registering proves nothing
+        raise Precondition("wicct sent no response to a REGISTER: nothing the WIC could act on")
+    ctx.passed(f"the WIC did not act on the response ({window:g} s)", evidence=[response])
 
 
 @step("expect.ack", args={"conn": _CONN})
 async def expect_ack(ctx: CaseContext, args: dict[str, Any], step_: Step) -> None:
-    """The WIC ACKs the 2xx to the INVITE it sent last (RFC 3261 §13.2.2.4)."""
+    """The WIC ACKs the 2xx to the INVITE it sent last (RFC 3261 §13.2.2.4).
+
+    Only an ACK after a 2xx wicct sent to that INVITE counts: without a 2xx (the emulator
+    withheld it, or answered 488 whose ACK the transaction layer sends) it is INCONCLUSIVE."""
     chan = await _channel(ctx, args)
-    invites = [r for r in chan.received if r.is_request and r.message.method == "INVITE"]
+    invites = [r for r in chan.received if r.is_request and not r.error and r.message.method == "INVITE"]
     if not invites:
         raise Precondition("the WIC sent no INVITE to acknowledge")
-    call_id = invites[-1].message.call_id
+    invite = invites[-1]
+    call_id = invite.message.call_id
     within = ctx.within(args, ctx.timers.response_timeout)
     got = await chan.wait_for(
         lambda r: r.is_request and r.message.method == "ACK" and r.message.call_id == call_id, within
     )
-    answered = [r for r in _sent(chan) if r.startswith("SIP/2.0 2")]
+    ok = [seq for m, seq in chan.sent
+          if m is not None and not m.is_request and same_transaction(m, invite.message)
+          and 200 <= (m.status or 0) < 300 and (got is None or seq < got.entry)]
+    if not ok:
+        finals = [seq for m, seq in chan.sent if m is not None and not m.is_request
+                  and same_transaction(m, invite.message) and (m.status or 0) >= 200]
+        raise Precondition("wicct sent no 2xx to the WIC's INVITE: no ACK for a 2xx to judge",
+                           [invite.entry, *finals, *([got.entry] if got else [])])
     if got is None:
-        ctx.timed_out(f"no ACK within {within:g} s of the 2xx", evidence=[invites[-1].entry])
+        ctx.timed_out(f"no ACK within {within:g} s of the 2xx", evidence=[invite.entry, ok[0]])
         return
     if obliged(ctx, step_):
-        ctx.passed(f"ACK sent ({len(answered)} 2xx sent on this connection)", evidence=[got.entry])
-
-
-def _sent(chan: SipChannel) -> list[str]:
-    return [m.start_line for m, _ in chan.sent if m is not None]
+        ctx.passed("ACK sent for the 2xx to the INVITE", evidence=[invite.entry, ok[0], got.entry])
 
 
 @step("expect.answered_once", args={"conn": _CONN, "to": {"type": "string"}, "window": _DURATION})
@@ -516,7 +526,7 @@ async def expect_answered_once(ctx: CaseContext, args: dict[str, Any], step_: St
     if len(finals) == 1:
         ctx.passed(f"{request.method} answered once", evidence=[finals[0].entry])
     elif not finals:
-        ctx.timed_out(f"{request.method} got no final response")
+        ctx.timed_out(f"{request.method} got no final response", evidence=[ctx.vars.get("last_sent_seq", 0)])
     else:
         ctx.failed(f"{request.method} answered {len(finals)} times: processed more than once",
                    evidence=[r.entry for r in finals])

@@ -109,6 +109,18 @@ def load_case(path: Path) -> Case:
                 f"monitors.{i}",
                 f"unknown monitor {name!r} (known: {', '.join(sorted(registry.monitors))})",
             )
+        # A monitor judges what the SUT sent against its own ids: on a SUT those ids do
+        # not bind (e.g. `masking` on an eP-CSCF, whose frames are unmasked by rule) it
+        # would FAIL a conforming SUT.
+        unbound = [r for r in registry.monitors[name].requirements
+                   if r in catalogue and document["sut"] not in catalogue[r].roles]
+        if unbound:
+            raise yamlmarks.DocumentError(
+                path,
+                yamlmarks.line_of(document, ["monitors", i]),
+                f"monitors.{i}",
+                f"monitor {name!r} judges {', '.join(unbound)}, which does not bind a {document['sut']} SUT",
+            )
     steps = []
     for i, item in enumerate(document["steps"]):
         (kind, args), = item.items()
@@ -124,6 +136,18 @@ def load_case(path: Path) -> Case:
             raise yamlmarks.DocumentError(
                 path, exc.line or line, f"steps.{i}.{kind}.{exc.key}", exc.message
             ) from None
+        rid = args.get("requirement")
+        if isinstance(rid, str) and "${" not in rid:  # checked now, not as an ERROR mid-run
+            where = yamlmarks.line_of(args, ["requirement"]) or line
+            if rid not in catalogue:
+                raise yamlmarks.DocumentError(
+                    path, where, f"steps.{i}.{kind}.requirement", f"unknown requirement id {rid!r}"
+                )
+            if document["sut"] not in catalogue[rid].roles:
+                raise yamlmarks.DocumentError(
+                    path, where, f"steps.{i}.{kind}.requirement",
+                    f"{rid} does not bind a {document['sut']} SUT",
+                )
         steps.append(Step(index=i, kind=kind, args=yamlmarks.plain(args), line=line))
     timeout = document.get("timeout", 30)
     try:

@@ -10,12 +10,12 @@ from __future__ import annotations
 import asyncio
 from typing import Any, Protocol
 
-from harness.actors.channel import Received, SipChannel
+from harness.actors.channel import Received, SipChannel, same_transaction
 from harness.cases.context import CaseContext, Precondition
 from harness.cases.model import Step
-from harness.cases.registry import step
-from harness.evidence import STIMULUS, WS_CLOSE
-from harness.sip import SipMessage
+from harness.cases.registry import REGISTRY, step
+from harness.evidence import NOTE, STIMULUS, WS_CLOSE
+from harness.sip import SipMessage, SipParseError
 from harness.sip.stimuli import content_length_stimulus
 
 _CONN = {"type": "string"}
@@ -35,6 +35,15 @@ class Peer(Protocol):
 
 def peer(ctx: CaseContext) -> Peer:
     return ctx.actor("peer")
+
+
+def is_precondition(ctx: CaseContext) -> bool:
+    """True when the current step is a precondition (`on_timeout: inconclusive`): it records
+    no PASS when it holds and an INCONCLUSIVE when it does not, never a FAIL."""
+    if ctx.step is None:
+        return False
+    mode = ctx.step.args.get("on_timeout") or REGISTRY.steps[ctx.step.kind].on_timeout
+    return mode == "inconclusive"
 
 
 def channel(ctx: CaseContext, args: dict[str, Any]) -> SipChannel:
@@ -101,6 +110,11 @@ def _status_ok(status: int, wanted: Any) -> bool:
     return str(status) == str(wanted)
 
 
+def _sent_seq(ctx: CaseContext, chan: SipChannel, request: SipMessage) -> int:
+    """The seq of the entry that sent `request` on `chan` (else the last thing sent)."""
+    return next((seq for m, seq in reversed(chan.sent) if m is request), ctx.vars.get("last_sent_seq", 0))
+
+
 def _request(ctx: CaseContext, args: dict[str, Any]) -> SipMessage:
     name = args.get("to", "last")
     request = ctx.vars.get(name)
@@ -114,21 +128,32 @@ def _request(ctx: CaseContext, args: dict[str, Any]) -> SipMessage:
     args={"conn": _CONN, "to": {"type": "string"}, "status": {}, "final": {"type": "boolean"}},
 )
 async def expect_response(ctx: CaseContext, args: dict[str, Any], step_: Step) -> None:
-    """The SUT answers the stored request with a (final) response of the given status."""
+    """The SUT answers the stored request with a (final) response of the given status.
+
+    With `on_timeout: inconclusive` this is a precondition: nothing recorded when it holds,
+    INCONCLUSIVE (not FAIL) for another status. An unparsable response is no answer."""
     chan = channel(ctx, args)
     request = _request(ctx, args)
     within = ctx.within(args, ctx.timers.response_timeout)
     got = await chan.response_to(request, within, final=args.get("final", True))
+    sent = _sent_seq(ctx, chan, request)
     if got is None:
         why = "connection closed" if chan.closed else f"none within {within:g} s"
-        ctx.timed_out(f"no response to {request.method} ({why})", evidence=[ctx.vars.get("last_sent_seq", 0)])
+        bad = [r for r in chan.responses_to(request) if r.error]
+        if bad:
+            why += f"; {len(bad)} unparsable response(s) discarded: {bad[0].error}"
+        ctx.timed_out(f"no response to {request.method} ({why})", evidence=[sent, *(r.entry for r in bad)])
         return
     ctx.vars[f"response_{args.get('to', 'last')}"] = got
     status = got.message.status or 0
     if _status_ok(status, args.get("status")):
-        ctx.passed(f"{request.method} answered {status}", evidence=[got.entry])
-    else:
-        ctx.failed(f"{request.method} answered {status}, expected {args.get('status')}", evidence=[got.entry])
+        if not is_precondition(ctx):
+            ctx.passed(f"{request.method} answered {status}", evidence=[sent, got.entry])
+        return
+    reason = f"{request.method} answered {status}, expected {args.get('status')}"
+    if is_precondition(ctx):
+        raise Precondition(reason, [sent, got.entry])
+    ctx.failed(reason, evidence=[sent, got.entry])
 
 
 @step("expect.no_response", args={"conn": _CONN, "to": {"type": "string"}, "final": {"type": "boolean"}})
@@ -137,12 +162,25 @@ async def expect_no_response(ctx: CaseContext, args: dict[str, Any], step_: Step
     chan = channel(ctx, args)
     request = _request(ctx, args)
     within = ctx.within(args, ctx.timers.response_timeout)
-    got = await chan.response_to(request, within, final=args.get("final", False))
+    final = args.get("final", False)
+    loop = asyncio.get_running_loop()
+    began = loop.time()
+    got = await chan.response_to(request, within, final=final)
+    if got is None:  # an unparsable answer is still an answer: the request was processed
+        got = next((r for r in chan.responses_to(request)
+                    if r.error and (not final or (r.message.status or 0) >= 200)), None)
+    sent = _sent_seq(ctx, chan, request)
     if got is None:
-        ctx.mandated(within, f"no response to {request.method}")
-        ctx.passed(f"no response to {request.method} within {within:g} s")
+        watched = min(loop.time() - began, within)
+        ctx.mandated(watched, f"no response to {request.method}")
+        if chan.closed and watched < within:
+            ctx.passed(f"no response to {request.method}: the SUT closed the connection after {watched:.2f} s",
+                       evidence=[sent, chan.conn.close_entry])
+        else:
+            ctx.passed(f"no response to {request.method} within {within:g} s", evidence=[sent])
     else:
-        ctx.failed(f"{request.method} was answered {got.message.status}", evidence=[got.entry])
+        ctx.failed(f"{request.method} was answered {got.message.status}"
+                   + (f" (unparsable: {got.error})" if got.error else ""), evidence=[sent, got.entry])
 
 
 @step("peer.ping", args={"conn": _CONN, "payload": {"type": "string"}})
@@ -257,7 +295,10 @@ async def expect_open(ctx: CaseContext, args: dict[str, Any], step_: Step) -> No
                    evidence=[e.seq for e in closes] or [chan.conn.close_entry])
     else:
         ctx.mandated(window, "open connection")
-        ctx.passed(f"connection stayed open for {window:g} s")
+        still = ctx.timeline.add(chan.actor, NOTE, f"connection {chan.conn.conn_id} still open after {window:g} s",
+                                 conn=chan.conn.conn_id)
+        ctx.passed(f"connection stayed open for {window:g} s",
+                   evidence=[ctx.vars.get("last_sent_seq", 0), still.seq])
 
 
 @step("expect.crlf", args={"conn": _CONN})
@@ -303,9 +344,14 @@ async def expect_no_retransmission(ctx: CaseContext, args: dict[str, Any], step_
     method = args.get("method")
     window = parse_duration(args["window"]) if "window" in args else ctx.timers.retransmit_watch
     first = await chan.request(method, ctx.timers.response_timeout)
-    if first is None:
-        ctx.timed_out(f"the SUT sent no {method or 'request'} to watch", requirement=None)
-        return
+    if first is None:  # nothing to watch: a precondition, never this requirement's FAIL
+        raise Precondition(f"the SUT sent no {method or 'request'} to watch for retransmissions",
+                           [ctx.vars.get("last_sent_seq", 0)])
+    answered = _answered_early(ctx, chan, first)
+    if answered:
+        raise Precondition(
+            f"wicct answered the {first.message.method} before a retransmission was due: none "
+            "would be sent even over UDP (withhold the response with a policy step)", [first.entry, answered])
     await asyncio.sleep(window)
     ctx.mandated(window, "retransmissions")
     copies = [r for r in chan.received if r.is_request and _same_request(r, first)]
@@ -316,11 +362,32 @@ async def expect_no_retransmission(ctx: CaseContext, args: dict[str, Any], step_
         ctx.passed(f"{first.message.method} sent once over {window:g} s", evidence=[first.entry])
 
 
+def _answered_early(ctx: CaseContext, chan: SipChannel, first: Received) -> int:
+    """The seq of wicct's response that ends `first`'s retransmissions (a final one; any
+    for an INVITE, RFC 3261 §17.1.1.2) if sent before T1 after it, else 0."""
+    request = first.message
+    assert request is not None
+    due = ctx.timeline[first.entry].t + ctx.timers.t1
+    for message, seq in chan.sent:
+        if message is None or message.is_request or not same_transaction(message, request):
+            continue
+        status = message.status or 0
+        ends = status >= 200 or (request.method.upper() == "INVITE" and status >= 100)
+        if ends and ctx.timeline[seq].t < due:
+            return seq
+    return 0
+
+
 def _same_request(a: Received, b: Received) -> bool:
+    """A copy of the same request (Call-ID, CSeq and top Via branch); for a request that
+    does not parse, the same bytes."""
     ma, mb = a.message, b.message
-    return (
-        ma.call_id == mb.call_id
-        and str(ma.cseq) == str(mb.cseq)
-        and (ma.top_via.branch if ma.top_via else None) == (mb.top_via.branch if mb.top_via else None)
-    )
+    try:
+        return (
+            ma.call_id == mb.call_id
+            and str(ma.cseq) == str(mb.cseq)
+            and (ma.top_via.branch if ma.top_via else None) == (mb.top_via.branch if mb.top_via else None)
+        )
+    except SipParseError:
+        return a.payload == b.payload
 

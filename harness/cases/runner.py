@@ -9,6 +9,7 @@ FAIL for the SUT, INCONCLUSIVE when it could not decide, ERROR for a wicct bug.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import tempfile
 import time
 import traceback
@@ -24,6 +25,7 @@ from harness.suts.base import SutUnavailable
 from harness.verdicts import CaseResult, Verdict, case_verdict
 
 TEARDOWN_TIMEOUT = 10.0
+SUT_LOG_CHARS = 20000  # the end of the SUT's log kept as evidence
 
 
 def _result(
@@ -34,6 +36,9 @@ def _result(
     ctx: CaseContext | None,
     started: float,
 ) -> CaseResult:
+    # Reasons carry exception texts and SUT-provided strings: redact them like evidence.
+    redact = ctx.timeline.redactor.text if ctx else str
+    findings = tuple(dataclasses.replace(f, reason=redact(f.reason)) for f in ctx.findings) if ctx else ()
     return CaseResult(
         case_id=case.id,
         title=case.title,
@@ -43,8 +48,8 @@ def _result(
         verifies=case.verifies,
         clauses=case.clauses,
         verdict=verdict,
-        reason=reason,
-        findings=tuple(ctx.findings) if ctx else (),
+        reason=redact(reason),
+        findings=findings,
         evidence=tuple(ctx.timeline.to_json()) if ctx else (),
         duration_s=time.monotonic() - started,
         source=case.source,
@@ -78,16 +83,19 @@ async def run_case(case: Case, profile: Profile, pki: Pki, workdir: Path | None 
     ctx = CaseContext(case=case, profile=profile, timeline=timeline, pki=pki, workdir=workdir)
     stopped: tuple[Verdict, str] | None = None
     environment = registry.environments.get(case.sut)
+    # `soft` bounds the case; `hard` also bounds the environment's teardown once `soft` has
+    # fired (a timeout cancels once: a teardown that then hangs would hang the run).
+    hard = asyncio.timeout(case.timeout + TEARDOWN_TIMEOUT)
+    soft = asyncio.timeout(case.timeout)
     try:
         if environment is None:
             raise RuntimeError(f"no environment registered for SUT role {case.sut!r}")
-        async with asyncio.timeout(case.timeout):
-            async with environment(ctx):
-                for step in case.steps:
-                    ctx.step = step
-                    timeline.add("runner", NOTE, f"{step.where}", step=step.kind, line=step.line)
-                    await registry.steps[step.kind].fn(ctx, ctx.resolve(step.args), step)
-                ctx.step = None
+        async with hard, soft, environment(ctx):
+            for step in case.steps:
+                ctx.step = step
+                timeline.add("runner", NOTE, f"{step.where}", step=step.kind, line=step.line)
+                await registry.steps[step.kind].fn(ctx, ctx.resolve(step.args), step)
+            ctx.step = None
     except StepFailed as exc:
         stopped = (Verdict.FAIL, exc.reason)
     except Precondition as exc:
@@ -96,12 +104,16 @@ async def run_case(case: Case, profile: Profile, pki: Pki, workdir: Path | None 
         return _result(case, profile, Verdict.NOT_APPLICABLE, exc.reason, ctx, started)
     except SutUnavailable as exc:
         stopped = (Verdict.INCONCLUSIVE, f"SUT unavailable: {exc}")
-    except TimeoutError:
+    except TimeoutError as exc:
         where = ctx.step.where if ctx.step else "set-up or teardown"
-        stopped = (
-            Verdict.INCONCLUSIVE,
-            f"case exceeded its overall timeout of {case.timeout:g} s at {where}",
-        )
+        if soft.expired() or hard.expired():
+            stopped = (
+                Verdict.INCONCLUSIVE,
+                f"case exceeded its overall timeout of {case.timeout:g} s at {where}",
+            )
+        else:  # a TimeoutError that escaped a step is a wicct bug, not the case's timeout
+            timeline.add("runner", NOTE, f"harness error: {exc!r}", traceback=traceback.format_exc())
+            stopped = (Verdict.ERROR, f"harness error at {where}: unhandled {exc!r}")
     except Exception as exc:  # a wicct bug: ERROR, with the traceback as evidence
         timeline.add("runner", NOTE, f"harness error: {exc!r}", traceback=traceback.format_exc())
         stopped = (Verdict.ERROR, f"harness error at {ctx.step.where if ctx.step else 'set-up'}: {exc!r}")
@@ -116,10 +128,13 @@ async def run_case(case: Case, profile: Profile, pki: Pki, workdir: Path | None 
             ctx.findings.extend(registry.monitors[name].fn(ctx))
         except Exception as exc:  # noqa: BLE001 - a monitor bug must not hide the case
             timeline.add("runner", NOTE, f"monitor {name} error: {exc!r}", traceback=traceback.format_exc())
-            stopped = stopped or (Verdict.ERROR, f"monitor {name} failed: {exc!r}")
+            if stopped is None or stopped[0] is not Verdict.ERROR:  # a wicct bug outranks all
+                stopped = (Verdict.ERROR, f"monitor {name} failed: {exc!r}")
     for name, text in ctx.sut_logs.items():
         if text:
-            timeline.add("sut", "sut.log", f"{name} log ({len(text)} chars)", text=text[-20000:])
+            # redact before cutting: a cut must not leave half a secret readable
+            kept = timeline.redactor.text(text)[-SUT_LOG_CHARS:]
+            timeline.add("sut", "sut.log", f"{name} log ({len(text)} chars)", text=kept)
 
     verdict, reason = case_verdict(ctx.findings, case.verifies)
     if stopped is not None:

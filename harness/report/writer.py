@@ -90,7 +90,7 @@ def write_reports(
 def _dump(report: Mapping[str, Any]) -> str:
     try:
         return json.dumps(report, indent=2, ensure_ascii=False, default=repr) + "\n"
-    except ValueError as exc:  # a circular structure: keep what can be kept
+    except (ValueError, TypeError) as exc:  # circular, or a non-str key: keep what can be kept
         return (
             json.dumps({"unserialisable_report": repr(report), "error": str(exc)}, indent=2) + "\n"
         )

@@ -186,3 +186,26 @@ def test_precondition_steps_record_no_finding(tmp_path: Path, profile: Profile, 
     result = run_with(ReferenceWicDriver(), monkeypatch, c, profile, pki)
     assert result.verdict is Verdict.PASS and len(result.findings) == 2
 
+
+
+class TestNoVacuousPass:
+    """A WIC check that could not have failed is INCONCLUSIVE, not PASS."""
+
+    def test_ack_after_a_rejection_is_not_the_ack_of_a_2xx(
+        self, tmp_path: Path, profile: Profile, pki: Pki, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        c = case(tmp_path, "WIC-TP-03", "driver.register: {}", "expect.request: {method: REGISTER}",
+                 "expect.registered: {}", "epcscf.policy: {method: INVITE, mode: status, status: 486}",
+                 "driver.call: {}", "expect.request: {method: INVITE}", "expect.ack: {within: 1}")
+        result = run_with(ReferenceWicDriver(), monkeypatch, c, profile, pki)
+        assert result.verdict is Verdict.INCONCLUSIVE  # was: PASS on the ACK of the 486
+        assert "no 2xx" in result.reason
+
+    def test_unregistered_needs_a_response_to_drop(
+        self, tmp_path: Path, profile: Profile, pki: Pki, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        c = case(tmp_path, "BOTH-FR-07", "epcscf.policy: {method: REGISTER, mode: withhold}",
+                 "driver.register: {}", "expect.request: {method: REGISTER}", "expect.unregistered: {for: 0.3}")
+        result = run_with(ReferenceWicDriver(), monkeypatch, c, profile, pki)
+        assert result.verdict is Verdict.INCONCLUSIVE  # was: PASS with no evidence
+        assert "no response to a REGISTER" in result.reason

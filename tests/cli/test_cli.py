@@ -151,3 +151,21 @@ def test_strict_makes_inconclusive_a_failure(tmp_path):
     )
     proc = wicct("run", "--strict", "--profile", str(profile), "--out", str(tmp_path / "o"), "--select", "EPC-HS-01")
     assert proc.returncode == 1
+
+
+def test_interrupted_run_is_not_exit_0(tmp_path, monkeypatch, capsys):
+    """A run stopped by Ctrl-C writes a partial report with no FAIL; that is not success."""
+    import pytest as _pytest
+
+    from harness import cli
+    from harness.results import RunResult
+
+    out = tmp_path / "out"
+
+    def interrupted(args):
+        (out / "report.json").write_text(json.dumps(RunResult().to_json()))
+        return _pytest.ExitCode.INTERRUPTED
+
+    monkeypatch.setattr(_pytest, "main", interrupted)
+    assert cli.main(["run", "-q", "--out", str(out)]) == 1
+    assert "interrupted" in capsys.readouterr().err

@@ -30,6 +30,13 @@ class TestWriteReports:
             "report.json",
         ]
 
+    def test_unserialisable_key_does_not_lose_the_run(self, tamper, tmp_path: Path) -> None:
+        report = tamper()
+        report["suts"][0]["details"] = {("host", 5060): "a driver's tuple key"}
+        paths = write_reports(report, tmp_path / "out")
+        assert "unserialisable_report" in json.loads(paths["json"].read_text(encoding="utf-8"))
+        assert paths["html"].exists()
+
     def test_invalid_report_still_written_with_error(self, tamper, tmp_path: Path) -> None:
         report = tamper()
         report["cases"][0]["verdict"] = "BOGUS"
