@@ -160,6 +160,11 @@ class EpcscfEmulator:
         return self._server.port if self._server is not None else 0
 
     @property
+    def callback_errors(self) -> list[str]:
+        """wicct bugs caught inside the WebSocket server's callbacks (policy, on_connection)."""
+        return list(self._server.callback_errors) if self._server is not None else []
+
+    @property
     def url(self) -> str:
         return f"wss://{self.host}:{self.port}/"
 

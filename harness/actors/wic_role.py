@@ -94,7 +94,13 @@ async def wic_environment(ctx: CaseContext) -> AsyncIterator[None]:
             except (Exception, TimeoutError) as exc:  # noqa: BLE001 - teardown is best effort
                 ctx.timeline.add("runner", NOTE, f"WIC driver stop failed: {exc!r}")
             ctx.sut_logs["wic"] = driver.log_text()
-        await emulator.stop()
+        try:
+            await asyncio.wait_for(emulator.stop(), 10.0)
+        except TimeoutError:
+            ctx.timeline.add("runner", NOTE, "eP-CSCF emulator stop took over 10 s")
+        if emulator.callback_errors:
+            # a wicct bug inside the server: the verdict cannot be trusted, so ERROR
+            raise RuntimeError(f"eP-CSCF emulator callback failed: {emulator.callback_errors[0]}")
 
 
 def expected_origin(ctx: CaseContext) -> str:

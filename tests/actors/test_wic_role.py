@@ -209,3 +209,18 @@ class TestNoVacuousPass:
         result = run_with(ReferenceWicDriver(), monkeypatch, c, profile, pki)
         assert result.verdict is Verdict.INCONCLUSIVE  # was: PASS with no evidence
         assert "no response to a REGISTER" in result.reason
+
+
+def test_a_bug_in_the_emulator_callback_is_error(tmp_path: Path, profile: Profile, pki: Pki,
+                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    """A wicct bug inside the WebSocket server's callback must not pass for a SUT verdict."""
+    from harness.actors.epcscf_emulator import EpcscfEmulator
+
+    async def broken(self: EpcscfEmulator, conn: Any) -> None:
+        raise KeyError("wicct bug")
+
+    monkeypatch.setattr(EpcscfEmulator, "_on_connection", broken)
+    c = case(tmp_path, "WIC-HS-01", "driver.register: {}", "expect.handshake: {}")
+    result = run_case_sync(c, profile, pki)
+    assert result.verdict is Verdict.ERROR
+    assert "wicct bug" in result.reason
