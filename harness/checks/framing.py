@@ -21,6 +21,14 @@ class Judgement:
     note: str = ""
 
 
+CITED = 20  # how many checked entries a PASS cites (the report shows them all anyway)
+
+
+def cited(entries: list[Entry]) -> tuple[int, ...]:
+    """The entries a PASS rests on: every verdict carries its evidence."""
+    return tuple(e.seq for e in entries[:CITED])
+
+
 def _rx(entries: Iterable[Entry], actor: str, kind: str) -> list[Entry]:
     return [e for e in entries if e.actor == actor and e.direction == "rx" and e.kind == kind]
 
@@ -51,7 +59,8 @@ def one_sip_message_per_ws_message(entries: list[Entry], actor: str) -> Judgemen
             f"{len(errors)} time(s)",
             tuple(e.seq for e in errors[:5]),
         )
-    return Judgement(Verdict.PASS, f"{len(sips)} SIP message(s), each alone in its WebSocket message")
+    return Judgement(Verdict.PASS, f"{len(sips)} SIP message(s), each alone in its WebSocket message",
+                     cited(sips))
 
 
 def frames_masked(entries: list[Entry], actor: str) -> Judgement | None:
@@ -65,7 +74,7 @@ def frames_masked(entries: list[Entry], actor: str) -> Judgement | None:
                          tuple(e.seq for e in bad))
     if not frames:
         return None
-    return Judgement(Verdict.PASS, f"all {len(frames)} client frames masked")
+    return Judgement(Verdict.PASS, f"all {len(frames)} client frames masked", cited(frames))
 
 
 def text_is_utf8(entries: list[Entry], actor: str) -> Judgement | None:
@@ -81,7 +90,7 @@ def text_is_utf8(entries: list[Entry], actor: str) -> Judgement | None:
         return Judgement(Verdict.FAIL, "a text frame carried invalid UTF-8", tuple(e.seq for e in bad))
     if not messages:
         return None
-    return Judgement(Verdict.PASS, f"{len(messages)} text message(s), all valid UTF-8")
+    return Judgement(Verdict.PASS, f"{len(messages)} text message(s), all valid UTF-8", cited(messages))
 
 
 def only_sip_and_keepalives(entries: list[Entry], actor: str) -> Judgement | None:
@@ -93,4 +102,5 @@ def only_sip_and_keepalives(entries: list[Entry], actor: str) -> Judgement | Non
     if junk:
         return Judgement(Verdict.INFORMATIONAL, f"{len(junk)} non-SIP WebSocket message(s) from the SUT",
                          tuple(e.seq for e in junk[:5]))
-    return Judgement(Verdict.PASS, f"{len(messages)} WebSocket message(s), all SIP or keep-alives")
+    return Judgement(Verdict.PASS, f"{len(messages)} WebSocket message(s), all SIP or keep-alives",
+                     cited(messages))

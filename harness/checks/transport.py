@@ -5,7 +5,7 @@ Pure functions over the SIP requests wicct's peer received from the SUT.
 
 from __future__ import annotations
 
-from harness.checks.framing import Judgement
+from harness.checks.framing import Judgement, cited
 from harness.evidence import SIP, Entry
 from harness.sip import SipMessage, SipParseError, parse
 from harness.verdicts import Verdict
@@ -51,17 +51,19 @@ def via_transport_wss(entries: list[Entry], actor: str) -> Judgement | None:
     if lower:
         return Judgement(Verdict.PASS, "Via transport written in lower case (case-insensitive token)",
                          tuple(e.seq for e in lower[:3]), note="NON-STRICT")
-    return Judgement(Verdict.PASS, f"top Via is SIP/2.0/WSS on all {len(requests)} request(s)")
+    return Judgement(Verdict.PASS, f"top Via is SIP/2.0/WSS on all {len(requests)} request(s)",
+                     cited([e for e, _ in requests]))
 
 
 def contact_transport_ws(entries: list[Entry], actor: str) -> Judgement | None:
     """WIC-TP-02 (RFC 7118 §5.2): the Contact URI of REGISTER and INVITE has `transport=ws`.
 
     `transport=wss` is NON-STRICT (some servers demand it; RFC 7118 defines no such value)."""
-    checked, wrong, nonstrict = 0, [], []
+    checked, wrong, nonstrict, seen = 0, [], [], []
     for entry, message in received_requests(entries, actor):
         if message.method not in ("REGISTER", "INVITE"):
             continue
+        seen.append(entry)
         for contact in message.contacts:
             checked += 1
             transport = (contact.uri.param("transport") or "").lower()
@@ -78,4 +80,4 @@ def contact_transport_ws(entries: list[Entry], actor: str) -> Judgement | None:
     if nonstrict:
         return Judgement(Verdict.PASS, "Contact uses transport=wss, which RFC 7118 does not define",
                          tuple(e.seq for e in nonstrict[:3]), note="NON-STRICT")
-    return Judgement(Verdict.PASS, f"Contact transport=ws in {checked} Contact(s)")
+    return Judgement(Verdict.PASS, f"Contact transport=ws in {checked} Contact(s)", cited(seen))

@@ -1,0 +1,46 @@
+"""Monitors' checks cite the entries they judged, PASS included (evidence first)."""
+
+from harness.checks import framing, transport
+from harness.evidence import SIP, WS_FRAME, WS_MESSAGE, Timeline
+from harness.verdicts import Verdict
+
+REGISTER = (
+    b"REGISTER sip:ims.example.test SIP/2.0\r\nVia: SIP/2.0/WSS a.invalid;branch=z9hG4bK1\r\n"
+    b"Max-Forwards: 70\r\nTo: <sip:a@ims.example.test>\r\nFrom: <sip:a@ims.example.test>;tag=1\r\n"
+    b"Call-ID: c1\r\nCSeq: 1 REGISTER\r\nContact: <sip:a@a.invalid;transport=ws>\r\n"
+    b"Content-Length: 0\r\n\r\n"
+)
+
+
+def timeline(contact=b"transport=ws", excess=b""):
+    t = Timeline()
+    t.add("epcscf", WS_FRAME, "rx text", direction="rx", masked=True, opcode="text")
+    t.add("epcscf", WS_MESSAGE, "rx text", direction="rx", opcode="text", payload=REGISTER.decode())
+    t.add("epcscf", SIP, "rx REGISTER", direction="rx",
+          raw=REGISTER.replace(b"transport=ws", contact), excess=excess)
+    return list(t)
+
+
+def test_pass_cites_the_entries_checked():
+    entries = timeline()
+    for check in (framing.one_sip_message_per_ws_message, framing.frames_masked, framing.text_is_utf8,
+                  transport.via_transport_wss, transport.contact_transport_ws):
+        judgement = check(entries, "epcscf")
+        assert judgement.verdict is Verdict.PASS, check
+        assert judgement.evidence, check
+
+
+def test_excess_after_the_message_fails_wic_fr_01():
+    judgement = framing.one_sip_message_per_ws_message(timeline(excess=b"OPTIONS sip:x SIP/2.0"), "epcscf")
+    assert judgement.verdict is Verdict.FAIL
+    assert judgement.evidence == (3,)
+
+
+def test_contact_transport_tcp_fails_and_wss_is_non_strict():
+    assert transport.contact_transport_ws(timeline(b"transport=tcp"), "epcscf").verdict is Verdict.FAIL
+    wss = transport.contact_transport_ws(timeline(b"transport=wss"), "epcscf")
+    assert (wss.verdict, wss.note) == (Verdict.PASS, "NON-STRICT")
+
+
+def test_nothing_seen_is_no_judgement():
+    assert framing.frames_masked([], "epcscf") is None
