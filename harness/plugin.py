@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import datetime as _dt
 import time
-import traceback
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,8 +20,7 @@ import pytest
 
 from harness import yamlmarks
 from harness.cases.model import Case, load_case
-from harness.cases.runner import run_case_sync
-from harness.evidence import NOTE, Redactor, Timeline
+from harness.cases.runner import error_result, run_case_sync
 from harness.pki import Pki
 from harness.profiles import Profile, load_profile
 from harness.results import RunResult
@@ -187,26 +185,7 @@ def run_item(case: Case, profile: Profile, pki_source: Callable[[], Pki]) -> Cas
     try:
         return run_case_sync(case, profile, pki_source())
     except Exception as exc:  # noqa: BLE001 - a wicct bug: ERROR, never a lost case
-        redactor = Redactor()
-        for secret in profile.secrets:
-            redactor.add(secret)
-        timeline = Timeline(redactor)
-        timeline.add("runner", NOTE, f"harness error: {exc!r}", traceback=traceback.format_exc())
-        return CaseResult(
-            case_id=case.id,
-            title=case.title,
-            description=case.description,
-            sut_role=case.sut,
-            profile=profile.id,
-            verifies=case.verifies,
-            clauses=case.clauses,
-            verdict=Verdict.ERROR,
-            reason=redactor.text(f"harness error outside the runner: {exc!r}"),
-            findings=(),
-            evidence=tuple(timeline.to_json()),
-            duration_s=time.monotonic() - started,
-            source=case.source,
-        )
+        return error_result(case, profile, exc, started)
 
 
 class CaseOutcome(Exception):

@@ -28,6 +28,13 @@ TEARDOWN_TIMEOUT = 10.0
 SUT_LOG_CHARS = 20000  # the end of the SUT's log kept as evidence
 
 
+def _redactor(profile: Profile) -> Redactor:
+    redactor = Redactor()
+    for secret in profile.secrets:
+        redactor.add(secret)
+    return redactor
+
+
 def _result(
     case: Case,
     profile: Profile,
@@ -35,9 +42,11 @@ def _result(
     reason: str,
     ctx: CaseContext | None,
     started: float,
+    timeline: Timeline | None = None,
 ) -> CaseResult:
+    timeline = ctx.timeline if ctx else timeline
     # Reasons carry exception texts and SUT-provided strings: redact them like evidence.
-    redact = ctx.timeline.redactor.text if ctx else str
+    redact = timeline.redactor.text if timeline else _redactor(profile).text
     findings = tuple(dataclasses.replace(f, reason=redact(f.reason)) for f in ctx.findings) if ctx else ()
     return CaseResult(
         case_id=case.id,
@@ -50,10 +59,19 @@ def _result(
         verdict=verdict,
         reason=redact(reason),
         findings=findings,
-        evidence=tuple(ctx.timeline.to_json()) if ctx else (),
+        evidence=tuple(timeline.to_json()) if timeline else (),
         duration_s=time.monotonic() - started,
         source=case.source,
     )
+
+
+def error_result(case: Case, profile: Profile, exc: BaseException, started: float) -> CaseResult:
+    """A wicct bug that escaped the runner's own guard: ERROR with the traceback, redacted,
+    so the case is never lost from the report."""
+    timeline = Timeline(_redactor(profile))
+    timeline.add("runner", NOTE, f"harness error: {exc!r}", traceback=traceback.format_exc())
+    reason = f"harness error outside the runner: {exc!r}"
+    return _result(case, profile, Verdict.ERROR, reason, None, started, timeline)
 
 
 def missing_features(case: Case, profile: Profile) -> list[str]:
@@ -72,10 +90,7 @@ async def run_case(case: Case, profile: Profile, pki: Pki, workdir: Path | None 
         reason = f"case is for a {case.sut} SUT, profile {profile.id} is a {profile.role}"
         return _result(case, profile, Verdict.NOT_APPLICABLE, reason, None, started)
 
-    redactor = Redactor()
-    for secret in profile.secrets:
-        redactor.add(secret)
-    timeline = Timeline(redactor)
+    timeline = Timeline(_redactor(profile))
     tmp = None
     if workdir is None:
         tmp = tempfile.TemporaryDirectory(prefix=f"wicct-{case.id}-")
