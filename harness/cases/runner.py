@@ -153,11 +153,11 @@ async def run_case(case: Case, profile: Profile, pki: Pki, workdir: Path | None 
 
     verdict, reason = case_verdict(ctx.findings, case.verifies)
     if stopped is not None:
+        # a FAIL stop already left its finding; a wicct bug outranks everything, and a
+        # precondition that never happened outranks all but a FAIL the SUT earned before it
         kind, why = stopped
         if kind is Verdict.ERROR or (kind is Verdict.INCONCLUSIVE and verdict is not Verdict.FAIL):
             verdict, reason = kind, why
-        elif kind is Verdict.FAIL:
-            verdict, reason = case_verdict(ctx.findings, case.verifies)
     return _result(case, profile, verdict, reason, ctx, started)
 
 
