@@ -67,6 +67,11 @@ class RunResult:
         }
 
 
+def failed_requirements(cases: list[CaseResult]) -> set[str]:
+    """Ids with at least one FAIL finding: the roll-up the fault self-tests assert on."""
+    return {f.requirement for c in cases for f in c.findings if f.verdict is Verdict.FAIL}
+
+
 def requirement_rollup(cases: list[CaseResult]) -> list[dict[str, Any]]:
     """One row per (requirement, profile): the worst verdict of its findings, with the cases.
 

@@ -14,7 +14,6 @@ import contextlib
 import dataclasses
 import socket
 import time
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -26,6 +25,7 @@ from harness.cases.registry import load_providers
 from harness.cases.runner import run_case, run_case_sync
 from harness.pki import Pki
 from harness.profiles import Profile, load_profile
+from harness.results import failed_requirements
 from harness.suts.faults import for_role
 from harness.verdicts import CaseResult, Verdict
 
@@ -37,13 +37,6 @@ SECTIONS = ("1.", "2.", "3.", "4.")
 NOT_COVERED = {"EPC-KA-03", "EPC-TP-03"}  # informational SUT policy; terminating INVITE routing
 WORKERS = 4  # cases run in parallel threads, one event loop each, in the fault matrix
 
-
-@pytest.fixture(scope="module")
-def pki() -> Iterator[Pki]:
-    p = Pki()
-    p.leaf()  # issue the loopback leaf once, before threads share the Pki
-    yield p
-    p.close()
 
 
 @pytest.fixture(scope="module")
@@ -61,9 +54,6 @@ def run_all(cases: list[Case], profile: Profile, pki: Pki) -> list[CaseResult]:
     with ThreadPoolExecutor(WORKERS) as pool:
         return list(pool.map(lambda case: run_case_sync(case, profile, pki), cases))
 
-
-def failing_requirements(results: list[CaseResult]) -> set[str]:
-    return {f.requirement for r in results for f in r.findings if f.verdict is Verdict.FAIL}
 
 
 def show(results: list[CaseResult]) -> str:
@@ -126,7 +116,7 @@ def test_fault_breaks_exactly_its_requirements(fault: str, cases: list[Case], pr
     results = run_all(cases, faulty, pki)
     errors = [r for r in results if r.verdict is Verdict.ERROR]
     assert not errors, show(errors)
-    assert failing_requirements(results) == set(FAULTS[fault].breaks), show(results)
+    assert failed_requirements(results) == set(FAULTS[fault].breaks), show(results)
     # the SUT log names the fault it ran with
     assert any(fault in e.get("data", {}).get("text", "") for r in results for e in r.evidence
                if e["kind"] == "sut.log")

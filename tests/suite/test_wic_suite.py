@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import dataclasses
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -25,6 +25,7 @@ from harness.cases.registry import load_providers
 from harness.cases.runner import run_case_sync
 from harness.pki import Pki
 from harness.profiles import Profile, Timers, load_profile
+from harness.results import failed_requirements
 from harness.suts.base import WicDriver, WicEnv, WicState
 from harness.suts.faults import for_role
 from harness.verdicts import CaseResult, Verdict
@@ -35,15 +36,6 @@ CASES = discover(ROOT / "testcases" / "wic")
 WIC_FAULTS = for_role("wic")
 WORKERS = 10
 
-
-@pytest.fixture(scope="module")
-def pki() -> Iterator[Pki]:
-    p = Pki()
-    # Issue the leaves the cases use before threads share the Pki (its cache is not locked).
-    p.leaf()
-    p.leaf("wrong.example")
-    yield p
-    p.close()
 
 
 @pytest.fixture(scope="module")
@@ -67,10 +59,6 @@ def run_all(jobs: Iterable[tuple[str, Case, Profile]], pki: Pki) -> dict[str, li
             results.setdefault(label, []).append(future.result(timeout=120))
     return results
 
-
-def failed_ids(results: Iterable[CaseResult]) -> set[str]:
-    """Requirement roll-up: an id FAILs if any finding for it FAILs."""
-    return {f.requirement for r in results for f in r.findings if f.verdict is Verdict.FAIL}
 
 
 def describe(results: Iterable[CaseResult]) -> str:
@@ -134,7 +122,7 @@ def test_fault_breaks_exactly_its_requirements(
     results = fault_results[name]
     errors = [r for r in results if r.verdict is Verdict.ERROR]
     assert not errors, describe(errors)
-    assert failed_ids(results) == set(WIC_FAULTS[name].breaks), describe(results)
+    assert failed_requirements(results) == set(WIC_FAULTS[name].breaks), describe(results)
 
 
 def test_contact_transport_wss_is_non_strict(fault_results: dict[str, list[CaseResult]]) -> None:
