@@ -49,6 +49,14 @@ def _parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    if args.command in ("run", "list", "steps"):
+        from harness.cases.registry import ProviderError, load_providers
+
+        try:
+            load_providers()
+        except ProviderError as exc:  # a broken step provider: no case could be trusted
+            print(f"wicct: {exc}", file=sys.stderr)
+            return 2
     if args.command == "run":
         return cmd_run(args)
     if args.command == "list":
@@ -182,22 +190,26 @@ def cmd_steps(args: argparse.Namespace) -> int:
             "name": kind.name,
             "args": sorted(a for a in kind.args if a not in COMMON_ARGS),
             "required": list(kind.required),
+            "roles": list(kind.roles),
             "on_timeout": kind.on_timeout,
+            "provider": kind.provider,
             "doc": " ".join(kind.doc.split("\n\n")[0].split()),
         }
         for kind in sorted(registry.steps.values(), key=lambda k: k.name)
     ]
     monitors = [
-        {"name": m.name, "requirements": list(m.requirements), "doc": m.doc}
+        {"name": m.name, "requirements": list(m.requirements), "doc": m.doc, "provider": m.provider}
         for m in sorted(registry.monitors.values(), key=lambda m: m.name)
     ]
     if args.json:
-        print(json.dumps({"steps": steps, "monitors": monitors, "common_args": sorted(COMMON_ARGS)}, indent=2))
+        print(json.dumps({"steps": steps, "monitors": monitors, "common_args": sorted(COMMON_ARGS),
+                          "providers": list(registry.providers)}, indent=2))
         return 0
     for row in steps:
         print(f"{row['name']:<26} {row['doc']}")
-        if row["args"]:
-            print(f"{'':<26}   args: {', '.join(row['args'])}; on timeout: {row['on_timeout']}")
+        roles = " and ".join(row["roles"])
+        shown = f"args: {', '.join(row['args'])}; " if row["args"] else ""
+        print(f"{'':<26}   {shown}SUT: {roles}; on timeout: {row['on_timeout']}")
     print(f"\nevery step also takes: {', '.join(sorted(COMMON_ARGS))}\n")
     for row in monitors:
         print(f"monitor {row['name']:<18} {', '.join(row['requirements'])}: {row['doc']}")

@@ -117,18 +117,42 @@ class CaseContext:
         self.judge(Verdict.INFORMATIONAL, reason, **kw)
 
     def timed_out(self, reason: str, *, evidence: Iterable[int] = (), requirement: str | None = None) -> None:
-        """A wait ran out: FAIL or INCONCLUSIVE per the step's `on_timeout` (or its kind's default)."""
-        mode = self._on_timeout()
-        if mode == "inconclusive":
+        """A wait ran out: FAIL or INCONCLUSIVE per `on_timeout()`."""
+        if self.is_precondition():
             raise Precondition(self._where(reason), evidence)
         self.failed(reason, evidence=evidence, requirement=requirement)
 
-    def _on_timeout(self) -> str:
+    def on_timeout(self) -> str:
+        """What a timeout means for the current step: its `on_timeout:` argument, else its
+        kind's default ("fail" when the SUT was obliged to act, "inconclusive" when the
+        step only sets up a precondition). Outside a step: "fail".
+
+        This is the one precondition rule (docs/architecture.md, "Preconditions"): a
+        precondition step records no PASS when it holds and INCONCLUSIVE, never FAIL,
+        when it does not; an obliged step records PASS or FAIL."""
         from harness.cases.registry import REGISTRY
 
         if self.step is None:
             return "fail"
-        return self.step.args.get("on_timeout") or REGISTRY.steps[self.step.kind].on_timeout
+        mode = self.step.args.get("on_timeout") or REGISTRY.steps[self.step.kind].on_timeout
+        return str(mode)
+
+    def is_precondition(self) -> bool:
+        """True when the current step only sets up a precondition (see `on_timeout`)."""
+        return self.on_timeout() == "inconclusive"
+
+    def unmet(self, reason: str, evidence: Iterable[int] = ()) -> None:
+        """The step's expectation does not hold: INCONCLUSIVE for a precondition step,
+        else a FAIL finding that stops the case."""
+        if self.is_precondition():
+            raise Precondition(self._where(reason), evidence)
+        self.failed(reason, evidence=evidence)
+
+    def held(self, reason: str, *, evidence: Iterable[int] = (), **kw: Any) -> None:
+        """The step's expectation holds: a PASS finding, unless the step is only a
+        precondition (a precondition never stands in for the verdict)."""
+        if not self.is_precondition():
+            self.passed(reason, evidence=evidence, **kw)
 
     def _targets(self, requirement: str | None) -> tuple[str, ...]:
         if requirement:

@@ -127,6 +127,12 @@ def load_case(path: Path) -> Case:
         line = yamlmarks.line_of(document, ["steps", i])
         if kind not in registry.steps:
             raise yamlmarks.DocumentError(path, line, f"steps.{i}", f"unknown step kind {kind!r}")
+        if document["sut"] not in registry.steps[kind].roles:
+            serves = " and ".join(registry.steps[kind].roles)
+            raise yamlmarks.DocumentError(
+                path, line, f"steps.{i}",
+                f"step {kind!r} serves cases whose SUT is {serves}, not {document['sut']}",
+            )
         args = args if args is not None else yamlmarks.MarkedDict()
         if not hasattr(args, "line"):
             args = yamlmarks.MarkedDict(args)

@@ -15,10 +15,10 @@ import pytest
 
 from harness.actors.channel import SipChannel
 from harness.actors.wic_emulator import WicEmulator
-from harness.cases.peer_steps import _same_request
 from harness.evidence import SIP_ERROR, Timeline
 from harness.profiles import Profile, load_profile
 from harness.sip import build_request, new_branch, new_call_id, new_tag
+from harness.steps.peer import _same_request
 from harness.ws.record import WsMessage
 
 PROFILE = Path(__file__).resolve().parents[2] / "profiles" / "reference-epcscf.yaml"
@@ -177,9 +177,9 @@ async def test_core_stub_stop_closes_every_media_peer(profile: Profile) -> None:
 
 async def test_an_unparsable_delivery_is_not_delivered(profile: Profile, tmp_path: Path) -> None:
     """expect.wic_received: a request the SUT garbled is no PASS for its delivery."""
-    from harness.actors.epcscf_role import expect_wic_received
     from harness.cases.context import CaseContext, StepFailed
     from harness.cases.model import Step, load_case
+    from harness.steps.epcscf.core import expect_wic_received
     from harness.verdicts import Verdict
 
     case_file = tmp_path / "T.yaml"

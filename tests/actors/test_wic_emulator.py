@@ -19,7 +19,7 @@ import pytest
 from harness import evidence as ev
 from harness.actors.channel import SipChannel
 from harness.actors.epcscf_emulator import EpcscfEmulator, Policy
-from harness.actors.wic_role import origin_problems, upgrade_problems
+from harness.checks.handshake import origin_problems, upgrade_problems
 from harness.evidence import Timeline
 from harness.pki import Pki
 from harness.profiles import Profile, load_profile

@@ -62,7 +62,7 @@ async def _judge(ctx, args, step):
 
 
 if "test.judge" not in registry.REGISTRY.steps:
-    registry.step("test.judge", args={"mode": {"type": "string"}})(_judge)
+    registry.step("test.judge", roles=registry.ROLES, args={"mode": {"type": "string"}})(_judge)
 
 
 def case_file(tmp_path, *modes, requires=(), timeout="5s"):
@@ -284,7 +284,7 @@ def test_sut_log_is_redacted_before_it_is_cut(tmp_path, env, pki, profile, monke
         ctx.sut_logs["sut"] = "x" * 100 + secret + "y" * (40 - (len(secret) - cut))
         ctx.passed("fine")
 
-    monkeypatch.setitem(registry.REGISTRY.steps, "test.judge", registry.StepKind("test.judge", log_step, {"mode": {"type": "string"}}))
+    monkeypatch.setitem(registry.REGISTRY.steps, "test.judge", registry.StepKind("test.judge", log_step, {"mode": {"type": "string"}}, registry.ROLES))
     result = run_case_sync(case_file(tmp_path, "pass"), profile, pki)
     (log,) = [e for e in result.evidence if e["kind"] == "sut.log"]
     assert secret[cut:] not in log["data"]["text"]

@@ -19,13 +19,13 @@ from pathlib import Path
 
 import pytest
 
-from harness.actors import wic_role
 from harness.cases.model import Case, discover, load_case
 from harness.cases.registry import load_providers
 from harness.cases.runner import run_case_sync
 from harness.pki import Pki
 from harness.profiles import Profile, Timers, load_profile
 from harness.results import failed_requirements
+from harness.steps.wic import env as wic_role
 from harness.suts.base import WicDriver, WicEnv, WicState
 from harness.suts.faults import for_role
 from harness.verdicts import CaseResult, Verdict

@@ -13,13 +13,14 @@ from typing import Any, Protocol
 from harness.actors.channel import Received, SipChannel, same_transaction
 from harness.cases.context import CaseContext, Precondition
 from harness.cases.model import Step
-from harness.cases.registry import REGISTRY, step
+from harness.cases.registry import step
+from harness.checks.status import status_matches
 from harness.evidence import NOTE, STIMULUS, WS_CLOSE
 from harness.sip import SipMessage, SipParseError
 from harness.sip.stimuli import content_length_stimulus
+from harness.steps.schema import CONN, DURATION
 
-_CONN = {"type": "string"}
-_DURATION = {"type": ["string", "number"]}
+BOTH = ("epcscf", "wic")  # the roles of these steps
 
 
 class Peer(Protocol):
@@ -37,15 +38,6 @@ def peer(ctx: CaseContext) -> Peer:
     return ctx.actor("peer")
 
 
-def is_precondition(ctx: CaseContext) -> bool:
-    """True when the current step is a precondition (`on_timeout: inconclusive`): it records
-    no PASS when it holds and an INCONCLUSIVE when it does not, never a FAIL."""
-    if ctx.step is None:
-        return False
-    mode = ctx.step.args.get("on_timeout") or REGISTRY.steps[ctx.step.kind].on_timeout
-    return mode == "inconclusive"
-
-
 def channel(ctx: CaseContext, args: dict[str, Any]) -> SipChannel:
     name = args.get("conn", "main")
     chan = peer(ctx).channel(name)
@@ -54,11 +46,11 @@ def channel(ctx: CaseContext, args: dict[str, Any]) -> SipChannel:
     return chan
 
 
-
 @step(
     "peer.send",
+    roles=BOTH,
     args={
-        "conn": _CONN,
+        "conn": CONN,
         "method": {"type": "string"},
         "as": {"type": "string"},
         "frame": {"enum": ["text", "binary"]},
@@ -98,18 +90,6 @@ async def peer_send(ctx: CaseContext, args: dict[str, Any], step_: Step) -> None
     )
 
 
-def _status_ok(status: int, wanted: Any) -> bool:
-    if wanted is None:
-        return True
-    if isinstance(wanted, int):
-        return status == wanted
-    if isinstance(wanted, str) and len(wanted) == 3 and wanted.endswith("xx"):
-        return str(status)[0] == wanted[0]
-    if isinstance(wanted, list):
-        return any(_status_ok(status, w) for w in wanted)
-    return str(status) == str(wanted)
-
-
 def _sent_seq(ctx: CaseContext, chan: SipChannel, request: SipMessage) -> int:
     """The seq of the entry that sent `request` on `chan` (else the last thing sent)."""
     return next((seq for m, seq in reversed(chan.sent) if m is request), ctx.vars.get("last_sent_seq", 0))
@@ -125,7 +105,8 @@ def _request(ctx: CaseContext, args: dict[str, Any]) -> SipMessage:
 
 @step(
     "expect.response",
-    args={"conn": _CONN, "to": {"type": "string"}, "status": {}, "final": {"type": "boolean"}},
+    roles=BOTH,
+    args={"conn": CONN, "to": {"type": "string"}, "status": {}, "final": {"type": "boolean"}},
 )
 async def expect_response(ctx: CaseContext, args: dict[str, Any], step_: Step) -> None:
     """The SUT answers the stored request with a (final) response of the given status.
@@ -146,17 +127,17 @@ async def expect_response(ctx: CaseContext, args: dict[str, Any], step_: Step) -
         return
     ctx.vars[f"response_{args.get('to', 'last')}"] = got
     status = got.message.status or 0
-    if _status_ok(status, args.get("status")):
-        if not is_precondition(ctx):
+    if status_matches(status, args.get("status")):
+        if not ctx.is_precondition():
             ctx.passed(f"{request.method} answered {status}", evidence=[sent, got.entry])
         return
     reason = f"{request.method} answered {status}, expected {args.get('status')}"
-    if is_precondition(ctx):
+    if ctx.is_precondition():
         raise Precondition(reason, [sent, got.entry])
     ctx.failed(reason, evidence=[sent, got.entry])
 
 
-@step("expect.no_response", args={"conn": _CONN, "to": {"type": "string"}, "final": {"type": "boolean"}})
+@step("expect.no_response", roles=BOTH, args={"conn": CONN, "to": {"type": "string"}, "final": {"type": "boolean"}})
 async def expect_no_response(ctx: CaseContext, args: dict[str, Any], step_: Step) -> None:
     """The SUT sends no response to the stored request within the window."""
     chan = channel(ctx, args)
@@ -183,7 +164,7 @@ async def expect_no_response(ctx: CaseContext, args: dict[str, Any], step_: Step
                    + (f" (unparsable: {got.error})" if got.error else ""), evidence=[sent, got.entry])
 
 
-@step("peer.ping", args={"conn": _CONN, "payload": {"type": "string"}})
+@step("peer.ping", roles=BOTH, args={"conn": CONN, "payload": {"type": "string"}})
 async def peer_ping(ctx: CaseContext, args: dict[str, Any], step_: Step) -> None:
     """Send a WebSocket Ping (RFC 6455 §5.5.2)."""
     payload = args.get("payload", "wicct-0123").encode()
@@ -191,7 +172,7 @@ async def peer_ping(ctx: CaseContext, args: dict[str, Any], step_: Step) -> None
     ctx.vars["ping_payload"] = payload
 
 
-@step("expect.pong", args={"conn": _CONN})
+@step("expect.pong", roles=BOTH, args={"conn": CONN})
 async def expect_pong(ctx: CaseContext, args: dict[str, Any], step_: Step) -> None:
     """A Pong carrying the Ping's payload arrives in time (RFC 6455 §5.5.3)."""
     chan = channel(ctx, args)
@@ -209,7 +190,8 @@ async def expect_pong(ctx: CaseContext, args: dict[str, Any], step_: Step) -> No
 
 @step(
     "peer.send_raw",
-    args={"conn": _CONN, "text": {"type": "string"}, "hex": {"type": "string"}, "frame": {"enum": ["text", "binary"]}},
+    roles=BOTH,
+    args={"conn": CONN, "text": {"type": "string"}, "hex": {"type": "string"}, "frame": {"enum": ["text", "binary"]}},
 )
 async def peer_send_raw(ctx: CaseContext, args: dict[str, Any], step_: Step) -> None:
     """Send raw bytes as one WebSocket message (junk, keep-alives, invalid UTF-8)."""
@@ -226,8 +208,9 @@ async def peer_send_raw(ctx: CaseContext, args: dict[str, Any], step_: Step) -> 
 
 @step(
     "peer.frame",
+    roles=BOTH,
     args={
-        "conn": _CONN,
+        "conn": CONN,
         "opcode": {"type": "integer", "minimum": 0, "maximum": 15},
         "text": {"type": "string"},
         "hex": {"type": "string"},
@@ -247,7 +230,7 @@ async def peer_frame(ctx: CaseContext, args: dict[str, Any], step_: Step) -> Non
     )
 
 
-@step("peer.close", args={"conn": _CONN, "code": {"type": "integer"}, "reason": {"type": "string"}})
+@step("peer.close", roles=BOTH, args={"conn": CONN, "code": {"type": "integer"}, "reason": {"type": "string"}})
 async def peer_close(ctx: CaseContext, args: dict[str, Any], step_: Step) -> None:
     """Start the closing handshake (RFC 6455 §5.5.1)."""
     chan = channel(ctx, args)
@@ -256,7 +239,8 @@ async def peer_close(ctx: CaseContext, args: dict[str, Any], step_: Step) -> Non
 
 @step(
     "expect.close",
-    args={"conn": _CONN, "codes": {"type": "array", "items": {"type": "integer"}}, "tcp_close_ok": {"type": "boolean"}},
+    roles=BOTH,
+    args={"conn": CONN, "codes": {"type": "array", "items": {"type": "integer"}}, "tcp_close_ok": {"type": "boolean"}},
 )
 async def expect_close(ctx: CaseContext, args: dict[str, Any], step_: Step) -> None:
     """The SUT closes the connection, with a Close frame whose code is one of `codes`."""
@@ -281,7 +265,7 @@ async def expect_close(ctx: CaseContext, args: dict[str, Any], step_: Step) -> N
         ctx.passed(f"closed with code {code}", evidence=evidence)
 
 
-@step("expect.open", args={"conn": _CONN, "for": _DURATION})
+@step("expect.open", roles=BOTH, args={"conn": CONN, "for": DURATION})
 async def expect_open(ctx: CaseContext, args: dict[str, Any], step_: Step) -> None:
     """The SUT keeps the connection open for the whole window (no Close, no FIN)."""
     from harness.profiles import parse_duration
@@ -301,7 +285,7 @@ async def expect_open(ctx: CaseContext, args: dict[str, Any], step_: Step) -> No
                    evidence=[ctx.vars.get("last_sent_seq", 0), still.seq])
 
 
-@step("expect.crlf", args={"conn": _CONN})
+@step("expect.crlf", roles=BOTH, args={"conn": CONN})
 async def expect_crlf(ctx: CaseContext, args: dict[str, Any], step_: Step) -> None:
     """RFC 5626 §4.4.1: a CRLFCRLF ping is answered with a single CRLF pong."""
     chan = channel(ctx, args)
@@ -314,7 +298,7 @@ async def expect_crlf(ctx: CaseContext, args: dict[str, Any], step_: Step) -> No
         ctx.passed("CRLF pong received", evidence=[ctx.vars.get("last_sent_seq", 0), got.entry])
 
 
-@step("expect.alive", args={"conn": _CONN, "method": {"type": "string"}})
+@step("expect.alive", roles=BOTH, args={"conn": CONN, "method": {"type": "string"}})
 async def expect_alive(ctx: CaseContext, args: dict[str, Any], step_: Step) -> None:
     """The SUT still serves SIP after a stimulus: on the same connection, or a new one."""
     p = peer(ctx)
@@ -335,7 +319,7 @@ async def expect_alive(ctx: CaseContext, args: dict[str, Any], step_: Step) -> N
         ctx.passed(f"SUT still answers ({got.message.status})", evidence=[seq, got.entry])
 
 
-@step("expect.no_retransmission", args={"conn": _CONN, "method": {"type": "string"}, "window": _DURATION})
+@step("expect.no_retransmission", roles=BOTH, args={"conn": CONN, "method": {"type": "string"}, "window": DURATION})
 async def expect_no_retransmission(ctx: CaseContext, args: dict[str, Any], step_: Step) -> None:
     """RFC 7118 §5 / RFC 3261 §17.1.1.2: over a reliable transport a request is sent once."""
     from harness.profiles import parse_duration

@@ -1,4 +1,5 @@
-"""Monitors: checks that hold on every message, judged over a case's whole timeline.
+"""Monitors: checks of `harness.checks` that hold on every message, judged over a
+case's whole timeline.
 
 Like TTCN-3 default altsteps, a case enables the monitors it wants (`monitors:`) and the
 findings are attributed to the monitor's requirement id. What the SUT sent is what

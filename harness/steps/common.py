@@ -9,11 +9,10 @@ from harness.cases.context import CaseContext
 from harness.cases.model import Step
 from harness.cases.registry import step
 from harness.profiles import parse_duration
+from harness.steps.schema import DURATION
 
-_DURATION = {"type": ["string", "number"]}
 
-
-@step("wait", args={"for": _DURATION}, required=("for",))
+@step("wait", roles=("epcscf", "wic"), args={"for": DURATION}, required=("for",))
 async def wait(ctx: CaseContext, args: dict[str, Any], step_: Step) -> None:
     """Let time pass (a protocol-mandated wait, e.g. a keep-alive window)."""
     seconds = parse_duration(args["for"])

@@ -13,7 +13,6 @@ import pytest
 
 from harness.actors.channel import Received
 from harness.actors.core import CoreStub
-from harness.actors.epcscf_role import expect_core_response, expect_via_preserved
 from harness.cases.context import CaseContext, Precondition, StepFailed
 from harness.cases.model import Case, Step, load_case
 from harness.cases.runner import run_case_sync
@@ -21,6 +20,7 @@ from harness.evidence import SIP, Timeline
 from harness.pki import Pki
 from harness.profiles import Profile, load_profile
 from harness.sip import build_request, build_response, new_branch, new_call_id, new_tag
+from harness.steps.epcscf.core import expect_core_response, expect_via_preserved
 from harness.verdicts import Verdict
 
 PROFILE = Path(__file__).resolve().parents[2] / "profiles" / "reference-epcscf.yaml"

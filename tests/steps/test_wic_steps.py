@@ -11,12 +11,12 @@ from typing import Any
 
 import pytest
 
-from harness.actors import wic_role
-from harness.actors.wic_role import origin_problems, upgrade_problems
 from harness.cases.model import Case, load_case
 from harness.cases.runner import run_case_sync
+from harness.checks.handshake import origin_problems, upgrade_problems
 from harness.pki import Pki
 from harness.profiles import Profile, load_profile
+from harness.steps.wic import env as wic_role
 from harness.suts.base import DriverError, WicEnv, WicState
 from harness.suts.reference.wic import ReferenceWicDriver
 from harness.verdicts import CaseResult, Verdict

@@ -17,17 +17,13 @@ from pathlib import Path
 import pytest
 
 from harness.actors.core import CoreStub
-from harness.actors.epcscf_role import (
-    expect_core_received,
-    expect_core_response,
-    relayed_excess,
-    relayed_unparsable_responses,
-)
 from harness.cases.context import CaseContext, StepFailed
 from harness.cases.model import Step, load_case
+from harness.checks.relay import relayed_excess, relayed_unparsable_responses
 from harness.evidence import SIP, SIP_ERROR, Timeline
 from harness.profiles import Profile, load_profile
 from harness.sip import new_branch, new_call_id, new_tag, parse
+from harness.steps.epcscf.core import expect_core_received, expect_core_response
 from harness.verdicts import Verdict
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -1,0 +1,8 @@
+"""Step kinds for cases whose SUT is an eP-CSCF (wicct plays the WIC and the IMS core).
+
+Importing this package registers the role's environment and steps.
+"""
+
+from harness.steps.epcscf import calls, core, env, handshake
+
+__all__ = ["calls", "core", "env", "handshake"]

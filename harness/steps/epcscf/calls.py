@@ -1,0 +1,163 @@
+"""Registration and calls through an eP-CSCF under test (RFC 3261 §10, §13; SEED
+5.1.X.1-4), and how wicct's actors answer.
+
+    wic.register           REGISTER and wait for its final response
+    wic.invite, expect.answered, wic.ack, wic.bye     a call through the SUT
+    wic.policy, core.policy                           how wicct's actors answer
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from harness.actors.core import normalise_action
+from harness.cases.context import CaseContext, Precondition
+from harness.cases.model import Step
+from harness.cases.registry import step
+from harness.sip import SipMessage
+from harness.steps.epcscf.env import EPCSCF, core, wic
+from harness.steps.peer import channel
+from harness.steps.schema import ACTION, CONN
+
+
+@step(
+    "wic.register",
+    roles=EPCSCF,
+    args={
+        "conn": CONN,
+        "as": {"type": "string"},
+        "expires": {"type": "integer", "minimum": 0},
+        "via_transport": {"type": "string"},
+        "sent_by": {"type": "string"},
+        "outbound": {"type": "boolean"},
+        "frame": {"enum": ["text", "binary"]},
+        "options": {"type": "object"},
+    },
+)
+async def wic_register(ctx: CaseContext, args: dict[str, Any], step_: Step) -> None:
+    """REGISTER and wait for the final response; 2xx expected.
+
+    With `on_timeout: inconclusive` this is a precondition (no finding when it works);
+    otherwise registering is the behaviour under test (a PASS or FAIL finding)."""
+    chan = channel(ctx, args)
+    options = dict(args.get("options", {}))
+    for key in ("expires", "via_transport", "sent_by", "outbound"):
+        if key in args:
+            options[key] = args[key]
+    request = wic(ctx).build_request("REGISTER", chan, **options)
+    name = args.get("as", "register")
+    ctx.vars[name] = request
+    seq = await chan.send(request, frame=args.get("frame", "text"))
+    ctx.vars["last_sent_seq"] = seq
+    within = ctx.within(args, ctx.timers.response_timeout)
+    got = await chan.response_to(request, within)
+    if got is None:
+        why = "connection closed" if chan.closed else f"none within {within:g} s"
+        ctx.timed_out(f"no final response to REGISTER ({why})", evidence=[seq])
+        return
+    ctx.vars[f"response_{name}"] = got
+    status = got.message.status or 0
+    if not 200 <= status < 300:
+        reason = f"REGISTER answered {status} {got.message.reason}"
+        if ctx.is_precondition():
+            raise Precondition(f"registration failed: {reason}", [seq, got.entry])
+        ctx.failed(reason, evidence=[seq, got.entry])
+    if not ctx.is_precondition():
+        ctx.passed(f"REGISTER answered {status}", evidence=[seq, got.entry])
+
+
+@step("wic.invite", roles=EPCSCF, args={"conn": CONN, "to": {"type": "string"}, "as": {"type": "string"}})
+async def wic_invite(ctx: CaseContext, args: dict[str, Any], step_: Step) -> None:
+    """INVITE with a real aiortc JSEP offer (SEED 5.1.X.2) to `to` (default: the callee)."""
+    chan = channel(ctx, args)
+    options = {"to": args["to"]} if "to" in args else {}
+    request = await wic(ctx).invite(chan, **options)
+    ctx.vars[args.get("as", "invite")] = request
+    ctx.vars["last_sent_seq"] = chan.sent[-1][1] if chan.sent else 0
+
+
+@step("expect.answered", roles=EPCSCF, args={"conn": CONN, "to": {"type": "string"}, "ringing": {"type": "boolean"}})
+async def expect_answered(ctx: CaseContext, args: dict[str, Any], step_: Step) -> None:
+    """The INVITE gets a 2xx with an SDP answer (after a 180 with `ringing`); the dialog is kept.
+
+    With `on_timeout: inconclusive` a precondition: no PASS finding when it holds."""
+    chan = channel(ctx, args)
+    name = args.get("to", "invite")
+    request = ctx.vars.get(name)
+    if not isinstance(request, SipMessage):
+        raise RuntimeError(f"no INVITE stored as {name!r}")
+    within = ctx.within(args, ctx.timers.response_timeout + 2.0)
+    got = await chan.response_to(request, within)
+    sent = ctx.vars.get("last_sent_seq", 0)
+    if got is None:
+        ctx.timed_out(f"no final response to the INVITE within {within:g} s", evidence=[sent])
+        return
+    status = got.message.status or 0
+    if not 200 <= status < 300:
+        if ctx.is_precondition():
+            raise Precondition(f"the call was not answered: {status}", [sent, got.entry])
+        ctx.failed(f"INVITE answered {status}", evidence=[sent, got.entry])
+    ctx.vars["dialog"] = wic(ctx).dialog(request, got.message)
+    early = [r for r in chan.responses_to(request) if 100 < (r.message.status or 0) < 200 and r.entry < got.entry]
+    ringing = any(r.message.status == 180 for r in early)
+    has_sdp = b"v=0" in got.message.body
+    if args.get("ringing", True) and not ringing:
+        ctx.informational("no 180 before the 200 reached the WIC", evidence=[sent, got.entry])
+    if ctx.is_precondition():
+        return  # a precondition: no PASS standing in for the verdict
+    ctx.passed(
+        f"INVITE answered {status}{' after 180' if ringing else ''}"
+        f"{' with an SDP answer' if has_sdp else ' without SDP'}",
+        evidence=[sent, *(r.entry for r in early), got.entry],
+    )
+
+
+@step("wic.ack", roles=EPCSCF, args={"conn": CONN})
+async def wic_ack(ctx: CaseContext, args: dict[str, Any], step_: Step) -> None:
+    """ACK the 2xx: to its Contact, Route set from the Record-Route (RFC 3261 §13.2.2.4)."""
+    chan = channel(ctx, args)
+    dialog = ctx.vars.get("dialog")
+    if dialog is None:
+        raise Precondition("no dialog to ACK (the INVITE was not answered)")
+    ctx.vars["last_sent_seq"] = await chan.send(wic(ctx).in_dialog(dialog, "ACK", chan))
+
+
+@step("wic.bye", roles=EPCSCF, args={"conn": CONN, "as": {"type": "string"}})
+async def wic_bye(ctx: CaseContext, args: dict[str, Any], step_: Step) -> None:
+    """Release the call with a BYE in the dialog (RFC 3261 §15.1.1)."""
+    chan = channel(ctx, args)
+    dialog = ctx.vars.get("dialog")
+    if dialog is None:
+        raise Precondition("no dialog to release")
+    request = wic(ctx).in_dialog(dialog, "BYE", chan)
+    ctx.vars[args.get("as", "bye")] = request
+    ctx.vars["last_sent_seq"] = await chan.send(request)
+
+
+# --- policies -------------------------------------------------------------------------------------
+
+_POLICY_ARGS = {"method": {"type": "string"}, "action": ACTION}
+
+
+@step(
+    "wic.policy",
+    roles=EPCSCF,
+    args={**_POLICY_ARGS, "content_length": {"enum": ["correct", "omit", "larger", "smaller"]}},
+    required=("method",),
+)
+async def wic_policy(ctx: CaseContext, args: dict[str, Any], step_: Step) -> None:
+    """How the WIC emulator answers requests of `method`: auto, withhold or a status code
+    (with an optional Content-Length stimulus on its responses)."""
+    try:
+        wic(ctx).set_policy(args["method"], args.get("action", "auto"), args.get("content_length", "correct"))
+    except ValueError as exc:
+        raise RuntimeError(str(exc)) from None
+
+
+@step("core.policy", roles=EPCSCF, args=_POLICY_ARGS, required=("method",))
+async def core_policy(ctx: CaseContext, args: dict[str, Any], step_: Step) -> None:
+    """How the IMS-core stub answers requests of `method`: auto, withhold or a status code."""
+    try:
+        core(ctx).set_policy(args["method"], normalise_action(args.get("action", "auto")))
+    except ValueError as exc:
+        raise RuntimeError(str(exc)) from None

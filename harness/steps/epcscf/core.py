@@ -1,0 +1,235 @@
+"""The IMS-core side of an eP-CSCF under test: terminating requests and what reached the
+core (TS 24.229 eP-CSCF relaying; RFC 3261 §18.3; RFC 7118 §5.3).
+
+    core.send              a terminating request from the core to the registered WIC
+    expect.core_received   what (and how many transactions) reached the core
+    expect.core_response   what the core got back for core.send
+    expect.wic_received    a request the SUT delivered to the WIC
+    expect.via_preserved   RFC 7118 §5.3: the WIC's Via sent-by survives the SUT
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from harness.cases.context import CaseContext, Precondition
+from harness.cases.model import Step
+from harness.cases.registry import step
+from harness.checks.relay import relayed_excess, relayed_unparsable_responses
+from harness.checks.status import status_matches
+from harness.sip import SipMessage
+from harness.steps.epcscf.env import EPCSCF, core
+from harness.steps.peer import channel
+from harness.steps.schema import CONN, STATUS
+
+
+@step(
+    "core.send",
+    roles=EPCSCF,
+    args={
+        "method": {"type": "string"},
+        "body": {"type": "string"},
+        "content_type": {"type": "string"},
+        "aor": {"type": "string"},
+        "as": {"type": "string"},
+    },
+    required=("method",),
+)
+async def core_send(ctx: CaseContext, args: dict[str, Any], step_: Step) -> None:
+    """A terminating request from the core towards the registered WIC, through the SUT
+    (a MESSAGE gets a text body, an INVITE a real aiortc offer, unless `body` is given)."""
+    method = args["method"].upper()
+    stub = core(ctx)
+    if stub.binding(args.get("aor") or ctx.profile.impu) is None:
+        raise Precondition(f"cannot send a terminating {method}: no registration at the core")
+    body = (args.get("body") or "").encode()
+    ctype = args.get("content_type") or ("text/plain" if body else None)
+    if "body" not in args and method == "MESSAGE":
+        body, ctype = b"wicct: terminating MESSAGE", "text/plain"
+    elif "body" not in args and method == "INVITE":
+        body, ctype = await stub.offer(), "application/sdp"  # SEED 5.1.X.3: a JSEP offer
+    try:
+        request = stub.send_request(method, aor=args.get("aor"), body=body, content_type=ctype)
+    except LookupError as exc:
+        raise Precondition(f"cannot send a terminating {method}: {exc}") from None
+    ctx.vars[args.get("as", "core_request")] = request
+
+
+@step(
+    "expect.core_received",
+    roles=EPCSCF,
+    args={
+        "method": {"type": "string"},
+        "count": {"type": "integer", "minimum": 0},
+        "min": {"type": "integer", "minimum": 0},
+        "max": {"type": "integer", "minimum": 0},
+        "body": {"type": "string"},
+        "has_header": {"type": "array", "items": {"type": "string"}},
+        "lacks_header": {"type": "array", "items": {"type": "string"}},
+    },
+)
+async def expect_core_received(ctx: CaseContext, args: dict[str, Any], step_: Step) -> None:
+    """What reached the core: distinct transactions of `method` (retransmissions are one).
+
+    `count` exact, or `min` / `max`; `within` waits for them (for `count: 0`, the window
+    watched; default: the retransmit window). `body` compares every one's body."""
+    stub = core(ctx)
+    method = args.get("method")
+    count, low, high = args.get("count"), args.get("min"), args.get("max")
+    needed = count if count is not None else (low if low is not None else (0 if high is not None else 1))
+    what = f"{method or 'request'}"
+    if needed > 0:
+        within = ctx.within(args, ctx.timers.response_timeout)
+        await stub.wait_transactions(method, needed, within)
+        if count is not None or high is not None:
+            await asyncio.sleep(min(ctx.timers.t1, 0.5))  # let a duplicate show itself
+    else:
+        window = ctx.within(args, ctx.timers.retransmit_watch)
+        await asyncio.sleep(window)
+        ctx.mandated(window, f"no {what} at the core")
+    found = stub.transactions(method)
+    n = len(found)
+    evidence = [r.entry for r in found[:6]] or [ctx.vars.get("last_sent_seq", 0)]
+    if n < needed:
+        ctx.timed_out(f"the core received {n} {what} transaction(s), expected {needed}", evidence=evidence)
+        return
+    if count is not None and n != count:
+        ctx.failed(f"the core received {n} {what} transactions, expected {count}", evidence=evidence)
+    if high is not None and n > high:
+        ctx.failed(f"the core received {n} {what} transactions, at most {high} expected", evidence=evidence)
+    for rx in found:
+        message = rx.message
+        if "body" in args and message.body != args["body"].encode():
+            ctx.failed(f"{message.method} reached the core with body {message.body[:80]!r}, "
+                       f"expected {args['body']!r}", evidence=[rx.entry])
+        if "body" in args and (excess := relayed_excess(ctx.timeline, rx.entry)):
+            ctx.failed(f"{message.method} reached the core followed by {len(excess)} octets after "
+                       f"its Content-Length ({excess[:60]!r}): relayed, not discarded (RFC 3261 §18.3)",
+                       evidence=[rx.entry])
+        for name in args.get("has_header", []):
+            if not message.has_header(name):
+                ctx.failed(f"{message.method} reached the core without {name}", evidence=[rx.entry])
+        for name in args.get("lacks_header", []):
+            if message.has_header(name):
+                ctx.failed(f"{message.method} reached the core with {name}: {message.header(name)}",
+                           evidence=[rx.entry])
+    ctx.passed(f"the core received {n} {what} transaction(s)", evidence=evidence)
+
+
+@step(
+    "expect.core_response",
+    roles=EPCSCF,
+    args={"to": {"type": "string"}, "status": STATUS, "none": {"type": "boolean"}},
+)
+async def expect_core_response(ctx: CaseContext, args: dict[str, Any], step_: Step) -> None:
+    """The core gets a final response (of `status`) to its request; with `none: true`, no
+    such response arrives within the window (default: the retransmit window)."""
+    stub = core(ctx)
+    name = args.get("to", "core_request")
+    request = ctx.vars.get(name)
+    if not isinstance(request, SipMessage):
+        raise RuntimeError(f"no core request stored as {name!r} (use core.send first)")
+    wanted = args.get("status")
+    if args.get("none"):
+        window = ctx.within(args, ctx.timers.retransmit_watch)
+        await asyncio.sleep(window)
+        ctx.mandated(window, "no response at the core")
+        got = [
+            r for r in stub.responses
+            if r.message.call_id == request.call_id and (r.message.status or 0) >= 200
+            and (wanted is None or status_matches(r.message.status or 0, wanted))
+        ]
+        if got:
+            ctx.failed(f"the core received {got[0].message.status} to its {request.method}",
+                       evidence=[r.entry for r in got])
+        elif relayed := [
+            (seq, code) for seq, code in relayed_unparsable_responses(ctx.timeline, request.call_id)
+            if code >= 200 and (wanted is None or status_matches(code, wanted))
+        ]:
+            ctx.failed(f"a malformed {relayed[0][1]} to the core's {request.method} was relayed to the "
+                       "core: the SUT must discard it (RFC 3261 §18.3)", evidence=[seq for seq, _ in relayed])
+        else:
+            sent = [s.entry for s in stub.sent if s.request is request]
+            ctx.passed(f"no {wanted or 'final'} response to {request.method} reached the core "
+                       f"within {window:g} s", evidence=sent)
+        return
+    within = ctx.within(args, ctx.timers.response_timeout)
+    rx = await stub.wait_response(request, within)
+    if rx is None:
+        ctx.timed_out(f"no final response to the core's {request.method} within {within:g} s")
+        return
+    status = rx.message.status or 0
+    if wanted is not None and not status_matches(status, wanted):
+        ctx.failed(f"the core's {request.method} answered {status}, expected {wanted}", evidence=[rx.entry])
+    else:
+        ctx.passed(f"the core's {request.method} answered {status}", evidence=[rx.entry])
+
+
+@step(
+    "expect.wic_received",
+    roles=EPCSCF,
+    args={"conn": CONN, "method": {"type": "string"}, "as": {"type": "string"}},
+    required=("method",),
+)
+async def expect_wic_received(ctx: CaseContext, args: dict[str, Any], step_: Step) -> None:
+    """The SUT delivers a request of `method` to the WIC over the connection (e.g. after
+    core.send); stored as `as` (default `rx_<method>`)."""
+    chan = channel(ctx, args)
+    method = args["method"].upper()
+    within = ctx.within(args, ctx.timers.response_timeout)
+    got = await chan.request(method, within)
+    if got is None:
+        why = "connection closed" if chan.closed else f"none within {within:g} s"
+        ctx.timed_out(f"no {method} reached the WIC ({why})")
+        return
+    if got.error:  # delivered, but not as SIP the WIC can take: no delivery to build on
+        ctx.timed_out(f"the {method} the SUT delivered to the WIC could not be parsed ({got.error})",
+                      evidence=[got.entry])
+        return
+    ctx.vars[args.get("as", f"rx_{method.lower()}")] = got
+    if not ctx.is_precondition():
+        ctx.passed(f"{method} delivered to the WIC", evidence=[got.entry])
+
+
+@step("expect.via_preserved", roles=EPCSCF, args={"to": {"type": "string"}})
+async def expect_via_preserved(ctx: CaseContext, args: dict[str, Any], step_: Step) -> None:
+    """RFC 7118 §5.3: the WIC's Via keeps its sent-by (host and port) towards the core and
+    back in the response; `received` may be added or not (recorded)."""
+    name = args.get("to", "register")
+    request = ctx.vars.get(name)
+    got = ctx.vars.get(f"response_{name}")
+    if not isinstance(request, SipMessage) or got is None or got.message is None:
+        raise Precondition(f"no request and response stored as {name!r} to judge")
+    sent = request.top_via
+    assert sent is not None
+    evidence = [ctx.vars.get("last_sent_seq", 0), got.entry]
+    back = got.message.top_via
+    if back is None or back.branch != sent.branch:
+        ctx.failed("the response's top Via is not the WIC's", evidence=evidence)
+        return
+    if (back.host.lower(), back.port) != (sent.host.lower(), sent.port):
+        ctx.failed(f"sent-by {sent.sent_by!r} came back as {back.sent_by!r}", evidence=evidence)
+    notes = [f"received={back.received}" if back.received else "no received parameter"]
+    reached = False
+    stripped: list[int] = []
+    for rx in core(ctx).received(request.method):
+        if rx.message.call_id != request.call_id or str(rx.message.cseq) != str(request.cseq):
+            continue  # another request (a REGISTER refresh shares the Call-ID)
+        copy = next((v for v in rx.message.vias if v.branch == sent.branch), None)
+        if copy is None:
+            stripped.append(rx.entry)
+            continue
+        evidence.append(rx.entry)
+        reached = True
+        if (copy.host.lower(), copy.port) != (sent.host.lower(), sent.port):
+            ctx.failed(f"sent-by {sent.sent_by!r} reached the core as {copy.sent_by!r}", evidence=evidence)
+        notes.append(f"towards the core: {'received=' + copy.received if copy.received else 'no received'}")
+    if not reached and stripped:
+        ctx.failed(f"the {request.method} reached the core without the WIC's Via (sent-by {sent.sent_by})",
+                   evidence=[*evidence, *stripped])
+    if not reached:
+        raise Precondition(
+            f"the response came back with sent-by {back.sent_by} but no copy of the {request.method} "
+            "with the WIC's Via reached the core: the hop towards the core cannot be judged", evidence)
+    ctx.passed(f"sent-by {sent.sent_by} unchanged ({'; '.join(notes)})", evidence=evidence)

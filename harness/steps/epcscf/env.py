@@ -1,0 +1,88 @@
+"""The eP-CSCF role's environment (SUT = eP-CSCF; wicct = WIC + IMS core).
+
+The environment starts wicct's IMS-core stub, brings the SUT up through its driver (the
+reference eP-CSCF, Kamailio, or an external endpoint) with the core as its next hop, and
+places the WIC emulator in `ctx.actors["peer"]` (also `"wic"`) and the core stub in
+`ctx.actors["core"]`. The role-neutral steps of `harness.steps.peer` then work on the WIC
+emulator; the other modules of this package add what only this role has.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator, Awaitable
+from typing import Any
+
+from harness.actors.core import CoreStub
+from harness.actors.wic_emulator import WicEmulator
+from harness.cases.context import CaseContext
+from harness.cases.registry import environment
+from harness.evidence import NOTE
+from harness.pki import client_context
+from harness.suts.base import EpcscfEnv, SutUnavailable
+from harness.suts.registry import make_driver
+
+EPCSCF = ("epcscf",)  # the roles of this package's steps
+STOP_TIMEOUT = 5.0
+
+
+async def _bounded(what: Awaitable[Any], seconds: float, ctx: CaseContext, name: str) -> None:
+    try:
+        await asyncio.wait_for(what, seconds)
+    except Exception as exc:  # noqa: BLE001 - teardown is best effort, but recorded
+        ctx.timeline.add("runner", NOTE, f"stopping {name}: {exc!r}")
+
+
+@environment("epcscf")
+@contextlib.asynccontextmanager
+async def epcscf_environment(ctx: CaseContext) -> AsyncIterator[None]:
+    """wicct as WIC + IMS core around an eP-CSCF under test."""
+    profile = ctx.profile
+    core = CoreStub(ctx.timeline, profile)
+    await core.start()
+    ctx.actors["core"] = core
+    driver = None
+    wic: WicEmulator | None = None
+    try:
+        driver = make_driver(profile)
+        env = EpcscfEnv(
+            profile=profile,
+            pki=ctx.pki,
+            core_host=core.host,
+            core_port=core.port,
+            core_transport=core.transport,
+            workdir=ctx.workdir,
+            log=lambda text: ctx.timeline.add("sut", NOTE, text),
+        )
+        try:
+            endpoint = await asyncio.wait_for(driver.start(env), profile.timers.start_timeout)  # type: ignore[arg-type]
+        except TimeoutError:
+            raise SutUnavailable(
+                f"{profile.driver} eP-CSCF did not start within {profile.timers.start_timeout:g} s"
+            ) from None
+        ctx.timeline.add(
+            "runner", NOTE, f"eP-CSCF under test at {endpoint.ws_url} ({profile.driver})",
+            url=endpoint.ws_url, ca=str(endpoint.ca_pem) if endpoint.ca_pem else None,
+            tls_verify=profile.tls_verify,
+        )
+        secure = endpoint.ws_url.startswith("wss:")
+        context = client_context(endpoint.ca_pem, verify=profile.tls_verify) if secure else None
+        wic = WicEmulator(ctx.timeline, profile, endpoint.ws_url, context, server_hostname=endpoint.host)
+        ctx.actors["peer"] = ctx.actors["wic"] = wic
+        yield
+    finally:
+        if wic is not None:
+            await _bounded(wic.stop(), STOP_TIMEOUT, ctx, "the WIC emulator")
+        if driver is not None:
+            await _bounded(driver.stop(), 2 * STOP_TIMEOUT, ctx, f"the {profile.driver} driver")
+            ctx.sut_logs[f"epcscf-{driver.name}"] = driver.log_text()
+        await _bounded(core.stop(), STOP_TIMEOUT, ctx, "the core stub")
+
+
+def wic(ctx: CaseContext) -> WicEmulator:
+    return ctx.actor("wic")
+
+
+def core(ctx: CaseContext) -> CoreStub:
+    return ctx.actor("core")

@@ -1,0 +1,198 @@
+"""The opening handshake towards an eP-CSCF under test (RFC 6455 §4; RFC 7118 §4.1;
+SEED 5.Y.1.1): the WIC emulator's attempts and their judgement.
+
+    wic.connect            open a WebSocket that must open (else INCONCLUSIVE)
+    wic.handshake          try an opening handshake whose outcome a later step judges
+    expect.handshake_accepted / expect.handshake_refused
+"""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import urlsplit
+
+from harness.actors.wic_emulator import DEFAULT_ORIGIN
+from harness.cases.context import CaseContext, Precondition
+from harness.cases.model import Step
+from harness.cases.registry import step
+from harness.checks.handshake import accept_value
+from harness.checks.status import status_matches
+from harness.evidence import CONNECT, HTTP_REQUEST, HTTP_RESPONSE, TLS
+from harness.steps.epcscf.env import EPCSCF, wic
+from harness.steps.schema import CONN, STATUS
+from harness.ws import ConnectResult
+
+FOREIGN_ORIGIN = "https://attacker.example.net"
+
+_HANDSHAKE_ARGS: dict[str, Any] = {
+    "conn": CONN,
+    "origin": {"type": ["string", "array", "null"], "items": {"type": "string"}},
+    "origin_variant": {
+        "enum": ["trusted", "foreign", "lookalike", "http", "other_port", "null", "absent", "duplicated"]
+    },
+    "subprotocols": {"type": "array", "items": {"type": "string"}},
+    "version": {"type": ["string", "integer"]},
+    "headers": {"type": "object", "additionalProperties": {"type": "string"}},
+}
+
+
+def origin_variant(trusted: str, variant: str) -> str | list[str] | None:
+    """The Origin stimulus `variant` derived from a trusted origin (EPC-ORIGIN-02)."""
+    parts = urlsplit(trusted)
+    scheme, host = parts.scheme or "https", parts.hostname or "wwsf.example.test"
+    port = f":{parts.port}" if parts.port else ""
+    if variant == "trusted":
+        return trusted
+    if variant == "foreign":
+        return FOREIGN_ORIGIN
+    if variant == "lookalike":
+        return f"{scheme}://{host}.evil{port}"
+    if variant == "http":
+        return f"{'http' if scheme == 'https' else 'https'}://{host}{port}"
+    if variant == "other_port":
+        default = 443 if scheme == "https" else 80
+        other = (parts.port or default) + 8000 if (parts.port or default) < 57535 else 8443
+        return f"{scheme}://{host}:{other}"
+    if variant == "null":
+        return "null"
+    if variant == "absent":
+        return None
+    return [trusted, FOREIGN_ORIGIN]  # duplicated: a trusted one first, as a naive check reads it
+
+
+def _origin(ctx: CaseContext, args: dict[str, Any]) -> Any:
+    if "origin_variant" in args:
+        trusted = (ctx.profile.trusted_origins or (ctx.profile.wwsf_origin,))[0]
+        return origin_variant(trusted, args["origin_variant"])
+    if "origin" in args:
+        return args["origin"]
+    return DEFAULT_ORIGIN
+
+
+async def _handshake(ctx: CaseContext, args: dict[str, Any], *, must_open: bool) -> ConnectResult:
+    name = args.get("conn", "main")
+    since = len(ctx.timeline)
+    emulator = wic(ctx)
+    result = await emulator.connect(
+        name,
+        origin=_origin(ctx, args),
+        subprotocols=args.get("subprotocols", ["sip"]),
+        version=str(args.get("version", "13")),
+        extra_headers=list(args.get("headers", {}).items()),
+    )
+    ctx.vars[f"handshake_{name}"] = result
+    ctx.vars[f"handshake_{name}_since"] = since
+    evidence = _handshake_entries(ctx, since)
+    if result.response is None and result.conn is None:
+        error = result.error or "unknown error"
+        if error.startswith(("tcp:", "tls:")) or (error == "timeout" and not result.tls_ok):
+            raise Precondition(f"SUT unreachable at {emulator.url}: {error}", evidence)
+        if error == "timeout":
+            raise Precondition(
+                f"no answer to the WebSocket handshake within {ctx.timers.handshake_timeout:g} s",
+                evidence,
+            )
+    if must_open and result.conn is None:
+        status = result.response.status_code if result.response is not None else None
+        raise Precondition(
+            f"the WebSocket did not open ({status or result.error}): the behaviour under test "
+            "needs an open connection", evidence,
+        )
+    return result
+
+
+@step("wic.connect", roles=EPCSCF, args=_HANDSHAKE_ARGS)
+async def wic_connect(ctx: CaseContext, args: dict[str, Any], step_: Step) -> None:
+    """Open a WebSocket to the SUT with the profile's WWSF Origin and `sip` (a precondition)."""
+    await _handshake(ctx, args, must_open=True)
+
+
+@step("wic.handshake", roles=EPCSCF, args=_HANDSHAKE_ARGS)
+async def wic_handshake(ctx: CaseContext, args: dict[str, Any], step_: Step) -> None:
+    """Attempt an opening handshake (the stimulus); a later expect.handshake_* judges it."""
+    await _handshake(ctx, args, must_open=False)
+
+
+def _handshake_entries(ctx: CaseContext, since: int) -> list[int]:
+    kinds = (CONNECT, TLS, HTTP_REQUEST, HTTP_RESPONSE)
+    return [e.seq for e in ctx.timeline.select(kind=kinds, actor="wic", since=since)]
+
+
+def _result(ctx: CaseContext, args: dict[str, Any]) -> tuple[ConnectResult, list[int]]:
+    name = args.get("conn", "main")
+    result = ctx.vars.get(f"handshake_{name}")
+    if not isinstance(result, ConnectResult):
+        raise RuntimeError(f"no handshake on connection {name!r} (use wic.handshake first)")
+    return result, _handshake_entries(ctx, ctx.vars.get(f"handshake_{name}_since", 0))
+
+
+def _sent_key(ctx: CaseContext, args: dict[str, Any]) -> str | None:
+    since = ctx.vars.get(f"handshake_{args.get('conn', 'main')}_since", 0)
+    for entry in ctx.timeline.select(kind=HTTP_REQUEST, actor="wic", direction="tx", since=since):
+        for name, value in entry.data.get("headers", []):
+            if name.lower() == "sec-websocket-key":
+                return value
+    return None
+
+
+@step("expect.handshake_accepted", roles=EPCSCF, args={"conn": CONN, "subprotocol": {"type": "string"}})
+async def expect_handshake_accepted(ctx: CaseContext, args: dict[str, Any], step_: Step) -> None:
+    """101 selecting the subprotocol (default `sip`) with a correct Sec-WebSocket-Accept."""
+    result, evidence = _result(ctx, args)
+    response = result.response
+    if response is None:
+        ctx.failed(f"no HTTP response to the upgrade request ({result.error})", evidence=evidence)
+        return
+    if response.status_code != 101:
+        ctx.failed(f"handshake refused with {response.status_code} {response.reason_phrase}", evidence=evidence)
+        return
+    wanted = args.get("subprotocol", "sip")
+    selected = ", ".join(response.headers.get_all("Sec-WebSocket-Protocol")) or None
+    if selected != wanted:
+        ctx.failed(f"101 selects subprotocol {selected!r}, expected {wanted!r}", evidence=evidence)
+    key = _sent_key(ctx, args)
+    accept = ", ".join(response.headers.get_all("Sec-WebSocket-Accept")) or None
+    if key is None or accept != accept_value(key):
+        ctx.failed(f"Sec-WebSocket-Accept {accept!r} does not match the key {key!r}", evidence=evidence)
+    if result.conn is None:
+        ctx.failed(f"101 not acceptable to a WebSocket client: {result.error}", evidence=evidence)
+    ctx.passed(f"101 with Sec-WebSocket-Protocol: {selected} and a correct Sec-WebSocket-Accept",
+               evidence=evidence)
+
+
+@step(
+    "expect.handshake_refused",
+    roles=EPCSCF,
+    args={
+        "conn": CONN,
+        "status": STATUS,
+        "any_4xx": {"type": "boolean"},
+        "header": {"type": "object", "additionalProperties": {"type": "string"}},
+    },
+)
+async def expect_handshake_refused(ctx: CaseContext, args: dict[str, Any], step_: Step) -> None:
+    """Refused at the HTTP level: the status wanted (any 4xx with `any_4xx`), never a 101.
+
+    A 101 is a FAIL even if a Close follows (the connection is closed by wicct)."""
+    result, evidence = _result(ctx, args)
+    response = result.response
+    if response is None:
+        ctx.failed(f"no HTTP refusal: the connection ended without a response ({result.error})",
+                   evidence=evidence)
+        return
+    status = response.status_code
+    if status == 101:
+        if result.conn is not None:
+            await result.conn.close(1.0)
+        ctx.failed("handshake accepted with 101 (a Close afterwards would not undo it)", evidence=evidence)
+        return
+    wanted = args.get("status", "4xx")
+    if not status_matches(status, wanted) and not (args.get("any_4xx") and 400 <= status < 500):
+        ctx.failed(f"refused with {status} {response.reason_phrase}, expected {wanted}", evidence=evidence)
+        return
+    for name, value in args.get("header", {}).items():
+        got = [v.strip() for line in response.headers.get_all(name) for v in line.split(",")]
+        if value not in got:
+            ctx.failed(f"{status} without {name}: {value} (got {got or 'none'})", evidence=evidence)
+            return
+    ctx.passed(f"refused with {status} {response.reason_phrase}", evidence=evidence)

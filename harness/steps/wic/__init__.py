@@ -1,0 +1,8 @@
+"""Step kinds for cases whose SUT is a WIC (wicct plays the eP-CSCF and the IMS core).
+
+Importing this package registers the role's environment and steps.
+"""
+
+from harness.steps.wic import connection, controls, env, sip
+
+__all__ = ["connection", "controls", "env", "sip"]

@@ -1,0 +1,144 @@
+"""Expectations on the WIC's connection and opening handshake (WIC-HS-01..03; RFC 6455
+§4.1; RFC 7118 §4.1, §9.1; SEED 5.1.X.1.1, 5.1.X.1.3).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from harness.actors.channel import Received
+from harness.cases.context import CaseContext, Precondition
+from harness.cases.model import Step
+from harness.cases.registry import step
+from harness.checks.handshake import origin_problems, upgrade_problems
+from harness.evidence import CONNECT, HTTP_REQUEST, SIP, TLS, Entry
+from harness.steps.wic.env import WIC, connect_window, emulator, expected_origin
+
+HANDSHAKE_IDS = ("WIC-HS-01", "WIC-HS-02")
+POLL = 0.02
+
+
+async def _poll(predicate: Any, within: float) -> Any:
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + within
+    while True:
+        found = predicate()
+        if found or loop.time() >= deadline:
+            return found
+        await asyncio.sleep(POLL)
+
+
+def _rx(ctx: CaseContext, kind: str) -> list[Entry]:
+    return ctx.timeline.select(kind=kind, actor="epcscf", direction="rx")
+
+
+@step("expect.connection", roles=WIC, args={}, on_timeout="inconclusive")
+async def expect_connection(ctx: CaseContext, args: dict[str, Any], step_: Step) -> None:
+    """A WebSocket connection from the WIC arrives (channel "main")."""
+    within = ctx.within(args, connect_window(ctx))
+    chan = await emulator(ctx).wait_channel("main", within)
+    if chan is None:
+        ctx.timed_out(f"no WebSocket connection from the WIC within {within:g} s")
+        return
+    if not ctx.is_precondition():
+        ctx.passed("the WIC opened a WebSocket connection", evidence=[_first(ctx, CONNECT)])
+
+
+def _first(ctx: CaseContext, kind: str) -> int:
+    entries = _rx(ctx, kind)
+    return entries[0].seq if entries else 0
+
+
+@step("expect.handshake", roles=WIC, args={})
+async def expect_handshake(ctx: CaseContext, args: dict[str, Any], step_: Step) -> None:
+    """The WIC's opening handshake, as recorded: GET over TLS with Upgrade, Connection,
+    version 13 and `sip` offered (WIC-HS-01); Origin = the WWSF origin (WIC-HS-02).
+    Judges the ids among those two that the case verifies."""
+    ids = [i for i in HANDSHAKE_IDS if i in ctx.case.verifies]
+    if not ids:
+        raise RuntimeError("expect.handshake judges WIC-HS-01/02: the case verifies neither")
+    within = ctx.within(args, connect_window(ctx))
+    requests = await _poll(lambda: _rx(ctx, HTTP_REQUEST), within)
+    if not requests:
+        tls = ctx.timeline.select(kind=TLS, actor="epcscf")
+        if any(not e.data.get("error") for e in tls):
+            ctx.failed(f"TLS was established but no upgrade request came within {within:g} s",
+                       evidence=[e.seq for e in tls])
+        if tls:
+            raise Precondition(f"the WIC refused wicct's valid certificate: {tls[0].data.get('error')}",
+                               [tls[0].seq])
+        raise Precondition(f"the WIC made no connection within {within:g} s")
+    request = requests[0]
+    headers = list(request.data.get("headers", []))
+    tls = [e for e in ctx.timeline.select(kind=TLS, actor="epcscf", conn=request.conn)]
+    evidence = [request.seq, *(e.seq for e in tls)]
+    if "WIC-HS-01" in ids:
+        problems = upgrade_problems(str(request.data.get("method", "")), headers)
+        if not tls or tls[0].data.get("error"):
+            problems.insert(0, "the upgrade request did not come over TLS")
+        _judge_problems(ctx, "WIC-HS-01", problems, evidence,
+                        "GET over TLS with Upgrade, Connection, version 13 and 'sip' offered")
+    if "WIC-HS-02" in ids:
+        expected = expected_origin(ctx)
+        _judge_problems(ctx, "WIC-HS-02", origin_problems(headers, expected), evidence,
+                        f"Origin is the WWSF origin {expected}")
+
+
+def _judge_problems(ctx: CaseContext, rid: str, problems: list[str], evidence: list[int], ok: str) -> None:
+    if problems:
+        ctx.failed("; ".join(problems), evidence=evidence, requirement=rid, stop=False)
+    else:
+        ctx.passed(ok, evidence=evidence, requirement=rid)
+
+
+@step("expect.no_connection", roles=WIC, args={})
+async def expect_no_connection(ctx: CaseContext, args: dict[str, Any], step_: Step) -> None:
+    """WIC-HS-03 (RFC 7118 §9.1, SEED 5.1.X.1.3): facing a certificate it cannot verify,
+    the WIC aborts TLS: no upgrade request and no REGISTER during the whole window."""
+    within = ctx.within(args, connect_window(ctx))
+    await asyncio.sleep(within)
+    ctx.mandated(within, "no upgrade request after a bad certificate")
+    attempts = _rx(ctx, CONNECT)
+    tls = ctx.timeline.select(kind=TLS, actor="epcscf")
+    gets = _rx(ctx, HTTP_REQUEST)
+    registers = [e for e in _rx(ctx, SIP) if str(e.data.get("start_line", "")).startswith("REGISTER")]
+    certificate = emulator(ctx).certificate
+    if gets or registers:
+        established = [e.seq for e in tls if not e.data.get("error")]
+        ctx.failed(
+            f"the WIC accepted the {certificate} certificate: {len(gets)} upgrade request(s), "
+            f"{len(registers)} REGISTER(s)",
+            evidence=[*established, *(e.seq for e in gets[:2]), *(e.seq for e in registers[:2])],
+        )
+    if not attempts:
+        raise Precondition(f"the WIC made no connection attempt within {within:g} s")
+    if any(not e.data.get("error") for e in tls):
+        ctx.failed(f"TLS was established with the {certificate} certificate",
+                   evidence=[e.seq for e in tls if not e.data.get("error")])
+    errors = sorted({str(e.data.get("error")) for e in tls})
+    ctx.passed(
+        f"{len(attempts)} attempt(s), TLS aborted each time ({'; '.join(errors) or 'no TLS'}); "
+        "no upgrade request, no REGISTER",
+        evidence=[e.seq for e in tls[:3]] or [attempts[0].seq],
+    )
+
+
+@step("observe.reconnect", roles=WIC, args={})
+async def observe_reconnect(ctx: CaseContext, args: dict[str, Any], step_: Step) -> None:
+    """Informational: after the connection closed, does the WIC reconnect and register again?"""
+    within = ctx.within(args, connect_window(ctx))
+    emu = emulator(ctx)
+    before = len(emu.registrations)
+    chan = await emu.reopen("main", within)
+    if chan is None:
+        ctx.informational(f"the WIC did not reconnect within {within:g} s")
+        return
+    got: Received | None = await chan.request("REGISTER", ctx.timers.response_timeout)
+    connect = ctx.timeline.select(kind=CONNECT, actor="epcscf", conn=chan.conn.conn_id)
+    evidence = [connect[0].seq] if connect else []
+    if got is None:
+        ctx.informational("the WIC reconnected but sent no REGISTER", evidence=evidence)
+        return
+    await _poll(lambda: len(emu.registrations) > before, ctx.timers.response_timeout)
+    ctx.informational("the WIC reconnected and registered again", evidence=[*evidence, got.entry])

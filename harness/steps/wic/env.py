@@ -1,0 +1,111 @@
+"""The WIC role: the SUT is a WebRTC IMS Client; wicct plays the eP-CSCF and the IMS core.
+
+`@environment("wic")` starts wicct's eP-CSCF emulator (`ctx.actors["peer"]`, also
+`ctx.actors["epcscf"]`), then the WIC through its driver (`ctx.actors["driver"]`, chosen by
+`profile.driver` in `harness.suts.registry`), told to use the emulator's wss:// URL and to
+trust the run's CA. The steps below are the role's vocabulary; the role-neutral ones
+(peer.send, expect.response, peer.ping...) are in `harness.steps.peer`.
+
+Judging rule of this package's expectations: a step whose timeout is a FAIL (the SUT was
+obliged to act: `on_timeout: fail`) records a PASS when it holds; a step whose timeout is
+INCONCLUSIVE (a precondition, the default for connection/registration/request waits)
+records nothing when it holds, so preconditions never stand in for the verdict.
+A driver verb that fails is INCONCLUSIVE unless the case says `on_error: fail`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+
+from harness.actors.epcscf_emulator import EpcscfEmulator
+from harness.cases.context import CaseContext
+from harness.cases.registry import environment
+from harness.evidence import NOTE
+from harness.suts.base import SutUnavailable, WicDriver, WicEnv
+from harness.suts.registry import make_driver
+
+WIC = ("wic",)  # the roles of this package's steps
+
+
+# -- the environment -----------------------------------------------------------------------
+
+
+def wic_driver(ctx: CaseContext) -> WicDriver:
+    """The WIC's driver for this profile (a seam the harness's own tests replace)."""
+    driver = make_driver(ctx.profile)
+    if not isinstance(driver, WicDriver):
+        raise SutUnavailable(f"driver {ctx.profile.driver!r} is not a WIC driver")
+    return driver
+
+
+@environment("wic")
+@contextlib.asynccontextmanager
+async def wic_environment(ctx: CaseContext) -> AsyncIterator[None]:
+    profile = ctx.profile
+    emulator = EpcscfEmulator(
+        timeline=ctx.timeline,
+        profile=profile,
+        pki=ctx.pki,
+        workdir=ctx.workdir,
+        challenge="digest" in profile.features,
+    )
+    await emulator.start()
+    ctx.actors["peer"] = ctx.actors["epcscf"] = emulator
+    driver: WicDriver | None = None
+    try:
+        driver = wic_driver(ctx)
+        ctx.actors["driver"] = driver
+        env = WicEnv(
+            profile=profile,
+            pki=ctx.pki,
+            epcscf_url=emulator.url,
+            ca_pem=ctx.pki.ca_pem,
+            workdir=ctx.workdir,
+            log=lambda line: ctx.timeline.add("sut", NOTE, line),
+        )
+        try:
+            await asyncio.wait_for(driver.start(env), profile.timers.start_timeout)
+        except TimeoutError:
+            raise SutUnavailable(
+                f"the WIC ({profile.driver}) did not start within {profile.timers.start_timeout:g} s"
+            ) from None
+        ctx.vars["wwsf_origin"] = expected_origin(ctx)
+        ctx.timeline.add(
+            "runner", NOTE,
+            f"WIC ({profile.driver} driver) started, told to use {emulator.url}; "
+            f"expected Origin {ctx.vars['wwsf_origin']}",
+            faults=list(profile.faults),
+        )
+        yield
+    finally:
+        if driver is not None:
+            try:
+                await asyncio.wait_for(driver.stop(), 10.0)
+            except (Exception, TimeoutError) as exc:  # noqa: BLE001 - teardown is best effort
+                ctx.timeline.add("runner", NOTE, f"WIC driver stop failed: {exc!r}")
+            ctx.sut_logs["wic"] = driver.log_text()
+        try:
+            await asyncio.wait_for(emulator.stop(), 10.0)
+        except TimeoutError:
+            ctx.timeline.add("runner", NOTE, "eP-CSCF emulator stop took over 10 s")
+        if emulator.callback_errors:
+            # a wicct bug inside the server: the verdict cannot be trusted, so ERROR
+            raise RuntimeError(f"eP-CSCF emulator callback failed: {emulator.callback_errors[0]}")
+
+
+def expected_origin(ctx: CaseContext) -> str:
+    """WIC-HS-02's expected Origin: the driver's effective page origin when it has one
+    (a browser page served on a port chosen at start), else the profile's WWSF origin."""
+    driver = ctx.actors.get("driver")
+    return str(getattr(driver, "origin", "") or ctx.profile.wwsf_origin)
+
+
+def emulator(ctx: CaseContext) -> EpcscfEmulator:
+    return ctx.actor("epcscf")
+
+
+def connect_window(ctx: CaseContext) -> float:
+    """How long a WIC told to register may take to connect and send its first request."""
+    return ctx.timers.handshake_timeout + ctx.timers.response_timeout

@@ -1,0 +1,177 @@
+"""Expectations on SIP from the WIC under test: its requests, its registration state, its
+ACK, and that a request was processed once (RFC 3261 §10, §13.2.2.4, §17; BOTH-FR-05/06).
+
+Judging rule: a step whose timeout is a FAIL (the SUT was obliged to act) records a PASS
+when it holds; a precondition step (`on_timeout: inconclusive`) records nothing when it
+holds (`CaseContext.on_timeout`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from harness.actors.channel import Received, same_transaction
+from harness.cases.context import CaseContext, Precondition
+from harness.cases.model import Step
+from harness.cases.registry import step
+from harness.evidence import DRIVER, SIP
+from harness.profiles import parse_duration
+from harness.sip import SipMessage
+from harness.steps.schema import CONN, DURATION
+from harness.steps.wic.connection import POLL
+from harness.steps.wic.controls import channel
+from harness.steps.wic.env import WIC, connect_window, emulator
+from harness.suts.base import DriverError, WicState
+
+
+@step(
+    "expect.request",
+    roles=WIC,
+    args={"conn": CONN, "method": {"type": "string"}, "as": {"type": "string"}},
+    required=("method",),
+    on_timeout="inconclusive",
+)
+async def expect_request(ctx: CaseContext, args: dict[str, Any], step_: Step) -> None:
+    """The WIC sends a request of `method` (the next one not yet expected); stored as
+    `as` (default `rx_<method>`)."""
+    method = args["method"].upper()
+    name = args.get("conn", "main")
+    loop = asyncio.get_running_loop()
+    within = ctx.within(args, connect_window(ctx))
+    deadline = loop.time() + within
+    chan = await emulator(ctx).wait_channel(name, within)
+    if chan is None:
+        ctx.timed_out(f"no {method}: no WebSocket connection from the WIC within {within:g} s")
+        return
+    cursors = ctx.vars.setdefault("_request_cursor", {})
+    start = cursors.get((id(chan), method), 0)
+
+    def match(item: Received) -> bool:
+        # a request that did not parse also ends the wait: it is reported, not taken
+        return item.is_request and item.message is not None and item.message.method.upper() == method
+
+    got = await chan.wait_for(match, max(deadline - loop.time(), 0.0), start=start)
+    if got is None:
+        why = "the connection closed" if chan.closed else f"none within {within:g} s"
+        ctx.timed_out(f"the WIC sent no {method} ({why})")
+        return
+    if got.error:
+        cursors[(id(chan), method)] = chan.received.index(got) + 1
+        ctx.timed_out(f"the WIC's {method} could not be parsed ({got.error})", evidence=[got.entry])
+        return
+    cursors[(id(chan), method)] = chan.received.index(got) + 1
+    ctx.vars[args.get("as", f"rx_{method.lower()}")] = got
+    if not ctx.is_precondition():
+        ctx.passed(f"the WIC sent {got.message.summary() if got.message else method}", evidence=[got.entry])
+
+
+async def _state(ctx: CaseContext) -> WicState:
+    """The driver's state, bounded: a driver whose state() hangs must not stall the case."""
+    try:
+        return await asyncio.wait_for(ctx.actor("driver").state(), ctx.timers.response_timeout)
+    except DriverError as exc:
+        raise Precondition(f"the WIC driver cannot report its state: {exc}") from None
+    except TimeoutError:
+        raise Precondition(
+            f"the WIC driver did not report its state within {ctx.timers.response_timeout:g} s"
+        ) from None
+
+
+async def _registered(ctx: CaseContext) -> bool:
+    return (await _state(ctx)).registered
+
+
+@step("expect.registered", roles=WIC, args={}, on_timeout="inconclusive")
+async def expect_registered(ctx: CaseContext, args: dict[str, Any], step_: Step) -> None:
+    """The WIC itself reports that it is registered (its driver's state)."""
+    within = ctx.within(args, ctx.timers.response_timeout)
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + within
+    while not await _registered(ctx):
+        if loop.time() >= deadline:
+            state = await _state(ctx)
+            ctx.timed_out(f"the WIC is not registered after {within:g} s ({state.detail})",
+                          evidence=[_last_register_response(ctx)])
+            return
+        await asyncio.sleep(POLL)
+    ctx.timeline.add("runner", DRIVER, "the WIC reports: registered", verb="state")
+    if not ctx.is_precondition():
+        ctx.passed("the WIC reports that it is registered", evidence=[_last_register_response(ctx)])
+
+
+def _last_register_response(ctx: CaseContext) -> int:
+    sent = [e for e in ctx.timeline.select(kind=SIP, actor="epcscf", direction="tx")
+            if "(REGISTER)" in e.summary]
+    return sent[-1].seq if sent else 0
+
+
+@step("expect.unregistered", roles=WIC, args={"for": DURATION})
+async def expect_unregistered(ctx: CaseContext, args: dict[str, Any], step_: Step) -> None:
+    """The WIC does not report itself registered during the window (a response it must
+    drop, e.g. a 200 with a Content-Length larger than its body, RFC 3261 §18.3)."""
+    window = parse_duration(args.get("for", ctx.timers.response_timeout))
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + window
+    while loop.time() < deadline:
+        if await _registered(ctx):
+            ctx.failed("the WIC reports itself registered", evidence=[_last_register_response(ctx)])
+        await asyncio.sleep(POLL)
+    ctx.mandated(window, "registration state")
+    response = _last_register_response(ctx)
+    if not response:  # nothing to act on: not registering proves nothing
+        raise Precondition("wicct sent no response to a REGISTER: nothing the WIC could act on")
+    ctx.passed(f"the WIC did not act on the response ({window:g} s)", evidence=[response])
+
+
+@step("expect.ack", roles=WIC, args={"conn": CONN})
+async def expect_ack(ctx: CaseContext, args: dict[str, Any], step_: Step) -> None:
+    """The WIC ACKs the 2xx to the INVITE it sent last (RFC 3261 §13.2.2.4).
+
+    Only an ACK after a 2xx wicct sent to that INVITE counts: without a 2xx (the emulator
+    withheld it, or answered 488 whose ACK the transaction layer sends) it is INCONCLUSIVE."""
+    chan = await channel(ctx, args)
+    invites = [r for r in chan.received if r.is_request and not r.error and r.message.method == "INVITE"]
+    if not invites:
+        raise Precondition("the WIC sent no INVITE to acknowledge")
+    invite = invites[-1]
+    call_id = invite.message.call_id
+    within = ctx.within(args, ctx.timers.response_timeout)
+    got = await chan.wait_for(
+        lambda r: r.is_request and r.message.method == "ACK" and r.message.call_id == call_id, within
+    )
+    ok = [seq for m, seq in chan.sent
+          if m is not None and not m.is_request and same_transaction(m, invite.message)
+          and 200 <= (m.status or 0) < 300 and (got is None or seq < got.entry)]
+    if not ok:
+        finals = [seq for m, seq in chan.sent if m is not None and not m.is_request
+                  and same_transaction(m, invite.message) and (m.status or 0) >= 200]
+        raise Precondition("wicct sent no 2xx to the WIC's INVITE: no ACK for a 2xx to judge",
+                           [invite.entry, *finals, *([got.entry] if got else [])])
+    if got is None:
+        ctx.timed_out(f"no ACK within {within:g} s of the 2xx", evidence=[invite.entry, ok[0]])
+        return
+    if not ctx.is_precondition():
+        ctx.passed("ACK sent for the 2xx to the INVITE", evidence=[invite.entry, ok[0], got.entry])
+
+
+@step("expect.answered_once", roles=WIC, args={"conn": CONN, "to": {"type": "string"}, "window": DURATION})
+async def expect_answered_once(ctx: CaseContext, args: dict[str, Any], step_: Step) -> None:
+    """The stored request got exactly one final response over the window: it was
+    processed once (BOTH-FR-05, BOTH-FR-06)."""
+    chan = await channel(ctx, args)
+    name = args.get("to", "last")
+    request = ctx.vars.get(name)
+    if not isinstance(request, SipMessage):
+        raise RuntimeError(f"no request stored as {name!r}")
+    window = parse_duration(args.get("window", 4 * ctx.timers.t1))
+    await asyncio.sleep(window)
+    ctx.mandated(window, "duplicate responses")
+    finals = [r for r in chan.responses_to(request) if (r.message.status or 0) >= 200]
+    if len(finals) == 1:
+        ctx.passed(f"{request.method} answered once", evidence=[finals[0].entry])
+    elif not finals:
+        ctx.timed_out(f"{request.method} got no final response", evidence=[ctx.vars.get("last_sent_seq", 0)])
+    else:
+        ctx.failed(f"{request.method} answered {len(finals)} times: processed more than once",
+                   evidence=[r.entry for r in finals])
