@@ -12,6 +12,7 @@ File format (YAML, next to the profile or named by the profile's `expected_resul
       BOTH-FR-09-epcscf:
         verdict: FAIL
         kind: peer-defect          # peer-defect | peer-config | wicct-limit | spec-reading
+        strength: should           # for a FAIL: the strongest strength among its FAIL findings
         reason: ...
         evidence: ...              # what the wire showed
 """
@@ -45,6 +46,7 @@ EXPECTED_SCHEMA: dict[str, Any] = {
                     "reason": {"type": "string", "minLength": 10},
                     "evidence": {"type": "string"},
                     "requirements": {"type": "array", "items": {"type": "string"}},
+                    "strength": {"enum": ["shall", "should", "may"]},
                 },
             },
         },
@@ -59,13 +61,17 @@ class Expectation:
     kind: str
     reason: str
     evidence: str = ""
+    strength: str = ""  # for a FAIL: the strongest strength among its FAIL findings
 
 
 def load_expected(path: Path) -> dict[str, Expectation]:
     document = yamlmarks.load(path)
     yamlmarks.validate(document, EXPECTED_SCHEMA, path)
     return {
-        case_id: Expectation(case_id, row["verdict"], row["kind"], row["reason"], row.get("evidence", ""))
+        case_id: Expectation(
+            case_id, row["verdict"], row["kind"], row["reason"], row.get("evidence", ""),
+            row.get("strength", ""),
+        )
         for case_id, row in document["cases"].items()
     }
 
@@ -75,6 +81,15 @@ def expected_path(profile_path: Path, declared: str = "") -> Path:
     if declared:
         return (profile_path.parent / declared).resolve()
     return profile_path.with_name(f"{profile_path.stem}.expected.yaml")
+
+
+_ORDER = ("shall", "should", "may")
+
+
+def failing_strength(case: dict[str, Any]) -> str:
+    """The strongest strength among a case's FAIL findings ("" when none FAILed)."""
+    found = {f["strength"] for f in case.get("findings", []) if f["verdict"] == "FAIL"}
+    return next((s for s in _ORDER if s in found), "")
 
 
 def compare(report: dict[str, Any], profile_id: str, expected: dict[str, Expectation]) -> list[str]:
@@ -98,6 +113,8 @@ def compare(report: dict[str, Any], profile_id: str, expected: dict[str, Expecta
             problems.append(
                 f"{case['id']}: {case['verdict']} but expected {want.verdict} ({case['reason'][:200]})"
             )
+        elif want.strength and (got := failing_strength(case)) != want.strength:
+            problems.append(f"{case['id']}: FAIL at {got or 'no'} level but expected {want.strength}")
     for case_id in expected:
         if case_id not in seen:
             problems.append(f"{case_id}: expected {expected[case_id].verdict} but the case did not run")

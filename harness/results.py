@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from harness import __version__, requirements
-from harness.verdicts import CaseResult, Strength, SutInfo, Verdict, worst
+from harness.verdicts import CaseResult, Finding, Strength, SutInfo, Verdict, worst
 
 FORMAT = "wicct-report/1"
 VERDICTS = [v.value for v in Verdict if v is not Verdict.INFORMATIONAL]
@@ -70,6 +70,19 @@ class RunResult:
 def failed_requirements(cases: list[CaseResult]) -> set[str]:
     """Ids with at least one FAIL finding: the roll-up the fault self-tests assert on."""
     return {f.requirement for c in cases for f in c.findings if f.verdict is Verdict.FAIL}
+
+
+def duplicated_findings(cases: list[CaseResult]) -> list[str]:
+    """`case: finding` for every finding a case holds more than once (a report that counts
+    one judgement twice would overstate its evidence)."""
+    found = []
+    for case in cases:
+        seen: set[Finding] = set()
+        for finding in case.findings:
+            if finding in seen:
+                found.append(f"{case.case_id}: {finding.requirement} {finding.verdict} {finding.reason}")
+            seen.add(finding)
+    return found
 
 
 def requirement_rollup(cases: list[CaseResult]) -> list[dict[str, Any]]:

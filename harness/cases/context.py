@@ -34,6 +34,10 @@ class StepFailed(StepOutcome):
     """The SUT broke the requirement the step checks (a FAIL finding was recorded)."""
 
 
+class StepEnded(StepOutcome):
+    """The step recorded a FAIL below shall level: it ends, the case goes on."""
+
+
 class Precondition(StepOutcome):
     """Something the check depends on never happened: the case is INCONCLUSIVE."""
 
@@ -58,6 +62,9 @@ class CaseContext:
     cleanups: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
     sut_logs: dict[str, str] = field(default_factory=dict)
     step: Step | None = None
+    # judgements armed by a step and made once the steps are over (however they ended),
+    # before teardown is judged: each gets the seq of the last entry the steps produced
+    watches: list[Callable[[int], None]] = field(default_factory=list)
 
     @property
     def timers(self):  # noqa: ANN201 - Timers
@@ -84,7 +91,7 @@ class CaseContext:
         strength: Strength | None = None,
     ) -> list[Finding]:
         """Record a finding for `requirement`, or for the step's `requirement:` argument,
-        or for every id the case verifies."""
+        or for every id the case verifies, at `strength` (see `strength_of`)."""
         ids = self._targets(requirement)
         made = []
         evidence = tuple(sorted(set(e for e in evidence if e)))
@@ -93,7 +100,7 @@ class CaseContext:
             finding = Finding(
                 requirement=rid,
                 clause=req.clause,
-                strength=strength or req.strength,
+                strength=self.strength_of(rid, strength),
                 verdict=verdict,
                 reason=self._where(reason),
                 evidence=evidence,
@@ -103,15 +110,38 @@ class CaseContext:
             made.append(finding)
         return made
 
+    def strength_of(self, requirement: str, explicit: Strength | None = None) -> Strength:
+        """A finding's own strength: the one the check names, else the step's `strength:`
+        argument, else the catalogue row's. A row can hold parts of different strength
+        (BOTH-FR-09: failing the connection is a MUST, the 1007 code a SHOULD)."""
+        if explicit is not None:
+            return explicit
+        if self.step is not None and self.step.args.get("strength"):
+            return Strength(self.step.args["strength"])
+        return requirements.get(requirement).strength
+
     def passed(self, reason: str, **kw: Any) -> None:
         self.judge(Verdict.PASS, reason, **kw)
 
-    def failed(self, reason: str, *, evidence: Iterable[int] = (), stop: bool = True, **kw: Any) -> None:
-        """Record a FAIL finding; by default stop the case (later steps depend on this one)."""
+    def failed(
+        self,
+        reason: str,
+        *,
+        evidence: Iterable[int] = (),
+        stop: bool | None = None,
+        **kw: Any,
+    ) -> None:
+        """Record a FAIL finding and end the step (unless `stop=False`). A shall-level FAIL
+        also stops the case (later steps depend on this one); after a should- or
+        may-level one the case goes on with its next step, so the shall-level parts
+        after it are still judged. `stop=True` stops the case whatever the strength."""
         evidence = tuple(evidence)
-        self.judge(Verdict.FAIL, reason, evidence=evidence, **kw)
-        if stop:
+        made = self.judge(Verdict.FAIL, reason, evidence=evidence, **kw)
+        if stop is False:
+            return
+        if stop or any(f.strength is Strength.SHALL for f in made):
             raise StepFailed(reason, evidence)
+        raise StepEnded(reason, evidence)
 
     def informational(self, reason: str, **kw: Any) -> None:
         self.judge(Verdict.INFORMATIONAL, reason, **kw)

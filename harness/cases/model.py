@@ -85,6 +85,22 @@ class Case:
 
 
 
+def monitors_for(sut: str, verifies: list[str], listed: list[str]) -> tuple[str, ...]:
+    """The monitors a case runs: those it lists, then every `always` monitor whose ids all
+    bind the case's role, except one judging an id the case verifies (such a case judges
+    that id with its own steps, or lists the monitor)."""
+    registry = load_providers()
+    catalogue = requirements.catalogue()
+    chosen = list(listed)
+    for name, mon in sorted(registry.monitors.items()):
+        if not mon.always or name in chosen:
+            continue
+        ids = [r for r in mon.requirements if r in catalogue]
+        if ids and all(sut in catalogue[r].roles for r in ids) and not set(ids) & set(verifies):
+            chosen.append(name)
+    return tuple(chosen)
+
+
 def load_case(path: Path) -> Case:
     """Load, validate and resolve one case file; raises DocumentError."""
     from harness.profiles import parse_duration
@@ -169,7 +185,7 @@ def load_case(path: Path) -> Case:
         sut=document["sut"],
         verifies=tuple(document["verifies"]),
         requires=tuple(document.get("requires", [])),
-        monitors=tuple(document.get("monitors", [])),
+        monitors=monitors_for(document["sut"], document["verifies"], document.get("monitors", [])),
         timeout=case_timeout,
         steps=tuple(steps),
         path=path,

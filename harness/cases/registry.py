@@ -47,6 +47,7 @@ COMMON_ARGS: dict[str, Any] = {
     "requirement": {"type": "string"},
     "within": {"type": ["string", "number"]},
     "note": {"type": "string"},
+    "strength": {"enum": ["shall", "should", "may"]},  # this step's findings' own strength
 }
 
 
@@ -81,6 +82,7 @@ class Monitor:
     requirements: tuple[str, ...]
     doc: str = ""
     provider: str = ""
+    always: bool = False  # judged in every case of the roles its ids bind (see model.monitors_for)
 
 
 @dataclass
@@ -157,14 +159,21 @@ def step(
     return register
 
 
-def monitor(name: str, *, requirements: Sequence[str]) -> Callable[[MonitorFn], MonitorFn]:
-    """Register a monitor judging `requirements` over a case's whole timeline."""
+def monitor(
+    name: str, *, requirements: Sequence[str], always: bool = False
+) -> Callable[[MonitorFn], MonitorFn]:
+    """Register a monitor judging `requirements` over a case's whole timeline.
+
+    With `always`, it judges every case whose SUT role its ids bind (a requirement that
+    holds on every message is judged on every message), not only the cases that list it.
+    A monitor records its findings with `ctx.judge` (like a step) and returns them for
+    its caller to inspect; the runner does not record them a second time."""
 
     def register(fn: MonitorFn) -> MonitorFn:
         if name in REGISTRY.monitors:
             raise ValueError(f"monitor {name!r} registered twice")
         REGISTRY.monitors[name] = Monitor(
-            name, fn, tuple(requirements), (fn.__doc__ or "").strip(), fn.__module__
+            name, fn, tuple(requirements), (fn.__doc__ or "").strip(), fn.__module__, always
         )
         return fn
 

@@ -15,7 +15,7 @@ import time
 import traceback
 from pathlib import Path
 
-from harness.cases.context import CaseContext, NotApplicable, Precondition, StepFailed
+from harness.cases.context import CaseContext, NotApplicable, Precondition, StepEnded, StepFailed
 from harness.cases.model import Case
 from harness.cases.registry import load_providers
 from harness.evidence import NOTE, Redactor, Timeline
@@ -97,6 +97,7 @@ async def run_case(case: Case, profile: Profile, pki: Pki, workdir: Path | None 
         workdir = Path(tmp.name)
     ctx = CaseContext(case=case, profile=profile, timeline=timeline, pki=pki, workdir=workdir)
     stopped: tuple[Verdict, str] | None = None
+    steps_ended = 0
     environment = registry.environments.get(case.sut)
     # `soft` bounds the case; `hard` also bounds the environment's teardown once `soft` has
     # fired (a timeout cancels once: a teardown that then hangs would hang the run).
@@ -106,11 +107,17 @@ async def run_case(case: Case, profile: Profile, pki: Pki, workdir: Path | None 
         if environment is None:
             raise RuntimeError(f"no environment registered for SUT role {case.sut!r}")
         async with hard, soft, environment(ctx):
-            for step in case.steps:
-                ctx.step = step
-                timeline.add("runner", NOTE, f"{step.where}", step=step.kind, line=step.line)
-                await registry.steps[step.kind].fn(ctx, ctx.resolve(step.args), step)
-            ctx.step = None
+            try:
+                for step in case.steps:
+                    ctx.step = step
+                    timeline.add("runner", NOTE, f"{step.where}", step=step.kind, line=step.line)
+                    try:
+                        await registry.steps[step.kind].fn(ctx, ctx.resolve(step.args), step)
+                    except StepEnded:
+                        continue  # a should-level FAIL was recorded: judge the rest of the case
+                ctx.step = None
+            finally:
+                steps_ended = len(timeline)  # what wicct's teardown does comes after this
     except StepFailed as exc:
         stopped = (Verdict.FAIL, exc.reason)
     except Precondition as exc:
@@ -138,9 +145,15 @@ async def run_case(case: Case, profile: Profile, pki: Pki, workdir: Path | None 
         if tmp is not None:
             tmp.cleanup()
 
+    for watch in ctx.watches:
+        try:
+            watch(steps_ended or len(timeline))
+        except Exception as exc:  # noqa: BLE001 - a watch bug must not hide the case
+            timeline.add("runner", NOTE, f"watch error: {exc!r}", traceback=traceback.format_exc())
+            stopped = (Verdict.ERROR, f"a watch failed: {exc!r}")
     for name in case.monitors:
         try:
-            ctx.findings.extend(registry.monitors[name].fn(ctx))
+            registry.monitors[name].fn(ctx)  # it records its findings with ctx.judge
         except Exception as exc:  # noqa: BLE001 - a monitor bug must not hide the case
             timeline.add("runner", NOTE, f"monitor {name} error: {exc!r}", traceback=traceback.format_exc())
             if stopped is None or stopped[0] is not Verdict.ERROR:  # a wicct bug outranks all

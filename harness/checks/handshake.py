@@ -7,8 +7,13 @@ Pure functions over what the timeline recorded of an HTTP head: `headers` is the
 from __future__ import annotations
 
 import base64
+import binascii
 import hashlib
 from collections.abc import Iterable, Sequence
+
+from harness.checks.framing import Judgement, cited
+from harness.evidence import HTTP_REQUEST, HTTP_RESPONSE, TLS, Entry
+from harness.verdicts import Verdict
 
 WS_GUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"  # RFC 6455 §1.3
 
@@ -45,12 +50,25 @@ def upgrade_problems(method: str, headers: Headers) -> list[str]:
     versions = header_values(headers, "Sec-WebSocket-Version")
     if versions != ["13"]:
         problems.append(f"Sec-WebSocket-Version is {versions or 'absent'}, not 13")
-    if len(header_values(headers, "Sec-WebSocket-Key")) != 1:
-        problems.append("no single Sec-WebSocket-Key")
+    problems += key_problems(headers)
     offered = tokens(header_values(headers, "Sec-WebSocket-Protocol"))
     if "sip" not in offered:
         problems.append(f"Sec-WebSocket-Protocol offers {offered or 'nothing'}, not 'sip'")
     return problems
+
+
+def key_problems(headers: Headers) -> list[str]:
+    """RFC 6455 §4.1 item 7: one Sec-WebSocket-Key, a base64-encoded 16-octet value."""
+    keys = header_values(headers, "Sec-WebSocket-Key")
+    if len(keys) != 1:
+        return [f"{len(keys)} Sec-WebSocket-Key headers, not one"]
+    try:
+        octets = base64.b64decode(keys[0].strip(), validate=True)
+    except (binascii.Error, ValueError):
+        return [f"Sec-WebSocket-Key {keys[0]!r} is not base64"]
+    if len(octets) != 16:
+        return [f"Sec-WebSocket-Key {keys[0]!r} decodes to {len(octets)} octets, not 16"]
+    return []
 
 
 def origin_problems(headers: Headers, expected: str) -> list[str]:
@@ -63,3 +81,80 @@ def origin_problems(headers: Headers, expected: str) -> list[str]:
     if origins[0] != expected:
         return [f"Origin is {origins[0]!r}, expected the WWSF origin {expected!r}"]
     return []
+
+
+def _requests(entries: Iterable[Entry], actor: str) -> list[Entry]:
+    return [e for e in entries if e.kind == HTTP_REQUEST and e.actor == actor and e.direction == "rx"]
+
+
+def _over_tls(entries: list[Entry], actor: str, conn: str | None) -> bool:
+    tls = [e for e in entries if e.kind == TLS and e.actor == actor and e.conn == conn]
+    return bool(tls) and not tls[0].data.get("error")
+
+
+def _judge_each(
+    items: list[Entry], problems_of: dict[int, list[str]], ok: str, noun: str = "upgrade request"
+) -> Judgement | None:
+    """One judgement over every item: FAIL naming each bad one (its place among all of
+    them and its seq), else PASS citing them."""
+    if not items:
+        return None
+    bad = [(n, e) for n, e in enumerate(items, 1) if problems_of[e.seq]]
+    if bad:
+        shown = "; ".join(f"{noun} {n} of {len(items)} (seq {e.seq}): {', '.join(problems_of[e.seq])}"
+                          for n, e in bad[:3])
+        return Judgement(Verdict.FAIL, shown, tuple(e.seq for _, e in bad[:5]))
+    return Judgement(Verdict.PASS, f"{len(items)} {noun}(s): {ok}", cited(items))
+
+
+def upgrade_requests_valid(entries: list[Entry], actor: str) -> Judgement | None:
+    """WIC-HS-01 on EVERY upgrade request the SUT made in the case (reconnects included):
+    over TLS, GET with Upgrade, Connection, version 13, a valid key and `sip` offered."""
+    requests = _requests(entries, actor)
+    problems = {}
+    for e in requests:
+        found = upgrade_problems(str(e.data.get("method", "")), e.data.get("headers", []))
+        if not _over_tls(entries, actor, e.conn):
+            found.insert(0, "not over TLS")
+        problems[e.seq] = found
+    return _judge_each(requests, problems,
+                       "GET over TLS with Upgrade, Connection, version 13, a valid key and 'sip'")
+
+
+def origins_valid(entries: list[Entry], actor: str, expected: str) -> Judgement | None:
+    """WIC-HS-02 on EVERY upgrade request of the case: one Origin, the WWSF's."""
+    requests = _requests(entries, actor)
+    problems = {e.seq: origin_problems(e.data.get("headers", []), expected) for e in requests}
+    return _judge_each(requests, problems, f"Origin is the WWSF origin {expected}")
+
+
+def opened(entries: list[Entry], actor: str) -> list[Entry]:
+    """The 101 responses wicct's server (`actor`) sent: the WebSockets that opened."""
+    return [e for e in entries if e.kind == HTTP_RESPONSE and e.actor == actor
+            and e.direction == "tx" and e.data.get("status") == 101]
+
+
+def accepts_valid(entries: list[Entry], actor: str) -> Judgement | None:
+    """EPC-HS-01 on EVERY 101 the SUT sent to wicct's client (`actor`): the subprotocol
+    `sip` selected and Sec-WebSocket-Accept computed from that connection's key."""
+    responses = [e for e in entries if e.kind == HTTP_RESPONSE and e.actor == actor
+                 and e.direction == "rx" and e.data.get("status") == 101]
+    if not responses:
+        return None
+    problems: dict[int, list[str]] = {}
+    for response in responses:
+        request = next((e for e in entries if e.kind == HTTP_REQUEST and e.actor == actor
+                        and e.direction == "tx" and e.conn == response.conn), None)
+        headers = response.data.get("headers", [])
+        found = []
+        selected = tokens(header_values(headers, "Sec-WebSocket-Protocol"))
+        offered = tokens(header_values(request.data.get("headers", []), "Sec-WebSocket-Protocol")) \
+            if request is not None else []
+        if "sip" in offered and selected != ["sip"]:
+            found.append(f"101 selects {selected or 'no subprotocol'}, not sip")
+        keys = header_values(request.data.get("headers", []), "Sec-WebSocket-Key") if request else []
+        accept = header_values(headers, "Sec-WebSocket-Accept")
+        if len(keys) == 1 and accept != [accept_value(keys[0])]:
+            found.append(f"Sec-WebSocket-Accept {accept or 'absent'} does not match the key")
+        problems[response.seq] = found
+    return _judge_each(responses, problems, "sip selected, Sec-WebSocket-Accept correct", "101")

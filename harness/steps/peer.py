@@ -15,10 +15,11 @@ from harness.cases.context import CaseContext, Precondition
 from harness.cases.model import Step
 from harness.cases.registry import step
 from harness.checks.status import status_matches
-from harness.evidence import NOTE, STIMULUS, WS_CLOSE
+from harness.evidence import NOTE, STIMULUS, WS_CLOSE, WS_FRAME
 from harness.sip import SipMessage, SipParseError
 from harness.sip.stimuli import content_length_stimulus
-from harness.steps.schema import CONN, DURATION
+from harness.steps.schema import CONN, DURATION, STATUS
+from harness.verdicts import Strength, Verdict
 
 BOTH = ("epcscf", "wic")  # the roles of these steps
 
@@ -137,31 +138,48 @@ async def expect_response(ctx: CaseContext, args: dict[str, Any], step_: Step) -
     ctx.failed(reason, evidence=[sent, got.entry])
 
 
-@step("expect.no_response", roles=BOTH, args={"conn": CONN, "to": {"type": "string"}, "final": {"type": "boolean"}})
+@step(
+    "expect.no_response",
+    roles=BOTH,
+    args={"conn": CONN, "to": {"type": "string"}, "final": {"type": "boolean"}, "status": STATUS},
+)
 async def expect_no_response(ctx: CaseContext, args: dict[str, Any], step_: Step) -> None:
-    """The SUT sends no response to the stored request within the window."""
+    """The SUT sends no response (of `status`, when given) to the stored request within the
+    window: e.g. `status: 2xx` for a request the SUT must not process.
+
+    If the SUT closes the connection before the window ends, the PASS says how long was
+    watched and carries the note LIMITED: no response could come after the close."""
     chan = channel(ctx, args)
     request = _request(ctx, args)
     within = ctx.within(args, ctx.timers.response_timeout)
     final = args.get("final", False)
+    wanted = args.get("status")
     loop = asyncio.get_running_loop()
     began = loop.time()
-    got = await chan.response_to(request, within, final=final)
-    if got is None:  # an unparsable answer is still an answer: the request was processed
-        got = next((r for r in chan.responses_to(request)
-                    if r.error and (not final or (r.message.status or 0) >= 200)), None)
+
+    def answers(r: Received) -> bool:
+        # an unparsable answer is still an answer: the request was processed
+        status = (r.message.status or 0) if r.message is not None else 0
+        return (r.is_response and r.message is not None and same_transaction(r.message, request)
+                and (not final or status >= 200) and (bool(r.error) or status_matches(status, wanted)))
+
+    got = await chan.wait_for(answers, within)
     sent = _sent_seq(ctx, chan, request)
-    if got is None:
-        watched = min(loop.time() - began, within)
-        ctx.mandated(watched, f"no response to {request.method}")
-        if chan.closed and watched < within:
-            ctx.passed(f"no response to {request.method}: the SUT closed the connection after {watched:.2f} s",
-                       evidence=[sent, chan.conn.close_entry])
-        else:
-            ctx.passed(f"no response to {request.method} within {within:g} s", evidence=[sent])
-    else:
+    what = f"no {wanted or ''}{' ' if wanted else ''}response to {request.method}"
+    if got is not None:
         ctx.failed(f"{request.method} was answered {got.message.status}"
                    + (f" (unparsable: {got.error})" if got.error else ""), evidence=[sent, got.entry])
+        return
+    watched = min(loop.time() - began, within)
+    ctx.mandated(watched, what)
+    others = [r.entry for r in chan.responses_to(request)]
+    if chan.closed and watched < within:
+        ctx.passed(f"{what}: the SUT closed the connection after {watched:.2f} s of the "
+                   f"{within:g} s window", evidence=[sent, *others, chan.conn.close_entry],
+                   note="LIMITED")
+    else:
+        ctx.passed(f"{what} within {within:g} s" + (f" ({len(others)} other response(s))" if others else ""),
+                   evidence=[sent, *others])
 
 
 @step("peer.ping", roles=BOTH, args={"conn": CONN, "payload": {"type": "string"}})
@@ -240,10 +258,19 @@ async def peer_close(ctx: CaseContext, args: dict[str, Any], step_: Step) -> Non
 @step(
     "expect.close",
     roles=BOTH,
-    args={"conn": CONN, "codes": {"type": "array", "items": {"type": "integer"}}, "tcp_close_ok": {"type": "boolean"}},
+    args={
+        "conn": CONN,
+        "codes": {"type": "array", "items": {"type": "integer"}},
+        "tcp_close_ok": {"type": "boolean"},
+        "code_strength": {"enum": ["shall", "should", "may"]},
+    },
 )
 async def expect_close(ctx: CaseContext, args: dict[str, Any], step_: Step) -> None:
-    """The SUT closes the connection, with a Close frame whose code is one of `codes`."""
+    """The SUT closes the connection, with a Close frame whose code is one of `codes`.
+
+    With `code_strength`, two findings: that the SUT failed the connection at all (the
+    step's strength), and the Close frame and its code at `code_strength` (RFC 6455 §8.1
+    makes failing the connection a MUST, §7.1.7 the Close frame with 1007 a SHOULD)."""
     chan = channel(ctx, args)
     within = ctx.within(args, ctx.timers.response_timeout)
     closed = await chan.conn.wait_closed(within)
@@ -252,17 +279,71 @@ async def expect_close(ctx: CaseContext, args: dict[str, Any], step_: Step) -> N
     if not closed:
         ctx.timed_out(f"connection still open {within:g} s after the stimulus", evidence=evidence)
         return
+    entry = ctx.timeline[chan.conn.close_entry].data if chan.conn.close_entry else {}
+    began_closing = bool(ctx.vars.get("close_seq"))  # peer.close: wicct's Close is the stimulus
+    if entry.get("by") == "us" and chan.conn.close_code is None and not began_closing:
+        raise Precondition(
+            f"wicct closed the connection first ({entry.get('error') or 'its own Close'}): "
+            "whether the SUT would have failed it cannot be seen", evidence)
     code = chan.conn.close_code
+    split = args.get("code_strength")
+    if split:
+        ctx.passed("the SUT failed the connection"
+                   + (f" (Close {code})" if code is not None else " (TCP closed)"), evidence=evidence)
+    code_strength = Strength(split) if split else None
     if code is None:
         if args.get("tcp_close_ok", False):
             ctx.passed("TCP closed without a Close frame", evidence=evidence, note="NON-STRICT")
         else:
-            ctx.failed("TCP closed without a Close frame", evidence=evidence)
+            closer = "the SUT" if entry.get("tcp_closed_by", "peer") == "peer" else "wicct, after waiting"
+            ctx.failed(f"no Close frame from the SUT; TCP closed by {closer}", evidence=evidence,
+                       strength=code_strength)
         return
     if codes and code not in codes:
-        ctx.failed(f"closed with code {code}, expected one of {codes}", evidence=evidence)
+        ctx.failed(f"closed with code {code}, expected one of {codes}", evidence=evidence,
+                   strength=code_strength)
     else:
-        ctx.passed(f"closed with code {code}", evidence=evidence)
+        ctx.passed(f"closed with code {code}", evidence=evidence, strength=code_strength)
+
+
+def sut_closes(timeline: Any, actor: str, conn: int, since: int, until: int) -> list[int]:
+    """Seqs showing the SUT closing connection `conn` between two seqs: a Close frame it
+    sent, or a TCP close it made (what wicct's side received as `actor`)."""
+    found = []
+    for entry in timeline.select(kind=(WS_FRAME, WS_CLOSE), actor=actor, conn=conn, since=since):
+        if entry.seq > until:
+            break
+        data = entry.data
+        if entry.kind == WS_FRAME and data.get("direction") == "rx" and data.get("opcode") == "close" or entry.kind == WS_CLOSE and (data.get("by") == "peer" or data.get("tcp_closed_by") == "peer"):
+            found.append(entry.seq)
+    return found
+
+
+@step("watch.stays_open", roles=BOTH, args={"conn": CONN, "what": {"type": "string"}})
+async def watch_stays_open(ctx: CaseContext, args: dict[str, Any], step_: Step) -> None:
+    """From now until the last step, the SUT must not close the connection: a Close frame
+    or a TCP close by the SUT anywhere in that span is a FAIL with the close as evidence,
+    however the later steps end (e.g. SEED 5.1.X.4 / 5.Y.4 once a release has begun:
+    a close before the BYE's 200 is the very thing forbidden, not a failed
+    precondition). It records only FAILs: the PASS is the step that watches the window."""
+    chan = channel(ctx, args)
+    what = args.get("what", "from here to the end of the case")
+    start = len(ctx.timeline)
+    if chan.closed:
+        raise Precondition(f"connection {chan.conn.conn_id} was already closed before the watch "
+                           f"({what})", [chan.conn.close_entry])
+    conn, actor = chan.conn.conn_id, chan.actor
+    armed = ctx.timeline.add("runner", NOTE, f"watching connection {conn} for a close by the SUT ({what})",
+                             conn=conn)
+    requirement = args.get("requirement")
+
+    def judge(until: int) -> None:
+        closes = sut_closes(ctx.timeline, actor, conn, start, until)
+        if closes:
+            ctx.judge(Verdict.FAIL, f"the SUT closed the WebSocket {what} (connection {conn})",
+                      evidence=[armed.seq, *closes], requirement=requirement)
+
+    ctx.watches.append(judge)
 
 
 @step("expect.open", roles=BOTH, args={"conn": CONN, "for": DURATION})

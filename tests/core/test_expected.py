@@ -40,3 +40,15 @@ def test_file_needs_a_reason(tmp_path):
     path.write_text("profile: p\ncases:\n  B: {verdict: FAIL, kind: peer-defect}\n")
     with pytest.raises(DocumentError, match="reason"):
         load_expected(path)
+
+
+def test_the_strength_of_an_expected_failure_is_compared():
+    want = {"B": Expectation("B", "FAIL", "peer-defect", "a reason text", strength="should")}
+
+    def case(strengths):
+        findings = [{"verdict": "FAIL", "strength": s} for s in strengths]
+        return {"cases": [{"id": "B", "profile": "p", "verdict": "FAIL", "reason": "r",
+                           "findings": [*findings, {"verdict": "PASS", "strength": "shall"}]}]}
+
+    assert compare(case(["should"]), "p", want) == []
+    assert compare(case(["should", "shall"]), "p", want) == ["B: FAIL at shall level but expected should"]

@@ -25,6 +25,11 @@ PROFILE = Path(__file__).resolve().parents[2] / "profiles" / "reference-wic.yaml
 
 
 
+def own(result: CaseResult) -> tuple:
+    """The findings on the ids the case verifies (always-on monitors judge other ids too)."""
+    return tuple(f for f in result.findings if f.requirement in result.verifies)
+
+
 @pytest.fixture
 def profile() -> Profile:
     return load_profile(PROFILE)
@@ -54,7 +59,7 @@ class TestUpgradeRequestChecks:
 
     def test_tokens_are_case_insensitive_and_listed(self) -> None:
         headers = [["upgrade", "WebSocket"], ["connection", "keep-alive, Upgrade"],
-                   ["sec-websocket-version", "13"], ["Sec-WebSocket-Key", "x"],
+                   ["sec-websocket-version", "13"], ["Sec-WebSocket-Key", "dGhlIHNhbXBsZSBub25jZQ=="],
                    ["Sec-WebSocket-Protocol", "foo"], ["Sec-WebSocket-Protocol", "sip"]]
         assert upgrade_problems("GET", headers) == []
 
@@ -180,11 +185,11 @@ def test_precondition_steps_record_no_finding(tmp_path: Path, profile: Profile, 
     c = case(tmp_path, "WIC-TP-03", "driver.register: {}", "expect.request: {method: REGISTER}",
              "expect.registered: {}")
     result = run_with(ReferenceWicDriver(), monkeypatch, c, profile, pki)
-    assert result.findings == () and result.verdict is Verdict.INCONCLUSIVE
+    assert own(result) == () and result.verdict is Verdict.INCONCLUSIVE
     c = case(tmp_path, "WIC-TP-03", "driver.register: {}",
              "expect.request: {method: REGISTER, on_timeout: fail}", "expect.registered: {on_timeout: fail}")
     result = run_with(ReferenceWicDriver(), monkeypatch, c, profile, pki)
-    assert result.verdict is Verdict.PASS and len(result.findings) == 2
+    assert result.verdict is Verdict.PASS and len(own(result)) == 2
 
 
 

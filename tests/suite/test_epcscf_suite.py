@@ -25,7 +25,7 @@ from harness.cases.registry import load_providers
 from harness.cases.runner import run_case, run_case_sync
 from harness.pki import Pki
 from harness.profiles import Profile, load_profile
-from harness.results import failed_requirements
+from harness.results import duplicated_findings, failed_requirements
 from harness.suts.faults import for_role
 from harness.verdicts import CaseResult, Verdict
 
@@ -96,6 +96,7 @@ def test_reference_conforms(path: Path, profile: Profile, pki: Pki) -> None:
         assert result.reason
         return
     assert result.verdict is Verdict.PASS, show([result])
+    assert not duplicated_findings([result])
 
 
 def test_reference_suite_is_fast() -> None:
@@ -117,6 +118,7 @@ def test_fault_breaks_exactly_its_requirements(fault: str, cases: list[Case], pr
     errors = [r for r in results if r.verdict is Verdict.ERROR]
     assert not errors, show(errors)
     assert failed_requirements(results) == set(FAULTS[fault].breaks), show(results)
+    assert not duplicated_findings(results)
     # the SUT log names the fault it ran with
     assert any(fault in e.get("data", {}).get("text", "") for r in results for e in r.evidence
                if e["kind"] == "sut.log")

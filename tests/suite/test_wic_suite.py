@@ -24,7 +24,7 @@ from harness.cases.registry import load_providers
 from harness.cases.runner import run_case_sync
 from harness.pki import Pki
 from harness.profiles import Profile, Timers, load_profile
-from harness.results import failed_requirements
+from harness.results import duplicated_findings, failed_requirements
 from harness.steps.wic import env as wic_role
 from harness.suts.base import WicDriver, WicEnv, WicState
 from harness.suts.faults import for_role
@@ -84,6 +84,7 @@ class TestReference:
             if not (r.verdict is Verdict.PASS or (r.verdict is Verdict.NOT_APPLICABLE and r.reason))
         ]
         assert not bad, describe(bad)
+        assert not duplicated_findings(results)
         assert {rid for r in results for rid in r.verifies} >= {
             "WIC-HS-01", "WIC-HS-02", "WIC-HS-03", "WIC-FR-01", "WIC-FR-02", "WIC-FR-03",
             "BOTH-FR-04", "BOTH-FR-05", "BOTH-FR-06", "BOTH-FR-07", "BOTH-FR-09", "BOTH-FR-10",
@@ -123,6 +124,7 @@ def test_fault_breaks_exactly_its_requirements(
     errors = [r for r in results if r.verdict is Verdict.ERROR]
     assert not errors, describe(errors)
     assert failed_requirements(results) == set(WIC_FAULTS[name].breaks), describe(results)
+    assert not duplicated_findings(results)
 
 
 def test_contact_transport_wss_is_non_strict(fault_results: dict[str, list[CaseResult]]) -> None:

@@ -23,12 +23,17 @@ from harness.steps.schema import CONN, STATUS
 from harness.ws import ConnectResult
 
 FOREIGN_ORIGIN = "https://attacker.example.net"
+# EPC-ORIGIN-02's stimuli: the mistakes a careless Origin comparison makes
+ORIGIN_VARIANTS = (
+    "trusted", "foreign", "lookalike", "suffix", "subdomain", "userinfo", "http", "other_port",
+    "null", "absent", "duplicated", "duplicated_foreign_first",
+)
 
 _HANDSHAKE_ARGS: dict[str, Any] = {
     "conn": CONN,
     "origin": {"type": ["string", "array", "null"], "items": {"type": "string"}},
     "origin_variant": {
-        "enum": ["trusted", "foreign", "lookalike", "http", "other_port", "null", "absent", "duplicated"]
+        "enum": list(ORIGIN_VARIANTS)
     },
     "subprotocols": {"type": "array", "items": {"type": "string"}},
     "version": {"type": ["string", "integer"]},
@@ -37,27 +42,35 @@ _HANDSHAKE_ARGS: dict[str, Any] = {
 
 
 def origin_variant(trusted: str, variant: str) -> str | list[str] | None:
-    """The Origin stimulus `variant` derived from a trusted origin (EPC-ORIGIN-02)."""
+    """The Origin stimulus `variant` derived from a trusted origin (EPC-ORIGIN-02).
+
+    lookalike: the trusted host with a suffix (passes a prefix match); suffix: another
+    host ending in the trusted one without a dot boundary (passes an ends-with match);
+    subdomain: a host under the trusted one (passes a dot-suffix match); userinfo: the
+    trusted host as userinfo before a foreign one (passes a substring match); duplicated:
+    two Origin headers, trusted first (a check reading the first) or foreign first (a
+    check reading the last)."""
     parts = urlsplit(trusted)
     scheme, host = parts.scheme or "https", parts.hostname or "wwsf.example.test"
     port = f":{parts.port}" if parts.port else ""
-    if variant == "trusted":
-        return trusted
-    if variant == "foreign":
-        return FOREIGN_ORIGIN
-    if variant == "lookalike":
-        return f"{scheme}://{host}.evil{port}"
-    if variant == "http":
-        return f"{'http' if scheme == 'https' else 'https'}://{host}{port}"
+    variants: dict[str, str | list[str] | None] = {
+        "trusted": trusted,
+        "foreign": FOREIGN_ORIGIN,
+        "lookalike": f"{scheme}://{host}.evil{port}",
+        "suffix": f"{scheme}://evil{host}{port}",
+        "subdomain": f"{scheme}://attacker.{host}{port}",
+        "userinfo": f"{scheme}://{host}{port}@attacker.example.net",
+        "http": f"{'http' if scheme == 'https' else 'https'}://{host}{port}",
+        "null": "null",
+        "absent": None,
+        "duplicated": [trusted, FOREIGN_ORIGIN],
+        "duplicated_foreign_first": [FOREIGN_ORIGIN, trusted],
+    }
     if variant == "other_port":
         default = 443 if scheme == "https" else 80
         other = (parts.port or default) + 8000 if (parts.port or default) < 57535 else 8443
         return f"{scheme}://{host}:{other}"
-    if variant == "null":
-        return "null"
-    if variant == "absent":
-        return None
-    return [trusted, FOREIGN_ORIGIN]  # duplicated: a trusted one first, as a naive check reads it
+    return variants[variant]
 
 
 def _origin(ctx: CaseContext, args: dict[str, Any]) -> Any:

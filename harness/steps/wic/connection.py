@@ -11,8 +11,8 @@ from harness.actors.channel import Received
 from harness.cases.context import CaseContext, Precondition
 from harness.cases.model import Step
 from harness.cases.registry import step
-from harness.checks.handshake import origin_problems, upgrade_problems
-from harness.evidence import CONNECT, HTTP_REQUEST, SIP, TLS, Entry
+from harness.checks import handshake
+from harness.evidence import CONNECT, HTTP_REQUEST, HTTP_RESPONSE, SIP, TLS, Entry
 from harness.steps.wic.env import WIC, connect_window, emulator, expected_origin
 
 HANDSHAKE_IDS = ("WIC-HS-01", "WIC-HS-02")
@@ -52,8 +52,10 @@ def _first(ctx: CaseContext, kind: str) -> int:
 
 @step("expect.handshake", roles=WIC, args={})
 async def expect_handshake(ctx: CaseContext, args: dict[str, Any], step_: Step) -> None:
-    """The WIC's opening handshake, as recorded: GET over TLS with Upgrade, Connection,
-    version 13 and `sip` offered (WIC-HS-01); Origin = the WWSF origin (WIC-HS-02).
+    """The WIC's opening handshakes: the first one must open a WebSocket (wicct's server
+    answered 101); then EVERY upgrade request of the case, reconnects included, is judged
+    once the steps are over: GET over TLS with Upgrade, Connection, version 13, a valid
+    16-octet key and `sip` offered (WIC-HS-01); one Origin, the WWSF's (WIC-HS-02).
     Judges the ids among those two that the case verifies."""
     ids = [i for i in HANDSHAKE_IDS if i in ctx.case.verifies]
     if not ids:
@@ -70,26 +72,35 @@ async def expect_handshake(ctx: CaseContext, args: dict[str, Any], step_: Step) 
                                [tls[0].seq])
         raise Precondition(f"the WIC made no connection within {within:g} s")
     request = requests[0]
-    headers = list(request.data.get("headers", []))
-    tls = [e for e in ctx.timeline.select(kind=TLS, actor="epcscf", conn=request.conn)]
-    evidence = [request.seq, *(e.seq for e in tls)]
-    if "WIC-HS-01" in ids:
-        problems = upgrade_problems(str(request.data.get("method", "")), headers)
-        if not tls or tls[0].data.get("error"):
-            problems.insert(0, "the upgrade request did not come over TLS")
-        _judge_problems(ctx, "WIC-HS-01", problems, evidence,
-                        "GET over TLS with Upgrade, Connection, version 13 and 'sip' offered")
-    if "WIC-HS-02" in ids:
-        expected = expected_origin(ctx)
-        _judge_problems(ctx, "WIC-HS-02", origin_problems(headers, expected), evidence,
-                        f"Origin is the WWSF origin {expected}")
+    responses = await _poll(lambda: [e for e in _tx(ctx, HTTP_RESPONSE) if e.conn == request.conn],
+                            ctx.timers.handshake_timeout)
+    if not any(e.data.get("status") == 101 for e in responses):
+        answer = (f"{responses[0].data.get('status')} {responses[0].data.get('reason')}"
+                  if responses else "no response")
+        for rid in ids:
+            ctx.failed(f"no WebSocket opened: wicct's server answered the WIC's upgrade request "
+                       f"with {answer}", evidence=[request.seq, *(e.seq for e in responses)],
+                       requirement=rid, stop=False)
+        return
+    expected = expected_origin(ctx)
+    checks = {
+        "WIC-HS-01": handshake.upgrade_requests_valid,
+        "WIC-HS-02": lambda entries, actor: handshake.origins_valid(entries, actor, expected),
+    }
+
+    def judge(until: int) -> None:
+        """Every upgrade request of the case, reconnects included, once the steps are over."""
+        entries = [e for e in ctx.timeline if e.seq <= until]
+        for rid in ids:
+            found = checks[rid](entries, "epcscf")
+            if found is not None:
+                ctx.judge(found.verdict, found.reason, evidence=found.evidence, requirement=rid)
+
+    ctx.watches.append(judge)
 
 
-def _judge_problems(ctx: CaseContext, rid: str, problems: list[str], evidence: list[int], ok: str) -> None:
-    if problems:
-        ctx.failed("; ".join(problems), evidence=evidence, requirement=rid, stop=False)
-    else:
-        ctx.passed(ok, evidence=evidence, requirement=rid)
+def _tx(ctx: CaseContext, kind: str) -> list[Entry]:
+    return ctx.timeline.select(kind=kind, actor="epcscf", direction="tx")
 
 
 @step("expect.no_connection", roles=WIC, args={})
