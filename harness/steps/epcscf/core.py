@@ -67,6 +67,7 @@ async def core_send(ctx: CaseContext, args: dict[str, Any], step_: Step) -> None
         "body": {"type": "string"},
         "has_header": {"type": "array", "items": {"type": "string"}},
         "lacks_header": {"type": "array", "items": {"type": "string"}},
+        "conn": CONN,
     },
 )
 async def expect_core_received(ctx: CaseContext, args: dict[str, Any], step_: Step) -> None:
@@ -79,6 +80,7 @@ async def expect_core_received(ctx: CaseContext, args: dict[str, Any], step_: St
     count, low, high = args.get("count"), args.get("min"), args.get("max")
     needed = count if count is not None else (low if low is not None else (0 if high is not None else 1))
     what = f"{method or 'request'}"
+    within = window = 0.0
     if needed > 0:
         within = ctx.within(args, ctx.timers.response_timeout)
         await stub.wait_transactions(method, needed, within)
@@ -114,6 +116,18 @@ async def expect_core_received(ctx: CaseContext, args: dict[str, Any], step_: St
             if message.has_header(name):
                 ctx.failed(f"{message.method} reached the core with {name}: {message.header(name)}",
                            evidence=[rx.entry])
+    if n == 0:
+        # silence is the requirement: say what was watched, and whether the SUT was still
+        # there to relay anything (a SUT that died relays nothing and proves nothing)
+        chan = ctx.actor("wic").channel(args.get("conn", "main"))
+        if chan is not None and chan.closed:
+            ctx.passed(f"no {what} reached the core, but the SUT closed the WIC's connection "
+                       f"during the {window if needed == 0 else within:g} s watched",
+                       evidence=[*evidence, chan.conn.close_entry], note="LIMITED")
+            return
+        ctx.passed(f"no {what} reached the core in {window if needed == 0 else within:g} s "
+                   "while the WIC's connection stayed open", evidence=evidence)
+        return
     ctx.passed(f"the core received {n} {what} transaction(s)", evidence=evidence)
 
 

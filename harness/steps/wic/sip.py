@@ -95,9 +95,16 @@ async def expect_registered(ctx: CaseContext, args: dict[str, Any], step_: Step)
                           evidence=[_last_register_response(ctx)])
             return
         await asyncio.sleep(POLL)
-    ctx.timeline.add("runner", DRIVER, "the WIC reports: registered", verb="state")
-    if not ctx.is_precondition():
-        ctx.passed("the WIC reports that it is registered", evidence=[_last_register_response(ctx)])
+    said = ctx.timeline.add("runner", DRIVER, "the WIC reports: registered", verb="state")
+    # the driver's word alone is no evidence: wicct's eP-CSCF must have accepted a REGISTER
+    accepted = [e for e in ctx.timeline.select(kind=SIP, actor="epcscf", direction="tx")
+                if "(REGISTER)" in e.summary and str(e.data.get("start_line") or "")[8:9] == "2"]
+    if not accepted:
+        ctx.unmet("the WIC reports itself registered, but wicct's eP-CSCF accepted no REGISTER "
+                  "(no 2xx to a REGISTER on the wire)", [said.seq, _last_register_response(ctx)])
+        return
+    ctx.held("the WIC reports that it is registered, after wicct's 2xx to its REGISTER",
+             evidence=[accepted[-1].seq, said.seq])
 
 
 def _last_register_response(ctx: CaseContext) -> int:
