@@ -24,6 +24,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from harness import builtin  # noqa: E402
 from harness.cases.model import discover, load_case  # noqa: E402
 from harness.cases.runner import run_case_sync  # noqa: E402
 from harness.pki import Pki  # noqa: E402
@@ -36,7 +37,7 @@ def mandated_seconds(evidence: tuple[dict, ...]) -> float:
 
 def run_once() -> tuple[float, list[tuple[str, float, float, str]]]:
     profiles = load_profiles(DEFAULT_PROFILES)
-    cases = [load_case(p) for p in discover(ROOT / "testcases")]
+    cases = [load_case(p) for p in discover(builtin.cases_dir())]
     pki = Pki()
     rows = []
     started = time.perf_counter()

@@ -4,6 +4,11 @@
 outcomes, JUnit XML and Allure results in CI. Exit codes: 0 no FAIL and no ERROR (and,
 with --strict, no INCONCLUSIVE); 1 otherwise; 2 bad input (profile, options) before any
 case ran.
+
+Cases and profiles default to the built-in ones shipped as package data (harness.builtin),
+so `wicct run` works from any directory. `--cases DIR` adds a folder of one's own cases to
+the built-in ones (`--no-builtin-cases` leaves those out); `--profile` takes a path or the
+name of a built-in profile.
 """
 
 from __future__ import annotations
@@ -14,10 +19,7 @@ import json
 import sys
 from pathlib import Path
 
-from harness import __version__, yamlmarks
-
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
-DEFAULT_CASES = PROJECT_ROOT / "testcases"
+from harness import __version__, builtin, yamlmarks
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -27,17 +29,19 @@ def _parser() -> argparse.ArgumentParser:
 
     run = sub.add_parser("run", help="run the suite against one or more SUT profiles")
     run.add_argument("--profile", action="append", default=[], metavar="PATH",
-                     help="SUT profile (repeatable); default: both reference profiles")
+                     help="SUT profile: a path, or a built-in profile's name "
+                     f"({', '.join(builtin.profile_names())}); repeatable; "
+                     "default: both reference profiles")
     run.add_argument("--out", metavar="DIR", help="report directory (default reports/run-<time>)")
     run.add_argument("--select", metavar="EXPR", help="pytest -k expression over case ids")
-    run.add_argument("--cases", metavar="DIR", default=str(DEFAULT_CASES), help="case directory")
+    _case_options(run)
     run.add_argument("--strict", action="store_true", help="INCONCLUSIVE counts as a failure")
     run.add_argument("--alluredir", metavar="DIR", help="also write Allure results here")
     run.add_argument("--quiet", "-q", action="store_true", help="no per-case progress lines")
 
     lst = sub.add_parser("list", help="list the cases with their requirement ids and clauses")
     lst.add_argument("--json", action="store_true")
-    lst.add_argument("--cases", metavar="DIR", default=str(DEFAULT_CASES))
+    _case_options(lst)
 
     flt = sub.add_parser("faults", help="list the reference SUTs' fault switches")
     flt.add_argument("--json", action="store_true")
@@ -45,6 +49,50 @@ def _parser() -> argparse.ArgumentParser:
     stp = sub.add_parser("steps", help="list the step kinds and monitors cases can use")
     stp.add_argument("--json", action="store_true")
     return parser
+
+
+def _case_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--cases", action="append", default=[], metavar="DIR",
+                        help="a folder of your own cases, added to the built-in ones (repeatable)")
+    parser.add_argument("--no-builtin-cases", action="store_true",
+                        help="leave the built-in cases out: only the --cases folders")
+
+
+class UsageProblem(Exception):
+    """Bad command-line input found before any case ran (exit 2)."""
+
+
+def case_dirs(args: argparse.Namespace) -> list[Path]:
+    """The case folders to collect: the built-in one (unless --no-builtin-cases), then each
+    --cases folder; a folder already inside another one is dropped."""
+    wanted = [] if args.no_builtin_cases else [builtin.cases_dir()]
+    for given in args.cases:
+        path = Path(given)
+        if not path.is_dir():
+            raise UsageProblem(f"no case directory {path}")
+        wanted.append(path)
+    if not wanted:
+        raise UsageProblem("no cases: --no-builtin-cases needs at least one --cases DIR")
+    kept: list[Path] = []
+    for path in wanted:
+        real = path.resolve()
+        if not any(real.is_relative_to(k) for k in kept):
+            kept.append(real)
+    return kept
+
+
+def resolve_profiles(arguments: list[str]) -> list[Path]:
+    """Profile files for `--profile` arguments (default: both reference profiles); says so on
+    stderr when a name fell back to a built-in profile. Raises yamlmarks.DocumentError."""
+    if not arguments:
+        return list(builtin.default_profiles())
+    paths = []
+    for argument in arguments:
+        path, fallback = builtin.resolve_profile(argument)
+        if fallback:
+            print(f"wicct: profile {argument}: using the built-in {path}", file=sys.stderr)
+        paths.append(path)
+    return paths
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -70,18 +118,19 @@ def cmd_run(args: argparse.Namespace) -> int:
     import pytest
     from rich.console import Console
 
-    from harness.plugin import DEFAULT_PROFILES, load_profiles
+    from harness.plugin import load_profiles
 
     console = Console(stderr=False)
-    profile_paths = [str(p) for p in (args.profile or DEFAULT_PROFILES)]
     try:
+        profile_paths = [str(p) for p in resolve_profiles(args.profile)]
         load_profiles(profile_paths)
     except yamlmarks.DocumentError as exc:
         print(f"wicct: bad profile: {exc}", file=sys.stderr)
         return 2
-    cases = Path(args.cases)
-    if not cases.is_dir():
-        print(f"wicct: no case directory {cases}", file=sys.stderr)
+    try:
+        cases = case_dirs(args)
+    except UsageProblem as exc:
+        print(f"wicct: {exc}", file=sys.stderr)
         return 2
     stamp = _dt.datetime.now().strftime("%Y%m%d-%H%M%S")
     out = Path(args.out) if args.out else Path("reports") / f"run-{stamp}"
@@ -89,9 +138,9 @@ def cmd_run(args: argparse.Namespace) -> int:
     for stale in ("report.json", "report.html", "junit.xml"):
         (out / stale).unlink(missing_ok=True)
     pytest_args = [
-        str(cases),
+        *map(str, cases),
         "--rootdir",
-        str(cases.resolve().parent),
+        str(cases[0].parent),
         "-p",
         "no:cacheprovider",
         "-p",
@@ -139,14 +188,27 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def cmd_list(args: argparse.Namespace) -> int:
-    from harness.cases.model import discover, load_case
+    from harness.cases.files import discover_all
+    from harness.cases.model import load_case
 
+    try:
+        paths = discover_all(case_dirs(args))
+    except UsageProblem as exc:
+        print(f"wicct: {exc}", file=sys.stderr)
+        return 2
     rows, errors = [], []
-    for path in discover(Path(args.cases)):
+    seen: dict[str, Path] = {}
+    for path in paths:
         try:
             case = load_case(path)
         except yamlmarks.DocumentError as exc:
             errors.append(str(exc))
+            continue
+        first = seen.setdefault(case.id, path)
+        if first != path:
+            errors.append(
+                f"{path}:{case.line}: id: case id {case.id!r} is already the id of {first}"
+            )
             continue
         rows.append(
             {

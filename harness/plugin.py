@@ -1,4 +1,9 @@
-"""The pytest plugin: YAML cases under `testcases/` become items, one per (case, profile).
+"""The pytest plugin: YAML case files become items, one per (case, profile).
+
+A YAML file is a case by its content, wherever it is (harness.cases.files: top-level `id`
+and `verifies` keys; profiles, `*.expected.yaml` and other YAML are not collected). Two case
+files with the same id are a collection error for the second. Profiles given with
+`--profile` are paths or built-in names (harness.builtin); by default both reference SUTs.
 
 Verdict → pytest outcome (DESIGN.md "Verdicts and pytest"): PASS → passed, FAIL → failed,
 ERROR → error, NOT-APPLICABLE → skipped with the reason, INCONCLUSIVE → skipped with an
@@ -18,7 +23,8 @@ from typing import Any
 
 import pytest
 
-from harness import yamlmarks
+from harness import builtin, yamlmarks
+from harness.cases.files import is_case_file
 from harness.cases.model import Case, load_case
 from harness.cases.runner import error_result, run_case_sync
 from harness.pki import Pki
@@ -27,11 +33,7 @@ from harness.results import RunResult
 from harness.suts import faults as fault_table
 from harness.verdicts import CaseResult, SutInfo, Verdict
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
-DEFAULT_PROFILES = (
-    PROJECT_ROOT / "profiles" / "reference-epcscf.yaml",
-    PROJECT_ROOT / "profiles" / "reference-wic.yaml",
-)
+DEFAULT_PROFILES = builtin.default_profiles()
 
 
 @dataclass
@@ -41,6 +43,8 @@ class WicctState:
     strict: bool
     run: RunResult = field(default_factory=RunResult)
     written: dict[str, Path] = field(default_factory=dict)
+    case_ids: dict[str, Path] = field(default_factory=dict)  # case id -> its (resolved) file
+    case_files: set[Path] = field(default_factory=set)  # resolved case files collected
     _pki: Pki | None = None
 
     @property
@@ -60,7 +64,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         action="append",
         default=[],
         metavar="PATH",
-        help="SUT profile (repeatable); default: the two reference profiles",
+        help="SUT profile: a path, or a built-in profile's name (repeatable); "
+        "default: the two reference profiles",
     )
     group.addoption("--wicct-out", default=None, metavar="DIR", help="write report.json/html here")
     group.addoption(
@@ -102,9 +107,10 @@ def check_profile(profile: Profile) -> None:
 
 
 def load_profiles(paths: list[str] | tuple[Path, ...]) -> list[Profile]:
+    """Load and check profiles given as paths or built-in names (harness.builtin)."""
     profiles = []
     for path in paths:
-        profile = load_profile(Path(path))
+        profile = load_profile(builtin.resolve_profile(path)[0])
         check_profile(profile)
         profiles.append(profile)
     ids = [p.id for p in profiles]
@@ -143,7 +149,7 @@ def pytest_configure(config: pytest.Config) -> None:
 
 
 def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> pytest.Collector | None:
-    if file_path.suffix in (".yaml", ".yml") and "testcases" in file_path.parts:
+    if is_case_file(file_path):
         return CaseFile.from_parent(parent, path=file_path)
     return None
 
@@ -151,21 +157,36 @@ def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> pytest.Col
 class CaseFile(pytest.File):
     def collect(self):  # noqa: ANN201 - Iterator[CaseItem]
         state = self.config.stash[STATE]
+        real = self.path.resolve()
+        if real in state.case_files:
+            return  # the same file reached twice (e.g. through a symlinked folder)
+        state.case_files.add(real)
         try:
             case = load_case(self.path)
         except yamlmarks.DocumentError as exc:
             state.run.add(_broken_case_result(self.path, exc))
             raise self.CollectError(f"malformed case: {exc}") from None
+        first = state.case_ids.setdefault(case.id, real)
+        if first != real:
+            exc = yamlmarks.DocumentError(
+                self.path, case.line, "id", f"case id {case.id!r} is already the id of {first}"
+            )
+            state.run.add(_broken_case_result(self.path, exc, role=case.sut))
+            raise self.CollectError(f"duplicate case: {exc}")
         for profile in state.profiles:
             if profile.role == case.sut:
                 yield CaseItem.from_parent(self, name=f"{case.id}[{profile.id}]", case=case, profile=profile)
 
 
-def _broken_case_result(path: Path, exc: yamlmarks.DocumentError) -> CaseResult:
+def _broken_case_result(
+    path: Path, exc: yamlmarks.DocumentError, role: str | None = None
+) -> CaseResult:
+    """The ERROR result of a case file that cannot run (its role guessed from the path
+    when the file could not be read)."""
     return CaseResult(
         case_id=path.stem,
         title="malformed case file",
-        sut_role="epcscf" if "epcscf" in path.parts else "wic",
+        sut_role=role or ("epcscf" if "epcscf" in path.parts else "wic"),
         profile="-",
         verifies=(),
         clauses=(),

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from harness import requirements, yamlmarks
+from harness.cases import files
 from harness.cases.registry import load_providers
 
 CASE_SCHEMA: dict[str, Any] = {
@@ -194,5 +195,6 @@ def load_case(path: Path) -> Case:
 
 
 def discover(root: Path) -> list[Path]:
-    """Case files under `root` (testcases/), sorted for a stable order."""
-    return sorted(p for p in root.rglob("*.yaml") if p.is_file())
+    """Case files under `root`, sorted for a stable order (harness.cases.files decides
+    which YAML files are cases)."""
+    return files.discover(root)

@@ -17,13 +17,14 @@ import json
 import re
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
+from importlib import resources
 from pathlib import Path
 from typing import Any
 
 import jinja2
 from markupsafe import Markup
 
-TEMPLATES = Path(__file__).parent / "templates"
+TEMPLATES = resources.files("harness.report").joinpath("templates")  # package data
 
 VERDICT_ORDER = ("PASS", "FAIL", "INCONCLUSIVE", "NOT-APPLICABLE", "ERROR")
 _SEVERITY = {
@@ -85,7 +86,7 @@ def write_html(
 
 def _environment() -> jinja2.Environment:
     env = jinja2.Environment(
-        loader=jinja2.FileSystemLoader(TEMPLATES),
+        loader=jinja2.PackageLoader("harness.report", "templates"),
         autoescape=True,  # always: the file name ends in .j2, select_autoescape would miss it
         undefined=jinja2.StrictUndefined,
         trim_blocks=True,

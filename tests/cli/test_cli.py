@@ -69,7 +69,7 @@ def test_malformed_case_is_reported_and_the_rest_runs(tmp_path):
     )
     out = tmp_path / "out"
     proc = wicct(
-        "run", "--cases", str(tmp_path / "testcases"), "--out", str(out),
+        "run", "--cases", str(tmp_path / "testcases"), "--no-builtin-cases", "--out", str(out),
         "--profile", str(ROOT / "profiles" / "reference-epcscf.yaml"),
     )
     assert proc.returncode == 1, proc.stdout + proc.stderr
@@ -79,6 +79,80 @@ def test_malformed_case_is_reported_and_the_rest_runs(tmp_path):
     assert verdicts["EPC-HS-01"] == "PASS"
     assert verdicts["EPC-BROKEN"] == "ERROR"
     assert (out / "report.html").exists() and (out / "junit.xml").exists()
+
+
+def _own_cases(tmp_path: Path) -> Path:
+    """A vendor's case folder, not named `testcases`, with one new case and a profile."""
+    own = tmp_path / "acme"
+    own.mkdir()
+    text = (ROOT / "testcases" / "epcscf" / "EPC-HS-01.yaml").read_text()
+    (own / "ACME-HS-01.yaml").write_text(text.replace("id: EPC-HS-01", "id: ACME-HS-01"))
+    shutil.copy(ROOT / "profiles" / "reference-epcscf.yaml", own / "acme-epcscf.yaml")
+    return own
+
+
+def test_cases_adds_a_folder_to_the_builtin_cases(tmp_path):
+    own = _own_cases(tmp_path)
+    out = tmp_path / "out"
+    proc = wicct(
+        "run", "--cases", str(own), "--out", str(out), "--profile", "reference-epcscf",
+        "--select", "HS-01", cwd=tmp_path,
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    report = json.loads((out / "report.json").read_text())
+    assert {c["id"]: c["verdict"] for c in report["cases"]} == {
+        "ACME-HS-01": "PASS", "EPC-HS-01": "PASS",
+    }
+
+
+def test_list_honours_cases_and_no_builtin_cases(tmp_path):
+    own = _own_cases(tmp_path)
+    builtin_ids = [c["id"] for c in json.loads(wicct("list", "--json").stdout)["cases"]]
+    added = json.loads(wicct("list", "--json", "--cases", str(own)).stdout)
+    assert [c["id"] for c in added["cases"]] == [*builtin_ids, "ACME-HS-01"]
+    only = json.loads(wicct("list", "--json", "--cases", str(own), "--no-builtin-cases").stdout)
+    assert [c["id"] for c in only["cases"]] == ["ACME-HS-01"]
+    same = json.loads(wicct("list", "--json", "--cases", str(ROOT / "testcases")).stdout)
+    assert len(same["cases"]) == len(builtin_ids)  # the built-in folder again: listed once
+
+
+def test_a_case_id_given_twice_is_an_error(tmp_path):
+    own = _own_cases(tmp_path)
+    shutil.copy(ROOT / "testcases" / "epcscf" / "EPC-HS-01.yaml", own / "copy.yaml")
+    listed = wicct("list", "--cases", str(own))
+    assert listed.returncode == 2
+    assert "copy.yaml" in listed.stderr and "'EPC-HS-01' is already the id of" in listed.stderr
+    out = tmp_path / "out"
+    proc = wicct("run", "--cases", str(own), "--out", str(out), "--profile", "reference-epcscf",
+                 "--select", "HS-01")
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    assert "is already the id of" in proc.stdout + proc.stderr
+    report = json.loads((out / "report.json").read_text())
+    verdicts = [(c["id"], c["verdict"]) for c in report["cases"]]
+    assert ("copy", "ERROR") in verdicts and ("EPC-HS-01", "PASS") in verdicts
+
+
+def test_missing_case_folder_or_none_at_all_exits_2(tmp_path):
+    proc = wicct("run", "--cases", str(tmp_path / "nowhere"), "--out", str(tmp_path / "o"))
+    assert proc.returncode == 2 and "no case directory" in proc.stderr
+    proc = wicct("run", "--no-builtin-cases", "--out", str(tmp_path / "o"))
+    assert proc.returncode == 2 and "--no-builtin-cases needs" in proc.stderr
+
+
+def test_profile_path_falls_back_to_the_builtin_one_outside_the_checkout(tmp_path):
+    out = tmp_path / "out"
+    proc = wicct("run", "-q", "--profile", "profiles/reference-epcscf.yaml", "--out", str(out),
+                 "--select", "EPC-HS-01", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "using the built-in" in proc.stderr
+    report = json.loads((out / "report.json").read_text())
+    assert [(c["id"], c["profile"]) for c in report["cases"]] == [("EPC-HS-01", "reference-epcscf")]
+
+
+def test_unknown_profile_name_lists_the_builtin_ones(tmp_path):
+    proc = wicct("run", "--profile", "acme.yaml", "--out", str(tmp_path / "o"), cwd=tmp_path)
+    assert proc.returncode == 2
+    assert "acme.yaml: no such file" in proc.stderr and "reference-wic" in proc.stderr
 
 
 def test_unreachable_sut_is_inconclusive_and_reported(tmp_path):
