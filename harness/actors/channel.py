@@ -16,7 +16,10 @@ from dataclasses import dataclass
 
 from harness.evidence import NOTE, SIP, SIP_ERROR, Timeline
 from harness.sip import SipMessage, SipParseError, is_keepalive, parse
+from harness.sip.dialog import same_transaction
 from harness.ws import WsConnection, WsMessage
+
+__all__ = ["READ_SLICE", "Received", "RequestHandler", "SipChannel", "same_transaction"]
 
 READ_SLICE = 0.25  # how often the reader looks at `closed` while idle
 
@@ -45,24 +48,6 @@ class Received:
 
 
 RequestHandler = Callable[["SipChannel", Received], Awaitable[None]]
-
-
-def same_transaction(response: SipMessage, request: SipMessage) -> bool:
-    """RFC 3261 §17.1.3: the response matches the request's top Via branch and CSeq method.
-
-    False (never an exception) for a message whose Via, CSeq or Call-ID does not parse
-    (a `SipParseError.partial` from the SUT)."""
-    try:
-        req_via, resp_via = request.top_via, response.top_via
-        if req_via is None or resp_via is None or response.cseq is None or request.cseq is None:
-            return False
-        return (
-            resp_via.branch == req_via.branch
-            and response.cseq.method == request.cseq.method
-            and response.call_id == request.call_id
-        )
-    except SipParseError:
-        return False
 
 
 class SipChannel:

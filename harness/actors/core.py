@@ -25,7 +25,6 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from harness.actors.channel import same_transaction
 from harness.evidence import NOTE, SIP, SIP_ERROR, Timeline
 from harness.profiles import Profile
 from harness.sip import (
@@ -40,6 +39,7 @@ from harness.sip import (
     new_tag,
     parse,
 )
+from harness.sip.dialog import ack_for_2xx, same_transaction, uac_dialog
 from harness.sipstream import read_sip_stream
 
 ACTOR = "core"
@@ -415,7 +415,9 @@ class CoreStub:
             if tag in sent.acked:
                 return
             sent.acked.add(tag)
-            self._send(ack_for(sent.request, response, self._via(sent.source.transport)), sent.source)
+            via = self._via(sent.source.transport)
+            ack = ack_for_2xx(uac_dialog(sent.request, response), sent.request, via)
+            self._send(ack, sent.source)
             return
 
     # -- sending --------------------------------------------------------------------------
@@ -486,22 +488,6 @@ class CoreStub:
         return request
 
 
-def ack_for(invite: SipMessage, response: SipMessage, via: str) -> SipMessage:
-    """The ACK for a 2xx (RFC 3261 §13.2.2.4): to the Contact, Route set from Record-Route."""
-    target = response.contacts[0].uri if response.contacts else SipUri.parse(invite.request_uri or "")
-    routes = list(reversed(response.header_values("Record-Route")))
-    fields: list[tuple[str, str]] = [
-        ("Via", via),
-        ("Max-Forwards", "70"),
-        *[("Route", r) for r in routes],
-        ("From", invite.header("From") or ""),
-        ("To", response.header("To") or ""),
-        ("Call-ID", invite.call_id),
-        ("CSeq", f"{invite.cseq.number} ACK"),
-    ]
-    return build_request("ACK", str(target), fields)
-
-
 def normalise_action(action: str | int) -> str | int:
     """A policy value: `auto`, `withhold` or a status code (100-699)."""
     if isinstance(action, int) or (isinstance(action, str) and action.strip().isdigit()):
@@ -530,4 +516,4 @@ def _same_aor(a: str, b: str) -> bool:
     return (ua.user, ua.host.lower()) == (ub.user, ub.host.lower())
 
 
-__all__ = ["Binding", "CoreRx", "CoreStub", "Source", "ack_for", "normalise_action", "parse_listen"]
+__all__ = ["Binding", "CoreRx", "CoreStub", "Source", "normalise_action", "parse_listen"]

@@ -28,6 +28,8 @@ from harness.actors.core import normalise_action
 from harness.evidence import NOTE, Timeline
 from harness.profiles import Profile
 from harness.sip import SipMessage, build_request, build_response, new_branch, new_call_id, new_tag
+from harness.sip.dialog import Dialog as SipDialog
+from harness.sip.dialog import ack_for_2xx, next_request, uac_dialog
 from harness.sip.stimuli import content_length_stimulus
 from harness.ws import ConnectResult, connect
 
@@ -66,15 +68,22 @@ class Session:
 
 @dataclass
 class Dialog:
-    """A dialog the WIC created as UAC (RFC 3261 §12.1.2)."""
+    """A dialog the WIC created as UAC: its RFC 3261 §12.1.2 state and the INVITE."""
 
-    call_id: str
-    local: str  # From header value (with our tag)
-    remote: str  # To header value (with their tag)
-    remote_target: str
-    route_set: list[str]
-    cseq: int
+    state: SipDialog
     invite: SipMessage
+
+    @property
+    def call_id(self) -> str:
+        return self.state.call_id
+
+    @property
+    def remote_target(self) -> str:
+        return self.state.remote_target
+
+    @property
+    def route_set(self) -> tuple[str, ...]:
+        return self.state.route_set
 
 
 @dataclass(frozen=True)
@@ -271,40 +280,20 @@ class WicEmulator:
 
     def dialog(self, invite: SipMessage, response: SipMessage) -> Dialog:
         """The UAC's dialog from a 2xx (RFC 3261 §12.1.2): route set = reversed Record-Route."""
-        contacts = response.contacts
-        target = str(contacts[0].uri) if contacts else (invite.request_uri or "")
-        dialog = Dialog(
-            call_id=invite.call_id,
-            local=invite.header("From") or "",
-            remote=response.header("To") or "",
-            remote_target=target,
-            route_set=list(reversed(response.header_values("Record-Route"))),
-            cseq=invite.cseq.number,
-            invite=invite,
-        )
+        dialog = Dialog(uac_dialog(invite, response), invite)
         self.dialogs.append(dialog)
         return dialog
 
     def in_dialog(self, dialog: Dialog, method: str, channel: SipChannel) -> SipMessage:
-        """ACK (same CSeq number) or a new in-dialog request (CSeq + 1), RFC 3261 §12.2.1.1."""
+        """ACK (same CSeq number, RFC 3261 §13.2.2.4) or a new in-dialog request (CSeq + 1,
+        §12.2.1.1), with JsSIP's header order."""
         method = method.upper()
+        via = f"SIP/2.0/WSS {self.session(channel).host};branch={new_branch()}"
+        agent = [("User-Agent", USER_AGENT)]
         if method == "ACK":
-            number = dialog.invite.cseq.number
-        else:
-            dialog.cseq += 1
-            number = dialog.cseq
-        s = self.session(channel)
-        fields: list[tuple[str, str]] = [
-            ("Via", f"SIP/2.0/WSS {s.host};branch={new_branch()}"),
-            ("Max-Forwards", "70"),
-            *[("Route", r) for r in dialog.route_set],
-            ("To", dialog.remote),
-            ("From", dialog.local),
-            ("Call-ID", dialog.call_id),
-            ("CSeq", f"{number} {method}"),
-            ("User-Agent", USER_AGENT),
-        ]
-        return build_request(method, dialog.remote_target, fields)
+            return ack_for_2xx(dialog.state, dialog.invite, via, headers=agent, to_first=True)
+        dialog.state, request = next_request(dialog.state, method, via, headers=agent, to_first=True)
+        return request
 
     # -- answering what the SUT sends --------------------------------------------------------
 

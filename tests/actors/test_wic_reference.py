@@ -294,6 +294,37 @@ class TestCalls:
         assert bye is not None and bye.message.header("Route") is None
         assert (not await wic.chan.conn.wait_closed(0.3)) is open_after
 
+    async def test_failure_ack_is_in_the_invite_transaction(self, make: Make) -> None:
+        """RFC 3261 §17.1.1.3: the INVITE's top Via and Route headers, To from the response."""
+        wic = await make()
+        assert wic.chan is not None
+        wic.epcscf.set_policy("INVITE", Policy("status", 486))
+        await wic.driver.call("sip:bob@ims.example.test")
+        invite = await wic.chan.request("INVITE", 2.0)
+        ack = await wic.chan.request("ACK", 2.0)
+        assert invite is not None and ack is not None
+        assert ack.message.header_values("Via") == invite.message.header_values("Via")
+        assert ack.message.header_values("Route") == invite.message.header_values("Route") != []
+        busy = next(m for m, _ in wic.chan.sent if m is not None and m.status == 486)
+        assert str(ack.message.cseq) == "1 ACK" and ack.message.header("To") == busy.header("To")
+
+    async def test_cancel_repeats_the_invite_route(self, make: Make) -> None:
+        """RFC 3261 §9.1: a CANCEL carries the INVITE's top Via and Route headers."""
+        wic = await make()
+        assert wic.chan is not None
+        wic.epcscf.set_policy("INVITE", Policy("status", 180))
+        await wic.driver.call("sip:bob@ims.example.test")
+        invite = await wic.chan.request("INVITE", 2.0)
+        assert invite is not None
+        await asyncio.sleep(0.05)
+        await wic.driver.hangup()
+        cancel = await wic.chan.request("CANCEL", 2.0)
+        assert cancel is not None
+        assert cancel.message.header_values("Via") == invite.message.header_values("Via")
+        assert cancel.message.header_values("Route") == invite.message.header_values("Route") != []
+        await asyncio.sleep(0.1)
+        assert [m.status for m, _ in wic.chan.sent if m is not None][-2:] == [200, 487]
+
     async def test_hangup_while_ringing_declines(self, make: Make) -> None:
         wic = await make()
         assert wic.chan is not None

@@ -1,0 +1,344 @@
+"""The eP-CSCF proper: a transaction-stateful proxy between WebSocket flows from WICs
+(RFC 7118) and the IMS core (RFC 3261 §16), with Path (RFC 3327) and Record-Route."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import dataclasses
+import secrets
+from collections.abc import Awaitable
+from typing import Any
+
+from websockets.http11 import Request, Response
+
+from harness.profiles import Profile
+from harness.sip import NameAddr, SipMessage, SipParseError, build_response, new_branch, parse
+from harness.suts.base import EpcscfEndpoint, EpcscfEnv
+from harness.suts.reference import SutLog
+from harness.suts.reference.epcscf.core_link import CoreLink
+from harness.suts.reference.epcscf.editing import framed, insert_top, replace_top_value, set_values
+from harness.suts.reference.epcscf.state import HOST, Flow, Txn
+from harness.suts.reference.epcscf.transactions import Transactions
+from harness.suts.reference.epcscf.websocket import (
+    apply_connection_faults,
+    handshake_policy,
+    send_ws,
+)
+from harness.ws import WsConnection, WsMessage, WsServer
+
+DIALOG_CREATING = ("INVITE", "SUBSCRIBE", "REFER")
+
+
+class Proxy:
+    """The eP-CSCF proper; see the package docstring."""
+
+    def __init__(self, env: EpcscfEnv, faults: frozenset[str], log: SutLog) -> None:
+        self.env = env
+        self.profile: Profile = env.profile
+        self.faults = faults
+        self.log = log
+        self.t1 = env.profile.timers.t1
+        self.flows: dict[str, Flow] = {}
+        self.bindings: dict[str, str] = {}  # registered Contact URI → flow token
+        self.transactions = Transactions(self)
+        self.core = CoreLink(self, env.core_host, env.core_port, env.core_transport)
+        self.server: WsServer | None = None
+        self.tasks: set[asyncio.Task[Any]] = set()
+
+    # -- life cycle ----------------------------------------------------------------------------
+
+    async def start(self) -> EpcscfEndpoint:
+        await self.core.open()
+        self.server = WsServer(
+            timeline=None,
+            actor="sut",
+            ssl_context=self.env.pki.server_context(),
+            subprotocols=("sip",),
+            require_subprotocol="no_subprotocol_check" not in self.faults,
+            policy=self.handshake_policy,
+            on_connection=self.serve,
+            host=HOST,
+            port=0,
+            handshake_timeout=self.profile.timers.handshake_timeout,
+        )
+        await self.server.start()
+        self.log(
+            f"listening on {self.server.url}; core {self.env.core_transport}:"
+            f"{self.env.core_host}:{self.env.core_port} from port {self.core.local_port}; "
+            f"faults: {', '.join(sorted(self.faults)) or 'none'}"
+        )
+        return EpcscfEndpoint(
+            ws_url=self.server.url,
+            ca_pem=self.env.pki.ca_pem,
+            domain=self.profile.domain,
+            host=HOST,
+            port=self.server.port,
+        )
+
+    async def stop(self) -> None:
+        self.transactions.cancel_timers()
+        for task in list(self.tasks):
+            task.cancel()
+        if self.tasks:
+            await asyncio.wait(list(self.tasks), timeout=1.0)
+        if self.server is not None:
+            await self.server.stop()
+        await self.core.close()
+        self.log("stopped")
+
+    def spawn(self, coro: Awaitable[Any]) -> None:
+        task = asyncio.get_running_loop().create_task(self._guard(coro))
+        self.tasks.add(task)
+        task.add_done_callback(self.tasks.discard)
+
+    async def _guard(self, coro: Awaitable[Any]) -> None:
+        try:
+            await coro
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - the SUT logs its own bugs, never crashes
+            self.log(f"internal error: {exc!r}")
+
+    # -- handshake (RFC 6455 §4.2.2, §10.2; SEED 5.Y.1.1) -----------------------------------------
+
+    def handshake_policy(self, request: Request) -> Response | None:
+        return handshake_policy(
+            request, faults=self.faults, trusted=self.profile.trusted_origins, log=self.log
+        )
+
+    # -- one WebSocket connection ---------------------------------------------------------------
+
+    async def serve(self, conn: WsConnection) -> None:
+        stream = getattr(conn, "_stream", None)
+        peer = stream.get_extra_info("peername") if stream is not None else None
+        host, port = (peer[0], peer[1]) if isinstance(peer, tuple) else (HOST, 0)
+        flow = Flow(secrets.token_hex(5), conn, host, port)
+        apply_connection_faults(flow, self.faults, self.log)
+        self.flows[flow.token] = flow
+        self.log(f"flow {flow.token}: WebSocket from {host}:{port} ({conn.subprotocol or 'no subprotocol'})")
+        try:
+            while not conn.closed:
+                message = await conn.recv(0.25)
+                if message is not None:
+                    await self._guard(self.from_wic(flow, message))
+        finally:
+            self.log(f"flow {flow.token}: closed (close code {conn.close_code}, error {conn.error})")
+
+    async def send_ws(self, flow: Flow, data: bytes) -> None:
+        await send_ws(flow, data, self.log)
+
+    async def from_wic(self, flow: Flow, message: WsMessage) -> None:
+        """One WebSocket message from the WIC (RFC 7118 §4.2, §5)."""
+        payload = message.payload
+        if message.opcode == "binary" and "binary_ignored" in self.faults:
+            self.log(f"flow {flow.token}: binary message of {len(payload)}B ignored (fault)")
+            return
+        if payload == b"\r\n\r\n":  # RFC 5626 §4.4.1 ping
+            if "no_crlf_pong" in self.faults:
+                self.log(f"flow {flow.token}: CRLFCRLF not answered (fault)")
+            else:
+                await flow.conn.send_text(b"\r\n")
+            return
+        if payload == b"\r\n":
+            return
+        try:
+            result = parse(payload)
+        except SipParseError as exc:
+            await self._unparsable_from_wic(flow, exc)
+            return
+        messages = [result.message]
+        if result.excess:
+            if "process_excess" in self.faults:
+                with contextlib.suppress(SipParseError):
+                    messages.append(parse(result.excess).message)
+                self.log(f"flow {flow.token}: {len(result.excess)}B after the message parsed as another (fault)")
+            else:
+                self.log(f"flow {flow.token}: {len(result.excess)}B after the Content-Length discarded")
+        for sip in messages:
+            if sip.is_request:
+                await self.request_from_wic(flow, sip)
+            else:
+                await self.response_from_wic(flow, sip)
+
+    async def _unparsable_from_wic(self, flow: Flow, exc: SipParseError) -> None:
+        partial = exc.partial
+        self.log(f"flow {flow.token}: unparsable message ({exc})")
+        if partial is None or not partial.is_request or partial.method.upper() == "ACK":
+            return  # junk or a response: dropped (RFC 3261 §18.3)
+        if exc.reason == "content-length larger than body" and "ignore_content_length" in self.faults:
+            self.log(f"flow {flow.token}: processed anyway (fault)")
+            await self.request_from_wic(flow, partial)
+            return
+        with contextlib.suppress(SipParseError):
+            await self.send_ws(flow, build_response(partial, 400, f"Bad Request ({exc.reason})").to_bytes())
+
+    # -- requests and responses from the WIC ------------------------------------------------------
+
+    async def request_from_wic(self, flow: Flow, msg: SipMessage) -> None:
+        method = msg.method.upper()
+        via = msg.top_via
+        self.log(f"flow {flow.token}: rx {msg.summary()}")
+        if via is None:
+            return
+        token = via.protocol.rsplit("/", 1)[-1]
+        if "reject_lowercase_via" in self.faults and token != token.upper():
+            await self.send_ws(flow, build_response(msg, 400, "Bad Via transport").to_bytes())
+            return
+        # RFC 7118 §5.3 / RFC 3261 §18.2.1: received, the sent-by left as it is.
+        if via.host.lower().endswith(".invalid") or via.host != flow.peer_host:
+            marked = via.with_param("received", flow.peer_host)
+            if via.rport == "":
+                marked = marked.with_param("rport", str(flow.peer_port))
+            msg = replace_top_value(msg, "Via", str(marked))
+        forwards = msg.max_forwards
+        if forwards is not None and forwards <= 0 and method != "ACK":
+            await self.send_ws(flow, build_response(msg, 483).to_bytes())
+            return
+        msg = msg.replace_header("Max-Forwards", str((forwards if forwards is not None else 71) - 1))
+        if method == "INVITE":
+            await self.send_ws(flow, build_response(msg, 100).to_bytes())
+        upstream = msg
+        msg, _ = self.pop_own_routes(msg)
+        if method == "REGISTER":
+            msg = self._add_path(flow, msg)
+        elif method in DIALOG_CREATING and msg.to.tag is None:
+            msg = insert_top(msg, "Record-Route", self.uri(flow, "ws"))
+            msg = insert_top(msg, "Record-Route", self.uri(flow, self.core.transport))
+        await self._to_core(flow, method, upstream, msg)
+
+    def _add_path(self, flow: Flow, msg: SipMessage) -> SipMessage:
+        """RFC 3327 Path naming this flow; `ob` for an RFC 5626 registration (§5.1)."""
+        outbound = any(c.has_param("reg-id") and c.has_param("+sip.instance") for c in msg.contacts)
+        for contact in msg.contacts:
+            self.bindings[str(contact.uri)] = flow.token
+        path = self.uri(flow, self.core.transport, ob=outbound)
+        return insert_top(msg, "Path", path)
+
+    def uri(self, flow: Flow, transport: str, *, ob: bool = False) -> str:
+        port = self.server.port if transport == "ws" and self.server else self.core.local_port
+        return f"<sip:{flow.token}@{HOST}:{port};transport={transport};lr{';ob' if ob else ''}>"
+
+    def pop_own_routes(self, msg: SipMessage) -> tuple[SipMessage, list[str]]:
+        """Remove the Route entries naming this proxy (RFC 3261 §16.4); their user parts."""
+        values = msg.header_values("Route")
+        ours = {self.core.local_port, self.server.port if self.server else -1}
+        tokens: list[str] = []
+        while values:
+            try:
+                uri = NameAddr.parse(values[0]).uri
+            except SipParseError:
+                break
+            if uri.host != HOST or uri.port not in ours:
+                break
+            tokens.append(uri.user or "")
+            values.pop(0)
+        if tokens:
+            msg = set_values(msg, "Route", values)
+        return msg, tokens
+
+    async def _to_core(self, flow: Flow, method: str, upstream: SipMessage, msg: SipMessage) -> None:
+        branch = new_branch()
+        transport = self.core.transport.upper()
+        msg = framed(insert_top(msg, "Via", f"SIP/2.0/{transport} {HOST}:{self.core.local_port};branch={branch}"))
+        data = msg.to_bytes()
+        if method != "ACK":
+
+            async def answer(response: SipMessage) -> None:
+                await self.send_ws(flow, response.to_bytes())
+
+            async def resend() -> None:
+                self.core.send(data)
+
+            txn = Txn(branch, method, upstream, answer, resend if self.core.transport == "udp" else None,
+                      flow, towards_wic=False)
+            self.transactions.start(txn, msg)
+        self.log(f"flow {flow.token}: → core {msg.summary()}")
+        self.core.send(data)
+
+    async def response_from_wic(self, flow: Flow, msg: SipMessage) -> None:
+        txn = self.transactions.match(msg)
+        if txn is None or txn.flow is not flow:
+            self.log(f"flow {flow.token}: stray response dropped: {msg.summary()}")
+            return
+        self.transactions.progress(txn, msg)
+        if msg.status == 100:
+            return
+        await txn.upstream(framed(replace_top_value(msg, "Via", None)))
+
+    # -- the core side ----------------------------------------------------------------------------
+
+    async def from_core(self, data: bytes, source: tuple[str, int]) -> None:
+        try:
+            msg = parse(data).message
+        except SipParseError as exc:
+            self.log(f"core: unparsable message ({exc})")
+            partial = exc.partial
+            if partial is not None and partial.is_request and partial.method.upper() != "ACK":
+                self.core.send(build_response(partial, 400).to_bytes(), source)
+            return
+        if msg.is_request:
+            await self.request_from_core(msg, source)
+        else:
+            await self.response_from_core(msg)
+
+    async def request_from_core(self, msg: SipMessage, source: tuple[str, int]) -> None:
+        method = msg.method.upper()
+        self.log(f"core: rx {msg.summary()}")
+        upstream = msg
+        msg, tokens = self.pop_own_routes(msg)
+        token = next((t for t in tokens if t in self.flows), None)
+        token = token or self.bindings.get(msg.request_uri or "")
+        flow = self.flows.get(token or "")
+        if flow is None or not flow.open:
+            self.log(f"core: no open WebSocket flow for {msg.request_uri}")
+            if method != "ACK":
+                self.core.send(build_response(upstream, 430, "Flow Failed").to_bytes(), source)
+            return
+        forwards = msg.max_forwards
+        if forwards is not None and forwards <= 0 and method != "ACK":
+            self.core.send(build_response(upstream, 483).to_bytes(), source)
+            return
+        msg = msg.replace_header("Max-Forwards", str((forwards if forwards is not None else 71) - 1))
+        if method in DIALOG_CREATING and msg.to.tag is None:
+            msg = insert_top(msg, "Record-Route", self.uri(flow, self.core.transport))
+            msg = insert_top(msg, "Record-Route", self.uri(flow, "ws"))
+        branch = new_branch()
+        msg = framed(insert_top(msg, "Via", f"SIP/2.0/WSS {HOST}:{self.server.port if self.server else 0};branch={branch}"))
+        data = msg.to_bytes()
+        if method != "ACK":
+
+            async def answer(response: SipMessage) -> None:
+                self.core.send(response.to_bytes(), source)
+
+            async def resend() -> None:
+                self.log(f"flow {flow.token}: retransmitting {method} over the WebSocket (fault)")
+                await self.send_ws(flow, data)
+
+            retransmit = resend if "retransmit_over_ws" in self.faults else None
+            self.transactions.start(Txn(branch, method, upstream, answer, retransmit, flow, towards_wic=True), msg)
+        self.log(f"flow {flow.token}: → WIC {msg.summary()}")
+        await self.send_ws(flow, data)
+
+    async def response_from_core(self, msg: SipMessage) -> None:
+        txn = self.transactions.match(msg)
+        if txn is None or txn.towards_wic or txn.flow is None:
+            self.log(f"core: stray response dropped: {msg.summary()}")
+            return
+        self.transactions.progress(txn, msg)
+        status = msg.status or 0
+        if status == 100:
+            return
+        msg = replace_top_value(msg, "Via", None)
+        if "rewrite_sent_by" in self.faults:
+            wic_via = msg.top_via
+            if wic_via is not None:
+                rewritten = dataclasses.replace(wic_via, host=txn.flow.peer_host, port=txn.flow.peer_port)
+                msg = replace_top_value(msg, "Via", str(rewritten))
+        await txn.upstream(framed(msg))
+        if "close_after_bye" in self.faults and txn.method == "BYE" and 200 <= status < 300:
+            self.log(f"flow {txn.flow.token}: closing the WebSocket after BYE (fault)")
+            self.spawn(txn.flow.conn.close(1.0, code=1000, reason="call released"))
+
+
+__all__ = ["DIALOG_CREATING", "Proxy"]

@@ -1,0 +1,44 @@
+"""What the reference WIC writes about itself: its AOR, an invented `.invalid` sent-by and
+Contact user (RFC 7118 §5.2), its RFC 5626 instance, and the fault switches that spoil
+the transport in Via and Contact."""
+
+from __future__ import annotations
+
+import secrets
+import uuid
+
+from harness.profiles import Profile
+from harness.sip import new_branch
+
+ALLOW = "INVITE, ACK, CANCEL, BYE, OPTIONS, MESSAGE, INFO, UPDATE, NOTIFY"
+AGENT = "wicct reference WIC"
+
+
+class Identity:
+    """The WIC's names on the wire, fixed for the life of one `ReferenceWic`."""
+
+    def __init__(self, profile: Profile, faults: frozenset[str]) -> None:
+        self.profile = profile
+        self.faults = faults
+        self.instance = f"urn:uuid:{uuid.uuid4()}"
+        self.host = f"{secrets.token_hex(5)}.invalid"  # RFC 7118 §5.2: an invented sent-by
+        self.user = secrets.token_hex(4)
+
+    @property
+    def aor(self) -> str:
+        name = self.profile.display_name
+        return f'"{name}" <{self.profile.impu}>' if name else f"<{self.profile.impu}>"
+
+    def contact_transport(self) -> str:
+        if "contact_transport_tcp" in self.faults:
+            return "tcp"
+        return "wss" if "contact_transport_wss" in self.faults else "ws"
+
+    def via(self) -> str:
+        """The Via of a new request, with a fresh branch (RFC 7118 §5.1: transport WSS)."""
+        transport = "TCP" if "via_transport_tcp" in self.faults else "WSS"
+        return f"SIP/2.0/{transport} {self.host};branch={new_branch()}"
+
+    def dialog_contact(self) -> str:
+        """The Contact of INVITEs and their answers: the `ob` flow token (RFC 5626 §5)."""
+        return f"<sip:{self.user}@{self.host};transport={self.contact_transport()};ob>"

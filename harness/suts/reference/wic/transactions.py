@@ -1,0 +1,154 @@
+"""The reference WIC's transactions over a reliable transport (RFC 3261 §17).
+
+Client side (§17.1): no retransmissions over the WebSocket (RFC 7118 §5), Timer B/F fire
+at 64×T1; responses are matched by branch and CSeq method (§17.1.3). Server side
+(§17.2): a retransmitted request is absorbed by its transaction (§17.2.3), which repeats
+its last response. The fault `retransmit_over_ws` runs Timer A/E as over UDP.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from harness.sip import SipMessage, build_response
+from harness.sip.dialog import client_transaction_key, server_transaction_key
+from harness.suts.reference.wic.identity import AGENT
+
+if TYPE_CHECKING:
+    from harness.suts.reference.wic.ua import ReferenceWic
+
+T2 = 4.0  # RFC 3261 §17.1.2.2: cap of the (fault-only) retransmission interval
+
+
+@dataclass
+class ClientTx:
+    request: SipMessage
+    final: asyncio.Future[SipMessage]
+    on_provisional: Callable[[SipMessage], None] | None = None
+    provisional: bool = False
+
+    @property
+    def method(self) -> str:
+        return self.request.method
+
+
+class Transactions:
+    """Client and server transactions of one `ReferenceWic`."""
+
+    def __init__(self, ua: ReferenceWic) -> None:
+        self.ua = ua
+        self.log = ua.log
+        self.t1 = ua.profile.timers.t1
+        self.client: dict[tuple[str, str], ClientTx] = {}
+        self.server: dict[tuple[str | int, ...], list[SipMessage]] = {}
+
+    # -- client transactions (RFC 3261 §17.1 over a reliable transport) ----------------------
+
+    async def transact(
+        self, request: SipMessage, on_provisional: Callable[[SipMessage], None] | None = None
+    ) -> SipMessage | None:
+        """Send a request and wait for its final response; None when Timer B/F fired
+        (64×T1) or the connection went away. No retransmission over the WebSocket."""
+        key = client_transaction_key(request) or ("", request.method)
+        tx = ClientTx(request, asyncio.get_running_loop().create_future(), on_provisional)
+        self.client[key] = tx
+        retransmit = None
+        try:
+            if not await self.ua.send(request):
+                return None
+            if "retransmit_over_ws" in self.ua.faults:
+                retransmit = self.ua.spawn(self._retransmit(tx))
+            timer = 64 * self.t1
+            while True:
+                try:
+                    return await asyncio.wait_for(asyncio.shield(tx.final), timer)
+                except TimeoutError:
+                    if tx.method == "INVITE" and tx.provisional:
+                        continue  # "Proceeding": no Timer B any more, the callee is ringing
+                    self.log(f"{tx.method} timed out after {timer:g} s (Timer {'B' if tx.method == 'INVITE' else 'F'})")
+                    return None
+        except asyncio.CancelledError:
+            if tx.final.cancelled():
+                return None  # the connection went away
+            raise
+        finally:
+            if retransmit is not None:
+                retransmit.cancel()
+            self.client.pop(key, None)
+
+    async def _retransmit(self, tx: ClientTx) -> None:
+        """Fault retransmit_over_ws: Timer A/E as over UDP (RFC 3261 §17.1.1.2, §17.1.2.2)."""
+        interval = self.t1
+        while not tx.final.done():
+            await asyncio.sleep(interval)
+            if tx.final.done() or (tx.method == "INVITE" and tx.provisional):
+                return
+            self.log(f"retransmitting {tx.method} (fault retransmit_over_ws)")
+            await self.ua.send(tx.request)
+            interval = min(interval * 2, T2)
+
+    def on_response(self, response: SipMessage) -> None:
+        via = response.top_via
+        if via is None:
+            return
+        if "drop_responses_without_received" in self.ua.faults and via.received is None:
+            self.log(f"ignored {response.summary()}: no 'received' in the top Via (fault)")
+            return
+        key = client_transaction_key(response)
+        tx = self.client.get(key) if key is not None else None
+        if tx is None:
+            self.ua.calls.on_stray_response(response)
+            return
+        if (response.status or 0) < 200:
+            tx.provisional = True
+            if tx.on_provisional is not None:
+                tx.on_provisional(response)
+        elif not tx.final.done():
+            tx.final.set_result(response)
+
+    def cancel_all(self) -> None:
+        """The connection went away: every pending client transaction ends."""
+        for tx in list(self.client.values()):
+            if not tx.final.done():
+                tx.final.cancel()
+
+    # -- server transactions (RFC 3261 §17.2) ------------------------------------------------
+
+    async def absorbed(self, request: SipMessage) -> bool:
+        """True for a retransmission (RFC 3261 §17.2.3): its transaction repeats its last
+        response. Otherwise a new server transaction starts (False)."""
+        key = server_transaction_key(request)
+        if key in self.server:
+            sent = self.server[key]
+            if sent:
+                await self.ua.send(sent[-1])
+            return True
+        self.server[key] = []
+        return False
+
+    def record(self, request: SipMessage, *responses: SipMessage) -> None:
+        """Responses sent in `request`'s server transaction."""
+        self.server.setdefault(server_transaction_key(request), []).extend(responses)
+
+    async def reply(
+        self,
+        request: SipMessage,
+        status: int,
+        *,
+        to_tag: str | None = None,
+        headers: list[tuple[str, str]] | None = None,
+        body: bytes = b"",
+        content_type: str | None = None,
+        pack_with: SipMessage | None = None,
+    ) -> SipMessage:
+        """Answer `request` in its server transaction (RFC 3261 §8.2.6)."""
+        response = build_response(
+            request, status, headers=[*(headers or []), ("User-Agent", AGENT)], body=body,
+            content_type=content_type, to_tag=to_tag if status > 100 else None,
+        )
+        self.record(request, response)
+        await self.ua.send(response, pack_with=pack_with)
+        return response
