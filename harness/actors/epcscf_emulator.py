@@ -32,6 +32,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from harness import evidence as ev
 from harness.actors.channel import Received, SipChannel
 from harness.evidence import CONNECT, NOTE, Timeline
 from harness.pki import Pki
@@ -236,8 +237,8 @@ class EpcscfEmulator:
             detail = f"the run's CA, issued for {WRONG_NAME} only"
         self._server.ssl_context = context
         self.certificate = kind
-        self.timeline.add(ACTOR, "stimulus", f"certificate now {kind}: {detail}", what="certificate",
-                          kind_of_certificate=kind)
+        self.timeline.put(ACTOR, f"certificate now {kind}: {detail}",
+                          ev.stimulus({"what": "certificate", "kind_of_certificate": kind}))
 
     # -- connections and channels ---------------------------------------------------
 
@@ -292,7 +293,7 @@ class EpcscfEmulator:
     def peer_address(self, chan: SipChannel) -> tuple[str, int | None]:
         """The WIC's source address of one connection (for Via `received`/`rport`)."""
         for entry in self.timeline.select(kind=CONNECT, actor=ACTOR, conn=chan.conn.conn_id):
-            peer = str(entry.data.get("peer") or "")
+            peer = str(ev.connect.of(entry)["peer"] or "")
             host, _, port = peer.rpartition(":")
             if host:
                 return host.strip("[]"), int(port) if port.isdigit() else None
