@@ -280,15 +280,23 @@ class ConnectData(TypedDict):
 
 
 class NoteData(TypedDict, total=False):
-    """`NOTE`: free-form context. The keys typed writers use; `Timeline.add` writes others."""
+    """`NOTE`: context, every key optional. These are the keys wicct's notes carry (some
+    still written through the untyped `Timeline.add`); a note may carry others."""
 
     error: str
     keepalive: bytes  # RFC 7118 §6 / RFC 5626 §4.4.1 CRLF keep-alive received
     ws_message: int
-    host: str
+    host: str  # the IMS-core stub's address
     port: int
     transport: str
     mandated_wait: float  # seconds a case waited because a clause says so (bench reads it)
+    url: str  # the SUT's endpoint, its CA and whether wicct verifies it (role set-up)
+    ca: str | None
+    tls_verify: bool
+    faults: list[str]  # a reference SUT's fault switches
+    step: str  # the runner: which step starts, at which line of the case file
+    line: int
+    traceback: str  # the runner: a wicct error
 
 
 class StimulusData(TypedDict, total=False):
