@@ -153,7 +153,9 @@ async def over_loopback(timeline: Timeline, pki: Pki) -> None:
 
         other = Pki(name="unrelated CA")
         try:
-            failed = await connect(server.url, timeline=timeline, ssl_context=other.client_context())
+            failed = await connect(
+                server.url, timeline=timeline, ssl_context=other.client_context()
+            )
         finally:
             other.close()
         assert failed.conn is None

@@ -74,8 +74,12 @@ HOOKS: dict[str, tuple[type, str, list[tuple[str, Any, Any]], bool]] = {
     "Protocol.parse": (Protocol, "parse", [("self", P, EMPTY)], True),
     "ClientProtocol.parse": (ClientProtocol, "parse", [("self", P, EMPTY)], True),
     "ServerProtocol.parse": (ServerProtocol, "parse", [("self", P, EMPTY)], True),
-    "Protocol.recv_frame": (Protocol, "recv_frame", [("self", P, EMPTY), ("frame", P, EMPTY)], False),
-    "Protocol.send_frame": (Protocol, "send_frame", [("self", P, EMPTY), ("frame", P, EMPTY)], False),
+    "Protocol.recv_frame": (
+        Protocol, "recv_frame", [("self", P, EMPTY), ("frame", P, EMPTY)], False,
+    ),
+    "Protocol.send_frame": (
+        Protocol, "send_frame", [("self", P, EMPTY), ("frame", P, EMPTY)], False,
+    ),
     "Protocol.fail": (
         Protocol, "fail", [("self", P, EMPTY), ("code", P, EMPTY), ("reason", P, "")], False,
     ),
