@@ -5,30 +5,40 @@ frame, each SIP message, timers and notes. Checks read the timeline and cite ent
 their sequence number. Secrets registered with the timeline's redactor never leave it in
 clear: every text is redacted when the entry is appended.
 
+Each entry kind has a typed payload: a `TypedDict` (`WsFrameData`, `SipData`...) and a
+`Kind` that pairs it with the kind's name. Writers build a payload with the kind
+(`timeline.put(actor, summary, ws_frame({...}))`) and readers view an entry's data through
+it (`ws_frame.of(entry)["masked"]`), so a key spelt differently on the two sides is a
+mypy error instead of a check that passes on a missing key. `Entry.data` stays a plain
+mapping: report.json, redaction and `Timeline.add` (the untyped path, for notes and kinds
+without a payload type) are unchanged.
+
 Pure data and no I/O: safe to import from the sans-I/O core.
 """
 
-from __future__ import annotations
+# No `from __future__ import annotations`: on Python 3.11 a TypedDict only knows which keys
+# are NotRequired (`__optional_keys__`) when its annotations are evaluated at class creation.
 
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Generic, NotRequired, TypedDict, TypeVar, cast
 
-# Entry kinds. Actors use these names; checks filter on them.
-TLS = "tls"  # data: version, cipher, peer_cert_subject, error
-HTTP_REQUEST = "http.request"  # data: method, path, headers [[name, value]...], raw
-HTTP_RESPONSE = "http.response"  # data: status, reason, headers, raw
-WS_FRAME = "ws.frame"  # data: opcode, fin, rsv1..3, masked, length, payload (text or hex)
-WS_MESSAGE = "ws.message"  # data: opcode, length, payload, frames [seq...]
-WS_CLOSE = "ws.close"  # data: code, reason, tcp_closed, by
-WS_ERROR = "ws.error"  # data: error (protocol error raised by websockets), code
-SIP = "sip"  # data: raw, start_line, method/status, call_id, cseq
-SIP_ERROR = "sip.error"  # data: raw, offset, reason
-CONNECT = "connect"  # data: peer, local, error
-NOTE = "note"
-STIMULUS = "stimulus"  # data: what wicct deliberately did
-DRIVER = "driver"  # data: verb, result
+# Entry kinds. Actors use these names; checks filter on them. The payload of each is the
+# TypedDict named after it below.
+TLS = "tls"  # TlsData
+HTTP_REQUEST = "http.request"  # HttpRequestData
+HTTP_RESPONSE = "http.response"  # HttpResponseData
+WS_FRAME = "ws.frame"  # WsFrameData
+WS_MESSAGE = "ws.message"  # WsMessageData
+WS_CLOSE = "ws.close"  # WsCloseData
+WS_ERROR = "ws.error"  # WsErrorData
+SIP = "sip"  # SipData
+SIP_ERROR = "sip.error"  # SipErrorData
+CONNECT = "connect"  # ConnectData
+NOTE = "note"  # NoteData
+STIMULUS = "stimulus"  # StimulusData
+DRIVER = "driver"  # DriverData
 
 REDACTED = "<redacted>"
 
@@ -68,7 +78,10 @@ class Redactor:
 
 @dataclass(frozen=True, kw_only=True)
 class Entry:
-    """One observation. `direction` is seen from the wicct actor: "rx" or "tx" ("" if none)."""
+    """One observation. `direction` is seen from the wicct actor: "rx" or "tx" ("" if none).
+
+    `data` is the (redacted) payload a writer put; read it through its kind's view,
+    `ws_frame.of(entry)["masked"]`, so the key is checked against the kind's TypedDict."""
 
     seq: int
     t: float
@@ -112,6 +125,262 @@ def _jsonable(value: Any, redactor: Redactor) -> Any:
     return redactor.text(repr(value))
 
 
+# -- payloads ----------------------------------------------------------------------------
+#
+# Bytes stay bytes in the timeline (checks tell invalid UTF-8 by its type); report.json
+# writes them as UTF-8 text or {"hex": ...} (`Entry.to_json`).
+
+
+class TlsData(TypedDict):
+    """`TLS`: what the handshake negotiated, or why it failed (RFC 7118 §5 WSS, §9.1: the
+    WIC authenticates the eP-CSCF). `error` is None when a session was established."""
+
+    error: str | None
+    version: NotRequired[str | None]
+    cipher: NotRequired[str | None]
+    cipher_bits: NotRequired[int | None]
+    alpn: NotRequired[str | None]
+    server_hostname: NotRequired[str | None]
+    peer_cert_subject: NotRequired[str | None]
+    peer_cert_issuer: NotRequired[str | None]
+    peer_cert_san: NotRequired[list[str]]
+    exception: NotRequired[str]  # the failure's exception type
+    reason: NotRequired[str | None]  # OpenSSL's reason (ssl.SSLError)
+    verify_code: NotRequired[int]  # certificate verification (ssl.SSLCertVerificationError)
+    verify_message: NotRequired[str]
+
+
+class HttpRequestData(TypedDict):
+    """`HTTP_REQUEST`: the opening handshake's GET (RFC 6455 §4.1, §4.2.1). A request that
+    did not parse keeps only `raw`, `error` and an empty `headers`."""
+
+    headers: list[list[str]]  # [[name, value], ...] in wire order, duplicates kept
+    raw: str  # the HTTP head as text
+    method: NotRequired[str]
+    path: NotRequired[str]
+    protocol: NotRequired[str]
+    error: NotRequired[str]
+
+
+class HttpResponseData(TypedDict):
+    """`HTTP_RESPONSE`: the answer to the upgrade (RFC 6455 §4.2.2, §4.1 client checks).
+    `error` is why websockets (or a policy) did not open the connection, else None."""
+
+    headers: list[list[str]]
+    raw: str
+    error: str | None
+    status: NotRequired[int]
+    reason: NotRequired[str]
+
+
+class FrameHead(TypedDict):
+    """The first header bytes of a frame (RFC 6455 §5.2), decoded even when refused."""
+
+    opcode: str  # "text", "ping"... or "reserved-0x3"
+    fin: bool
+    rsv1: bool
+    rsv2: bool
+    rsv3: bool
+    masked: bool
+    length: int | None  # None when the extended length was cut short
+
+
+class CloseFacts(TypedDict, total=False):
+    """A Close frame's body (RFC 6455 §5.5.1): code and reason, or why it did not parse."""
+
+    code: int | None
+    reason: str | None
+    close_error: str
+
+
+class WsFrameData(TypedDict):
+    """`WS_FRAME`: one frame as sent or received (RFC 6455 §5.2); `masked` is the MASK bit
+    as it was on the wire (§5.1, §5.3). Close frames add `CloseFacts`."""
+
+    opcode: str
+    fin: bool
+    rsv1: bool
+    rsv2: bool
+    rsv3: bool
+    masked: bool
+    length: int
+    payload: str | bytes  # text when valid UTF-8, else the bytes
+    raw_head: NotRequired[str]  # the header bytes in hex (received and raw frames)
+    code: NotRequired[int | None]
+    reason: NotRequired[str | None]
+    close_error: NotRequired[str]
+
+
+class WsMessageData(TypedDict):
+    """`WS_MESSAGE`: a data message wicct reassembled from its frames (RFC 6455 §5.4);
+    `payload` is bytes when a text message is not valid UTF-8 (§8.1)."""
+
+    opcode: str  # "text" | "binary"
+    length: int
+    payload: str | bytes
+    frames: list[int]  # seqs of the WS_FRAME entries
+
+
+class WsCloseData(TypedDict):
+    """`WS_CLOSE`: how the connection ended (RFC 6455 §7.1: closing handshake, then TCP)."""
+
+    code: int | None  # the Close code received
+    reason: str | None
+    by: str  # who started the closing handshake: "us" | "peer"
+    tcp_closed: bool
+    tcp_closed_by: str
+    clean: bool  # both Close frames exchanged (§7.1.5)
+    sent_code: int | None
+    sent_reason: str | None
+    error: str | None  # the protocol error, or the abnormal closure (1006)
+
+
+class WsErrorData(TypedDict):
+    """`WS_ERROR`: websockets (or wicct, for invalid UTF-8) failed the connection (RFC 6455
+    §7.1.7) with `code` because of what it received."""
+
+    error: str
+    code: int
+    raw: bytes  # bytes of the offending frame read before the error (may be partial)
+    frame_head: FrameHead | None
+
+
+class SipData(TypedDict):
+    """`SIP`: one SIP message (RFC 3261 §7) in one WebSocket message (RFC 7118 §5), or on
+    the core stub's UDP/TCP hop. `excess` is what followed the message in the same
+    WebSocket message (RFC 7118 §5: exactly one SIP message per WebSocket message)."""
+
+    raw: bytes
+    start_line: str | None
+    call_id: str | None
+    cseq: NotRequired[str | None]
+    excess: NotRequired[bytes]
+    ws_message: NotRequired[int]  # seq of the WS_MESSAGE entry
+    opcode: NotRequired[str]  # of the WebSocket message: "text" | "binary"
+    source: NotRequired[str]  # core stub: where it came from
+    dest: NotRequired[str]  # core stub: where it went
+
+
+class SipErrorData(TypedDict):
+    """`SIP_ERROR`: bytes received as SIP that do not parse (RFC 3261 §7, §18.3)."""
+
+    raw: bytes
+    offset: int
+    reason: str
+    ws_message: NotRequired[int]
+    source: NotRequired[str]
+
+
+class ConnectData(TypedDict):
+    """`CONNECT`: a TCP connection opened or accepted (`error` only on the client side)."""
+
+    peer: str | None  # host:port, IPv6 in brackets
+    local: str | None
+    error: NotRequired[str | None]
+
+
+class NoteData(TypedDict, total=False):
+    """`NOTE`: context, every key optional. These are the keys wicct's notes carry (some
+    still written through the untyped `Timeline.add`); a note may carry others."""
+
+    error: str
+    keepalive: bytes  # RFC 7118 §6 / RFC 5626 §4.4.1 CRLF keep-alive received
+    ws_message: int
+    host: str  # the IMS-core stub's address
+    port: int
+    transport: str
+    mandated_wait: float  # seconds a case waited because a clause says so (bench reads it)
+    url: str  # the SUT's endpoint, its CA and whether wicct verifies it (role set-up)
+    ca: str | None
+    tls_verify: bool
+    faults: list[str]  # a reference SUT's fault switches
+    step: str  # the runner: which step starts, at which line of the case file
+    line: int
+    traceback: str  # the runner: a wicct error
+
+
+class StimulusData(TypedDict, total=False):
+    """`STIMULUS`: what wicct deliberately did that a conforming peer would not (a raw
+    frame, invalid UTF-8, another certificate). A raw frame adds its `FrameHead` keys."""
+
+    what: str
+    payload: bytes
+    raw: bytes
+    opcode_value: int
+    kind_of_certificate: str
+    opcode: str
+    fin: bool
+    rsv1: bool
+    rsv2: bool
+    rsv3: bool
+    masked: bool
+    length: int | None
+
+
+class DriverData(TypedDict):
+    """`DRIVER`: a verb wicct asked a SUT driver to perform (docs/drivers.md)."""
+
+    verb: str
+    args: NotRequired[list[str]]
+    error: NotRequired[str]
+
+
+
+# -- typed access ------------------------------------------------------------------------
+
+D = TypeVar("D", bound=Mapping[str, object])
+
+
+@dataclass(frozen=True)
+class Payload:
+    """What a typed writer appends: the entry kind and its data (built by a `Kind`)."""
+
+    kind: str
+    data: Mapping[str, Any]
+
+
+@dataclass(frozen=True)
+class Kind(Generic[D]):
+    """An entry kind and the TypedDict of its data: the contract between writers and
+    readers. `kind(data)` makes a writer's `Payload`; `kind.of(entry)` is a reader's view."""
+
+    name: str
+    payload: type[D]
+
+    def __call__(self, data: D) -> Payload:
+        return Payload(self.name, data)
+
+    def of(self, entry: Entry) -> D:
+        """The data of `entry` as this kind's TypedDict (TypeError for another kind)."""
+        if entry.kind != self.name:
+            raise TypeError(f"entry {entry.seq} is {entry.kind!r}, not {self.name!r}")
+        return cast(D, entry.data)
+
+
+tls = Kind(TLS, TlsData)
+http_request = Kind(HTTP_REQUEST, HttpRequestData)
+http_response = Kind(HTTP_RESPONSE, HttpResponseData)
+ws_frame = Kind(WS_FRAME, WsFrameData)
+ws_message = Kind(WS_MESSAGE, WsMessageData)
+ws_close = Kind(WS_CLOSE, WsCloseData)
+ws_error = Kind(WS_ERROR, WsErrorData)
+sip = Kind(SIP, SipData)
+sip_error = Kind(SIP_ERROR, SipErrorData)
+connect = Kind(CONNECT, ConnectData)
+note = Kind(NOTE, NoteData)
+stimulus = Kind(STIMULUS, StimulusData)
+driver = Kind(DRIVER, DriverData)
+
+KINDS: Mapping[str, Kind[Any]] = {
+    k.name: k
+    for k in (
+        tls, http_request, http_response, ws_frame, ws_message, ws_close, ws_error,
+        sip, sip_error, connect, note, stimulus, driver,
+    )
+}
+"""Every typed kind by name."""
+
+
 class Timeline:
     """Append-only list of entries for one case. Listeners are called on every append."""
 
@@ -134,6 +403,25 @@ class Timeline:
         direction: str = "",
         conn: str = "",
         **data: Any,
+    ) -> Entry:
+        """Append an entry whose data is not typed (notes with ad-hoc keys, kinds without a
+        payload type). Typed kinds go through `put`."""
+        return self._append(actor, kind, summary, direction, conn, data)
+
+    def put(
+        self, actor: str, summary: str, payload: Payload, *, direction: str = "", conn: str = ""
+    ) -> Entry:
+        """Append an entry with a typed payload, e.g. `put("wic", "rx ...", ws_frame({...}))`."""
+        return self._append(actor, payload.kind, summary, direction, conn, payload.data)
+
+    def _append(
+        self,
+        actor: str,
+        kind: str,
+        summary: str,
+        direction: str,
+        conn: str,
+        data: Mapping[str, Any],
     ) -> Entry:
         entry = Entry(
             seq=len(self._entries) + 1,

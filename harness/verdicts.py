@@ -136,8 +136,8 @@ def case_verdict(findings: Iterable[Finding], verifies: Iterable[str]) -> tuple[
     verdict = worst(f.verdict for f in items)
     if verdict is Verdict.PASS:
         return verdict, "all checks passed"
-    reasons = [f"{f.requirement}: {f.reason}" for f in items if f.verdict is verdict]
-    return verdict, "; ".join(reasons)
+    worst_reasons = [f"{f.requirement}: {f.reason}" for f in items if f.verdict is verdict]
+    return verdict, "; ".join(worst_reasons)
 
 
 @dataclass(kw_only=True)

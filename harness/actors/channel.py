@@ -14,7 +14,8 @@ import contextlib
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
-from harness.evidence import NOTE, SIP, SIP_ERROR, Timeline
+from harness import evidence as ev
+from harness.evidence import Timeline
 from harness.sip import SipMessage, SipParseError, is_keepalive, parse
 from harness.sip.dialog import same_transaction
 from harness.ws import WsConnection, WsMessage
@@ -109,27 +110,35 @@ class SipChannel:
     def _record(self, message: WsMessage) -> Received:
         conn = self.conn.conn_id
         if is_keepalive(message.payload):
-            entry = self.timeline.add(
-                self.actor, NOTE, f"rx CRLF keep-alive {message.payload!r}", direction="rx",
-                conn=conn, keepalive=message.payload, ws_message=message.entry,
+            entry = self.timeline.put(
+                self.actor, f"rx CRLF keep-alive {message.payload!r}",
+                ev.note({"keepalive": message.payload, "ws_message": message.entry}),
+                direction="rx", conn=conn,
             )
             return Received(None, message.payload, message.opcode, entry.seq, message.entry, keepalive=True)
         try:
             result = parse(message.payload)
         except SipParseError as exc:
-            entry = self.timeline.add(
-                self.actor, SIP_ERROR, f"rx unparsable SIP: {exc}", direction="rx", conn=conn,
-                raw=message.payload, offset=exc.offset, reason=exc.reason, ws_message=message.entry,
+            entry = self.timeline.put(
+                self.actor, f"rx unparsable SIP: {exc}",
+                ev.sip_error({
+                    "raw": message.payload, "offset": exc.offset, "reason": exc.reason,
+                    "ws_message": message.entry,
+                }),
+                direction="rx", conn=conn,
             )
             return Received(
                 exc.partial, message.payload, message.opcode, entry.seq, message.entry, error=str(exc)
             )
         sip = result.message
-        entry = self.timeline.add(
-            self.actor, SIP, f"rx {sip.summary()}", direction="rx", conn=conn,
-            raw=message.payload, start_line=sip.start_line, call_id=sip.call_id,
-            cseq=str(sip.cseq) if sip.cseq else None, excess=result.excess,
-            ws_message=message.entry, opcode=message.opcode,
+        entry = self.timeline.put(
+            self.actor, f"rx {sip.summary()}",
+            ev.sip({
+                "raw": message.payload, "start_line": sip.start_line, "call_id": sip.call_id,
+                "cseq": str(sip.cseq) if sip.cseq else None, "excess": result.excess,
+                "ws_message": message.entry, "opcode": message.opcode,
+            }),
+            direction="rx", conn=conn,
         )
         return Received(sip, message.payload, message.opcode, entry.seq, message.entry, excess=result.excess)
 
@@ -137,10 +146,14 @@ class SipChannel:
 
     def record_tx(self, message: SipMessage | None, raw: bytes, what: str = "") -> int:
         summary = f"tx {message.summary() if message else what or 'raw'}"
-        entry = self.timeline.add(
-            self.actor, SIP, summary, direction="tx", conn=self.conn.conn_id, raw=raw,
-            start_line=message.start_line if message else None,
-            call_id=message.call_id if message else None,
+        entry = self.timeline.put(
+            self.actor, summary,
+            ev.sip({
+                "raw": raw,
+                "start_line": message.start_line if message else None,
+                "call_id": message.call_id if message else None,
+            }),
+            direction="tx", conn=self.conn.conn_id,
         )
         self.sent.append((message, entry.seq))
         return entry.seq

@@ -25,7 +25,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from harness.evidence import NOTE, SIP, SIP_ERROR, Timeline
+from harness import evidence as ev
+from harness.evidence import NOTE, Timeline
 from harness.profiles import Profile
 from harness.sip import (
     NameAddr,
@@ -162,9 +163,9 @@ class CoreStub:
             break
         if self._udp is None:
             raise OSError(f"core stub cannot bind tcp {self.host}:{self._wanted_port}: {last}")
-        self.timeline.add(
-            ACTOR, NOTE, f"IMS-core stub listening on udp/tcp {self.host}:{self.port}",
-            host=self.host, port=self.port, transport=self.transport,
+        self.timeline.put(
+            ACTOR, f"IMS-core stub listening on udp/tcp {self.host}:{self.port}",
+            ev.note({"host": self.host, "port": self.port, "transport": self.transport}),
         )
 
     async def stop(self) -> None:
@@ -302,15 +303,21 @@ class CoreStub:
         try:
             message = parse(data).message
         except SipParseError as exc:
-            self.timeline.add(
-                ACTOR, SIP_ERROR, f"rx unparsable SIP from {source}: {exc}", direction="rx",
-                conn=conn, raw=data, offset=exc.offset, reason=exc.reason, source=str(source),
+            self.timeline.put(
+                ACTOR, f"rx unparsable SIP from {source}: {exc}",
+                ev.sip_error({
+                    "raw": data, "offset": exc.offset, "reason": exc.reason, "source": str(source),
+                }),
+                direction="rx", conn=conn,
             )
             return
-        entry = self.timeline.add(
-            ACTOR, SIP, f"rx {message.summary()}", direction="rx", conn=conn, raw=data,
-            start_line=message.start_line, call_id=message.call_id, cseq=str(message.cseq),
-            source=str(source),
+        entry = self.timeline.put(
+            ACTOR, f"rx {message.summary()}",
+            ev.sip({
+                "raw": data, "start_line": message.start_line, "call_id": message.call_id,
+                "cseq": str(message.cseq), "source": str(source),
+            }),
+            direction="rx", conn=conn,
         )
         rx = CoreRx(message, entry.seq, source)
         if message.is_request:
@@ -427,10 +434,13 @@ class CoreStub:
 
     def _send(self, message: SipMessage, dest: Source) -> int:
         data = message.to_bytes()
-        entry = self.timeline.add(
-            ACTOR, SIP, f"tx {message.summary()}", direction="tx", conn=f"core-{dest.transport}",
-            raw=data, start_line=message.start_line, call_id=message.call_id,
-            cseq=str(message.cseq), dest=str(dest),
+        entry = self.timeline.put(
+            ACTOR, f"tx {message.summary()}",
+            ev.sip({
+                "raw": data, "start_line": message.start_line, "call_id": message.call_id,
+                "cseq": str(message.cseq), "dest": str(dest),
+            }),
+            direction="tx", conn=f"core-{dest.transport}",
         )
         if dest.transport == "udp":
             if self._udp is not None:

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from harness import evidence as ev
 from harness import requirements
 from harness.cases.model import Case, Step
 from harness.evidence import Timeline
@@ -197,7 +198,8 @@ class CaseContext:
     def mandated(self, seconds: float, what: str) -> None:
         """Record a protocol-mandated wait (a window watched on purpose), so that the
         benchmark can tell wicct's own overhead from the time the case must take."""
-        self.timeline.add("runner", "note", f"watched {what} for {seconds:g} s", mandated_wait=seconds)
+        self.timeline.put("runner", f"watched {what} for {seconds:g} s",
+                          ev.note({"mandated_wait": seconds}))
 
     # -- values ---------------------------------------------------------------------
 

@@ -9,7 +9,19 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from harness.evidence import SIP, SIP_ERROR, WS_ERROR, WS_FRAME, WS_MESSAGE, Entry
+from harness.evidence import (
+    SIP,
+    SIP_ERROR,
+    WS_ERROR,
+    WS_FRAME,
+    WS_MESSAGE,
+    Entry,
+    sip,
+    sip_error,
+    ws_error,
+    ws_frame,
+    ws_message,
+)
 from harness.verdicts import Verdict
 
 
@@ -40,10 +52,10 @@ def one_sip_message_per_ws_message(entries: list[Entry], actor: str) -> Judgemen
     errors = _rx(entries, actor, SIP_ERROR)
     if not sips and not errors:
         return None
-    bad_excess = [e for e in sips if e.data.get("excess")]
+    bad_excess = [e for e in sips if sip.of(e).get("excess")]
     if bad_excess:
         first = bad_excess[0]
-        excess = first.data["excess"]
+        excess = sip.of(first)["excess"]
         shown = excess[:60] if isinstance(excess, str | bytes) else excess
         return Judgement(
             Verdict.FAIL,
@@ -55,7 +67,7 @@ def one_sip_message_per_ws_message(entries: list[Entry], actor: str) -> Judgemen
         first = errors[0]
         return Judgement(
             Verdict.FAIL,
-            f"a WebSocket message was not one whole SIP message ({first.data.get('reason')}): "
+            f"a WebSocket message was not one whole SIP message ({sip_error.of(first)['reason']}): "
             f"{len(errors)} time(s)",
             tuple(e.seq for e in errors[:5]),
         )
@@ -66,8 +78,8 @@ def one_sip_message_per_ws_message(entries: list[Entry], actor: str) -> Judgemen
 def frames_masked(entries: list[Entry], actor: str) -> Judgement | None:
     """WIC-FR-02 (RFC 6455 §5.1): a client masks every frame it sends."""
     frames = _rx(entries, actor, WS_FRAME)
-    errors = [e for e in _rx(entries, actor, WS_ERROR) if "mask" in str(e.data.get("error", "")).lower()]
-    unmasked = [e for e in frames if e.data.get("masked") is False]
+    errors = [e for e in _rx(entries, actor, WS_ERROR) if "mask" in ws_error.of(e)["error"].lower()]
+    unmasked = [e for e in frames if ws_frame.of(e)["masked"] is False]
     if errors or unmasked:
         bad = (errors + unmasked)[:5]
         return Judgement(Verdict.FAIL, f"{len(unmasked) or len(errors)} unmasked client frame(s)",
@@ -81,10 +93,10 @@ def text_is_utf8(entries: list[Entry], actor: str) -> Judgement | None:
     """WIC-FR-03 (RFC 7118 §4.2): text frames carry valid UTF-8."""
     errors = [
         e for e in _rx(entries, actor, WS_ERROR)
-        if e.data.get("code") == 1007 or "utf-8" in str(e.data.get("error", "")).lower()
+        if ws_error.of(e)["code"] == 1007 or "utf-8" in ws_error.of(e)["error"].lower()
     ]
-    messages = [e for e in _rx(entries, actor, WS_MESSAGE) if e.data.get("opcode") == "text"]
-    invalid = [e for e in messages if isinstance(e.data.get("payload"), bytes | bytearray)]
+    messages = [e for e in _rx(entries, actor, WS_MESSAGE) if ws_message.of(e)["opcode"] == "text"]
+    invalid = [e for e in messages if isinstance(ws_message.of(e)["payload"], bytes | bytearray)]
     if errors or invalid:
         bad = (errors + invalid)[:5]
         return Judgement(Verdict.FAIL, "a text frame carried invalid UTF-8", tuple(e.seq for e in bad))

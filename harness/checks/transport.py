@@ -6,18 +6,20 @@ Pure functions over the SIP requests wicct's peer received from the SUT.
 from __future__ import annotations
 
 from harness.checks.framing import Judgement, cited
-from harness.evidence import SIP, Entry
+from harness.evidence import SIP, Entry, sip
 from harness.sip import SipMessage, SipParseError, parse
 from harness.verdicts import Verdict
 
 
 def received_requests(entries: list[Entry], actor: str) -> list[tuple[Entry, SipMessage]]:
+    """The SIP requests `actor` received (RFC 3261 §7.1), with their entries; what does not
+    parse is left to the framing checks."""
     out = []
     for entry in entries:
         if entry.actor != actor or entry.direction != "rx" or entry.kind != SIP:
             continue
-        raw = entry.data.get("raw")
-        if isinstance(raw, str):
+        raw: object = sip.of(entry)["raw"]
+        if isinstance(raw, str):  # text from an untyped writer (`Timeline.add`)
             raw = raw.encode()
         if not isinstance(raw, bytes):
             continue

@@ -95,13 +95,10 @@ async def connect(
             asyncio.open_connection(uri.host, uri.port), remaining()
         )
     except TimeoutError:
-        rec.add(
-            ev.CONNECT,
+        rec.put(
             f"tcp connect {peer}: timeout",
+            ev.connect({"peer": peer, "local": None, "error": "timeout"}),
             direction="tx",
-            peer=peer,
-            local=None,
-            error="timeout",
         )
         return ConnectResult(None, None, "timeout", False)
     except OSError as exc:
@@ -110,23 +107,17 @@ async def connect(
             if isinstance(exc, ConnectionRefusedError)
             else (exc.strerror or str(exc) or type(exc).__name__)
         )
-        rec.add(
-            ev.CONNECT,
+        rec.put(
             f"tcp connect {peer}: {error}",
+            ev.connect({"peer": peer, "local": None, "error": error}),
             direction="tx",
-            peer=peer,
-            local=None,
-            error=error,
         )
         return ConnectResult(None, None, f"tcp: {error}", False)
     local = address(writer.get_extra_info("sockname"))
-    rec.add(
-        ev.CONNECT,
+    rec.put(
         f"tcp connect {peer} from {local}",
+        ev.connect({"peer": peer, "local": local, "error": None}),
         direction="tx",
-        peer=peer,
-        local=local,
-        error=None,
     )
 
     # TLS (RFC 7118 §5: wss; verification is the context's, on for harness.pki contexts)
@@ -142,7 +133,7 @@ async def connect(
             server_hostname=server_hostname or uri.host,
             timeout=remaining(),
         )
-        rec.add(ev.TLS, tlsinfo.summary(data), **data)
+        rec.put(tlsinfo.summary(data), ev.tls(data))
         if tls_stream is None:
             text = "timeout" if data["error"] == "timeout" else f"tls: {data['error']}"
             return ConnectResult(None, None, text, False)
@@ -159,7 +150,7 @@ async def connect(
     conn = WsConnection(protocol, stream, recorder=rec, close_timeout=close_timeout)
     conn.send_handshake(request)
     if not await conn.wait_handshake(remaining()):
-        rec.add(ev.NOTE, f"no complete HTTP response within {timeout}s; aborting")
+        rec.put(f"no complete HTTP response within {timeout}s; aborting", ev.note({}))
         await conn.drop()
         return ConnectResult(None, conn.response, "timeout", tls_ok)
     if conn.handshake_error is not None or not conn.is_open:

@@ -29,9 +29,11 @@ from websockets.client import ClientProtocol
 from websockets.exceptions import InvalidHeaderValue, ProtocolError
 from websockets.frames import CTRL_OPCODES, Close, Frame, Opcode
 from websockets.http11 import Request, Response
-from websockets.protocol import CLIENT
+from websockets.protocol import CLIENT, Protocol
 from websockets.server import ServerProtocol
 from websockets.streams import StreamReader
+
+from harness.evidence import CloseFacts, FrameHead, WsFrameData
 
 OPCODE_NAMES = {
     Opcode.CONT: "continuation",
@@ -110,7 +112,7 @@ class RecordingReader(StreamReader):
     ) -> Generator[None, None, bytearray]:
         line = yield from super().read_line(m, too_long_exc_type)
         self.consumed += line
-        if self.http and line in (b"\r\n", b"\n"):
+        if self.http and bytes(line) in (b"\r\n", b"\n"):
             self.head = self.take()
             self.http = False
         return line
@@ -128,14 +130,17 @@ class RecordingReader(StreamReader):
         return data
 
 
-class ObservedMixin:
-    """Logs what a websockets `Protocol` receives and sends; see the module docstring."""
+class ObservedMixin(Protocol):
+    """Logs what a websockets `Protocol` receives and sends; see the module docstring.
+
+    Placed before `ClientProtocol` / `ServerProtocol` in the bases, so `super()` is theirs
+    (the hooks below override websockets' `recv_frame`, `send_frame` and `fail`)."""
 
     log: list[LogItem]
     auto_pong: bool
     reader: RecordingReader
 
-    def _observe(self: Any) -> None:
+    def _observe(self) -> None:
         self.log = []
         self.auto_pong = True
         self.reader = RecordingReader()
@@ -144,7 +149,7 @@ class ObservedMixin:
         self.parser = self.parse()
         next(self.parser)
 
-    def recv_frame(self: Any, frame: Frame) -> None:
+    def recv_frame(self, frame: Frame) -> None:
         item = RxFrame(frame, self.reader.take())
         self.log.append(item)
         if frame.opcode is Opcode.PING and not self.auto_pong:
@@ -154,11 +159,11 @@ class ObservedMixin:
             super().recv_frame(frame)  # may raise ProtocolError: then fail() logs it
         item.accepted = True
 
-    def send_frame(self: Any, frame: Frame) -> None:
+    def send_frame(self, frame: Frame) -> None:
         super().send_frame(frame)  # raises before logging if websockets refuses it
         self.log.append(TxFrame(frame, masked=self.side is CLIENT))
 
-    def fail(self: Any, code: int, reason: str = "", *, raw: bytes | None = None) -> None:
+    def fail(self, code: int, reason: str = "", *, raw: bytes | None = None) -> None:
         # 7.1.7. Fail the WebSocket Connection: logged before the Close frame it sends.
         # `raw` is given when wicct fails the connection itself (invalid UTF-8).
         self.log.append(Failure(int(code), reason, self.reader.take() if raw is None else raw))
@@ -232,7 +237,7 @@ def raw_frame(
     return frame.serialize(mask=mask, extensions=[])
 
 
-def frame_head(raw: bytes) -> dict[str, Any] | None:
+def frame_head(raw: bytes) -> FrameHead | None:
     """Decode the first header bytes of a frame (RFC 6455 §5.2), even a refused one."""
     if len(raw) < 2:
         return None
@@ -273,12 +278,12 @@ class FrameFacts:
     masked: bool
     length: int
     payload: str | bytes
-    close: dict[str, Any] = field(default_factory=dict)
+    close: CloseFacts = field(default_factory=lambda: CloseFacts())
 
     @classmethod
     def of(cls, frame: Frame, masked: bool) -> FrameFacts:
         data = bytes(frame.data)
-        close: dict[str, Any] = {}
+        close: CloseFacts = {}
         if frame.opcode == Opcode.CLOSE:
             try:
                 parsed = Close.parse(data)
@@ -297,8 +302,9 @@ class FrameFacts:
             close=close,
         )
 
-    def data(self) -> dict[str, Any]:
-        out: dict[str, Any] = {
+    def data(self) -> WsFrameData:
+        """The `WS_FRAME` entry data (close frames end with their `CloseFacts`)."""
+        out: WsFrameData = {
             "opcode": self.opcode,
             "fin": self.fin,
             "rsv1": self.rsv1,
@@ -308,7 +314,13 @@ class FrameFacts:
             "length": self.length,
             "payload": self.payload,
         }
-        out.update(self.close)
+        close = self.close
+        if "code" in close:
+            out["code"] = close["code"]
+        if "reason" in close:
+            out["reason"] = close["reason"]
+        if "close_error" in close:
+            out["close_error"] = close["close_error"]
         return out
 
     def summary(self, direction: str, *, expect_masked: bool) -> str:

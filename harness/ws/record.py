@@ -54,13 +54,12 @@ class Recorder:
         self.actor = actor
         self.conn = conn
 
-    def add(self, kind: str, summary: str, *, direction: str = "", **data: Any) -> int:
-        """Append an entry; its seq, or 0 without a timeline."""
+    def put(self, summary: str, payload: ev.Payload, *, direction: str = "") -> int:
+        """Append an entry with a typed payload (`ev.ws_frame({...})`...); its seq, or 0
+        without a timeline."""
         if self.timeline is None:
             return 0
-        entry = self.timeline.add(
-            self.actor, kind, summary, direction=direction, conn=self.conn, **data
-        )
+        entry = self.timeline.put(self.actor, summary, payload, direction=direction, conn=self.conn)
         return entry.seq
 
 
@@ -128,7 +127,7 @@ class ConnectionRecord:
     """Frames, messages, pongs and errors of one connection, as evidence and as queues."""
 
     def __init__(self, protocol: ObservedMixin, recorder: Recorder) -> None:
-        self.protocol: Any = protocol
+        self.protocol = protocol
         self.rec = recorder
         self.inbox: list[WsMessage] = []
         self.pongs: list[Pong] = []
@@ -151,11 +150,10 @@ class ConnectionRecord:
                 self._rx_frame(item)
             elif isinstance(item, TxFrame):
                 facts = FrameFacts.of(item.frame, item.masked)
-                self.last_tx = self.rec.add(
-                    ev.WS_FRAME,
+                self.last_tx = self.rec.put(
                     facts.summary("tx", expect_masked=not self.is_server),
+                    ev.ws_frame(facts.data()),
                     direction="tx",
-                    **facts.data(),
                 )
             elif isinstance(item, Failure):
                 self._failure(item)
@@ -164,49 +162,61 @@ class ConnectionRecord:
 
     def tx_http(self, message: Request | Response, error: str | None = None) -> int:
         if isinstance(message, Request):
-            return self.rec.add(
-                ev.HTTP_REQUEST,
+            return self.rec.put(
                 f"tx {message.method} {message.path}",
+                ev.http_request(
+                    {
+                        "method": message.method,
+                        "path": message.path,
+                        "protocol": message.protocol,
+                        "headers": header_list(message.headers),
+                        "raw": http_text(message.serialize()),
+                    }
+                ),
                 direction="tx",
-                method=message.method,
-                path=message.path,
-                protocol=message.protocol,
-                headers=header_list(message.headers),
-                raw=http_text(message.serialize()),
             )
-        return self.rec.add(
-            ev.HTTP_RESPONSE,
+        return self.rec.put(
             f"tx {message.status_code} {message.reason_phrase}",
+            ev.http_response(
+                {
+                    "status": message.status_code,
+                    "reason": message.reason_phrase,
+                    "headers": header_list(message.headers),
+                    "raw": http_text(message.serialize()),
+                    "error": error,
+                }
+            ),
             direction="tx",
-            status=message.status_code,
-            reason=message.reason_phrase,
-            headers=header_list(message.headers),
-            raw=http_text(message.serialize()),
-            error=error,
         )
 
     def rx_request(self, request: Request, raw: bytes) -> int:
-        return self.rec.add(
-            ev.HTTP_REQUEST,
+        return self.rec.put(
             f"rx {request.method} {request.path}",
+            ev.http_request(
+                {
+                    "method": request.method,
+                    "path": request.path,
+                    "protocol": request.protocol,
+                    "headers": header_list(request.headers),
+                    "raw": http_text(raw),
+                }
+            ),
             direction="rx",
-            method=request.method,
-            path=request.path,
-            protocol=request.protocol,
-            headers=header_list(request.headers),
-            raw=http_text(raw),
         )
 
     def rx_response(self, response: Response, raw: bytes, error: str | None) -> int:
-        return self.rec.add(
-            ev.HTTP_RESPONSE,
+        return self.rec.put(
             f"rx {response.status_code} {response.reason_phrase}",
+            ev.http_response(
+                {
+                    "status": response.status_code,
+                    "reason": response.reason_phrase,
+                    "headers": header_list(response.headers),
+                    "raw": http_text(raw),
+                    "error": error,
+                }
+            ),
             direction="rx",
-            status=response.status_code,
-            reason=response.reason_phrase,
-            headers=header_list(response.headers),
-            raw=http_text(raw),
-            error=error,
         )
 
     def close(self, tcp_closed_by: str) -> int:
@@ -231,18 +241,21 @@ class ConnectionRecord:
             "clean" if clean else "not clean",
             f"tcp closed by {tcp_closed_by}",
         ]
-        return self.rec.add(
-            ev.WS_CLOSE,
+        return self.rec.put(
             ", ".join(parts),
-            code=code,
-            reason=rcvd.reason if rcvd is not None else None,
-            by=by,
-            tcp_closed=True,
-            tcp_closed_by=tcp_closed_by,
-            clean=clean,
-            sent_code=sent_code,
-            sent_reason=sent.reason if sent is not None else None,
-            error=self.error or self.abnormal,
+            ev.ws_close(
+                {
+                    "code": code,
+                    "reason": rcvd.reason if rcvd is not None else None,
+                    "by": by,
+                    "tcp_closed": True,
+                    "tcp_closed_by": tcp_closed_by,
+                    "clean": clean,
+                    "sent_code": sent_code,
+                    "sent_reason": sent.reason if sent is not None else None,
+                    "error": self.error or self.abnormal,
+                }
+            ),
         )
 
     # -- incoming frames -------------------------------------------------------------
@@ -252,12 +265,10 @@ class ConnectionRecord:
         # The MASK bit as it was on the wire (RFC 6455 §5.2, second byte).
         masked = bool(raw[1] & 0x80) if len(raw) >= 2 else self.is_server
         facts = FrameFacts.of(frame, masked)
-        seq = self.rec.add(
-            ev.WS_FRAME,
+        seq = self.rec.put(
             facts.summary("rx", expect_masked=self.is_server),
+            ev.ws_frame({"raw_head": raw[: len(raw) - len(frame.data)].hex(), **facts.data()}),
             direction="rx",
-            raw_head=raw[: len(raw) - len(frame.data)].hex(),
-            **facts.data(),
         )
         if not item.accepted or self.failed:
             return
@@ -305,14 +316,17 @@ class ConnectionRecord:
     def _message(self, partial: _Partial) -> None:
         payload = b"".join(partial.chunks)
         count = len(partial.seqs)
-        seq = self.rec.add(
-            ev.WS_MESSAGE,
+        seq = self.rec.put(
             f"rx {partial.opcode} message {len(payload)}B in {count} frame{'s' * (count != 1)}",
+            ev.ws_message(
+                {
+                    "opcode": partial.opcode,
+                    "length": len(payload),
+                    "payload": payload_value(payload),
+                    "frames": list(partial.seqs),
+                }
+            ),
             direction="rx",
-            opcode=partial.opcode,
-            length=len(payload),
-            payload=payload_value(payload),
-            frames=list(partial.seqs),
         )
         self.inbox.append(WsMessage(partial.opcode, payload, tuple(partial.seqs), seq))
 
@@ -324,12 +338,15 @@ class ConnectionRecord:
         self._partial = None
         if self.error is None:
             self.error = item.reason
-        self.rec.add(
-            ev.WS_ERROR,
+        self.rec.put(
             f"error {item.code}: {item.reason}",
+            ev.ws_error(
+                {
+                    "error": item.reason,
+                    "code": item.code,
+                    "raw": item.raw,
+                    "frame_head": frame_head(item.raw),
+                }
+            ),
             direction="rx",
-            error=item.reason,
-            code=item.code,
-            raw=item.raw,
-            frame_head=frame_head(item.raw),
         )

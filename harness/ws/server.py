@@ -16,11 +16,12 @@ import email.utils
 import http
 import ssl
 from collections.abc import Awaitable, Callable, Iterable, Sequence
-from typing import Any
+from typing import Any, cast
 
 from websockets.datastructures import Headers
 from websockets.http11 import Request, Response
 from websockets.protocol import Protocol
+from websockets.server import ServerProtocol
 
 from harness import evidence as ev
 from harness.evidence import Timeline
@@ -168,7 +169,9 @@ class WsServer:
         rec = Recorder(self.timeline, self.actor, next_conn_id(self.timeline))
         peer = address(writer.get_extra_info("peername"))
         local = address(writer.get_extra_info("sockname"))
-        rec.add(ev.CONNECT, f"tcp accept from {peer}", direction="rx", peer=peer, local=local)
+        rec.put(
+            f"tcp accept from {peer}", ev.connect({"peer": peer, "local": local}), direction="rx"
+        )
         stream: PlainStream | None = PlainStream(reader, writer)
         if self.ssl_context is not None:
             self._handshaking.add(writer)
@@ -193,7 +196,7 @@ class WsServer:
         self._all.add(conn)
         conn.start()
         if not await conn.wait_handshake(max(deadline - loop.time(), 0.0)):
-            rec.add(ev.NOTE, f"no HTTP request within {self.handshake_timeout}s; dropped")
+            rec.put(f"no HTTP request within {self.handshake_timeout}s; dropped", ev.note({}))
             await conn.drop()
             return
         if not conn.is_open:
@@ -219,11 +222,12 @@ class WsServer:
         stream, data = await upgrade(
             reader, writer, self.ssl_context, server_side=True, timeout=timeout
         )
-        rec.add(ev.TLS, tlsinfo.summary(data), **data)
+        rec.put(tlsinfo.summary(data), ev.tls(data))
         if stream is None and not self._stopping:  # not our own stop() aborting it
-            self.tls_failures.append(data["error"])
+            error = str(data["error"])  # a failed handshake always has its error text
+            self.tls_failures.append(error)
             if self.on_tls_failure is not None:
-                self.on_tls_failure(data["error"])
+                self.on_tls_failure(error)
         return stream
 
     def _respond(self, protocol: Protocol, request: Request) -> Response:
@@ -237,8 +241,7 @@ class WsServer:
                 return reject(500, text + "\n")
             if response is not None:
                 return response
-        server: Any = protocol
-        return server.accept(request)
+        return cast(ServerProtocol, protocol).accept(request)
 
     async def _run_callback(self, conn: WsConnection, rec: Recorder) -> None:
         assert self.on_connection is not None
@@ -249,10 +252,10 @@ class WsServer:
         except Exception as exc:  # a harness bug: keep it as evidence, do not kill the loop
             text = f"{type(exc).__name__}: {exc}"
             self.callback_errors.append(text)
-            rec.add(ev.NOTE, f"on_connection failed: {text}", error=text)
+            rec.put(f"on_connection failed: {text}", ev.note({"error": text}))
 
 
-def _lenient_selection(protocol: Any, offered: Sequence[str]) -> str | None:
+def _lenient_selection(protocol: ServerProtocol, offered: Sequence[str]) -> str | None:
     """Select our first subprotocol the client offered, else continue without one."""
     for subprotocol in protocol.available_subprotocols or ():
         if subprotocol in offered:

@@ -12,8 +12,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import Any, Unpack, cast
 
 from websockets.exceptions import InvalidState
 from websockets.http11 import Request, Response
@@ -24,7 +25,9 @@ from harness.ws import tls as tlsinfo
 from harness.ws.observe import (
     OPCODES_BY_NAME,
     FrameFacts,
+    ObservedClient,
     ObservedMixin,
+    ObservedServer,
     UncheckedFrame,
     frame_head,
     payload_value,
@@ -36,6 +39,10 @@ from harness.ws.stream import PlainStream
 CLOSE_TIMEOUT = 2.0  # how long to wait for the peer's part of a TCP/TLS close
 
 Responder = Callable[[Protocol, Request], Response]
+
+
+def _send_continuation(protocol: Protocol, *, data: bytes, fin: bool) -> None:
+    protocol.send_continuation(data, fin=fin)
 
 
 class WsConnection:
@@ -53,7 +60,7 @@ class WsConnection:
         responder: Responder | None = None,
         close_timeout: float = CLOSE_TIMEOUT,
     ) -> None:
-        self._protocol: Any = protocol
+        self._protocol = protocol
         self._stream = stream
         self._rec = recorder
         self._responder = responder
@@ -185,8 +192,8 @@ class WsConnection:
 
     # -- sending ---------------------------------------------------------------------
 
-    def _note(self, summary: str, **data: Any) -> int:
-        return self._rec.add(ev.NOTE, summary, **data)
+    def _note(self, summary: str, **data: Unpack[ev.NoteData]) -> int:
+        return self._rec.put(summary, ev.note(data))
 
     def _apply(self, action: Callable[[Any], None], what: str) -> int:
         """Run one protocol send step; record and write what it produced."""
@@ -212,12 +219,10 @@ class WsConnection:
         """Text frame; bytes are sent as they are (invalid UTF-8 is a stimulus)."""
         payload = data.encode("utf-8") if isinstance(data, str) else bytes(data)
         if isinstance(data, bytes | bytearray) and isinstance(payload_value(payload), bytes):
-            self._rec.add(
-                ev.STIMULUS,
+            self._rec.put(
                 f"stimulus: text frame with invalid UTF-8 ({len(payload)}B)",
+                ev.stimulus({"what": "invalid utf-8 text", "payload": payload}),
                 direction="tx",
-                what="invalid utf-8 text",
-                payload=payload,
             )
         seq = self._apply(lambda p: p.send_text(payload), "text")
         await self._drain()
@@ -250,7 +255,7 @@ class WsConnection:
             if not seq:
                 break
             fin = i == len(parts)
-            seq = self._apply(lambda p, d=part, f=fin: p.send_continuation(d, fin=f), "cont")
+            seq = self._apply(functools.partial(_send_continuation, data=part, fin=fin), "cont")
             await self._drain()
         return seq
 
@@ -290,28 +295,35 @@ class WsConnection:
         data = raw_frame(
             opcode=op, payload=payload, fin=fin, rsv1=rsv1, rsv2=rsv2, rsv3=rsv3, mask=masked
         )
-        head = frame_head(data) or {}
+        head = frame_head(data)
         facts = FrameFacts.of(UncheckedFrame(op, payload, fin, rsv1, rsv2, rsv3), masked)  # type: ignore[arg-type]
-        flags = [n for n in ("rsv1", "rsv2", "rsv3") if head.get(n)]
+        flags = [n for n in ("rsv1", "rsv2", "rsv3") if head is not None and head.get(n)]
         flags += ["fin" if fin else "nofin", "masked" if masked else "unmasked"]
-        self._rec.add(
-            ev.STIMULUS,
+        stimulus: ev.StimulusData = {"what": "raw frame", "opcode_value": op, "raw": data}
+        if head is not None:  # the frame's header fields, as the peer will decode them
+            stimulus.update(
+                {
+                    "opcode": head["opcode"],
+                    "fin": head["fin"],
+                    "rsv1": head["rsv1"],
+                    "rsv2": head["rsv2"],
+                    "rsv3": head["rsv3"],
+                    "masked": head["masked"],
+                    "length": head["length"],
+                }
+            )
+        self._rec.put(
             f"stimulus: raw {facts.opcode} frame {len(payload)}B {' '.join(flags)}",
+            ev.stimulus(stimulus),
             direction="tx",
-            what="raw frame",
-            opcode_value=op,
-            raw=data,
-            **head,
         )
         if self._tcp_closing or self._tcp_closed:
             self._note("not sent (raw frame): connection closed")
             return 0
-        seq = self._rec.add(
-            ev.WS_FRAME,
+        seq = self._rec.put(
             facts.summary("tx", expect_masked=not self.is_server),
+            ev.ws_frame({"raw_head": data[: len(data) - len(payload)].hex(), **facts.data()}),
             direction="tx",
-            raw_head=data[: len(data) - len(payload)].hex(),
-            **facts.data(),
         )
         self._stream.write(data)
         await self._drain()
@@ -319,12 +331,10 @@ class WsConnection:
 
     async def send_raw_bytes(self, data: bytes) -> int:
         """Bytes written as they are on the (TLS) stream, recorded as STIMULUS."""
-        seq = self._rec.add(
-            ev.STIMULUS,
+        seq = self._rec.put(
             f"stimulus: {len(data)} raw bytes",
+            ev.stimulus({"what": "raw bytes", "raw": bytes(data)}),
             direction="tx",
-            what="raw bytes",
-            raw=bytes(data),
         )
         if self._tcp_closing or self._tcp_closed:
             self._note("not sent (raw bytes): connection closed")
@@ -380,7 +390,7 @@ class WsConnection:
     def send_handshake(self, request: Request) -> None:
         """Client side: send the upgrade request and start reading the answer."""
         self.request = request
-        self._protocol.send_request(request)
+        cast(ObservedClient, self._protocol).send_request(request)
         self._step()
         self.start()
 
@@ -492,7 +502,7 @@ class WsConnection:
             why = exc_text(exc) if exc is not None else "refused by policy"
             self.handshake_error = f"handshake: {response.status_code} {why}"
         self.response = response
-        self._protocol.send_response(response)
+        cast(ObservedServer, self._protocol).send_response(response)
         if response.status_code == 101:
             self._opened = True
         self._handshake.set_result(None)
@@ -521,18 +531,15 @@ class WsConnection:
             return
         text = exc_text(p.handshake_exc)
         raw = (p.reader.head or b"") + p.reader.take() + bytes(p.reader.buffer)
-        kind, what = (
-            (ev.HTTP_REQUEST, "request") if self.is_server else (ev.HTTP_RESPONSE, "response")
-        )
+        what = "request" if self.is_server else "response"
         if raw:
-            self._rec.add(
-                kind,
-                f"rx invalid HTTP {what}: {text}",
-                direction="rx",
-                raw=raw.decode("iso-8859-1"),
-                error=text,
-                headers=[],
+            head = raw.decode("iso-8859-1")
+            payload = (
+                ev.http_request({"raw": head, "error": text, "headers": []})
+                if self.is_server
+                else ev.http_response({"raw": head, "error": text, "headers": []})
             )
+            self._rec.put(f"rx invalid HTTP {what}: {text}", payload, direction="rx")
         else:
             self._note(f"no HTTP {what}: {text}", error=text)
         self.handshake_error = f"handshake: {text}"

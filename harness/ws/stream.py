@@ -19,6 +19,7 @@ import contextlib
 import ssl
 from typing import Any
 
+from harness.evidence import TlsData
 from harness.ws import tls as tlsinfo
 
 READ_SIZE = 65536
@@ -180,7 +181,7 @@ async def upgrade(
     server_side: bool,
     server_hostname: str | None = None,
     timeout: float,
-) -> tuple[TlsStream | None, dict[str, Any]]:
+) -> tuple[TlsStream | None, TlsData]:
     """TLS on an open TCP stream: (stream, `TLS` entry data), or (None, data with the
     error) when the handshake failed or timed out. The TCP stream is dropped on failure."""
     try:
@@ -193,7 +194,7 @@ async def upgrade(
             timeout=timeout,
         )
     except TimeoutError:
-        data: dict[str, Any] = {"error": "timeout", "exception": "TimeoutError"}
+        data: TlsData = {"error": "timeout", "exception": "TimeoutError"}
     except (OSError, EOFError, ValueError) as exc:  # ssl.SSLError is an OSError
         data = tlsinfo.error_data(exc)
     else:

@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import re
 import ssl
-from typing import Any
+from typing import Any, TypedDict
+
+from harness.evidence import TlsData
 
 _SSL_C_SUFFIX = re.compile(r"\s*\(_ssl\.c:\d+\)$")
 
@@ -20,8 +22,9 @@ def error_text(exc: BaseException) -> str:
     return text or type(exc).__name__
 
 
-def error_data(exc: BaseException) -> dict[str, Any]:
-    data: dict[str, Any] = {"error": error_text(exc), "exception": type(exc).__name__}
+def error_data(exc: BaseException) -> TlsData:
+    """`TLS` entry data for a handshake that failed with `exc`."""
+    data: TlsData = {"error": error_text(exc), "exception": type(exc).__name__}
     if isinstance(exc, ssl.SSLError):
         data["reason"] = exc.reason
     if isinstance(exc, ssl.SSLCertVerificationError):
@@ -35,7 +38,15 @@ def _name(cert: Any, attr: str) -> str | None:
     return value.rfc4514_string() if value is not None else None
 
 
-def peer_certificate(ssl_object: ssl.SSLObject | ssl.SSLSocket) -> dict[str, Any]:
+class PeerCertificate(TypedDict):
+    """The peer's certificate in `TlsData` (RFC 7118 §9.1: the WIC authenticates it)."""
+
+    peer_cert_subject: str | None
+    peer_cert_issuer: str | None
+    peer_cert_san: list[str]
+
+
+def peer_certificate(ssl_object: ssl.SSLObject | ssl.SSLSocket) -> PeerCertificate:
     """Subject, issuer and SANs of the peer's certificate, or Nones when it sent none."""
     der = ssl_object.getpeercert(binary_form=True)
     if not der:
@@ -56,25 +67,28 @@ def peer_certificate(ssl_object: ssl.SSLObject | ssl.SSLSocket) -> dict[str, Any
     }
 
 
-def facts(ssl_object: ssl.SSLObject | ssl.SSLSocket | None) -> dict[str, Any]:
+def facts(ssl_object: ssl.SSLObject | ssl.SSLSocket | None) -> TlsData:
     """`TLS` entry data for an established connection."""
     if ssl_object is None:
         return {"error": "no TLS session"}
     cipher = ssl_object.cipher()
-    data: dict[str, Any] = {
+    peer = peer_certificate(ssl_object)
+    return {
         "version": ssl_object.version(),
         "cipher": cipher[0] if cipher else None,
         "cipher_bits": cipher[2] if cipher else None,
         "alpn": ssl_object.selected_alpn_protocol(),
         "server_hostname": ssl_object.server_hostname,
         "error": None,
+        "peer_cert_subject": peer["peer_cert_subject"],
+        "peer_cert_issuer": peer["peer_cert_issuer"],
+        "peer_cert_san": peer["peer_cert_san"],
     }
-    data.update(peer_certificate(ssl_object))
-    return data
 
 
-def summary(data: dict[str, Any]) -> str:
-    if data.get("error"):
+def summary(data: TlsData) -> str:
+    """The `TLS` entry's summary: version and cipher, or the failure."""
+    if data["error"]:
         return f"tls failed: {data['error']}"
     peer = f" peer {data['peer_cert_subject']}" if data.get("peer_cert_subject") else ""
     return f"tls {data.get('version')} {data.get('cipher')}{peer}"

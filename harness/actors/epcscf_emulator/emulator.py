@@ -9,6 +9,7 @@ import itertools
 from pathlib import Path
 from typing import Any
 
+from harness import evidence as ev
 from harness.actors.channel import SipChannel
 from harness.actors.epcscf_emulator.answers import Answers
 from harness.actors.epcscf_emulator.model import (
@@ -156,8 +157,8 @@ class EpcscfEmulator:
             detail = f"the run's CA, issued for {WRONG_NAME} only"
         self._server.ssl_context = context
         self.certificate = kind
-        self.timeline.add(ACTOR, "stimulus", f"certificate now {kind}: {detail}", what="certificate",
-                          kind_of_certificate=kind)
+        self.timeline.put(ACTOR, f"certificate now {kind}: {detail}",
+                          ev.stimulus({"what": "certificate", "kind_of_certificate": kind}))
 
     # -- connections and channels ---------------------------------------------------
 
@@ -212,7 +213,7 @@ class EpcscfEmulator:
     def peer_address(self, chan: SipChannel) -> tuple[str, int | None]:
         """The WIC's source address of one connection (for Via `received`/`rport`)."""
         for entry in self.timeline.select(kind=CONNECT, actor=ACTOR, conn=chan.conn.conn_id):
-            peer = str(entry.data.get("peer") or "")
+            peer = str(ev.connect.of(entry)["peer"] or "")
             host, _, port = peer.rpartition(":")
             if host:
                 return host.strip("[]"), int(port) if port.isdigit() else None
