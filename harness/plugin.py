@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from _pytest._code.code import TerminalRepr
 
 from harness import builtin, yamlmarks
 from harness.cases.files import is_case_file
@@ -168,11 +169,11 @@ class CaseFile(pytest.File):
             raise self.CollectError(f"malformed case: {exc}") from None
         first = state.case_ids.setdefault(case.id, real)
         if first != real:
-            exc = yamlmarks.DocumentError(
+            duplicate = yamlmarks.DocumentError(
                 self.path, case.line, "id", f"case id {case.id!r} is already the id of {first}"
             )
-            state.run.add(_broken_case_result(self.path, exc, role=case.sut))
-            raise self.CollectError(f"duplicate case: {exc}")
+            state.run.add(_broken_case_result(self.path, duplicate, role=case.sut))
+            raise self.CollectError(f"duplicate case: {duplicate}")
         for profile in state.profiles:
             if profile.role == case.sut:
                 yield CaseItem.from_parent(self, name=f"{case.id}[{profile.id}]", case=case, profile=profile)
@@ -264,7 +265,9 @@ class CaseItem(pytest.Item):
         if self.result.verdict in (Verdict.FAIL, Verdict.INCONCLUSIVE):
             raise CaseFailed(self.result)
 
-    def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: str | None = None) -> str:
+    def repr_failure(
+        self, excinfo: pytest.ExceptionInfo[BaseException], style: str | None = None
+    ) -> str | TerminalRepr:
         if isinstance(excinfo.value, CaseOutcome):
             return describe(excinfo.value.result)
         return super().repr_failure(excinfo)

@@ -16,7 +16,7 @@ from harness.cases.model import Step
 from harness.cases.registry import step
 from harness.sip import SipMessage
 from harness.steps.epcscf.env import EPCSCF, core, wic
-from harness.steps.peer import channel
+from harness.steps.peer import channel, sip
 from harness.steps.schema import ACTION, CONN
 
 
@@ -56,9 +56,9 @@ async def wic_register(ctx: CaseContext, args: dict[str, Any], step_: Step) -> N
         ctx.timed_out(f"no final response to REGISTER ({why})", evidence=[seq])
         return
     ctx.vars[f"response_{name}"] = got
-    status = got.message.status or 0
+    status = sip(got).status or 0
     if not 200 <= status < 300:
-        reason = f"REGISTER answered {status} {got.message.reason}"
+        reason = f"REGISTER answered {status} {sip(got).reason}"
         if ctx.is_precondition():
             raise Precondition(f"registration failed: {reason}", [seq, got.entry])
         ctx.failed(reason, evidence=[seq, got.entry])
@@ -92,15 +92,16 @@ async def expect_answered(ctx: CaseContext, args: dict[str, Any], step_: Step) -
     if got is None:
         ctx.timed_out(f"no final response to the INVITE within {within:g} s", evidence=[sent])
         return
-    status = got.message.status or 0
+    status = sip(got).status or 0
     if not 200 <= status < 300:
         if ctx.is_precondition():
             raise Precondition(f"the call was not answered: {status}", [sent, got.entry])
         ctx.failed(f"INVITE answered {status}", evidence=[sent, got.entry])
-    ctx.vars["dialog"] = wic(ctx).dialog(request, got.message)
-    early = [r for r in chan.responses_to(request) if 100 < (r.message.status or 0) < 200 and r.entry < got.entry]
-    ringing = any(r.message.status == 180 for r in early)
-    has_sdp = b"v=0" in got.message.body
+    ctx.vars["dialog"] = wic(ctx).dialog(request, sip(got))
+    early = [r for r in chan.responses_to(request) if r.message is not None and 100 < (r.message.status or 0) < 200
+             and r.entry < got.entry]
+    ringing = any(sip(r).status == 180 for r in early)
+    has_sdp = b"v=0" in sip(got).body
     if args.get("ringing", True) and not ringing:
         ctx.informational("no 180 before the 200 reached the WIC", evidence=[sent, got.entry])
     if ctx.is_precondition():

@@ -20,7 +20,7 @@ from harness.cases.context import CaseContext
 from harness.cases.registry import environment
 from harness.evidence import NOTE
 from harness.pki import client_context
-from harness.suts.base import EpcscfEnv, SutUnavailable
+from harness.suts.base import EpcscfDriver, EpcscfEnv, SutUnavailable
 from harness.suts.registry import make_driver
 
 EPCSCF = ("epcscf",)  # the roles of this package's steps
@@ -42,10 +42,14 @@ async def epcscf_environment(ctx: CaseContext) -> AsyncIterator[None]:
     core = CoreStub(ctx.timeline, profile)
     await core.start()
     ctx.actors["core"] = core
-    driver = None
+    driver: EpcscfDriver | None = None
     wic: WicEmulator | None = None
+
+    def log(text: str) -> None:
+        ctx.timeline.add("sut", NOTE, text)
+
     try:
-        driver = make_driver(profile)
+        driver = epcscf_driver(ctx)
         env = EpcscfEnv(
             profile=profile,
             pki=ctx.pki,
@@ -53,10 +57,10 @@ async def epcscf_environment(ctx: CaseContext) -> AsyncIterator[None]:
             core_port=core.port,
             core_transport=core.transport,
             workdir=ctx.workdir,
-            log=lambda text: ctx.timeline.add("sut", NOTE, text),
+            log=log,
         )
         try:
-            endpoint = await asyncio.wait_for(driver.start(env), profile.timers.start_timeout)  # type: ignore[arg-type]
+            endpoint = await asyncio.wait_for(driver.start(env), profile.timers.start_timeout)
         except TimeoutError:
             raise SutUnavailable(
                 f"{profile.driver} eP-CSCF did not start within {profile.timers.start_timeout:g} s"
@@ -78,6 +82,14 @@ async def epcscf_environment(ctx: CaseContext) -> AsyncIterator[None]:
             await _bounded(driver.stop(), 2 * STOP_TIMEOUT, ctx, f"the {profile.driver} driver")
             ctx.sut_logs[f"epcscf-{driver.name}"] = driver.log_text()
         await _bounded(core.stop(), STOP_TIMEOUT, ctx, "the core stub")
+
+
+def epcscf_driver(ctx: CaseContext) -> EpcscfDriver:
+    """The eP-CSCF's driver for this profile."""
+    driver = make_driver(ctx.profile)
+    if not isinstance(driver, EpcscfDriver):
+        raise SutUnavailable(f"driver {ctx.profile.driver!r} is not an eP-CSCF driver")
+    return driver
 
 
 def wic(ctx: CaseContext) -> WicEmulator:

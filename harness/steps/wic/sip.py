@@ -18,6 +18,7 @@ from harness.cases.registry import step
 from harness.evidence import DRIVER, SIP
 from harness.profiles import parse_duration
 from harness.sip import SipMessage
+from harness.steps.peer import sip
 from harness.steps.schema import CONN, DURATION
 from harness.steps.wic.connection import POLL
 from harness.steps.wic.controls import channel
@@ -138,21 +139,23 @@ async def expect_ack(ctx: CaseContext, args: dict[str, Any], step_: Step) -> Non
     Only an ACK after a 2xx wicct sent to that INVITE counts: without a 2xx (the emulator
     withheld it, or answered 488 whose ACK the transaction layer sends) it is INCONCLUSIVE."""
     chan = await channel(ctx, args)
-    invites = [r for r in chan.received if r.is_request and not r.error and r.message.method == "INVITE"]
+    invites = [r for r in chan.received
+               if r.is_request and not r.error and r.message is not None and r.message.method == "INVITE"]
     if not invites:
         raise Precondition("the WIC sent no INVITE to acknowledge")
     invite = invites[-1]
-    call_id = invite.message.call_id
+    invite_msg = sip(invite)
+    call_id = invite_msg.call_id
     within = ctx.within(args, ctx.timers.response_timeout)
     got = await chan.wait_for(
-        lambda r: r.is_request and r.message.method == "ACK" and r.message.call_id == call_id, within
+        lambda r: r.is_request and sip(r).method == "ACK" and sip(r).call_id == call_id, within
     )
     ok = [seq for m, seq in chan.sent
-          if m is not None and not m.is_request and same_transaction(m, invite.message)
+          if m is not None and not m.is_request and same_transaction(m, invite_msg)
           and 200 <= (m.status or 0) < 300 and (got is None or seq < got.entry)]
     if not ok:
         finals = [seq for m, seq in chan.sent if m is not None and not m.is_request
-                  and same_transaction(m, invite.message) and (m.status or 0) >= 200]
+                  and same_transaction(m, invite_msg) and (m.status or 0) >= 200]
         raise Precondition("wicct sent no 2xx to the WIC's INVITE: no ACK for a 2xx to judge",
                            [invite.entry, *finals, *([got.entry] if got else [])])
     if got is None:
@@ -174,7 +177,8 @@ async def expect_answered_once(ctx: CaseContext, args: dict[str, Any], step_: St
     window = parse_duration(args.get("window", 4 * ctx.timers.t1))
     await asyncio.sleep(window)
     ctx.mandated(window, "duplicate responses")
-    finals = [r for r in chan.responses_to(request) if (r.message.status or 0) >= 200]
+    finals = [r for r in chan.responses_to(request)
+              if r.message is not None and (r.message.status or 0) >= 200]
     if len(finals) == 1:
         ctx.passed(f"{request.method} answered once", evidence=[finals[0].entry])
     elif not finals:
