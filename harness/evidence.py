@@ -1,4 +1,4 @@
-"""One evidence timeline per case (DESIGN.md principle 3: evidence first).
+"""One evidence timeline per case (docs/architecture.md principle 3: evidence first).
 
 Every actor appends what it saw or did: TLS facts, the HTTP handshake, each WebSocket
 frame, each SIP message, timers and notes. Checks read the timeline and cite entries by

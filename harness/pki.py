@@ -3,7 +3,7 @@
 RFC 7118 §9.1 / SEED 5.1.X.1.3: the WIC authenticates the eP-CSCF by its certificate, so
 every WSS endpoint gets a leaf from a CA made for this run, and clients verify it by
 default. `Pki.untrusted()` gives a second, unrelated CA for the WIC-HS-03 stimulus.
-Contexts are built on demand, never at import time (DESIGN.md principle 1).
+Contexts are built on demand, never at import time (docs/architecture.md principle 1).
 """
 
 from __future__ import annotations

@@ -5,7 +5,7 @@ and `verifies` keys; profiles, `*.expected.yaml` and other YAML are not collecte
 files with the same id are a collection error for the second. Profiles given with
 `--profile` are paths or built-in names (harness.builtin); by default both reference SUTs.
 
-Verdict → pytest outcome (DESIGN.md "Verdicts and pytest"): PASS → passed, FAIL → failed,
+Verdict → pytest outcome (docs/architecture.md "Verdicts and pytest"): PASS → passed, FAIL → failed,
 ERROR → error, NOT-APPLICABLE → skipped with the reason, INCONCLUSIVE → skipped with an
 `inconclusive:` reason (failed under `--wicct-strict`). Requirement ids and clauses go to
 `user_properties` (JUnit `<property>`) and to Allure labels. At the end the canonical

@@ -1,7 +1,7 @@
 """The run's result model and its canonical JSON form (`report.json`, format wicct-report/1).
 
 Every writer (HTML, JUnit, the terminal summary) reads the dict from `RunResult.to_json()`,
-never the live objects: one result model, many writers (DESIGN.md principle 5).
+never the live objects: one result model, many writers (docs/architecture.md principle 5).
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """YAML safe loading that keeps line marks, and schema errors that name file, line and key.
 
-Cases and profiles are validated against a JSON Schema before anything runs (DESIGN.md
+Cases and profiles are validated against a JSON Schema before anything runs (docs/architecture.md
 principle 4); an error points at the offending line, as Tavern's loader does.
 """
 

@@ -158,7 +158,7 @@ class CaseContext:
         kind's default ("fail" when the SUT was obliged to act, "inconclusive" when the
         step only sets up a precondition). Outside a step: "fail".
 
-        This is the one precondition rule (docs/architecture.md, "Preconditions"): a
+        This is the one precondition rule (docs/architecture.md, "Preconditions and strength"): a
         precondition step records no PASS when it holds and INCONCLUSIVE, never FAIL,
         when it does not; an obliged step records PASS or FAIL."""
         from harness.cases.registry import REGISTRY

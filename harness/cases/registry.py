@@ -1,6 +1,6 @@
 """The tables the runner reads: step kinds, monitors and per-role environments.
 
-The runner does not know every step (docs/architecture.md, "The case layer"). Step
+The runner does not know every step (docs/architecture.md, "From a YAML case to a verdict"). Step
 providers are modules that register rows here when imported: wicct's own live in
 `harness/steps/`, and a vendor package adds its own by declaring an entry point in the
 group `wicct.steps` (as pytest plugins use `pytest11`). Each step declares the SUT roles

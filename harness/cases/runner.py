@@ -1,6 +1,6 @@
 """The declarative case runner: steps → actor calls, findings → one CaseResult.
 
-DESIGN.md principle 6: the harness never hangs and never lies. Each case runs under its
+docs/architecture.md principle 6: the harness never hangs and never lies. Each case runs under its
 own overall timeout (every step has its own deadline too), teardown is bounded, monitors
 judge the whole timeline afterwards, and whatever happens a CaseResult comes out:
 FAIL for the SUT, INCONCLUSIVE when it could not decide, ERROR for a wicct bug.

@@ -1,7 +1,7 @@
 """report.html: a self-contained compliance report derived from the canonical report dict.
 
 Reads only the dict of `RunResult.to_json()` (format wicct-report/1), never live objects
-(DESIGN.md principle 5). The page works offline: CSS and the few lines of JS are inlined
+(docs/architecture.md principle 5). The page works offline: CSS and the few lines of JS are inlined
 and pinned by hash in a Content-Security-Policy that forbids every other load, so even a
 payload that slipped past escaping could neither run nor fetch anything.
 

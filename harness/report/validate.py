@@ -5,7 +5,7 @@ Two layers, every problem collected before failing once (Tavern's verifiers):
 1. the JSON Schema, draft 2020-12, the contract between `RunResult.to_json()` and the writers;
 2. consistency the schema cannot say: the summary counts match the cases, each finding
    cites evidence entries its case holds, each requirement row names cases of the run.
-   A report whose numbers disagree with its own rows would lie (DESIGN.md principle 6).
+   A report whose numbers disagree with its own rows would lie (docs/architecture.md principle 6).
 """
 
 from __future__ import annotations

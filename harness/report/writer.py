@@ -1,6 +1,6 @@
 """Write a run's reports (report.json, report.html) and print its terminal summary.
 
-The harness never hangs and never lies, and it never loses a run (DESIGN.md principle 6):
+The harness never hangs and never lies, and it never loses a run (docs/architecture.md principle 6):
 a report that fails validation is still written, both files, next to `report.errors.txt`
 that says what is wrong; the HTML page shows the same problems in a banner.
 """

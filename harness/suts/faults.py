@@ -1,4 +1,4 @@
-"""Fault switches of the built-in reference SUTs (the harness's self-test, DESIGN.md).
+"""Fault switches of the built-in reference SUTs (the harness's self-test, docs/architecture.md).
 
 A reference SUT conforms; each switch, set from the profile (`faults: [name, ...]`), makes
 it break exactly the requirements listed in `breaks`. The harness's own tests run the

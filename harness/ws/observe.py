@@ -1,4 +1,4 @@
-"""websockets' sans-I/O protocols, observed (DESIGN.md principles 1 and 2).
+"""websockets' sans-I/O protocols, observed (docs/architecture.md principles 1 and 2).
 
 wicct writes no framer: frames are parsed and serialised by `websockets`. The subclasses
 here only *watch* what websockets' `ClientProtocol` / `ServerProtocol` do, so that the

@@ -1,5 +1,5 @@
 """A WebSocket connection with full evidence: a thin asyncio shell over websockets'
-sans-I/O protocol (DESIGN.md principles 2, 3 and 6).
+sans-I/O protocol (docs/architecture.md principles 2, 3 and 6).
 
 The shell only moves bytes: TLS stream -> `receive_data()`, `data_to_send()` -> TLS
 stream, and answers the opening handshake. What the protocol did is recorded by

@@ -1,6 +1,6 @@
 """Byte streams under a WebSocket connection: plain TCP, or TLS driven by wicct itself.
 
-TLS runs sans-I/O, on `ssl.SSLObject` over two `ssl.MemoryBIO` (DESIGN.md principle 1,
+TLS runs sans-I/O, on `ssl.SSLObject` over two `ssl.MemoryBIO` (docs/architecture.md principle 1,
 the way the load mode drives it under gevent), on top of a plain asyncio TCP stream:
 
 - the TLS handshake is a step of its own, so TCP and TLS facts are separate evidence and

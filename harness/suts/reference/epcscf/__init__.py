@@ -1,6 +1,6 @@
 """The reference eP-CSCF: an in-process SIP-over-WebSocket edge proxy that conforms.
 
-It is the built-in SUT of wicct's self-test (DESIGN.md "Self-test"): it conforms to every
+It is the built-in SUT of wicct's self-test (docs/architecture.md "Self-test"): it conforms to every
 eP-CSCF-side requirement of sections 1-4 of the catalogue, and each fault switch of
 `harness.suts.faults` (role "epcscf") breaks exactly the ids listed there.
 

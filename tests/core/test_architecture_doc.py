@@ -1,0 +1,37 @@
+"""docs/architecture.md is the map the code cites: every citation names a real section,
+and every package of `harness` appears in it."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+DOC = ROOT / "docs" / "architecture.md"
+
+
+def headings() -> set[str]:
+    return {m.group(1).strip() for m in re.finditer(r"^#+ (.+)$", DOC.read_text(), re.M)}
+
+
+def test_every_cited_section_exists():
+    cited = []
+    for path in (ROOT / "harness").rglob("*.py"):
+        for match in re.finditer(r'docs/architecture\.md[, ]*"([^"]+)"', path.read_text()):
+            cited.append((path.relative_to(ROOT), match.group(1)))
+    assert cited, "the code cites sections of docs/architecture.md"
+    missing = [f"{p}: {name}" for p, name in cited if name not in headings()]
+    assert not missing, missing
+
+
+def test_no_source_cites_a_file_outside_the_repository():
+    offenders = [str(p.relative_to(ROOT)) for p in (ROOT / "harness").rglob("*.py")
+                 if "DESIGN.md" in p.read_text()]
+    assert offenders == []
+
+
+def test_every_package_is_on_the_map():
+    text = DOC.read_text()
+    packages = sorted(p.name for p in (ROOT / "harness").iterdir()
+                      if p.is_dir() and (p / "__init__.py").exists())
+    assert [p for p in packages if f"harness/{p}/" not in text] == []
