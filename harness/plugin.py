@@ -128,6 +128,7 @@ def sut_info(profile: Profile) -> SutInfo:
         driver=profile.driver,
         faults=profile.faults,
         insecure=not profile.tls_verify,
+        details={"shortened_windows": windows} if (windows := profile.shortened_windows()) else {},
     )
 
 

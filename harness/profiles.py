@@ -72,6 +72,7 @@ PROFILE_SCHEMA: dict[str, Any] = {
                 for k in (
                     "t1",
                     "keepalive_window",
+                    "silence_window",
                     "response_timeout",
                     "handshake_timeout",
                     "retransmit_window",
@@ -98,10 +99,29 @@ def parse_duration(value: str | float | int) -> float:
     return number / 1000 if match.group(2) == "ms" else number
 
 
+PLAUSIBLE_T1 = 0.5  # RFC 3261 §17.1.1.1 default T1: a SUT may run on it whatever its profile says
+
+
+def certification_window(t1: float) -> float:
+    """64 × T1, the longest a SIP transaction may live (RFC 3261 §17.1.1.2 Timer B), on
+    the SUT's plausible T1 (never below the RFC default 500 ms): 32 s. The default of
+    every window where the requirement is that something does NOT happen."""
+    return 64 * max(t1, PLAUSIBLE_T1)
+
+
+# windows whose default is the certification window; a profile may set them shorter, and
+# the report then states it (Profile.shortened_windows)
+CERTIFICATION_WINDOWS = ("keepalive_window", "silence_window")
+
+
 @dataclass(frozen=True, kw_only=True)
 class Timers:
     t1: float = 0.5  # RFC 3261 T1 of the SUT
-    keepalive_window: float = 2.0  # SEED 5.1.X.4 / 5.Y.4: how long to watch after BYE
+    # SEED 5.1.X.4 / 5.Y.4: how long the WebSocket is watched after a call is released
+    keepalive_window: float = 32.0
+    # how long wicct watches where silence is the requirement (e.g. WIC-HS-03: no upgrade
+    # request after a bad certificate, retries included)
+    silence_window: float = 32.0
     response_timeout: float = 2.0  # how long wicct waits for a response it is owed
     handshake_timeout: float = 3.0
     retransmit_window: float = 0.0  # 0: derived as 4 x t1 (covers 3 UDP retransmissions)
@@ -148,6 +168,17 @@ class Profile:
     def secrets(self) -> tuple[str, ...]:
         return tuple(s for s in (self.password,) if s)
 
+    def shortened_windows(self) -> dict[str, dict[str, float]]:
+        """Windows this profile set shorter than their certification default (64 × T1 on
+        a plausible T1): a run with them may miss a defect the default would show, so the
+        report states each one."""
+        default = certification_window(self.timers.t1)
+        return {
+            name: {"seconds": getattr(self.timers, name), "certification_default": default}
+            for name in CERTIFICATION_WINDOWS
+            if getattr(self.timers, name) < default
+        }
+
     def value(self, dotted: str) -> Any:
         """Resolve `${profile.x.y}` references used by cases (explicit, no template engine)."""
         node: Any = self.raw
@@ -171,6 +202,8 @@ def load_profile(path: Path) -> Profile:
     timers = {}
     for key, value in document.get("timers", {}).items():
         timers[key] = parse_duration(value)
+    for key in CERTIFICATION_WINDOWS:  # not set: the certification default, from T1
+        timers.setdefault(key, certification_window(timers.get("t1", Timers.t1)))
     origin = document.get("wwsf_origin", "https://wwsf.example.test")
     trusted = tuple(document.get("trusted_origins", [origin]))
     profile = Profile(

@@ -65,6 +65,9 @@ class StepKind:
     on_timeout: str = "fail"
     doc: str = ""
     provider: str = ""  # the module that registered it
+    # (argument, timer) of a window the step watches by protocol: the argument's value,
+    # else the profile timer; the case's time budget grows by it (runner.budget)
+    window: tuple[str, str] | None = None
 
     def schema(self) -> dict[str, Any]:
         return {
@@ -139,8 +142,10 @@ def step(
     args: dict[str, Any] | None = None,
     required: Sequence[str] = (),
     on_timeout: str = "fail",
+    window: tuple[str, str] | None = None,
 ) -> Callable[[StepFn], StepFn]:
-    """Register a step kind serving cases of the SUT `roles`."""
+    """Register a step kind serving cases of the SUT `roles`; `window` names the argument
+    and the profile timer of a window it watches by protocol (see StepKind.window)."""
     unknown = [r for r in roles if r not in ROLES]
     if not roles or unknown:
         raise ValueError(f"step {name!r}: roles must be some of {ROLES}, got {list(roles)}")
@@ -152,7 +157,7 @@ def step(
             raise ValueError(f"step {name!r} registered twice")
         REGISTRY.steps[name] = StepKind(
             name, fn, dict(args or {}), tuple(roles), tuple(required), on_timeout,
-            (fn.__doc__ or "").strip(), fn.__module__,
+            (fn.__doc__ or "").strip(), fn.__module__, window,
         )
         return fn
 

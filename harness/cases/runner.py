@@ -20,7 +20,7 @@ from harness.cases.model import Case
 from harness.cases.registry import load_providers
 from harness.evidence import NOTE, Redactor, Timeline
 from harness.pki import Pki
-from harness.profiles import Profile
+from harness.profiles import Profile, parse_duration
 from harness.suts.base import SutUnavailable
 from harness.verdicts import CaseResult, Verdict, case_verdict
 
@@ -101,8 +101,9 @@ async def run_case(case: Case, profile: Profile, pki: Pki, workdir: Path | None 
     environment = registry.environments.get(case.sut)
     # `soft` bounds the case; `hard` also bounds the environment's teardown once `soft` has
     # fired (a timeout cancels once: a teardown that then hangs would hang the run).
-    hard = asyncio.timeout(case.timeout + TEARDOWN_TIMEOUT)
-    soft = asyncio.timeout(case.timeout)
+    limit = budget(ctx)
+    hard = asyncio.timeout(limit + TEARDOWN_TIMEOUT)
+    soft = asyncio.timeout(limit)
     try:
         if environment is None:
             raise RuntimeError(f"no environment registered for SUT role {case.sut!r}")
@@ -131,7 +132,7 @@ async def run_case(case: Case, profile: Profile, pki: Pki, workdir: Path | None 
         if soft.expired() or hard.expired():
             stopped = (
                 Verdict.INCONCLUSIVE,
-                f"case exceeded its overall timeout of {case.timeout:g} s at {where}",
+                f"case exceeded its overall timeout of {limit:g} s at {where}",
             )
         else:  # a TimeoutError that escaped a step is a wicct bug, not the case's timeout
             timeline.add("runner", NOTE, f"harness error: {exc!r}", traceback=traceback.format_exc())
@@ -172,6 +173,26 @@ async def run_case(case: Case, profile: Profile, pki: Pki, workdir: Path | None 
         if kind is Verdict.ERROR or (kind is Verdict.INCONCLUSIVE and verdict is not Verdict.FAIL):
             verdict, reason = kind, why
     return _result(case, profile, verdict, reason, ctx, started)
+
+
+def budget(ctx: CaseContext) -> float:
+    """The case's overall time limit: its `timeout` (the time it needs to act) plus every
+    window its steps watch by protocol (a 32 s keep-alive watch must not eat the time the
+    rest of the case needs). A window that cannot be resolved adds nothing here; the step
+    reports the problem when it runs."""
+    registry = load_providers()
+    extra = 0.0
+    for step in ctx.case.steps:
+        kind = registry.steps.get(step.kind)
+        if kind is None or kind.window is None:
+            continue
+        arg, timer = kind.window
+        try:
+            value = ctx.resolve(step.args[arg]) if arg in step.args else getattr(ctx.timers, timer)
+            extra += parse_duration(value)
+        except (KeyError, AttributeError, ValueError, TypeError):
+            continue
+    return ctx.case.timeout + extra
 
 
 async def _run_cleanups(ctx: CaseContext) -> None:

@@ -140,6 +140,7 @@ def build_context(report: Mapping[str, Any]) -> dict[str, Any]:
         "notes": [str(n) for n in _list(report.get("notes"))],
         "suts": suts,
         "insecure": [s for s in suts if s["tls_insecure"]],
+        "shortened": [s for s in suts if s["shortened"]],
         "faulty": [s for s in suts if s["faults"]],
         "summary": _summary_view(summary, case_views),
         "outcome": _outcome(c["verdict"] for c in case_views),
@@ -293,7 +294,22 @@ def _sut_view(sut: Mapping[str, Any]) -> dict[str, Any]:
         "faults": [str(f) for f in _list(sut.get("faults"))],
         "tls_insecure": sut.get("tls_insecure") is True,
         "details": _json(details) if details else "",
+        "shortened": [
+            f"{name.replace('_', ' ')} {float(w.get('seconds', 0)):g} s "
+            f"(certification default {float(w.get('certification_default', 0)):g} s)"
+            for name, w in _windows(details)
+        ],
     }
+
+
+def _windows(details: Any) -> list[tuple[str, Mapping[str, Any]]]:
+    """The profile's shortened windows from a SUT's details, if any."""
+    if not isinstance(details, Mapping):
+        return []
+    windows = details.get("shortened_windows")
+    if not isinstance(windows, Mapping):
+        return []
+    return [(str(k), v) for k, v in windows.items() if isinstance(v, Mapping)]
 
 
 def _summary_view(summary: Mapping[str, Any], cases: list[dict[str, Any]]) -> dict[str, Any]:

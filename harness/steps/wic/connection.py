@@ -103,17 +103,24 @@ def _tx(ctx: CaseContext, kind: str) -> list[Entry]:
     return ctx.timeline.select(kind=kind, actor="epcscf", direction="tx")
 
 
-@step("expect.no_connection", roles=WIC, args={})
+@step("expect.no_connection", roles=WIC, args={}, window=("within", "silence_window"))
 async def expect_no_connection(ctx: CaseContext, args: dict[str, Any], step_: Step) -> None:
     """WIC-HS-03 (RFC 7118 §9.1, SEED 5.1.X.1.3): facing a certificate it cannot verify,
     the WIC aborts TLS: no upgrade request and no REGISTER during the whole window."""
-    within = ctx.within(args, connect_window(ctx))
-    await asyncio.sleep(within)
-    ctx.mandated(within, "no upgrade request after a bad certificate")
+    within = ctx.within(args, ctx.timers.silence_window)
+    loop = asyncio.get_running_loop()
+    began = loop.time()
+
+    def register_requests() -> list[Entry]:
+        return [e for e in _rx(ctx, SIP) if str(e.data.get("start_line", "")).startswith("REGISTER")]
+
+    # the forbidden thing, early, ends the watch at once: it is the FAIL, not a wait
+    await _poll(lambda: _rx(ctx, HTTP_REQUEST) or register_requests(), within)
+    ctx.mandated(min(loop.time() - began, within), "no upgrade request after a bad certificate")
     attempts = _rx(ctx, CONNECT)
     tls = ctx.timeline.select(kind=TLS, actor="epcscf")
     gets = _rx(ctx, HTTP_REQUEST)
-    registers = [e for e in _rx(ctx, SIP) if str(e.data.get("start_line", "")).startswith("REGISTER")]
+    registers = register_requests()
     certificate = emulator(ctx).certificate
     if gets or registers:
         established = [e.seq for e in tls if not e.data.get("error")]
@@ -129,7 +136,7 @@ async def expect_no_connection(ctx: CaseContext, args: dict[str, Any], step_: St
                    evidence=[e.seq for e in tls if not e.data.get("error")])
     errors = sorted({str(e.data.get("error")) for e in tls})
     ctx.passed(
-        f"{len(attempts)} attempt(s), TLS aborted each time ({'; '.join(errors) or 'no TLS'}); "
+        f"watched {within:g} s: {len(attempts)} attempt(s), TLS aborted each time ({'; '.join(errors) or 'no TLS'}); "
         "no upgrade request, no REGISTER",
         evidence=[e.seq for e in tls[:3]] or [attempts[0].seq],
     )

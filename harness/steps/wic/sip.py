@@ -114,7 +114,7 @@ def _last_register_response(ctx: CaseContext) -> int:
     return sent[-1].seq if sent else 0
 
 
-@step("expect.unregistered", roles=WIC, args={"for": DURATION})
+@step("expect.unregistered", roles=WIC, args={"for": DURATION}, window=("for", "response_timeout"))
 async def expect_unregistered(ctx: CaseContext, args: dict[str, Any], step_: Step) -> None:
     """The WIC does not report itself registered during the window (a response it must
     drop, e.g. a 200 with a Content-Length larger than its body, RFC 3261 §18.3)."""
