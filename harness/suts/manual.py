@@ -88,7 +88,7 @@ class Console:
 
     def drain(self) -> list[str]:
         """Forget lines typed while no prompt was waiting (returned, for the transcript)."""
-        stale = []
+        stale: list[str] = []
         while True:
             try:
                 line = self._lines.get_nowait()
@@ -244,8 +244,8 @@ class _Operator:
         console = self._console
         if console is None:
             raise error(f"{verb}: the manual {self.role} driver was not started")
-        for line in console.drain():
-            self._note(f"ignored (typed before the prompt): {line!r}")
+        for early in console.drain():
+            self._note(f"ignored (typed before the prompt): {early!r}")
         if console.closed:
             raise error(f"{verb}: the operator's terminal is closed (end of input)")
         header = f"[wicct, manual {self.role}] {verb}"
