@@ -202,14 +202,14 @@ class _Operator:
         self._tty = tty
         self._console: Console | None = None
         self._timeout = DEFAULT_PROMPT_TIMEOUT
-        self._log: Callable[[str], None] = _ignore
+        self._log: Callable[[str], object] = _ignore
         self._transcript: list[str] = []
 
     def log_text(self) -> str:
         """The dialogue with the operator: what was asked, what was answered, when."""
         return "\n".join(self._transcript) + ("\n" if self._transcript else "")
 
-    def _open(self, profile: Profile, log: Callable[[str], None]) -> None:
+    def _open(self, profile: Profile, log: Callable[[str], object]) -> None:
         self._log = log
         wanted = prompt_timeout(profile)
         bound = profile.timers.start_timeout
