@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
+from typing import Any
 
 from harness import evidence as ev
 from harness.evidence import Timeline
@@ -48,7 +49,7 @@ class Received:
         return self.message is not None and not self.message.is_request
 
 
-RequestHandler = Callable[["SipChannel", Received], Awaitable[None]]
+RequestHandler = Callable[["SipChannel", Received], Coroutine[Any, Any, None]]
 
 
 class SipChannel:
@@ -225,11 +226,20 @@ class SipChannel:
 
     def responses_to(self, request: SipMessage) -> list[Received]:
         """Every response to `request`, unparsable ones (`error` set) included."""
-        return [r for r in self.received if r.is_response and same_transaction(r.message, request)]
+        return [
+            r
+            for r in self.received
+            if r.is_response and r.message is not None and same_transaction(r.message, request)
+        ]
 
     async def request(self, method: str | None, within: float, *, start: int = 0) -> Received | None:
         def match(item: Received) -> bool:
-            return item.is_request and (method is None or item.message.method == method.upper())
+            msg = item.message
+            return (
+                item.is_request
+                and msg is not None
+                and (method is None or msg.method == method.upper())
+            )
 
         return await self.wait_for(match, within, start=start)
 

@@ -113,7 +113,7 @@ def build_context(report: Mapping[str, Any]) -> dict[str, Any]:
         key=lambda c: (str(c.get("profile", "")), str(c.get("id", ""))),
     )
     anchors = _Anchors()
-    case_anchor = {}
+    case_anchor: dict[tuple[str, str], str] = {}
     for case in cases:
         key = (str(case.get("profile", "")), str(case.get("id", "")))
         case_anchor.setdefault(key, anchors.new("case", *key))
@@ -124,8 +124,8 @@ def build_context(report: Mapping[str, Any]) -> dict[str, Any]:
     case_views = [_case_view(c, anchors, case_anchor, req_anchor) for c in cases]
 
     suts = [_sut_view(s) for s in _mappings(report.get("suts"))]
-    summary = report.get("summary") if isinstance(report.get("summary"), Mapping) else {}
-    harness = report.get("harness") if isinstance(report.get("harness"), Mapping) else {}
+    summary = _mapping(report.get("summary"))
+    harness = _mapping(report.get("harness"))
     listed = [f for c in case_views for f in c["findings"]]
     return {
         "harness": {
@@ -369,8 +369,8 @@ def data_blocks(data: Any) -> list[dict[str, str]]:
         else:
             fields[key] = value
     if fields:
-        lines = [f"{k}: {_scalar(v)}" for k, v in fields.items()]
-        blocks.insert(0, _block("fields", _visible("\n".join(lines))))
+        shown = [f"{k}: {_scalar(v)}" for k, v in fields.items()]
+        blocks.insert(0, _block("fields", _visible("\n".join(shown))))
     return blocks
 
 
@@ -441,6 +441,10 @@ def _is_pairs(value: Any) -> bool:
 
 def _list(value: Any) -> list[Any]:
     return list(value) if isinstance(value, list | tuple) else []
+
+
+def _mapping(value: Any) -> Mapping[str, Any]:
+    return value if isinstance(value, Mapping) else {}
 
 
 def _mappings(value: Any) -> list[Mapping[str, Any]]:

@@ -119,7 +119,7 @@ def _fallback_html(report: Mapping[str, Any], problems: list[str]) -> str:
 
 def render_summary(report: Mapping[str, Any], console: Console, *, max_rows: int = 40) -> None:
     """Print per-profile counts and the non-PASS cases with their reasons (truncated)."""
-    harness = report.get("harness") if isinstance(report.get("harness"), Mapping) else {}
+    harness = _mapping(report.get("harness"))
     cases = [c for c in report.get("cases") or [] if isinstance(c, Mapping)]
     suts = [s for s in report.get("suts") or [] if isinstance(s, Mapping)]
 
@@ -198,12 +198,16 @@ def render_summary(report: Mapping[str, Any], console: Console, *, max_rows: int
                 Text(f"… and {len(bad) - max_rows} more not-passed cases: see report.html")
             )
 
-    summary = report.get("summary") if isinstance(report.get("summary"), Mapping) else {}
+    summary = _mapping(report.get("summary"))
     tail = Text()
     tail.append(f"{len(cases)} cases", style="bold")
     tail.append(f"; should-level failures: {summary.get('should_failures', 0)}")
     tail.append(f"; informational findings: {summary.get('informational_findings', 0)}")
     console.print(tail)
+
+
+def _mapping(value: Any) -> Mapping[str, Any]:
+    return value if isinstance(value, Mapping) else {}
 
 
 def _plain(value: Any, limit: int) -> str:

@@ -11,12 +11,16 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from aiortc import RTCPeerConnection
 
 LOOPBACK = ["127.0.0.1"]
 _patched = False
 
 
-def _peer_connection():  # noqa: ANN202 - aiortc.RTCPeerConnection
+def _peer_connection() -> RTCPeerConnection:
     """No ICE servers: aiortc's default is a public STUN server (stun.l.google.com)."""
     from aiortc import RTCConfiguration, RTCPeerConnection
 
@@ -29,15 +33,20 @@ def _loopback_only() -> None:
         return
     import aioice.ice
 
-    aioice.ice.get_host_addresses = lambda use_ipv4=True, use_ipv6=True: list(LOOPBACK)  # noqa: ARG005
+    aioice.ice.get_host_addresses = _loopback_addresses
     _patched = True
+
+
+def _loopback_addresses(use_ipv4: bool = True, use_ipv6: bool = True) -> list[str]:
+    """Stands in for aioice.ice.get_host_addresses: loopback only, whatever is asked."""
+    return list(LOOPBACK)
 
 
 @dataclass
 class MediaPeer:
     """One aiortc RTCPeerConnection and the SDP it produced."""
 
-    pc: object
+    pc: RTCPeerConnection
     sdp: str
 
     async def accept_answer(self, answer_sdp: str) -> None:

@@ -38,7 +38,7 @@ class EpcscfEnv:
     core_port: int
     core_transport: str  # "udp" or "tcp"
     workdir: Path
-    log: Callable[[str], None] = print
+    log: Callable[[str], object] = print  # what it returns is ignored
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -59,7 +59,7 @@ class WicEnv:
     epcscf_url: str  # wss://127.0.0.1:PORT/
     ca_pem: Path  # the CA the WIC is told to trust (the run's CA)
     workdir: Path
-    log: Callable[[str], None] = print
+    log: Callable[[str], object] = print  # what it returns is ignored
 
 
 @dataclass(frozen=True, kw_only=True)

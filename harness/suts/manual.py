@@ -88,7 +88,7 @@ class Console:
 
     def drain(self) -> list[str]:
         """Forget lines typed while no prompt was waiting (returned, for the transcript)."""
-        stale = []
+        stale: list[str] = []
         while True:
             try:
                 line = self._lines.get_nowait()
@@ -202,14 +202,14 @@ class _Operator:
         self._tty = tty
         self._console: Console | None = None
         self._timeout = DEFAULT_PROMPT_TIMEOUT
-        self._log: Callable[[str], None] = _ignore
+        self._log: Callable[[str], object] = _ignore
         self._transcript: list[str] = []
 
     def log_text(self) -> str:
         """The dialogue with the operator: what was asked, what was answered, when."""
         return "\n".join(self._transcript) + ("\n" if self._transcript else "")
 
-    def _open(self, profile: Profile, log: Callable[[str], None]) -> None:
+    def _open(self, profile: Profile, log: Callable[[str], object]) -> None:
         self._log = log
         wanted = prompt_timeout(profile)
         bound = profile.timers.start_timeout
@@ -244,8 +244,8 @@ class _Operator:
         console = self._console
         if console is None:
             raise error(f"{verb}: the manual {self.role} driver was not started")
-        for line in console.drain():
-            self._note(f"ignored (typed before the prompt): {line!r}")
+        for early in console.drain():
+            self._note(f"ignored (typed before the prompt): {early!r}")
         if console.closed:
             raise error(f"{verb}: the operator's terminal is closed (end of input)")
         header = f"[wicct, manual {self.role}] {verb}"

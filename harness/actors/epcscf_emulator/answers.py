@@ -181,7 +181,9 @@ class Answers:
 
     def _authorized(self, msg: SipMessage) -> bool:
         value = msg.header("Authorization")
-        return bool(value) and any(
+        if not value:
+            return False
+        return any(
             verify_digest(value, password=self.emu.profile.password, method=msg.method, nonce=n)
             for n in self.nonces
         )
