@@ -63,7 +63,7 @@ async def wic_environment(ctx: CaseContext) -> AsyncIterator[None]:
             epcscf_url=emulator.url,
             ca_pem=ctx.pki.ca_pem,
             workdir=ctx.workdir,
-            log=lambda line: None if ctx.timeline.add("sut", NOTE, line) else None,
+            log=lambda line: ctx.timeline.add("sut", NOTE, line),
         )
         try:
             await asyncio.wait_for(driver.start(env), profile.timers.start_timeout)
