@@ -40,7 +40,7 @@ from harness.sip import (
     new_tag,
     parse,
 )
-from harness.sip.dialog import ack_for_2xx, same_transaction, uac_dialog
+from harness.sip.dialog import ack_for_2xx, next_request, same_transaction, uac_dialog, uas_dialog
 from harness.sipstream import read_sip_stream
 
 ACTOR = "core"
@@ -129,6 +129,8 @@ class CoreStub:
         self.responses: list[CoreRx] = []
         self.bindings: dict[tuple[str, str], Binding] = {}
         self.sent: list[_Sent] = []
+        # INVITEs the core answered with 2xx and the 2xx: the dialogs it can release
+        self.answered: list[tuple[CoreRx, SipMessage]] = []
         self._udp: asyncio.DatagramTransport | None = None
         self._tcp: asyncio.Server | None = None
         self._writers: dict[tuple[str, int], asyncio.StreamWriter] = {}
@@ -406,9 +408,10 @@ class CoreStub:
             await self._respond(rx, 488)
             return
         self._media.append(answer)
-        await self._respond(
+        ok = await self._respond(
             rx, 200, headers=contact, body=answer.sdp.encode(), content_type="application/sdp"
         )
+        self.answered.append((rx, ok))
 
     def _after_response(self, rx: CoreRx) -> None:
         """ACK a 2xx to an INVITE the core sent (RFC 3261 §13.2.2.4)."""
@@ -496,6 +499,20 @@ class CoreStub:
         entry = self._send(request, binding.source)
         self.sent.append(_Sent(request, entry, binding.source))
         return request
+
+    def release(self) -> SipMessage:
+        """BYE in the dialog of the last INVITE the core answered with 2xx: the far end
+        releases the call through the eP-CSCF (RFC 3261 §15.1.1; the dialog as the UAS
+        holds it, §12.1.1: Request-URI the caller's Contact, Route its Record-Route).
+        LookupError when the core answered no INVITE."""
+        if not self.answered:
+            raise LookupError("the core answered no INVITE: no dialog to release")
+        rx, ok = self.answered[-1]
+        dialog = uas_dialog(rx.message, ok)
+        _, bye = next_request(dialog, "BYE", self._via(rx.source.transport))
+        entry = self._send(bye, rx.source)
+        self.sent.append(_Sent(bye, entry, rx.source))
+        return bye
 
 
 def normalise_action(action: str | int) -> str | int:

@@ -56,6 +56,18 @@ async def core_send(ctx: CaseContext, args: dict[str, Any], step_: Step) -> None
     ctx.vars[args.get("as", "core_request")] = request
 
 
+@step("core.bye", roles=EPCSCF, args={"as": {"type": "string"}})
+async def core_bye(ctx: CaseContext, args: dict[str, Any], step_: Step) -> None:
+    """The far end releases the call: the core sends BYE in the dialog of the last INVITE
+    it answered, through the SUT to the WIC (stored as `as`, default `bye`)."""
+    try:
+        request = core(ctx).release()
+    except LookupError as exc:
+        raise Precondition(f"cannot release from the far end: {exc}") from None
+    ctx.vars[args.get("as", "bye")] = request
+    ctx.vars["core_request"] = request
+
+
 @step(
     "expect.core_received",
     roles=EPCSCF,
