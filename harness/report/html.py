@@ -293,6 +293,7 @@ def _sut_view(sut: Mapping[str, Any]) -> dict[str, Any]:
         "faults": [str(f) for f in _list(sut.get("faults"))],
         "tls_insecure": sut.get("tls_insecure") is True,
         "details": _json(details) if details else "",
+        "warnings": [str(w) for w in _list(sut.get("warnings"))],
     }
 
 
