@@ -31,7 +31,6 @@ from harness.cases.runner import error_result, run_case_sync
 from harness.pki import Pki
 from harness.profiles import Profile, load_profile
 from harness.results import RunResult
-from harness.suts import faults as fault_table
 from harness.verdicts import CaseResult, SutInfo, Verdict
 
 DEFAULT_PROFILES = builtin.default_profiles()
@@ -78,33 +77,10 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 
 def check_profile(profile: Profile) -> None:
-    """Profile checks beyond the schema: the driver must exist for the role, and fault names
-    must exist for the role's reference SUT."""
-    from harness.suts.base import SutUnavailable
-    from harness.suts.registry import DRIVERS, driver_class
+    """Profile checks beyond the schema (harness.suts.checks): driver, faults, driver_options."""
+    from harness.suts.checks import check_profile as check
 
-    if ":" in profile.driver:  # a vendor's own driver class, "module:Class"
-        try:
-            driver_class(profile.role, profile.driver)
-        except SutUnavailable as exc:
-            raise yamlmarks.DocumentError(profile.path, 0, "driver", str(exc)) from None
-    elif (profile.role, profile.driver) not in DRIVERS:
-        known = ", ".join(sorted(name for role, name in DRIVERS if role == profile.role))
-        raise yamlmarks.DocumentError(
-            profile.path, 0, "driver", f"no {profile.role} driver {profile.driver!r} (known: {known})"
-        )
-    if not profile.faults:
-        return
-    if profile.driver != "reference":
-        raise yamlmarks.DocumentError(
-            profile.path, 0, "faults", "fault switches exist only for the reference driver"
-        )
-    unknown = fault_table.unknown(profile.role, profile.faults)
-    if unknown:
-        known = ", ".join(sorted(fault_table.for_role(profile.role)))
-        raise yamlmarks.DocumentError(
-            profile.path, 0, "faults", f"unknown fault(s) {unknown} for role {profile.role} (known: {known})"
-        )
+    check(profile)
 
 
 def load_profiles(paths: list[str] | tuple[Path, ...]) -> list[Profile]:
@@ -121,6 +97,8 @@ def load_profiles(paths: list[str] | tuple[Path, ...]) -> list[Profile]:
 
 
 def sut_info(profile: Profile) -> SutInfo:
+    from harness.suts.checks import profile_warnings
+
     return SutInfo(
         profile=profile.id,
         role=profile.role,
@@ -129,6 +107,7 @@ def sut_info(profile: Profile) -> SutInfo:
         faults=profile.faults,
         insecure=not profile.tls_verify,
         details={"shortened_windows": windows} if (windows := profile.shortened_windows()) else {},
+        warnings=tuple(profile_warnings(profile)),
     )
 
 

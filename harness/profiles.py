@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from harness import features as pics
 from harness import yamlmarks
 
 BUILT_IN_DRIVERS = ("reference", "kamailio", "browser", "external", "manual")  # see suts/registry.py
@@ -159,6 +160,8 @@ class Profile:
     driver_options: dict[str, Any] = field(default_factory=dict)
     expected_results: str = ""
     raw: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
+    # dotted key ("driver", "driver_options.page", "features.2") → its line in the file
+    lines: dict[str, int] = field(default_factory=dict, repr=False, compare=False)
 
     @property
     def id(self) -> str:
@@ -179,6 +182,16 @@ class Profile:
             if getattr(self.timers, name) < default
         }
 
+    def line(self, dotted: str) -> int:
+        """The file line of a dotted key, else of its nearest parent that has one (0: none)."""
+        parts = dotted.split(".")
+        while parts:
+            found = self.lines.get(".".join(parts))
+            if found:
+                return found
+            parts.pop()
+        return 0
+
     def value(self, dotted: str) -> Any:
         """Resolve `${profile.x.y}` references used by cases (explicit, no template engine)."""
         node: Any = self.raw
@@ -192,10 +205,36 @@ class Profile:
         return node
 
 
+def key_lines(node: Any, prefix: str = "") -> dict[str, int]:
+    """Every dotted key of a marked YAML document with its line (list items by index)."""
+    lines: dict[str, int] = {}
+    if isinstance(node, yamlmarks.MarkedDict):
+        for key, value in node.items():
+            dotted = f"{prefix}{key}"
+            lines[dotted] = node.key_lines.get(key, node.line)
+            lines.update(key_lines(value, dotted + "."))
+    elif isinstance(node, yamlmarks.MarkedList):
+        for index, value in enumerate(node):
+            dotted = f"{prefix}{index}"
+            lines[dotted] = node.item_lines[index]
+            lines.update(key_lines(value, dotted + "."))
+    return lines
+
+
+def _check_features(document: Any, path: Path) -> None:
+    """Every claimed feature is in the PICS vocabulary (harness.features), else exit 2."""
+    claimed = document.get("features", [])
+    for index, name in enumerate(claimed):
+        if not pics.is_known(name):
+            line = yamlmarks.line_of(document, ["features", index])
+            raise yamlmarks.DocumentError(path, line, "features", pics.unknown_message(name))
+
+
 def load_profile(path: Path) -> Profile:
     """Load and validate a profile; raises yamlmarks.DocumentError naming file, line and key."""
     document = yamlmarks.load(path)
     yamlmarks.validate(document, PROFILE_SCHEMA, path)
+    _check_features(document, path)
     sut = document.get("sut", {})
     core = document.get("core", {})
     creds = document.get("credentials", {})
@@ -231,6 +270,7 @@ def load_profile(path: Path) -> Profile:
         driver_options=dict(document.get("driver_options", {})),
         expected_results=document.get("expected_results", ""),
         raw=yamlmarks.plain(document),
+        lines=key_lines(document),
     )
     if profile.driver == "external" and not profile.url and profile.role == "epcscf":
         raise yamlmarks.DocumentError(path, document.line, "sut.url", "an external eP-CSCF needs sut.url")

@@ -149,6 +149,7 @@ class SutInfo:
     faults: tuple[str, ...] = ()
     insecure: bool = False
     details: dict[str, Any] = field(default_factory=dict)
+    warnings: tuple[str, ...] = ()  # profile settings nothing reads (harness.suts.checks)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -159,4 +160,5 @@ class SutInfo:
             "faults": list(self.faults),
             "tls_insecure": self.insecure,
             **({"details": self.details} if self.details else {}),
+            **({"warnings": list(self.warnings)} if self.warnings else {}),
         }

@@ -299,6 +299,7 @@ def _sut_view(sut: Mapping[str, Any]) -> dict[str, Any]:
             f"(certification default {float(w.get('certification_default', 0)):g} s)"
             for name, w in _windows(details)
         ],
+        "warnings": [str(w) for w in _list(sut.get("warnings"))],
     }
 
 

@@ -147,6 +147,11 @@ def render_summary(report: Mapping[str, Any], console: Console, *, max_rows: int
                 )
             )
 
+    for sut in suts:
+        for warning in sut.get("warnings") or []:
+            console.print(Text(f"warning: profile setting not used: {_plain(warning, 300)}",
+                               style="yellow"))
+
     roles = {str(s.get("profile", "")): str(s.get("role", "")) for s in suts}
     per_profile: dict[str, Counter[str]] = {}
     for case in cases:

@@ -6,15 +6,19 @@ user's verbs (register, call, answer, hang up). Verbs return once the command wa
 what the SUT then puts on the wire is judged by the case, never by the driver.
 
 Writing a driver for your own product: subclass `EpcscfDriver` or `WicDriver`, implement
-the abstract methods, and register the class in `harness.suts.registry.DRIVERS`.
+the abstract methods, and register the class in `harness.suts.registry.DRIVERS` (or name it
+as `module:Class` in the profile). Declare `options` (the `driver_options` keys it reads)
+and `ignores` (profile settings of the role it does not read) so a profile's mistakes are
+reported when it is loaded (harness.suts.checks); `check_options` adds checks of their values.
 """
 
 from __future__ import annotations
 
 import abc
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import ClassVar
 
 from harness.pki import Pki
 from harness.profiles import Profile
@@ -72,7 +76,24 @@ class WicState:
     extra: dict[str, object] = field(default_factory=dict)
 
 
-class EpcscfDriver(abc.ABC):
+class _Declared:
+    """What a driver declares about the profile settings it reads (checked at load)."""
+
+    # driver_options keys this driver reads → one-line meaning. None: not declared, so
+    # unknown keys cannot be told from known ones and are not checked.
+    options: ClassVar[Mapping[str, str] | None] = None
+    # Profile settings (dotted keys) that the role uses but this driver does not → why. A
+    # profile setting one of them gets a warning in the CLI output and the report.
+    ignores: ClassVar[Mapping[str, str]] = {}
+
+    @classmethod
+    def check_options(cls, profile: Profile) -> list[tuple[str, str]]:
+        """Problems with the values of the profile's settings: (dotted key, message) pairs,
+        each a profile error (exit 2) at `file:line` of that key. Default: none."""
+        return []
+
+
+class EpcscfDriver(_Declared, abc.ABC):
     name = "abstract"
 
     @abc.abstractmethod
@@ -88,8 +109,16 @@ class EpcscfDriver(abc.ABC):
         return ""
 
 
-class WicDriver(abc.ABC):
+class WicDriver(_Declared, abc.ABC):
+    """A WIC's driver. Besides the verbs, a driver whose WIC is a web page served under an
+    origin that is only known once it started (a port chosen at start) sets `origin`."""
+
     name = "abstract"
+    # The WIC's effective web origin (RFC 6454 serialisation, e.g. "http://127.0.0.1:41234"),
+    # set by start(): the Origin the WIC will send in its WebSocket handshake, which
+    # WIC-HS-02 then expects instead of the profile's `wwsf_origin`. Leave it "" when the
+    # profile's `wwsf_origin` is already exact (a native app, a page at a fixed origin).
+    origin: str = ""
 
     @abc.abstractmethod
     async def start(self, env: WicEnv) -> None:

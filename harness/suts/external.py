@@ -30,7 +30,9 @@ import contextlib
 import socket
 import ssl
 import time
+from collections.abc import Mapping
 from pathlib import Path
+from typing import ClassVar
 from urllib.parse import urlsplit
 
 from harness.profiles import Profile
@@ -130,6 +132,7 @@ class ExternalEpcscfDriver(EpcscfDriver):
     """An eP-CSCF that is already running; wicct only checks that it can be reached."""
 
     name = "external"
+    options: ClassVar[Mapping[str, str]] = {}
 
     def __init__(self) -> None:
         self.endpoint: EpcscfEndpoint | None = None
@@ -177,6 +180,10 @@ class ExternalWicDriver(WicDriver):
     """A WIC already pointed at wicct's eP-CSCF emulator; wicct cannot make it act."""
 
     name = "external"
+    options: ClassVar[Mapping[str, str]] = {
+        "listen_port": "the fixed port the WIC was pointed at (required)",
+        "register_wait": "seconds register() waits before returning",
+    }
 
     def __init__(self) -> None:
         self._env: WicEnv | None = None

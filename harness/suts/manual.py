@@ -43,9 +43,9 @@ import re
 import sys
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import TextIO
+from typing import ClassVar, TextIO
 
 from harness.pki import LOOPBACK_NAMES
 from harness.profiles import Profile, parse_duration
@@ -321,6 +321,7 @@ class ManualWicDriver(_Operator, WicDriver):
 
     name = "manual"
     role = "WIC"
+    options: ClassVar[Mapping[str, str]] = {"prompt_timeout": "seconds the operator has per step"}
 
     def __init__(
         self, streams: tuple[TextIO, TextIO] | None = None, *, tty: str = "/dev/tty"
@@ -401,6 +402,7 @@ class ManualEpcscfDriver(_Operator, EpcscfDriver):
 
     name = "manual"
     role = "eP-CSCF"
+    options: ClassVar[Mapping[str, str]] = {"prompt_timeout": "seconds the operator has per step"}
 
     def __init__(
         self, streams: tuple[TextIO, TextIO] | None = None, *, tty: str = "/dev/tty"

@@ -51,11 +51,39 @@ def driver_class(role: str, name: str) -> DriverClass:
     try:
         module = importlib.import_module(module_name)
     except ImportError as exc:
-        raise SutUnavailable(f"{role} driver {name!r} cannot be loaded ({module_name}): {exc}") from exc
+        raise SutUnavailable(
+            f"{role} driver {name!r} cannot be loaded: {import_problem(module_name, exc)}"
+        ) from exc
     try:
-        return getattr(module, attr)
+        found = getattr(module, attr)
     except AttributeError:
         raise SutUnavailable(f"{role} driver {name!r}: {module_name} has no {attr}") from None
+    base = WicDriver if role == "wic" else EpcscfDriver
+    if not (isinstance(found, type) and issubclass(found, base)):
+        raise SutUnavailable(
+            f"{role} driver {name!r}: {module_name}.{attr} is not a subclass of "
+            f"harness.suts.base.{base.__name__}"
+        )
+    return found
+
+
+def import_problem(module_name: str, exc: ImportError) -> str:
+    """Why a driver module did not import, and what to do about it.
+
+    The module itself (or its package) not found: its folder is not on the import path, so
+    say to put it on PYTHONPATH. Found, but one of its own imports failed: a dependency of
+    the driver is missing, which PYTHONPATH will not fix.
+    """
+    missing = getattr(exc, "name", None) or ""
+    parts = module_name.split(".")
+    own = {".".join(parts[: i + 1]) for i in range(len(parts))}
+    if isinstance(exc, ModuleNotFoundError) and missing in own:
+        top = parts[0]
+        return (
+            f"no module named {missing!r}: put the folder that holds {top}/ (or {top}.py) on "
+            f"PYTHONPATH, e.g. PYTHONPATH=/path/to/that/folder wicct run ..."
+        )
+    return f"importing {module_name} failed: {exc} (a dependency of the driver: install it)"
 
 
 def make_driver(profile: Profile) -> EpcscfDriver | WicDriver:

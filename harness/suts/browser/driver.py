@@ -10,13 +10,23 @@ After `start()`, `driver.origin` is the page's effective origin: the value the W
 in `Origin`, which WIC-HS-02 must compare with (the profile may say
 `http://127.0.0.1:${page_port}` and only the driver knows the port).
 
-Driver options (profile `driver_options`):
+The page is wicct's own (web/wic.html: JsSIP) unless the profile names a vendor's page: any
+page that implements the page contract (`window.wic`, docs/drivers.md "The page contract",
+`CONTRACT`) is driven the same way, with no code of the vendor's own.
+
+Driver options (profile `driver_options`; `OPTIONS` below):
   executable: /usr/lib/chromium/chromium
   verb_timeout: 5             seconds for one verb (answer waits this long for a call)
-  jssip_debug: "JsSIP:*"      JsSIP's debug namespaces logged to the console ("" for none)
-  register_expires: 600
-  unregister_on_stop: false   true: JsSIP un-REGISTERs on stop (ua.stop())
+  jssip_debug: "JsSIP:*"      passed to configure() as `debug` ("" for none)
+  register_expires: 600       passed to configure()
+  unregister_on_stop: false   true: stop() calls window.wic.stop() first (JsSIP un-REGISTERs)
   extra_args: []              more Chromium flags
+  headless: true
+  page: web/softphone.html    a vendor's page instead of wicct's (relative to the profile)
+  assets: [...]               the files served with it (default: the page's folder)
+  ready: "window.SIP"         a JS expression that must be true before configure()
+  contract: 1                 the page contract version the page implements
+  page_options: {}            more settings for the page, merged into configure()'s object
 """
 
 from __future__ import annotations
@@ -27,19 +37,20 @@ import os
 import re
 import shutil
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
+from harness.profiles import Profile
 from harness.suts.base import DriverError, SutUnavailable, WicDriver, WicEnv, WicState
 from harness.suts.browser.server import (
     BUNDLE,
-    PAGE,
     OriginError,
     OriginPlan,
     PageServer,
+    Site,
+    SiteError,
     plan_origin,
-    read_file,
 )
 
 INSTALL_HINT = "run scripts/install-real-peers.sh"
@@ -59,14 +70,39 @@ CHROMIUM_FLAGS = (
 )
 _LOG_LIMIT = 20000  # console lines kept
 
+CONTRACT = 1  # the version of the page contract (window.wic) this driver speaks
+# What the driver calls on window.wic: the page must define all of REQUIRED_VERBS; the
+# optional ones are only called when a case or an option needs them.
+REQUIRED_VERBS = ("configure", "register", "call", "answer", "hangup", "state")
+OPTIONAL_VERBS = ("unregister", "stop")
+BUILTIN_READY = "window.JsSIP"  # wicct's own page also needs its JsSIP bundle loaded
 
-def missing_prerequisites(executable: str = CHROMIUM) -> list[str]:
+OPTIONS: dict[str, str] = {
+    "executable": "Chromium binary (Debian's /usr/lib/chromium/chromium)",
+    "verb_timeout": "seconds one verb may take (answer waits this long for a call)",
+    "jssip_debug": "passed to configure() as `debug` (JsSIP debug namespaces; \"\" for none)",
+    "register_expires": "passed to configure() (seconds)",
+    "unregister_on_stop": "true: stop() calls window.wic.stop() first",
+    "extra_args": "more Chromium flags",
+    "headless": "false shows the browser window",
+    "page": "a vendor's HTML page implementing the page contract (relative to the profile)",
+    "assets": "files or folders served with the page (default: the page's folder)",
+    "ready": "a JS expression that must be true before configure() is called",
+    "contract": f"the page contract version the page implements ({CONTRACT})",
+    "page_options": "a mapping merged into the object configure() gets",
+}
+
+
+def missing_prerequisites(executable: str = CHROMIUM, site: Site | None = None) -> list[str]:
     """What is missing to run this driver (empty when everything is there)."""
     missing = []
     if not Path(executable).is_file():
         missing.append(f"chromium ({executable})")
-    if not BUNDLE.is_file():
-        missing.append(f"JsSIP bundle ({BUNDLE.name})")
+    if site is None or site == Site.builtin():
+        if not BUNDLE.is_file():
+            missing.append(f"JsSIP bundle ({BUNDLE.name})")
+    else:
+        missing += [f"page file {name}" for name in site.missing()]
     if shutil.which("certutil") is None:
         missing.append("certutil (libnss3-tools)")
     try:
@@ -106,8 +142,34 @@ async def make_nss_home(home: Path, ca_pem: Path, timeout: float = 10.0) -> None
             )
 
 
+def page_site(profile: Profile) -> Site:
+    """The page and files the profile's driver_options describe (wicct's page by default)."""
+    return Site.from_options(profile.driver_options, profile.path.parent)
+
+
 class BrowserWicDriver(WicDriver):
     name = "browser"
+    options: ClassVar[Mapping[str, str]] = OPTIONS
+
+    @classmethod
+    def check_options(cls, profile: Profile) -> list[tuple[str, str]]:
+        """The page and assets exist, the contract version is one this driver speaks."""
+        problems: list[tuple[str, str]] = []
+        options = profile.driver_options
+        if "contract" in options and options["contract"] != CONTRACT:
+            problems.append(
+                ("driver_options.contract",
+                 f"this driver speaks page contract {CONTRACT}, not {options['contract']!r}")
+            )  # fmt: skip
+        if "page" not in options:
+            for key in ("assets", "ready"):
+                if key in options:
+                    problems.append((f"driver_options.{key}", "only used with driver_options.page"))
+        try:
+            page_site(profile)
+        except SiteError as exc:
+            problems.append((f"driver_options.{exc.key}", str(exc)))
+        return problems
 
     def __init__(self) -> None:
         self.origin: str = ""  # the page's effective origin, set by start()
@@ -117,6 +179,7 @@ class BrowserWicDriver(WicDriver):
         self._env: WicEnv | None = None
         self._options: dict[str, Any] = {}
         self._server: PageServer | None = None
+        self._site: Site = Site.builtin()
         self._pw: Any = None
         self._browser: Any = None
         self._context: Any = None
@@ -128,7 +191,11 @@ class BrowserWicDriver(WicDriver):
         self._env = env
         self._options = dict(env.profile.driver_options)
         executable = str(self._options.get("executable", CHROMIUM))
-        missing = missing_prerequisites(executable)
+        try:
+            self._site = page_site(env.profile)
+        except SiteError as exc:
+            raise SutUnavailable(f"browser WIC page: {exc}") from exc
+        missing = missing_prerequisites(executable, self._site)
         if missing:
             raise SutUnavailable(
                 f"browser WIC unavailable, missing {', '.join(missing)}: {INSTALL_HINT}"
@@ -164,9 +231,11 @@ class BrowserWicDriver(WicDriver):
             tls = (
                 env.pki.server_context("127.0.0.1", "localhost") if plan.scheme == "https" else None
             )
-            self._server = PageServer(plan.host, plan.port or 0, tls=tls, log=self._note)
+            self._server = PageServer(
+                plan.host, plan.port or 0, tls=tls, log=self._note, site=self._site
+            )
             self.origin = plan.origin(self._server.port)
-        self.page_url = f"{self.origin}/{PAGE}"
+        self.page_url = f"{self.origin}/{self._site.page}"
 
         t1 = time.monotonic()
         self._pw = await async_playwright().start()
@@ -201,29 +270,66 @@ class BrowserWicDriver(WicDriver):
         if response is None or not response.ok:
             status = response.status if response is not None else "no response"
             raise SutUnavailable(f"WIC page {self.page_url} did not load ({status})")
-        await page.wait_for_function("() => window.wic && window.JsSIP", timeout=5000)
+        await self._check_contract(page)
         actual = await page.evaluate("() => window.location.origin")
         if actual != self.origin:
             raise SutUnavailable(f"page origin is {actual}, expected {self.origin}")
-        jssip_debug = self._options.get("jssip_debug", "JsSIP:*")
-        profile = env.profile
-        await page.evaluate(
-            "(o) => window.wic.configure(o)",
-            {
-                "ws_url": env.epcscf_url,
-                "impu": profile.impu,
-                "impi": profile.impi,
-                "password": profile.password,
-                "display_name": profile.display_name,
-                "register_expires": int(self._options.get("register_expires", 600)),
-                "debug": jssip_debug or False,
-            },
-        )
+        await page.evaluate("(o) => window.wic.configure(o)", self._configuration(env))
         self.timings["page"] = time.monotonic() - t2
         env.log(
             f"browser WIC: {self.page_url} (origin {self.origin}) → {env.epcscf_url}; "
             + ", ".join(f"{k} {v:.3f} s" for k, v in self.timings.items())
         )
+
+    async def _check_contract(self, page: Any) -> None:
+        """Wait for the page's `window.wic` (and the `ready` expression), then check that it
+        has every required verb and, if it says which, speaks this driver's contract."""
+        from playwright.async_api import Error as PlaywrightError
+
+        builtin = self._site == Site.builtin()
+        ready = str(self._options.get("ready", BUILTIN_READY if builtin else "") or "")
+        condition = "window.wic" + (f" && ({ready})" if ready else "")
+        try:
+            await page.wait_for_function(f"() => {condition}", timeout=5000)
+        except PlaywrightError as exc:
+            raise SutUnavailable(
+                f"page {self._site.page}: `{condition}` did not become true within 5 s "
+                f"(the page contract needs window.wic): {_short(exc)}"
+            ) from exc
+        found = await page.evaluate(
+            "(verbs) => ({missing: verbs.filter((v) => typeof window.wic[v] !== 'function'),"
+            " contract: window.wic.contract === undefined ? null : window.wic.contract})",
+            list(REQUIRED_VERBS),
+        )
+        if found["missing"]:
+            raise SutUnavailable(
+                f"page {self._site.page} breaks the page contract: window.wic has no "
+                + ", ".join(found["missing"])
+            )
+        if found["contract"] is not None and found["contract"] != CONTRACT:
+            raise SutUnavailable(
+                f"page {self._site.page} implements page contract {found['contract']!r}; "
+                f"this driver speaks {CONTRACT}"
+            )
+
+    def _configuration(self, env: WicEnv) -> dict[str, Any]:
+        """The object window.wic.configure() gets (docs/drivers.md, the page contract)."""
+        profile = env.profile
+        extra = self._options.get("page_options") or {}
+        if not isinstance(extra, dict):
+            raise SutUnavailable("driver_options.page_options must be a mapping")
+        return {
+            **extra,
+            "ws_url": env.epcscf_url,
+            "impu": profile.impu,
+            "impi": profile.impi,
+            "password": profile.password,
+            "display_name": profile.display_name,
+            "domain": profile.domain,
+            "register_expires": int(self._options.get("register_expires", 600)),
+            "debug": self._options.get("jssip_debug", "JsSIP:*") or False,
+            "origin": self.origin,
+        }
 
     async def stop(self) -> None:
         page, context, browser, pw = self._page, self._context, self._browser, self._pw
@@ -324,7 +430,7 @@ class BrowserWicDriver(WicDriver):
     async def _serve_routed(self, route: Any) -> None:
         from urllib.parse import urlsplit
 
-        found = read_file(urlsplit(route.request.url).path)
+        found = self._site.read(urlsplit(route.request.url).path)
         if found is None:
             await route.fulfill(status=404, body="not found")
             return

@@ -10,16 +10,21 @@ origin is decided here, from the profile:
                                   (`page.route`), so any origin can be had without DNS or
                                   leaving the machine.
 
-Only the files in `web/` listed in `FILES` are served; nothing else answers.
+What is served is a `Site`: a fixed table of URL paths to files, made once at start. The
+built-in one is wicct's JsSIP page (`web/`, the files in `FILES`); a vendor's profile names
+its own page and files instead (`Site.from_options`: `driver_options.page` and `assets`).
+Nothing outside the table answers (404).
 """
 
 from __future__ import annotations
 
+import mimetypes
 import re
 import socket
 import ssl
 import threading
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -77,16 +82,111 @@ def plan_origin(wwsf_origin: str) -> OriginPlan:
     return OriginPlan(scheme=parts.scheme, host=host, port=port, routed=routed)
 
 
-def read_file(name: str) -> tuple[bytes, str] | None:
-    """The body and content type of a page file, or None if it is not one of ours."""
-    name = name.lstrip("/") or PAGE
-    name = name.split("?", 1)[0]
-    if name not in FILES:
-        return None
-    path = WEB_DIR / name
-    if not path.is_file():
-        return None
-    return path.read_bytes(), FILES[name]
+class SiteError(ValueError):
+    """The profile's page or assets cannot be served (a missing file, a bad URL path);
+    `key` is the driver option at fault (`page` or `assets`)."""
+
+    def __init__(self, key: str, message: str) -> None:
+        super().__init__(message)
+        self.key = key
+
+
+def content_type(path: Path) -> str:
+    """The Content-Type a browser needs for a page file (scripts must be JavaScript)."""
+    if path.suffix in (".js", ".mjs"):
+        return "text/javascript; charset=utf-8"
+    guessed = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
+    return f"{guessed}; charset=utf-8" if guessed.startswith("text/") else guessed
+
+
+@dataclass(frozen=True, kw_only=True)
+class Site:
+    """The page and the files served with it: URL path (no leading slash) → file."""
+
+    page: str  # URL path of the page, e.g. "wic.html"
+    files: Mapping[str, Path] = field(default_factory=dict)
+
+    @classmethod
+    def builtin(cls) -> Site:
+        """wicct's own JsSIP page in `web/`."""
+        return cls(page=PAGE, files={name: WEB_DIR / name for name in FILES})
+
+    @classmethod
+    def from_options(cls, options: Mapping[str, object], base: Path) -> Site:
+        """The site a profile's `driver_options` describe; the built-in one without `page`.
+
+        `page`: the HTML file (relative paths are relative to `base`, the profile's folder),
+        served under its own name. `assets`: more files, a list of files or folders (a file
+        is served under its name, a folder's files under their paths inside it), or a
+        mapping of URL path → file or folder; default: the page's own folder.
+        """
+        if not options.get("page"):
+            return cls.builtin()
+        page = _resolve(str(options["page"]), base, "page")
+        if not page.is_file():
+            raise SiteError("page", f"not a file: {page}")
+        files: dict[str, Path] = {}
+        assets = options.get("assets")
+        if assets is None:
+            _add_folder(files, "", page.parent)
+        elif isinstance(assets, Mapping):
+            for url, target in assets.items():
+                _add(files, _url_path(str(url)), _resolve(str(target), base, "assets"))
+        elif isinstance(assets, list):
+            for target in assets:
+                path = _resolve(str(target), base, "assets")
+                _add(files, "" if path.is_dir() else path.name, path)
+        else:
+            raise SiteError("assets", "must be a list of files or folders, or a mapping")
+        files[page.name] = page
+        return cls(page=page.name, files=files)
+
+    def missing(self) -> list[str]:
+        """Files of the site that are not there (e.g. a bundle not built yet)."""
+        return [str(path) for path in self.files.values() if not path.is_file()]
+
+    def read(self, url_path: str) -> tuple[bytes, str] | None:
+        """The body and content type for a request path, or None if it is not served."""
+        name = url_path.split("?", 1)[0].lstrip("/") or self.page
+        path = self.files.get(name)
+        if path is None or not path.is_file():
+            return None
+        return path.read_bytes(), content_type(path)
+
+
+def _resolve(name: str, base: Path, key: str) -> Path:
+    path = Path(name).expanduser()
+    path = path if path.is_absolute() else base / path
+    if not path.exists():
+        raise SiteError(key, f"no such file or folder: {path}")
+    return path.resolve()
+
+
+def _url_path(url: str) -> str:
+    cleaned = url.strip().strip("/")
+    if not cleaned or any(part in ("", ".", "..") for part in cleaned.split("/")):
+        raise SiteError("assets", f"not a usable URL path for an asset: {url!r}")
+    return cleaned
+
+
+def _add(files: dict[str, Path], url: str, path: Path) -> None:
+    if path.is_dir():
+        _add_folder(files, url, path)
+    else:
+        files[url or path.name] = path
+
+
+def _add_folder(files: dict[str, Path], prefix: str, folder: Path) -> None:
+    """Every file below `folder` (hidden ones left out) under `prefix/its/relative/path`."""
+    for path in sorted(folder.rglob("*")):
+        relative = path.relative_to(folder)
+        if path.is_file() and not any(p.startswith(".") for p in relative.parts):
+            files["/".join(filter(None, (prefix, relative.as_posix())))] = path
+
+
+def read_file(name: str, site: Site | None = None) -> tuple[bytes, str] | None:
+    """The body and content type of a page file, or None if it is not one of the site's."""
+    return (site or Site.builtin()).read(name)
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -94,7 +194,8 @@ class _Handler(BaseHTTPRequestHandler):
     sys_version = ""
 
     def do_GET(self) -> None:  # noqa: N802 (http.server's naming)
-        found = read_file(urlsplit(self.path).path)
+        site = getattr(self.server, "wicct_site", None)
+        found = read_file(urlsplit(self.path).path, site)
         if found is None:
             self.send_error(404, "not found")
             return
@@ -115,12 +216,21 @@ class _Handler(BaseHTTPRequestHandler):
 class PageServer:
     """A threaded HTTP(S) server for the page on a loopback address; stop() is prompt."""
 
-    def __init__(self, host: str, port: int, *, tls: ssl.SSLContext | None = None, log=None):
+    def __init__(
+        self,
+        host: str,
+        port: int,
+        *,
+        tls: ssl.SSLContext | None = None,
+        log: Callable[[str], None] | None = None,
+        site: Site | None = None,
+    ) -> None:
         bind_host = "::1" if host == "[::1]" else ("127.0.0.1" if host == "localhost" else host)
         server_class = _V6Server if ":" in bind_host else ThreadingHTTPServer
         self.httpd = server_class((bind_host, port), _Handler)
         self.httpd.daemon_threads = True
         self.httpd.wicct_log = log  # type: ignore[attr-defined]
+        self.httpd.wicct_site = site or Site.builtin()  # type: ignore[attr-defined]
         if tls is not None:
             self.httpd.socket = tls.wrap_socket(self.httpd.socket, server_side=True)
         self.port: int = self.httpd.server_address[1]

@@ -24,7 +24,9 @@ import signal
 import socket
 import ssl
 import time
+from collections.abc import Mapping
 from pathlib import Path
+from typing import ClassVar
 
 from harness.suts.base import EpcscfDriver, EpcscfEndpoint, EpcscfEnv, SutUnavailable
 from harness.suts.kamailio.config import ConfigError, EpcscfConfig, render_cfg, render_tls_cfg
@@ -57,6 +59,19 @@ def find_kamailio(binary: str = "kamailio") -> str | None:
 
 class KamailioEpcscfDriver(EpcscfDriver):
     name = "kamailio"
+    options: ClassVar[Mapping[str, str]] = {
+        "origins_check": "false renders the config without the Origin allow-list",
+        "debug": "Kamailio's debug level",
+        "ws_keepalive_mechanism": "websocket module keepalive_mechanism",
+        "ws_keepalive_timeout": "websocket module keepalive_timeout (seconds)",
+        "binary": "the kamailio executable",
+        "wss_port": "WSS port (0: a free one)",
+        "sip_port": "SIP port towards the core (0: a free one)",
+    }
+    ignores: ClassVar[Mapping[str, str]] = {
+        "sut.url": "it starts the eP-CSCF itself and reports the URL",
+        "sut.ca": "its certificate is issued from the run's CA",
+    }
 
     def __init__(self) -> None:
         self.process: asyncio.subprocess.Process | None = None

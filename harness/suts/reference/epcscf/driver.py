@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections.abc import Mapping
+from typing import ClassVar
 
 from harness.suts.base import EpcscfDriver, EpcscfEndpoint, EpcscfEnv, SutUnavailable
 from harness.suts.reference import SutLog, active_faults
@@ -14,6 +16,11 @@ class ReferenceEpcscfDriver(EpcscfDriver):
     """Runs the reference eP-CSCF in process (profile `driver: reference`)."""
 
     name = "reference"
+    options: ClassVar[Mapping[str, str]] = {}
+    ignores: ClassVar[Mapping[str, str]] = {
+        "sut.url": "it starts the eP-CSCF itself and reports the URL",
+        "sut.ca": "its certificate is issued from the run's CA",
+    }
 
     def __init__(self) -> None:
         self.log = SutLog("reference-epcscf")

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections.abc import Mapping
+from typing import ClassVar
 
 from harness.suts.base import DriverError, SutUnavailable, WicDriver, WicEnv, WicState
 from harness.suts.reference import active_faults
@@ -14,6 +16,9 @@ class ReferenceWicDriver(WicDriver):
     """Driver verbs over the in-process reference WIC (profile driver `reference`)."""
 
     name = "reference"
+    options: ClassVar[Mapping[str, str]] = {
+        "verb_timeout": "seconds answer() waits for a call to ring",
+    }
 
     def __init__(self) -> None:
         self.wic: ReferenceWic | None = None
