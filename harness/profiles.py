@@ -125,13 +125,26 @@ class Timers:
     silence_window: float = 32.0
     response_timeout: float = 2.0  # how long wicct waits for a response it is owed
     handshake_timeout: float = 3.0
-    retransmit_window: float = 0.0  # 0: derived as 4 x t1 (covers 3 UDP retransmissions)
+    retransmit_window: float = 0.0  # 0: derived (see retransmit_watch, retransmission_watch)
     pong_timeout: float = 1.0  # RFC 6455 §5.5.2: "as soon as practical"; requirements: ~1 s
     start_timeout: float = 15.0  # for the driver to bring the SUT up
 
     @property
     def retransmit_watch(self) -> float:
+        """How long "nothing arrives" is watched (a request not relayed, no response):
+        the profile's `retransmit_window`, else 4×t1 (three UDP retransmissions)."""
         return self.retransmit_window or 4 * self.t1
+
+    @property
+    def retransmission_watch(self) -> float:
+        """How long `expect.no_retransmission` watches for copies of a request (BOTH-TP-04,
+        RFC 7118 §5; RFC 3261 §17.1.1.2, §17.1.2.2): the profile's `retransmit_window`
+        when it sets one (a profile shortens the window only explicitly), else
+        max(64×t1, 2×500 ms). 64×t1 is Timer B/F, the whole life of the client
+        transaction for a SUT running on the profile's T1; 2×500 ms sees the first
+        Timer A/E firing (at T1) of a SUT that runs on the RFC 3261 default T1 of 500 ms
+        whatever the profile says, with as much again in margin."""
+        return self.retransmit_window or max(64 * self.t1, 2 * PLAUSIBLE_T1)
 
 
 @dataclass(frozen=True, kw_only=True)

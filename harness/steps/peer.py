@@ -408,14 +408,23 @@ async def expect_alive(ctx: CaseContext, args: dict[str, Any], step_: Step) -> N
         ctx.passed(f"SUT still answers ({sip(got).status})", evidence=[seq, got.entry])
 
 
-@step("expect.no_retransmission", roles=BOTH, args={"conn": CONN, "method": {"type": "string"}, "window": DURATION})
+@step(
+    "expect.no_retransmission",
+    roles=BOTH,
+    args={"conn": CONN, "method": {"type": "string"}, "window": DURATION},
+    window=("window", "retransmission_watch"),
+)
 async def expect_no_retransmission(ctx: CaseContext, args: dict[str, Any], step_: Step) -> None:
-    """RFC 7118 §5 / RFC 3261 §17.1.1.2: over a reliable transport a request is sent once."""
+    """RFC 7118 §5 / RFC 3261 §17.1.1.2: over a reliable transport a request is sent once.
+
+    The default window is `Timers.retransmission_watch`: max(64×T1, 2×500 ms), long
+    enough to see a SUT that retransmits on the RFC 3261 default T1 of 500 ms while the
+    profile says otherwise; a profile or a case shortens it only explicitly."""
     from harness.profiles import parse_duration
 
     chan = channel(ctx, args)
     method = args.get("method")
-    window = parse_duration(args["window"]) if "window" in args else ctx.timers.retransmit_watch
+    window = parse_duration(args["window"]) if "window" in args else ctx.timers.retransmission_watch
     first = await chan.request(method, ctx.timers.response_timeout)
     if first is None:  # nothing to watch: a precondition, never this requirement's FAIL
         raise Precondition(f"the SUT sent no {method or 'request'} to watch for retransmissions",

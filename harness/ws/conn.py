@@ -74,9 +74,12 @@ async def connect(
     server_hostname: str | None = None,
     conn_id: str | None = None,
     close_timeout: float = CLOSE_TIMEOUT,
+    key: str | None = None,
 ) -> ConnectResult:
     """Open a WebSocket connection (TCP, TLS for wss://, HTTP upgrade) with evidence.
 
+    `key` replaces the random Sec-WebSocket-Key (RFC 6455 §4.1 item 7): a deliberate
+    stimulus or a reference SUT's fault; the 101 is checked against it.
     Never raises for network or peer faults: they come back in `ConnectResult.error`.
     """
     loop = asyncio.get_running_loop()
@@ -143,6 +146,8 @@ async def connect(
     protocol = ObservedClient(
         uri, origin=None, extensions=None, subprotocols=list(subprotocols) if subprotocols else None
     )
+    if key is not None:
+        protocol.key = key
     request = protocol.connect()
     request.headers = shape_request_headers(
         request.headers, origin=origin, version=version, extra_headers=extra_headers

@@ -96,7 +96,7 @@ def test_cases_adds_a_folder_to_the_builtin_cases(tmp_path):
     out = tmp_path / "out"
     proc = wicct(
         "run", "--cases", str(own), "--out", str(out), "--profile", "reference-epcscf",
-        "--select", "HS-01", cwd=tmp_path,
+        "--select", "HS-01 and not reconnect", cwd=tmp_path,
     )
     assert proc.returncode == 0, proc.stdout + proc.stderr
     report = json.loads((out / "report.json").read_text())
@@ -124,7 +124,7 @@ def test_a_case_id_given_twice_is_an_error(tmp_path):
     assert "copy.yaml" in listed.stderr and "'EPC-HS-01' is already the id of" in listed.stderr
     out = tmp_path / "out"
     proc = wicct("run", "--cases", str(own), "--out", str(out), "--profile", "reference-epcscf",
-                 "--select", "HS-01")
+                 "--select", "HS-01 and not reconnect")
     assert proc.returncode == 1, proc.stdout + proc.stderr
     assert "is already the id of" in proc.stdout + proc.stderr
     report = json.loads((out / "report.json").read_text())
@@ -142,7 +142,7 @@ def test_missing_case_folder_or_none_at_all_exits_2(tmp_path):
 def test_profile_path_falls_back_to_the_builtin_one_outside_the_checkout(tmp_path):
     out = tmp_path / "out"
     proc = wicct("run", "-q", "--profile", "profiles/reference-epcscf.yaml", "--out", str(out),
-                 "--select", "EPC-HS-01", cwd=tmp_path)
+                 "--select", "EPC-HS-01 and not reconnect", cwd=tmp_path)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "using the built-in" in proc.stderr
     report = json.loads((out / "report.json").read_text())
@@ -201,7 +201,7 @@ def test_a_fault_gives_fail_exit_1_and_a_junit_failure(tmp_path):
     profile = tmp_path / "faulty.yaml"
     profile.write_text(text)
     out = tmp_path / "out"
-    proc = wicct("run", "--profile", str(profile), "--out", str(out), "--select", "ORIGIN-02-foreign or HS-01")
+    proc = wicct("run", "--profile", str(profile), "--out", str(out), "--select", "ORIGIN-02-foreign or (HS-01 and not reconnect)")
     assert proc.returncode == 1, proc.stdout
     report = json.loads((out / "report.json").read_text())
     verdicts = {c["id"]: c["verdict"] for c in report["cases"]}

@@ -21,6 +21,7 @@ from harness.suts.reference.epcscf.editing import framed, insert_top, replace_to
 from harness.suts.reference.epcscf.state import HOST, Flow, Txn
 from harness.suts.reference.epcscf.transactions import Transactions
 from harness.suts.reference.epcscf.websocket import (
+    HandshakeMemory,
     apply_connection_faults,
     handshake_policy,
     send_ws,
@@ -28,6 +29,7 @@ from harness.suts.reference.epcscf.websocket import (
 from harness.ws import WsConnection, WsMessage, WsServer
 
 DIALOG_CREATING = ("INVITE", "SUBSCRIBE", "REFER")
+OWN_T1 = 0.5  # fault retransmit_own_t1: the RFC 3261 §17.1.1.1 default, hard-coded
 
 
 class Proxy:
@@ -45,6 +47,7 @@ class Proxy:
         self.core = CoreLink(self, env.core_host, env.core_port, env.core_transport)
         self.server: WsServer | None = None
         self.tasks: set[asyncio.Task[Any]] = set()
+        self.handshakes = HandshakeMemory()
 
     # -- life cycle ----------------------------------------------------------------------------
 
@@ -104,7 +107,8 @@ class Proxy:
 
     def handshake_policy(self, request: Request) -> Response | None:
         return handshake_policy(
-            request, faults=self.faults, trusted=self.profile.trusted_origins, log=self.log
+            request, faults=self.faults, trusted=self.profile.trusted_origins, log=self.log,
+            memory=self.handshakes,
         )
 
     # -- one WebSocket connection ---------------------------------------------------------------
@@ -206,6 +210,11 @@ class Proxy:
             msg = insert_top(msg, "Record-Route", self.uri(flow, "ws"))
             msg = insert_top(msg, "Record-Route", self.uri(flow, self.core.transport))
         await self._to_core(flow, method, upstream, msg)
+        if method == "BYE" and "close_before_bye_answer" in self.faults:
+            # SEED 5.Y.4 broken on purpose: the flow is torn down with the call, before
+            # the core's 200 to the BYE could be relayed back.
+            self.log(f"flow {flow.token}: BYE relayed; closing the WebSocket before its 200 (fault)")
+            self.spawn(flow.conn.close(1.0, code=1000, reason="call released"))
 
     def _add_path(self, flow: Flow, msg: SipMessage) -> SipMessage:
         """RFC 3327 Path naming this flow; `ob` for an RFC 5626 registration (§5.1)."""
@@ -315,8 +324,12 @@ class Proxy:
                 self.log(f"flow {flow.token}: retransmitting {method} over the WebSocket (fault)")
                 await self.send_ws(flow, data)
 
-            retransmit = resend if "retransmit_over_ws" in self.faults else None
-            self.transactions.start(Txn(branch, method, upstream, answer, retransmit, flow, towards_wic=True), msg)
+            faulty = {"retransmit_over_ws", "retransmit_own_t1"} & self.faults
+            retransmit = resend if faulty else None
+            # retransmit_own_t1: Timer A/E run on a hard-coded 500 ms, not the configured T1
+            own_t1 = OWN_T1 if "retransmit_own_t1" in self.faults else None
+            self.transactions.start(Txn(branch, method, upstream, answer, retransmit, flow, towards_wic=True,
+                                        retransmit_t1=own_t1), msg)
         self.log(f"flow {flow.token}: → WIC {msg.summary()}")
         await self.send_ws(flow, data)
 
@@ -330,7 +343,9 @@ class Proxy:
         if status == 100:
             return
         msg = replace_top_value(msg, "Via", None)
-        if "rewrite_sent_by" in self.faults:
+        if "rewrite_sent_by" in self.faults or (
+            "rewrite_sent_by_after_register" in self.faults and txn.method != "REGISTER"
+        ):
             wic_via = msg.top_via
             if wic_via is not None:
                 rewritten = dataclasses.replace(wic_via, host=txn.flow.peer_host, port=txn.flow.peer_port)

@@ -39,3 +39,4 @@ class Txn:
     provisional: bool = False
     final: bool = False
     timer: asyncio.Task[None] | None = None
+    retransmit_t1: float | None = None  # Timer A/E's start when not the profile's T1 (a fault)

@@ -55,7 +55,7 @@ class Transactions:
         """Timer A/E retransmissions when `resend` is set; Timer B/F: 408 upstream at 64×T1."""
         t1 = self.proxy.t1
         invite = txn.method == "INVITE"
-        interval, elapsed, limit = t1, 0.0, 64 * t1
+        interval, elapsed, limit = txn.retransmit_t1 or t1, 0.0, 64 * t1
         while elapsed < limit:
             step = min(interval, limit - elapsed)
             await asyncio.sleep(step)

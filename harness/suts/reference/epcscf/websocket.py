@@ -5,6 +5,7 @@ switches, and sending one SIP message per WebSocket message (RFC 7118 §5)."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from websockets.frames import Frame, Opcode
@@ -17,8 +18,34 @@ from harness.ws import reject
 Log = Callable[[str], None]
 
 
+@dataclass
+class HandshakeMemory:
+    """What the handshake code keeps between handshakes: under the fault
+    `wrong_accept_on_reconnect`, the key of the first accepted handshake, whose
+    Sec-WebSocket-Accept a static buffer keeps answering with."""
+
+    first_key: str | None = None
+
+
+def origin_allowed(origin: str, trusted: tuple[str, ...] | list[str], faults: frozenset[str]) -> bool:
+    """The allow-list check (SEED 5.Y.1.1; RFC 6454 §5: same scheme, host and port), or
+    one of the careless comparisons the fault switches stand for."""
+    if "trusted_origins_last_wins" in faults:
+        trusted = list(trusted)[-1:]  # a list setting read as a scalar: the last line wins
+    if "origin_prefix_match" in faults:
+        return any(origin.startswith(t) for t in trusted)
+    if "origin_suffix_match" in faults:
+        return any(origin.endswith(t.split("://", 1)[-1]) for t in trusted)
+    return origin_trusted(origin, trusted)
+
+
 def handshake_policy(
-    request: Request, *, faults: frozenset[str], trusted: tuple[str, ...] | list[str], log: Log
+    request: Request,
+    *,
+    faults: frozenset[str],
+    trusted: tuple[str, ...] | list[str],
+    log: Log,
+    memory: HandshakeMemory | None = None,
 ) -> Response | None:
     """403 for anything but one trusted Origin, 400 for a version other than 13 under the
     fault `no_426`; None lets `harness.ws` go on (subprotocol, version → 426)."""
@@ -28,17 +55,35 @@ def handshake_policy(
         del request.headers["Origin"]
         request.headers["Origin"] = origins[0]
         log(f"handshake: {len(origins)} Origin headers, the first one used (fault)")
+    if "origin_reads_last" in faults and len(origins) > 1:
+        # RFC 6454 §7.3 allows one Origin; a header map that keeps the last value wins.
+        log(f"handshake: {len(origins)} Origin headers, the last one used (fault)")
+        origins = origins[-1:]
+        del request.headers["Origin"]  # (websockets itself would answer 400)
+        request.headers["Origin"] = origins[0]
     if "accept_any_origin" not in faults:
         if len(origins) != 1:
             log(f"handshake refused: {len(origins)} Origin headers")
             return reject(403, f"Forbidden: {len(origins)} Origin headers.\n")
-        if not origin_trusted(origins[0], trusted):
+        if not origin_allowed(origins[0], trusted, faults):
             log(f"handshake refused: untrusted Origin {origins[0]!r}")
             return reject(403, f"Forbidden: Origin {origins[0]} is not trusted.\n")
+        if not origin_trusted(origins[0], trusted):
+            log(f"handshake: untrusted Origin {origins[0]!r} accepted (fault)")
     version = request.headers.get("Sec-WebSocket-Version")
     if "no_426" in faults and version != "13":
         log(f"handshake refused with 400: Sec-WebSocket-Version {version!r} (fault no_426)")
         return reject(400, "Bad Request: unsupported Sec-WebSocket-Version.\n")
+    if "wrong_accept_on_reconnect" in faults and memory is not None and version == "13":
+        key = request.headers.get("Sec-WebSocket-Key")
+        if memory.first_key is None:
+            memory.first_key = key
+        elif key is not None and key != memory.first_key:
+            # RFC 6455 §4.2.2 item 5.4 broken on purpose: the accept of the first handshake
+            # is answered again (websockets computes it from the key it is shown).
+            del request.headers["Sec-WebSocket-Key"]
+            request.headers["Sec-WebSocket-Key"] = memory.first_key
+            log("handshake: Sec-WebSocket-Accept of the first handshake sent again (fault)")
     return None
 
 

@@ -63,7 +63,7 @@ class Calls:
         media = await make_offer()
         local = NameAddr.parse(me.aor).with_param("tag", new_tag())
         headers = [
-            ("Via", me.via()),
+            ("Via", me.dialog_via()),
             ("Max-Forwards", "70"),
             *(("Route", r) for r in ua.service_route),
             ("To", f"<{target}>"),
@@ -74,6 +74,7 @@ class Calls:
             ("Allow", ALLOW),
             ("Supported", "outbound"),
             ("User-Agent", AGENT),
+            *me.invite_extras(),
         ]
         invite = build_request("INVITE", target, headers, media.sdp.encode(), "application/sdp")
         call = Call(uac_dialog(invite), invite, outgoing=True, media=media)
@@ -99,7 +100,7 @@ class Calls:
             await media.accept_answer(final.body.decode("utf-8", "replace"))
         except Exception as exc:  # noqa: BLE001 - a bad answer is logged, the dialog stands
             self.log(f"the answer SDP was refused: {exc!r}")
-        call.ack = ack_for_2xx(call.dialog, invite, me.via(), headers=_AGENT)
+        call.ack = ack_for_2xx(call.dialog, invite, me.dialog_via(), headers=_AGENT)
         call.state = "confirmed"
         await ua.send(call.ack)
 
@@ -133,7 +134,7 @@ class Calls:
         """BYE, CANCEL or a rejection, by the state of the call."""
         ua = self.ua
         if call.state in ("answered", "confirmed"):
-            call.dialog, bye = next_request(call.dialog, "BYE", self.me.via(), headers=_AGENT)
+            call.dialog, bye = next_request(call.dialog, "BYE", self.me.dialog_via(), headers=_AGENT)
             call.state = "ended"
             response = await ua.transactions.transact(bye)
             self.log(f"call released (BYE answered {response.status if response else 'nothing'})")
@@ -187,6 +188,10 @@ class Calls:
             await self.ua.transactions.reply(request, 481)
             return
         call.state = "ended"
+        if "close_before_bye_answer" in self.ua.faults:
+            # SEED 5.1.X.4 broken on purpose: the socket goes with the call, before the 200
+            await self.ua.close("call released (fault close_before_bye_answer)")
+            return
         await self.ua.transactions.reply(request, 200)
         self.log("call released by the eP-CSCF side")
         await self._after_release(call)

@@ -6,6 +6,8 @@ with the connection-level fault switches."""
 from __future__ import annotations
 
 import asyncio
+import base64
+import secrets
 import ssl
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -57,14 +59,26 @@ class Connection:
         retry = RETRY_MIN
         while not ua.stopping:
             timers = ua.profile.timers
+            reconnect = self.connections > 0
+            origin: str | None = None if "no_origin" in self.faults else ua.profile.wwsf_origin
+            key = None
+            if reconnect and "origin_on_reconnect" in self.faults:
+                # SEED 5.1.X.1.1 broken on purpose: the page URL, not its origin (RFC 6454 §6.2)
+                origin = f"{ua.profile.wwsf_origin.rstrip('/')}/"
+                self.log(f"reconnecting with Origin {origin!r} (fault origin_on_reconnect)")
+            if reconnect and "bad_key_on_reconnect" in self.faults:
+                # RFC 6455 §4.1 item 7 broken on purpose: 16 base64 characters are 12 octets
+                key = base64.b64encode(secrets.token_bytes(12)).decode()
+                self.log(f"reconnecting with Sec-WebSocket-Key {key!r} (fault bad_key_on_reconnect)")
             result = await connect(
                 env.epcscf_url,
                 timeline=None,
                 actor="reference-wic",
                 ssl_context=self._tls,
-                origin=None if "no_origin" in self.faults else ua.profile.wwsf_origin,
+                origin=origin,
                 subprotocols=None if "no_sip_subprotocol" in self.faults else ("sip",),
                 timeout=timers.handshake_timeout,
+                key=key,
             )
             if result.conn is None:
                 ua.detail = f"cannot connect: {result.error}"
@@ -74,7 +88,7 @@ class Connection:
                 continue
             retry = RETRY_MIN
             conn = result.conn
-            self._prepare(conn)
+            self._prepare(conn, reconnect=reconnect)
             self.conn = conn
             self.connections += 1
             ua.detail = "connected"
@@ -91,9 +105,17 @@ class Connection:
             ua.detail = "connection lost, reconnecting"
             await asyncio.sleep(RECONNECT_DELAY)
 
-    def _prepare(self, conn: WsConnection) -> None:
+    def _prepare(self, conn: WsConnection, *, reconnect: bool = False) -> None:
         """Per-connection fault switches on top of websockets' conforming behaviour."""
         proto: Any = conn.protocol
+        if reconnect and "unmasked_on_reconnect" in self.faults:
+
+            def send_unmasked(frame: Frame) -> None:
+                # RFC 6455 §5.1 broken on purpose: a client MUST mask every frame.
+                proto.writes.append(frame.serialize(mask=False, extensions=proto.extensions))
+
+            self.log("reconnected: frames go unmasked from now on (fault unmasked_on_reconnect)")
+            proto.send_frame = send_unmasked
         if "no_pong" in self.faults:
             conn.auto_pong = False
         if "wrong_close_codes" in self.faults:
@@ -137,6 +159,9 @@ class Connection:
             self.log(f"not sent (no connection): {message.summary()}")
             return False
         data = message.to_bytes()
+        if "latin1_subject_on_invite" in self.faults:
+            # RFC 7118 §4.2 broken on purpose: the platform's 8-bit charset in a text frame
+            data = data.decode("utf-8").encode("latin-1", "replace")
         self.log(f"tx {message.summary()}")
         if pack_with is not None:
             self.log(f"tx {pack_with.summary()}")

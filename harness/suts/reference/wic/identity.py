@@ -39,6 +39,20 @@ class Identity:
         transport = "TCP" if "via_transport_tcp" in self.faults else "WSS"
         return f"SIP/2.0/{transport} {self.host};branch={new_branch()}"
 
+    def dialog_via(self) -> str:
+        """The Via of a request of a call (INVITE, ACK, BYE, CANCEL): as `via()`; the fault
+        `via_tcp_on_invite` stands for a call code path that writes its own (RFC 7118 §5.1)."""
+        if "via_tcp_on_invite" in self.faults:
+            return f"SIP/2.0/TCP {self.host};branch={new_branch()}"
+        return self.via()
+
     def dialog_contact(self) -> str:
-        """The Contact of INVITEs and their answers: the `ob` flow token (RFC 5626 §5)."""
-        return f"<sip:{self.user}@{self.host};transport={self.contact_transport()};ob>"
+        """The Contact of INVITEs and their answers: the `ob` flow token (RFC 5626 §5);
+        `transport=ws` (RFC 7118 §5.2) unless a fault spoils it."""
+        transport = "tcp" if "contact_tcp_on_invite" in self.faults else self.contact_transport()
+        return f"<sip:{self.user}@{self.host};transport={transport};ob>"
+
+    def invite_extras(self) -> list[tuple[str, str]]:
+        """Extra headers of an INVITE: none; the fault `latin1_subject_on_invite` adds a
+        localized Subject (RFC 3261 §20.36) that the connection then writes in Latin-1."""
+        return [("Subject", "Appel vidéo")] if "latin1_subject_on_invite" in self.faults else []

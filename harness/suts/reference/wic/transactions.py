@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from harness.suts.reference.wic.ua import ReferenceWic
 
 T2 = 4.0  # RFC 3261 §17.1.2.2: cap of the (fault-only) retransmission interval
+OWN_T1 = 0.5  # fault retransmit_own_t1: the RFC 3261 §17.1.1.1 default, hard-coded
 
 
 @dataclass
@@ -60,7 +61,9 @@ class Transactions:
             if not await self.ua.send(request):
                 return None
             if "retransmit_over_ws" in self.ua.faults:
-                retransmit = self.ua.spawn(self._retransmit(tx))
+                retransmit = self.ua.spawn(self._retransmit(tx, self.t1))
+            elif "retransmit_own_t1" in self.ua.faults:
+                retransmit = self.ua.spawn(self._retransmit(tx, OWN_T1))
             timer = 64 * self.t1
             while True:
                 try:
@@ -79,14 +82,15 @@ class Transactions:
                 retransmit.cancel()
             self.client.pop(key, None)
 
-    async def _retransmit(self, tx: ClientTx) -> None:
-        """Fault retransmit_over_ws: Timer A/E as over UDP (RFC 3261 §17.1.1.2, §17.1.2.2)."""
-        interval = self.t1
+    async def _retransmit(self, tx: ClientTx, t1: float) -> None:
+        """Faults retransmit_over_ws (on the profile's T1) and retransmit_own_t1 (on a
+        hard-coded 500 ms): Timer A/E as over UDP (RFC 3261 §17.1.1.2, §17.1.2.2)."""
+        interval = t1
         while not tx.final.done():
             await asyncio.sleep(interval)
             if tx.final.done() or (tx.method == "INVITE" and tx.provisional):
                 return
-            self.log(f"retransmitting {tx.method} (fault retransmit_over_ws)")
+            self.log(f"retransmitting {tx.method} after {interval:g} s (fault)")
             await self.ua.send(tx.request)
             interval = min(interval * 2, T2)
 
