@@ -14,6 +14,11 @@ from harness.verdicts import Verdict
 def received_requests(entries: list[Entry], actor: str) -> list[tuple[Entry, SipMessage]]:
     """The SIP requests `actor` received (RFC 3261 §7.1), with their entries; what does not
     parse is left to the framing checks."""
+    return [(e, m) for e, m in received_messages(entries, actor) if m.is_request]
+
+
+def received_messages(entries: list[Entry], actor: str) -> list[tuple[Entry, SipMessage]]:
+    """Every SIP message (requests and responses) `actor` received, with its entry."""
     out = []
     for entry in entries:
         if entry.actor != actor or entry.direction != "rx" or entry.kind != SIP:
@@ -27,9 +32,20 @@ def received_requests(entries: list[Entry], actor: str) -> list[tuple[Entry, Sip
             message = parse(raw).message
         except SipParseError:
             continue
-        if message.is_request:
-            out.append((entry, message))
+        out.append((entry, message))
     return out
+
+
+def _carries_dialog_contact(message: SipMessage) -> bool:
+    """REGISTER and INVITE requests, and the SUT's 1xx (but 100) and 2xx answers to an
+    INVITE, whose Contact is its own URI (RFC 3261 §12.1.1, §10.2.1)."""
+    try:
+        if message.is_request:
+            return message.method in ("REGISTER", "INVITE")
+        cseq = message.cseq
+        return cseq.method == "INVITE" and 100 < (message.status or 0) < 300
+    except SipParseError:
+        return False
 
 
 def via_transport_wss(entries: list[Entry], actor: str) -> Judgement | None:
@@ -58,12 +74,13 @@ def via_transport_wss(entries: list[Entry], actor: str) -> Judgement | None:
 
 
 def contact_transport_ws(entries: list[Entry], actor: str) -> Judgement | None:
-    """WIC-TP-02 (RFC 7118 §5.2): the Contact URI of REGISTER and INVITE has `transport=ws`.
+    """WIC-TP-02 (RFC 7118 §5.2): the Contact URI has `transport=ws` in every REGISTER and
+    INVITE the SUT sent and in every 1xx/2xx it answered an INVITE with (both directions).
 
     `transport=wss` is NON-STRICT (some servers demand it; RFC 7118 defines no such value)."""
     checked, wrong, nonstrict, seen = 0, [], [], []
-    for entry, message in received_requests(entries, actor):
-        if message.method not in ("REGISTER", "INVITE"):
+    for entry, message in received_messages(entries, actor):
+        if not _carries_dialog_contact(message):
             continue
         seen.append(entry)
         for contact in message.contacts:
@@ -82,4 +99,5 @@ def contact_transport_ws(entries: list[Entry], actor: str) -> Judgement | None:
     if nonstrict:
         return Judgement(Verdict.PASS, "Contact uses transport=wss, which RFC 7118 does not define",
                          tuple(e.seq for e in nonstrict[:3]), note="NON-STRICT")
-    return Judgement(Verdict.PASS, f"Contact transport=ws in {checked} Contact(s)", cited(seen))
+    return Judgement(Verdict.PASS, f"Contact transport=ws in {checked} Contact(s) of {len(seen)} "
+                     "message(s)", cited(seen))

@@ -44,3 +44,26 @@ def test_contact_transport_tcp_fails_and_wss_is_non_strict():
 
 def test_nothing_seen_is_no_judgement():
     assert framing.frames_masked([], "epcscf") is None
+
+
+OK_180 = (
+    b"SIP/2.0 180 Ringing\r\nVia: SIP/2.0/WSS core.invalid;branch=z9hG4bK2\r\n"
+    b"To: <sip:a@ims.example.test>;tag=9\r\nFrom: <sip:b@ims.example.test>;tag=2\r\n"
+    b"Call-ID: c2\r\nCSeq: 1 INVITE\r\nContact: <sip:a@a.invalid;transport=ws>\r\n"
+    b"Content-Length: 0\r\n\r\n"
+)
+
+
+def test_the_contact_of_the_sut_s_answers_to_an_invite_is_judged_too():
+    """WIC-TP-02 in both directions: a WIC's 180/200 to an INVITE carries its Contact."""
+    t = Timeline()
+    t.add("epcscf", SIP, "rx REGISTER", direction="rx", raw=REGISTER)
+    bad = t.add("epcscf", SIP, "rx 180", direction="rx",
+                raw=OK_180.replace(b"transport=ws", b"transport=tcp"))
+    judgement = transport.contact_transport_ws(list(t), "epcscf")
+    assert judgement is not None and judgement.verdict is Verdict.FAIL
+    assert judgement.evidence == (bad.seq,)
+    good = Timeline()
+    good.add("epcscf", SIP, "rx 180", direction="rx", raw=OK_180)
+    judgement = transport.contact_transport_ws(list(good), "epcscf")
+    assert judgement is not None and judgement.verdict is Verdict.PASS
