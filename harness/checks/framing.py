@@ -86,7 +86,8 @@ def frames_masked(entries: list[Entry], actor: str) -> Judgement | None:
                          tuple(e.seq for e in bad))
     if not frames:
         return None
-    return Judgement(Verdict.PASS, f"all {len(frames)} client frames masked", cited(frames))
+    return Judgement(Verdict.PASS, f"all {len(frames)} client frames of the case masked (every "
+                     "frame the WIC sent was judged)", cited(frames))
 
 
 def text_is_utf8(entries: list[Entry], actor: str) -> Judgement | None:

@@ -389,23 +389,40 @@ async def expect_crlf(ctx: CaseContext, args: dict[str, Any], step_: Step) -> No
 
 @step("expect.alive", roles=BOTH, args={"conn": CONN, "method": {"type": "string"}})
 async def expect_alive(ctx: CaseContext, args: dict[str, Any], step_: Step) -> None:
-    """The SUT still serves SIP after a stimulus: on the same connection, or a new one."""
+    """The SUT still serves SIP after a stimulus: on the same connection, or a new one.
+
+    A close by the SUT while the request is on its way is noticed, not taken for silence:
+    the request is sent once more on a new connection, and the reason says both."""
     p = peer(ctx)
     name = args.get("conn", "main")
-    chan = p.channel(name)
-    if chan is None or chan.closed:
-        chan = await p.reopen(name)
-        if chan is None:
-            ctx.timed_out("the SUT closed the connection and no new one could be opened")
-            return
-    request = p.build_request(args.get("method", "OPTIONS").upper(), chan)
-    seq = await chan.send(request)
     within = ctx.within(args, ctx.timers.response_timeout)
-    got = await chan.response_to(request, within)
-    if got is None:
-        ctx.timed_out(f"no response to a new {request.method} within {within:g} s", evidence=[seq])
-    else:
-        ctx.passed(f"SUT still answers ({sip(got).status})", evidence=[seq, got.entry])
+    notes: list[str] = []
+    evidence: list[int] = []
+    for _attempt in range(2):
+        chan = p.channel(name)
+        if chan is None or chan.closed:
+            if chan is not None:
+                notes.append("the SUT had closed the connection")
+                evidence.append(chan.conn.close_entry)
+            chan = await p.reopen(name)
+            if chan is None:
+                ctx.timed_out("; ".join([*notes, "no new connection could be opened"]),
+                              evidence=evidence)
+                return
+            notes.append("a new connection was opened")
+        request = p.build_request(args.get("method", "OPTIONS").upper(), chan)
+        seq = await chan.send(request)
+        evidence.append(seq)
+        got = await chan.response_to(request, within)
+        if got is not None:
+            shown = f" ({'; '.join(notes)})" if notes else ""
+            ctx.passed(f"SUT still answers ({sip(got).status}){shown}", evidence=[*evidence, got.entry])
+            return
+        if not chan.closed:
+            break
+        notes.append(f"it closed the connection while the {request.method} was on its way")
+    ctx.timed_out("; ".join([*notes, f"no response to a new {request.method} within {within:g} s"]),
+                  evidence=evidence)
 
 
 @step(
