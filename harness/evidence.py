@@ -19,6 +19,7 @@ Pure data and no I/O: safe to import from the sans-I/O core.
 # No `from __future__ import annotations`: on Python 3.11 a TypedDict only knows which keys
 # are NotRequired (`__optional_keys__`) when its annotations are evaluated at class creation.
 
+import secrets
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -386,6 +387,9 @@ class Timeline:
 
     def __init__(self, redactor: Redactor | None = None, clock: Callable[[], float] = time.monotonic) -> None:
         self.redactor = redactor or Redactor()
+        # this case's token: wicct's actors put it in the Call-IDs they make, so a request
+        # of another case (a SUT's late retransmission to a fixed port) is told apart
+        self.scope = secrets.token_hex(4)
         self._clock = clock
         self._t0 = clock()
         self._entries: list[Entry] = []

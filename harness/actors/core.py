@@ -35,6 +35,7 @@ from harness.sip import (
     SipUri,
     build_request,
     build_response,
+    call_id_scope,
     new_branch,
     new_call_id,
     new_tag,
@@ -313,14 +314,22 @@ class CoreStub:
                 direction="rx", conn=conn,
             )
             return
+        scope = call_id_scope(message.call_id)
+        stray = scope is not None and scope != self.timeline.scope
         entry = self.timeline.put(
-            ACTOR, f"rx {message.summary()}",
+            ACTOR, f"rx {message.summary()}" + (" (stray: made in another case)" if stray else ""),
             ev.sip({
                 "raw": data, "start_line": message.start_line, "call_id": message.call_id,
                 "cseq": str(message.cseq), "source": str(source),
             }),
             direction="rx", conn=conn,
         )
+        if stray:
+            # a late copy of another case's message (e.g. the SUT retransmitting to a fixed
+            # core port): labelled, never counted or answered as this case's traffic
+            self.timeline.add(ACTOR, NOTE, f"stray from another case (Call-ID {message.call_id}): "
+                              "not judged in this case", stray_of=entry.seq)
+            return
         rx = CoreRx(message, entry.seq, source)
         if message.is_request:
             self.requests.append(rx)
@@ -489,7 +498,7 @@ class CoreStub:
             *[("Route", p) for p in binding.path],
             ("From", f"<{self.profile.callee}>;tag={new_tag()}"),
             ("To", f"<{binding.aor}>"),
-            ("Call-ID", new_call_id()),
+            ("Call-ID", new_call_id(self.timeline.scope)),
             ("CSeq", f"1 {method}"),
         ]
         if method in ("INVITE", "SUBSCRIBE", "REFER"):

@@ -198,7 +198,9 @@ class WicEmulator:
         await asyncio.gather(*(peer.close() for peer in media), return_exceptions=True)
 
     def session(self, channel: SipChannel) -> Session:
-        return self._sessions.setdefault(id(channel), Session())
+        return self._sessions.setdefault(
+            id(channel), Session(reg_call_id=new_call_id(self.timeline.scope))
+        )
 
     # -- requests (RFC 3261 §8.1.1, RFC 7118 §5) ------------------------------------------
 
@@ -219,7 +221,7 @@ class WicEmulator:
         register = method == "REGISTER"
         target = str(options.get("to") or (profile.impu if register else profile.callee))
         ruri = str(options.get("ruri") or (f"sip:{profile.domain}" if register else target))
-        call_id = str(options.get("call_id") or (s.reg_call_id if register else new_call_id()))
+        call_id = str(options.get("call_id") or (s.reg_call_id if register else new_call_id(self.timeline.scope)))
         cseq = int(options.get("cseq") or s.next_cseq(call_id))
         from_tag = str(options.get("from_tag") or (s.reg_from_tag if register else new_tag()))
         to_value = f"<{target}>" + (f";tag={options['to_tag']}" if options.get("to_tag") else "")

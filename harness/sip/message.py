@@ -564,9 +564,21 @@ def new_tag() -> str:
     return secrets.token_hex(6)
 
 
-def new_call_id() -> str:
-    """A fresh, globally unique Call-ID (RFC 3261 §8.1.1.4)."""
-    return secrets.token_hex(16)
+CALL_ID_SCOPE = re.compile(r"\.wicct-([0-9a-f]{8})$")
+
+
+def new_call_id(scope: str = "") -> str:
+    """A fresh, globally unique Call-ID (RFC 3261 §8.1.1.4); with `scope` (a case's token,
+    8 hex digits) it ends in `.wicct-<scope>`, so a request that outlives its case is
+    recognised as a stray wherever it arrives (`call_id_scope`)."""
+    token = secrets.token_hex(16)
+    return f"{token}.wicct-{scope}" if scope else token
+
+
+def call_id_scope(call_id: str) -> str | None:
+    """The case token a wicct-made Call-ID carries, None for any other Call-ID."""
+    match = CALL_ID_SCOPE.search(call_id)
+    return match.group(1) if match else None
 
 
 def is_keepalive(payload: bytes) -> bool:

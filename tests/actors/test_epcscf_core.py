@@ -182,6 +182,25 @@ class TestCounting:
         assert len(rx) == 3 and all(e.conn == "core-udp" for e in rx)
         assert rx[0].data["start_line"].startswith("MESSAGE") and rx[0].data["call_id"] == msg.call_id
 
+    async def test_a_stray_of_another_case_is_labelled_and_not_counted(
+        self, core: CoreStub, edge: Edge, timeline: Timeline
+    ) -> None:
+        """A late copy of another case's request (a SUT retransmitting to a fixed core
+        port) is recorded and labelled, never counted as this case's transaction."""
+        other_scope = "0" * 8 if timeline.scope != "0" * 8 else "1" * 8
+        stray = request("MESSAGE", edge.port).replace_header("Call-ID", new_call_id(other_scope))
+        own = request("MESSAGE", edge.port).replace_header("Call-ID", new_call_id(timeline.scope))
+        foreign = request("MESSAGE", edge.port)  # not made by wicct: the SUT's own, counted
+        for message in (stray, own, foreign):
+            edge.send(core, message)
+        found = await core.wait_transactions("MESSAGE", 2, 2.0)
+        await asyncio.sleep(0.1)
+        assert [rx.message.call_id for rx in core.transactions("MESSAGE")] == [own.call_id, foreign.call_id]
+        assert len(found) == 2
+        labelled = [e for e in timeline.select(kind=SIP, actor="core") if "stray" in e.summary]
+        assert [e.data["call_id"] for e in labelled] == [stray.call_id]
+        assert any("not judged in this case" in e.summary for e in timeline)
+
     async def test_garbage_is_evidence_not_a_crash(self, core: CoreStub, edge: Edge, timeline: Timeline) -> None:
         edge.send(core, b"not sip at all\r\n\r\n")
         edge.send(core, request("OPTIONS", edge.port))

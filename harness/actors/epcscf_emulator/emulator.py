@@ -260,7 +260,7 @@ class EpcscfEmulator:
             ("Max-Forwards", "70"),
             ("From", f"<{self.profile.callee}>;tag={new_tag()}"),
             ("To", f"<{self.profile.impu}>"),
-            ("Call-ID", new_call_id()),
+            ("Call-ID", new_call_id(self.timeline.scope)),
             ("CSeq", f"{next(self._cseq)} {method}"),
         ]
         if method == "INVITE":
