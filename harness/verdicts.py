@@ -149,6 +149,10 @@ class SutInfo:
     faults: tuple[str, ...] = ()
     insecure: bool = False
     details: dict[str, Any] = field(default_factory=dict)
+    # why its cases ran one at a time under `--jobs N` ("" when they could run concurrently)
+    one_at_a_time: str = ""
+    # the pre-flight probe's failure: {"kind", "reason", "not_tried"}; None when it passed
+    setup_failure: dict[str, Any] | None = None
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -159,4 +163,6 @@ class SutInfo:
             "faults": list(self.faults),
             "tls_insecure": self.insecure,
             **({"details": self.details} if self.details else {}),
+            **({"one_at_a_time": self.one_at_a_time} if self.one_at_a_time else {}),
+            **({"setup_failure": self.setup_failure} if self.setup_failure else {}),
         }

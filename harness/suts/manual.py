@@ -321,6 +321,7 @@ class ManualWicDriver(_Operator, WicDriver):
 
     name = "manual"
     role = "WIC"
+    preflight_start = False  # start() asks the operator: the probe must not ask twice
 
     def __init__(
         self, streams: tuple[TextIO, TextIO] | None = None, *, tty: str = "/dev/tty"
@@ -401,6 +402,7 @@ class ManualEpcscfDriver(_Operator, EpcscfDriver):
 
     name = "manual"
     role = "eP-CSCF"
+    preflight_start = False  # start() asks the operator: the probe must not ask twice
 
     def __init__(
         self, streams: tuple[TextIO, TextIO] | None = None, *, tty: str = "/dev/tty"

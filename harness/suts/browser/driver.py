@@ -108,6 +108,7 @@ async def make_nss_home(home: Path, ca_pem: Path, timeout: float = 10.0) -> None
 
 class BrowserWicDriver(WicDriver):
     name = "browser"
+    concurrent_cases = True  # a Chromium (and page server) of its own per case
 
     def __init__(self) -> None:
         self.origin: str = ""  # the page's effective origin, set by start()

@@ -14,6 +14,7 @@ class ReferenceEpcscfDriver(EpcscfDriver):
     """Runs the reference eP-CSCF in process (profile `driver: reference`)."""
 
     name = "reference"
+    concurrent_cases = True  # a fresh in-process SUT on free ports per case
 
     def __init__(self) -> None:
         self.log = SutLog("reference-epcscf")

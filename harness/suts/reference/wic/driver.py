@@ -14,6 +14,7 @@ class ReferenceWicDriver(WicDriver):
     """Driver verbs over the in-process reference WIC (profile driver `reference`)."""
 
     name = "reference"
+    concurrent_cases = True  # a fresh in-process WIC per case
 
     def __init__(self) -> None:
         self.wic: ReferenceWic | None = None
