@@ -3,7 +3,10 @@
 `wicct run` is pytest underneath (the plugin does the work), so vendors get the same
 outcomes, JUnit XML and Allure results in CI. Exit codes: 0 no FAIL and no ERROR (and,
 with --strict, no INCONCLUSIVE); 1 otherwise; 2 bad input (profile, options) before any
-case ran.
+case ran, or a set-up failure: a profile whose SUT could not be reached or verified, whose
+CA or key file is unusable, or whose fixed port is taken (its cases are reported as not
+tried, the other profiles still run, the report is written). `--jobs N` runs up to N cases
+at once (default: the number of cores).
 
 Cases and profiles default to the built-in ones shipped as package data (harness.builtin),
 so `wicct run` works from any directory. `--cases DIR` adds a folder of one's own cases to
@@ -38,6 +41,9 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--strict", action="store_true", help="INCONCLUSIVE counts as a failure")
     run.add_argument("--alluredir", metavar="DIR", help="also write Allure results here")
     run.add_argument("--quiet", "-q", action="store_true", help="no per-case progress lines")
+    run.add_argument("--jobs", "-j", type=_jobs, default=None, metavar="N",
+                     help="run up to N cases at once (default: the number of cores; "
+                     "1: one after another)")
 
     lst = sub.add_parser("list", help="list the cases with their requirement ids and clauses")
     lst.add_argument("--json", action="store_true")
@@ -56,6 +62,16 @@ def _case_options(parser: argparse.ArgumentParser) -> None:
                         help="a folder of your own cases, added to the built-in ones (repeatable)")
     parser.add_argument("--no-builtin-cases", action="store_true",
                         help="leave the built-in cases out: only the --cases folders")
+
+
+def _jobs(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, not {value}")
+    return value
 
 
 class UsageProblem(Exception):
@@ -166,6 +182,8 @@ def cmd_run(args: argparse.Namespace) -> int:
         pytest_args.append("--wicct-strict")
     if args.alluredir:
         pytest_args += ["--alluredir", args.alluredir]
+    if args.jobs is not None:
+        pytest_args += ["--wicct-jobs", str(args.jobs)]
     code = pytest.main(pytest_args)
     report_path = out / "report.json"
     if not report_path.exists():
@@ -182,6 +200,13 @@ def cmd_run(args: argparse.Namespace) -> int:
         bad += summary.get("INCONCLUSIVE", 0)
     if int(code) == pytest.ExitCode.INTERRUPTED:
         print("wicct: run interrupted: the report is partial", file=sys.stderr)
+    setup_failures = [s for s in report.get("suts") or [] if isinstance(s, dict) and s.get("setup_failure")]
+    if setup_failures:
+        from harness.plugin import setup_failure_message
+
+        for sut in setup_failures:
+            print(f"wicct: {setup_failure_message(sut['profile'], sut['setup_failure'])}", file=sys.stderr)
+        return 2
     # pytest's own outcome too: an interrupted run, or an error the report could not hold,
     # is not a clean run even when the (partial) report shows no FAIL or ERROR.
     return 1 if bad or not summary or int(code) != pytest.ExitCode.OK else 0

@@ -6,10 +6,17 @@ files with the same id are a collection error for the second. Profiles given wit
 `--profile` are paths or built-in names (harness.builtin); by default both reference SUTs.
 
 Verdict → pytest outcome (docs/architecture.md "Verdicts and pytest"): PASS → passed, FAIL → failed,
-ERROR → error, NOT-APPLICABLE → skipped with the reason, INCONCLUSIVE → skipped with an
-`inconclusive:` reason (failed under `--wicct-strict`). Requirement ids and clauses go to
-`user_properties` (JUnit `<property>`) and to Allure labels. At the end the canonical
-report (report.json, report.html) is written to `--wicct-out`.
+ERROR → error, NOT-APPLICABLE → skipped with a reason starting `NOT-APPLICABLE:`,
+INCONCLUSIVE → skipped with a reason starting `INCONCLUSIVE:` (failed under
+`--wicct-strict`); JUnit readers show that message on the skip, and every case also has
+the `wicct.verdict` property. Requirement ids and clauses go to `user_properties` (JUnit
+`<property>`) and to Allure labels. At the end the canonical report (report.json,
+report.html) is written to `--wicct-out`.
+
+`--wicct-jobs N` runs up to N cases at once (harness.schedule: results are taken in item
+order, so outcomes and reports keep the order of a sequential run); each profile is probed
+once before its first case, and a profile whose probe fails has its cases reported as not
+tried (INCONCLUSIVE) and makes the session fail (`wicct run` exits 2).
 """
 
 from __future__ import annotations
@@ -31,6 +38,7 @@ from harness.cases.runner import error_result, run_case_sync
 from harness.pki import Pki
 from harness.profiles import Profile, load_profile
 from harness.results import RunResult
+from harness.schedule import Scheduler, default_jobs
 from harness.verdicts import CaseResult, SutInfo, Verdict
 
 DEFAULT_PROFILES = builtin.default_profiles()
@@ -45,6 +53,8 @@ class WicctState:
     written: dict[str, Path] = field(default_factory=dict)
     case_ids: dict[str, Path] = field(default_factory=dict)  # case id -> its (resolved) file
     case_files: set[Path] = field(default_factory=set)  # resolved case files collected
+    jobs: int = 1
+    scheduler: Scheduler | None = None
     _pki: Pki | None = None
 
     @property
@@ -73,6 +83,13 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         action="store_true",
         default=False,
         help="INCONCLUSIVE cases fail instead of being skipped",
+    )
+    group.addoption(
+        "--wicct-jobs",
+        type=int,
+        default=None,
+        metavar="N",
+        help="run up to N cases at once (default: the number of cores; 1: one after another)",
     )
 
 
@@ -122,6 +139,11 @@ def pytest_configure(config: pytest.Config) -> None:
         profiles = []  # reference profiles absent: only matters if cases are collected
     out = config.getoption("wicct_out")
     state = WicctState(profiles=profiles, out=Path(out) if out else None, strict=config.getoption("wicct_strict"))
+    jobs = config.getoption("wicct_jobs")
+    if jobs is not None and jobs < 1:
+        raise pytest.UsageError(f"--wicct-jobs must be at least 1, not {jobs}")
+    state.jobs = jobs or default_jobs()
+    state.run.jobs = state.jobs
     state.run.suts = [sut_info(p) for p in profiles]
     config.stash[STATE] = state
     config.addinivalue_line("markers", "wicct: a wicct conformance case (YAML)")
@@ -214,8 +236,9 @@ class CaseItem(pytest.Item):
 
     def setup(self) -> None:
         state = self.config.stash[STATE]
-        started = time.monotonic()
-        self.result = run_item(self.case, self.profile, lambda: state.pki)
+        if state.scheduler is None:  # a session that did not go through the run loop
+            state.scheduler = _scheduler(state)
+        self.result = state.scheduler.result(self, self.case, self.profile)
         state.run.add(self.result)
         result = self.result
         self.user_properties.extend(
@@ -224,7 +247,7 @@ class CaseItem(pytest.Item):
                 ("wicct.verdict", str(result.verdict)),
                 ("wicct.requirements", " ".join(result.verifies)),
                 ("wicct.clauses", " ; ".join(result.clauses)),
-                ("wicct.duration_s", f"{time.monotonic() - started:.3f}"),
+                ("wicct.duration_s", f"{result.duration_s:.3f}"),
             ]
         )
         for finding in result.findings:
@@ -236,9 +259,9 @@ class CaseItem(pytest.Item):
         if result.verdict is Verdict.ERROR:
             raise HarnessError(result)
         if result.verdict is Verdict.NOT_APPLICABLE:
-            pytest.skip(f"not applicable: {result.reason}")
+            pytest.skip(f"{Verdict.NOT_APPLICABLE}: {result.reason}")
         if result.verdict is Verdict.INCONCLUSIVE and not state.strict:
-            pytest.skip(f"inconclusive: {result.reason}")
+            pytest.skip(f"{Verdict.INCONCLUSIVE}: {result.reason}")
 
     def runtest(self) -> None:
         assert self.result is not None
@@ -292,9 +315,82 @@ def _allure_labels(case: Case, profile: Profile, result: CaseResult) -> None:
     allure.dynamic.description(f"{case.description}\n\nClauses: {'; '.join(result.clauses)}")
 
 
+def _scheduler(state: WicctState) -> Scheduler:
+    return Scheduler(
+        state.jobs,
+        lambda: state.pki,
+        lambda case, profile: run_item(case, profile, lambda: state.pki),
+    )
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtestloop(session: pytest.Session) -> Any:
+    """Start the cases that may run ahead (harness.schedule) before pytest's own loop takes
+    the items in order; cancel what is left when the loop ends."""
+    state = session.config.stash.get(STATE, None)
+    if state is None or session.config.option.collectonly:
+        yield
+        return
+    state.scheduler = _scheduler(state)
+    work = [(item, item.case, item.profile) for item in session.items if isinstance(item, CaseItem)]
+    state.scheduler.start(work)
+    reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+    if state.jobs > 1 and reporter is not None:
+        for lane in state.scheduler.lanes.values():
+            if lane.one_at_a_time:
+                reporter.write_line(
+                    f"wicct: profile {lane.profile.id} runs its cases one at a time: "
+                    f"{lane.one_at_a_time}"
+                )
+    try:
+        yield
+    finally:
+        state.scheduler.close()
+
+
+def _record_lanes(state: WicctState) -> list[str]:
+    """Copy each profile's concurrency policy and probe outcome into the report's SUTs;
+    the messages of the set-up failures."""
+    if state.scheduler is None:
+        return []
+    failures = []
+    suts = {s.profile: s for s in state.run.suts}
+    for lane in state.scheduler.lanes.values():
+        sut = suts.get(lane.profile.id)
+        if sut is None:
+            continue
+        sut.one_at_a_time = lane.one_at_a_time
+        if lane.probe_note.startswith("pre-flight probe error"):
+            state.run.notes.append(f"profile {lane.profile.id}: {lane.probe_note}")
+        if lane.failure is None:
+            continue
+        sut.setup_failure = {
+            "kind": lane.failure.kind,
+            "reason": lane.failure_reason,
+            "not_tried": lane.not_tried,
+        }
+        message = setup_failure_message(lane.profile.id, sut.setup_failure)
+        failures.append(message)
+        state.run.notes.append(message)
+    return failures
+
+
+def setup_failure_message(profile: str, failure: dict[str, Any]) -> str:
+    """"set-up failure of profile P (kind): reason; N case(s) not tried" (CLI, report)."""
+    return (
+        f"set-up failure of profile {profile} ({failure['kind']}): {failure['reason']}; "
+        f"{failure['not_tried']} case(s) not tried"
+    )
+
+
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     state = session.config.stash.get(STATE, None)
-    if state is None or state.out is None:
+    if state is None:
+        return
+    failures = _record_lanes(state)
+    if failures and exitstatus == pytest.ExitCode.OK:
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED  # `wicct run` makes this exit 2
+    if state.out is None:
         return
     if not state.run.cases:
         return
@@ -310,7 +406,14 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
 
 def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:
     state = config.stash.get(STATE, None)
-    if state is not None and state.written:
+    if state is None:
+        return
+    for sut in state.run.suts:
+        if sut.setup_failure:
+            terminalreporter.write_line(
+                "wicct: " + setup_failure_message(sut.profile, sut.setup_failure), red=True, bold=True
+            )
+    if state.written:
         terminalreporter.write_line(f"wicct report: {state.written.get('html', state.out)}")
 
 

@@ -26,6 +26,7 @@ class RunResult:
     started: _dt.datetime = field(default_factory=lambda: _dt.datetime.now(_dt.UTC))
     finished: _dt.datetime | None = None
     notes: list[str] = field(default_factory=list)
+    jobs: int | None = None  # cases run at once (`wicct run --jobs`); None: not recorded
 
     def add(self, result: CaseResult) -> None:
         self.cases.append(result)
@@ -64,6 +65,7 @@ class RunResult:
             "requirements": requirement_rollup(self.cases),
             "cases": [c.to_json() for c in self.cases],
             "notes": list(self.notes),
+            **({"jobs": self.jobs} if self.jobs else {}),
         }
 
 

@@ -150,6 +150,10 @@ class SutInfo:
     insecure: bool = False
     details: dict[str, Any] = field(default_factory=dict)
     warnings: tuple[str, ...] = ()  # profile settings nothing reads (harness.suts.checks)
+    # why its cases ran one at a time under `--jobs N` ("" when they could run concurrently)
+    one_at_a_time: str = ""
+    # the pre-flight probe's failure: {"kind", "reason", "not_tried"}; None when it passed
+    setup_failure: dict[str, Any] | None = None
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -161,4 +165,6 @@ class SutInfo:
             "tls_insecure": self.insecure,
             **({"details": self.details} if self.details else {}),
             **({"warnings": list(self.warnings)} if self.warnings else {}),
+            **({"one_at_a_time": self.one_at_a_time} if self.one_at_a_time else {}),
+            **({"setup_failure": self.setup_failure} if self.setup_failure else {}),
         }

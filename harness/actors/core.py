@@ -107,6 +107,14 @@ def parse_listen(listen: str) -> tuple[str, str, int]:
 
 
 
+def bind_error(transport: str, host: str, port: int, exc: OSError | None) -> OSError:
+    """The stub's bind failure as an OSError that keeps the errno (EADDRINUSE is classified
+    by the runner and the pre-flight probe as "port in use") and says what failed."""
+    why = (exc.strerror or str(exc)) if exc is not None else "no free port"
+    text = f"core stub cannot bind {transport} {host}:{port}: {why}"
+    return OSError(exc.errno, text) if exc is not None and exc.errno else OSError(text)
+
+
 class _Udp(asyncio.DatagramProtocol):
     def __init__(self, core: CoreStub) -> None:
         self.core = core
@@ -151,8 +159,8 @@ class CoreStub:
                 transport, _ = await loop.create_datagram_endpoint(
                     lambda: _Udp(self), local_addr=(self.host, self._wanted_port)
                 )
-            except OSError as exc:
-                raise OSError(f"core stub cannot bind udp {self.host}:{self._wanted_port}: {exc}") from exc
+            except OSError as exc:  # errno kept: EADDRINUSE is an environment error
+                raise bind_error("udp", self.host, self._wanted_port, exc) from exc
             port = transport.get_extra_info("sockname")[1]
             try:
                 self._tcp = await asyncio.start_server(self._tcp_client, self.host, port)
@@ -165,7 +173,7 @@ class CoreStub:
             self._udp, self.port = transport, port
             break
         if self._udp is None:
-            raise OSError(f"core stub cannot bind tcp {self.host}:{self._wanted_port}: {last}")
+            raise bind_error("tcp", self.host, self._wanted_port, last)
         self.timeline.put(
             ACTOR, f"IMS-core stub listening on udp/tcp {self.host}:{self.port}",
             ev.note({"host": self.host, "port": self.port, "transport": self.transport}),

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import errno
 import tempfile
 import time
 import traceback
@@ -21,7 +22,7 @@ from harness.cases.registry import load_providers
 from harness.evidence import NOTE, Redactor, Timeline
 from harness.pki import Pki
 from harness.profiles import Profile, parse_duration
-from harness.suts.base import SutUnavailable
+from harness.suts.base import PortInUse, SutUnavailable
 from harness.verdicts import CaseResult, Verdict, case_verdict
 
 TEARDOWN_TIMEOUT = 10.0
@@ -72,6 +73,21 @@ def error_result(case: Case, profile: Profile, exc: BaseException, started: floa
     timeline.add("runner", NOTE, f"harness error: {exc!r}", traceback=traceback.format_exc())
     reason = f"harness error outside the runner: {exc!r}"
     return _result(case, profile, Verdict.ERROR, reason, None, started, timeline)
+
+
+def not_tried_result(case: Case, profile: Profile, reason: str) -> CaseResult:
+    """INCONCLUSIVE for a case that was not run because its profile's set-up failed
+    (`reason` starts with "not tried: "), so that it is still in the report."""
+    timeline = Timeline(_redactor(profile))
+    timeline.add("runner", NOTE, reason)
+    return _result(case, profile, Verdict.INCONCLUSIVE, reason, None, time.monotonic(), timeline)
+
+
+def port_in_use(exc: BaseException) -> bool:
+    """A bind that failed because the address is taken (EADDRINUSE), whoever raised it."""
+    return isinstance(exc, PortInUse) or (
+        isinstance(exc, OSError) and exc.errno == errno.EADDRINUSE
+    )
 
 
 def missing_features(case: Case, profile: Profile) -> list[str]:
@@ -126,7 +142,7 @@ async def run_case(case: Case, profile: Profile, pki: Pki, workdir: Path | None 
     except NotApplicable as exc:
         return _result(case, profile, Verdict.NOT_APPLICABLE, exc.reason, ctx, started)
     except SutUnavailable as exc:
-        stopped = (Verdict.INCONCLUSIVE, f"SUT unavailable: {exc}")
+        stopped = (Verdict.INCONCLUSIVE, f"{exc.label}: {exc}")
     except TimeoutError as exc:
         where = ctx.step.where if ctx.step else "set-up or teardown"
         if soft.expired() or hard.expired():
@@ -138,8 +154,12 @@ async def run_case(case: Case, profile: Profile, pki: Pki, workdir: Path | None 
             timeline.add("runner", NOTE, f"harness error: {exc!r}", traceback=traceback.format_exc())
             stopped = (Verdict.ERROR, f"harness error at {where}: unhandled {exc!r}")
     except Exception as exc:  # a wicct bug: ERROR, with the traceback as evidence
-        timeline.add("runner", NOTE, f"harness error: {exc!r}", traceback=traceback.format_exc())
-        stopped = (Verdict.ERROR, f"harness error at {ctx.step.where if ctx.step else 'set-up'}: {exc!r}")
+        if port_in_use(exc):  # the machine's state, not wicct's bug nor the SUT's fault
+            stopped = (Verdict.INCONCLUSIVE, f"{PortInUse.label}: {exc}")
+        else:
+            timeline.add("runner", NOTE, f"harness error: {exc!r}", traceback=traceback.format_exc())
+            where = ctx.step.where if ctx.step else "set-up"
+            stopped = (Verdict.ERROR, f"harness error at {where}: {exc!r}")
     finally:
         ctx.step = None
         await _run_cleanups(ctx)

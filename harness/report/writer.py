@@ -151,6 +151,24 @@ def render_summary(report: Mapping[str, Any], console: Console, *, max_rows: int
         for warning in sut.get("warnings") or []:
             console.print(Text(f"warning: profile setting not used: {_plain(warning, 300)}",
                                style="yellow"))
+        failure = sut.get("setup_failure")
+        if isinstance(failure, Mapping):
+            console.print(
+                Text(
+                    f"set-up failure of profile {_plain(sut.get('profile', ''), 60)} "
+                    f"({_plain(failure.get('kind', ''), 20)}): {_plain(failure.get('reason', ''), 300)}; "
+                    f"{_plain(failure.get('not_tried', 0), 8)} case(s) not tried",
+                    style="bold red",
+                )
+            )
+        if sut.get("one_at_a_time"):
+            console.print(
+                Text(
+                    f"profile {_plain(sut.get('profile', ''), 60)} ran its cases one at a time: "
+                    f"{_plain(sut.get('one_at_a_time', ''), 200)}",
+                    style="dim",
+                )
+            )
 
     roles = {str(s.get("profile", "")): str(s.get("role", "")) for s in suts}
     per_profile: dict[str, Counter[str]] = {}
@@ -175,7 +193,12 @@ def render_summary(report: Mapping[str, Any], console: Console, *, max_rows: int
         )
     console.print(counts)
 
-    bad = [c for c in cases if str(c.get("verdict", "")) != "PASS"]
+    # cases not tried after a set-up failure: said once per profile above, not row by row
+    bad = [
+        c
+        for c in cases
+        if str(c.get("verdict", "")) != "PASS" and not str(c.get("reason", "")).startswith("not tried: ")
+    ]
     bad.sort(
         key=lambda c: (
             str(c.get("profile", "")),

@@ -25,7 +25,49 @@ from harness.profiles import Profile
 
 
 class SutUnavailable(Exception):
-    """The SUT could not be started or reached: the case is INCONCLUSIVE with this reason."""
+    """The SUT could not be started or reached: the case is INCONCLUSIVE with this reason.
+
+    Raised by the pre-flight probe of a profile (harness.preflight) it is a set-up failure:
+    the run exits 2 and the profile's cases are not tried. The subclasses below say why;
+    `kind` is the word the report and the CLI use, `label` what a reason starts with.
+    """
+
+    kind = "unavailable"
+    label = "SUT unavailable"
+
+
+class SutUnreachable(SutUnavailable):
+    """No TCP connection to the SUT (refused, no route, nothing within the timeout)."""
+
+    kind = "unreachable"
+
+
+class TlsVerificationFailed(SutUnavailable):
+    """The SUT's certificate failed verification (unknown CA, expired, wrong name) or TLS
+    itself failed (alert, protocol mismatch)."""
+
+    kind = "tls-verification"
+
+
+class HandshakeTimeout(SutUnavailable):
+    """TCP was accepted but TLS, or the answer to the WebSocket upgrade, did not come
+    within `timers.handshake_timeout` (or the SUT closed without answering)."""
+
+    kind = "no-handshake"
+
+
+class CaOrKeyUnusable(SutUnavailable):
+    """A CA or key file the profile names is missing, unreadable or not PEM."""
+
+    kind = "ca-or-key"
+
+
+class PortInUse(SutUnavailable):
+    """A port wicct must listen on (a fixed one from the profile) is taken: an environment
+    error, not the SUT's fault and not a wicct bug."""
+
+    kind = "port-in-use"
+    label = "environment error"
 
 
 class DriverError(Exception):
@@ -95,6 +137,12 @@ class _Declared:
 
 class EpcscfDriver(_Declared, abc.ABC):
     name = "abstract"
+    # True: every start() brings up a SUT instance of its own (own process, own ports), so
+    # cases may run concurrently (`wicct run --jobs N`). False (the default, and what a
+    # driver of one running product must keep): the profile's cases run one at a time.
+    concurrent_cases = False
+    # False: the pre-flight probe does not call start() (e.g. it would ask an operator).
+    preflight_start = True
 
     @abc.abstractmethod
     async def start(self, env: EpcscfEnv) -> EpcscfEndpoint:
@@ -119,6 +167,8 @@ class WicDriver(_Declared, abc.ABC):
     # WIC-HS-02 then expects instead of the profile's `wwsf_origin`. Leave it "" when the
     # profile's `wwsf_origin` is already exact (a native app, a page at a fixed origin).
     origin: str = ""
+    concurrent_cases = False  # see EpcscfDriver
+    preflight_start = True
 
     @abc.abstractmethod
     async def start(self, env: WicEnv) -> None:

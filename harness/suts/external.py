@@ -37,11 +37,13 @@ from urllib.parse import urlsplit
 
 from harness.profiles import Profile
 from harness.suts.base import (
+    CaOrKeyUnusable,
     DriverError,
     EpcscfDriver,
     EpcscfEndpoint,
     EpcscfEnv,
     SutUnavailable,
+    SutUnreachable,
     WicDriver,
     WicEnv,
     WicState,
@@ -82,35 +84,35 @@ def resolve_ca(profile: Profile) -> Path | None:
         beside_profile = profile.path.parent / path
         path = beside_profile if beside_profile.is_file() else Path.cwd() / path
     if not path.is_file():
-        raise SutUnavailable(f"sut.ca {value!r}: no such file ({path})")
+        raise CaOrKeyUnusable(f"sut.ca {value!r}: no such file ({path})")
     try:
         ssl.create_default_context(cafile=str(path))
     except (ssl.SSLError, ValueError, OSError) as exc:
-        raise SutUnavailable(f"sut.ca {path} is not a usable PEM CA certificate: {exc}") from exc
+        raise CaOrKeyUnusable(f"sut.ca {path} is not a usable PEM CA certificate: {exc}") from exc
     return path
 
 
 async def check_reachable(url: str, host: str, port: int, timeout: float) -> float:
     """Open (and close) one TCP connection to host:port within `timeout`; seconds it took.
 
-    SutUnavailable("cannot reach <url>: <why>") when it fails. Only TCP: whether the TLS and
+    SutUnreachable("cannot reach <url>: <why>") when it fails. Only TCP: whether the TLS and
     WebSocket handshakes are right is for the cases to judge, not for the driver.
     """
     started = time.monotonic()
     try:
         _, writer = await asyncio.wait_for(asyncio.open_connection(host, port), timeout)
     except TimeoutError:
-        raise SutUnavailable(
+        raise SutUnreachable(
             f"cannot reach {url}: no TCP connection within {timeout:g} s"
         ) from None
     except ConnectionRefusedError:
-        raise SutUnavailable(f"cannot reach {url}: connection refused") from None
+        raise SutUnreachable(f"cannot reach {url}: connection refused") from None
     except socket.gaierror as exc:
-        raise SutUnavailable(
+        raise SutUnreachable(
             f"cannot reach {url}: cannot resolve {host} ({exc.strerror})"
         ) from None
     except OSError as exc:
-        raise SutUnavailable(f"cannot reach {url}: {exc.strerror or exc}") from None
+        raise SutUnreachable(f"cannot reach {url}: {exc.strerror or exc}") from None
     elapsed = time.monotonic() - started
     writer.close()
     with contextlib.suppress(OSError, TimeoutError):

@@ -322,6 +322,7 @@ class ManualWicDriver(_Operator, WicDriver):
     name = "manual"
     role = "WIC"
     options: ClassVar[Mapping[str, str]] = {"prompt_timeout": "seconds the operator has per step"}
+    preflight_start = False  # start() asks the operator: the probe must not ask twice
 
     def __init__(
         self, streams: tuple[TextIO, TextIO] | None = None, *, tty: str = "/dev/tty"
@@ -403,6 +404,7 @@ class ManualEpcscfDriver(_Operator, EpcscfDriver):
     name = "manual"
     role = "eP-CSCF"
     options: ClassVar[Mapping[str, str]] = {"prompt_timeout": "seconds the operator has per step"}
+    preflight_start = False  # start() asks the operator: the probe must not ask twice
 
     def __init__(
         self, streams: tuple[TextIO, TextIO] | None = None, *, tty: str = "/dev/tty"

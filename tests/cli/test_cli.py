@@ -155,7 +155,9 @@ def test_unknown_profile_name_lists_the_builtin_ones(tmp_path):
     assert "acme.yaml: no such file" in proc.stderr and "reference-wic" in proc.stderr
 
 
-def test_unreachable_sut_is_inconclusive_and_reported(tmp_path):
+def test_unreachable_sut_is_a_set_up_failure_and_reported(tmp_path):
+    """The run-level half of "an unreachable SUT": exit 2, the cases in the report as not
+    tried (each exit path of a dead SUT is in tests/cli/test_setup_failures.py)."""
     import socket
 
     with socket.socket() as s:
@@ -168,13 +170,15 @@ def test_unreachable_sut_is_inconclusive_and_reported(tmp_path):
         "timers: {start_timeout: 1s, response_timeout: 500ms}\n"
     )
     out = tmp_path / "out"
-    proc = wicct("run", "--profile", str(profile), "--out", str(out), "--select", "EPC-HS-01 or ORIGIN-01")
+    proc = wicct("run", "--profile", str(profile), "--out", str(out), "--select", "(EPC-HS-01 and not reconnect) or ORIGIN-01")
     report = json.loads((out / "report.json").read_text())
     assert report["cases"], proc.stdout
     for case in report["cases"]:
         assert case["verdict"] == "INCONCLUSIVE", case
+        assert case["reason"].startswith("not tried: set-up failure of profile gone")
         assert str(port) in case["reason"]
-    assert proc.returncode == 0
+    assert proc.returncode == 2
+    assert "set-up failure of profile gone (unreachable)" in proc.stderr
 
 
 @pytest.mark.slow
@@ -213,18 +217,18 @@ def test_a_fault_gives_fail_exit_1_and_a_junit_failure(tmp_path):
 
 
 def test_strict_makes_inconclusive_a_failure(tmp_path):
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    profile = tmp_path / "gone.yaml"
-    profile.write_text(
-        "name: gone\nrole: epcscf\ndriver: external\n"
-        f"sut: {{url: 'wss://127.0.0.1:{port}/', ca: system}}\ntimers: {{start_timeout: 1s}}\n"
+    own = tmp_path / "own"
+    own.mkdir()
+    (own / "ACME-INC-01.yaml").write_text(
+        "id: ACME-INC-01\ntitle: judges nothing\ndescription: waits, so it cannot decide\n"
+        "sut: epcscf\nverifies: [EPC-HS-01]\nsteps:\n  - wait: {for: 1ms}\n"
     )
-    proc = wicct("run", "--strict", "--profile", str(profile), "--out", str(tmp_path / "o"), "--select", "EPC-HS-01")
-    assert proc.returncode == 1
+    args = ["run", "--profile", "reference-epcscf", "--no-builtin-cases", "--cases", str(own)]
+    proc = wicct(*args, "--out", str(tmp_path / "o"))
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    junit = (tmp_path / "o" / "junit.xml").read_text()
+    assert 'message="INCONCLUSIVE: no finding on the requirements' in junit
+    assert wicct(*args, "--strict", "--out", str(tmp_path / "s")).returncode == 1
 
 
 def test_interrupted_run_is_not_exit_0(tmp_path, monkeypatch, capsys):

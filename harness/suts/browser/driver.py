@@ -170,6 +170,7 @@ class BrowserWicDriver(WicDriver):
         except SiteError as exc:
             problems.append((f"driver_options.{exc.key}", str(exc)))
         return problems
+    concurrent_cases = True  # a Chromium (and page server) of its own per case
 
     def __init__(self) -> None:
         self.origin: str = ""  # the page's effective origin, set by start()

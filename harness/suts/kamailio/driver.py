@@ -23,6 +23,7 @@ import shutil
 import signal
 import socket
 import ssl
+import threading
 import time
 from collections.abc import Mapping
 from pathlib import Path
@@ -34,11 +35,15 @@ from harness.suts.kamailio.config import ConfigError, EpcscfConfig, render_cfg, 
 INSTALL_HINT = "run scripts/install-real-peers.sh"
 HOST = "127.0.0.1"
 _LOG_LIMIT = 4 * 1024 * 1024  # keep at most this much of Kamailio's log per case
+_START_ATTEMPTS = 3  # free ports are chosen before Kamailio binds them: another may get there
+_GIVEN: set[int] = set()  # ports handed out in this process (cases run concurrently)
+_GIVEN_LOCK = threading.Lock()
 
 
 def free_port(host: str = HOST, kind: int = socket.SOCK_STREAM) -> int:
-    """A port free on `host` for both TCP and UDP right now (the kernel's choice)."""
-    for _ in range(20):
+    """A port free on `host` for both TCP and UDP right now (the kernel's choice), never
+    one this process handed out before (concurrent cases must not be given the same)."""
+    for _ in range(40):
         with socket.socket(socket.AF_INET, kind) as first:
             first.bind((host, 0))
             port = first.getsockname()[1]
@@ -48,6 +53,12 @@ def free_port(host: str = HOST, kind: int = socket.SOCK_STREAM) -> int:
                     second.bind((host, port))
                 except OSError:
                     continue
+            with _GIVEN_LOCK:
+                if port in _GIVEN:
+                    continue
+                if len(_GIVEN) > 8192:
+                    _GIVEN.clear()
+                _GIVEN.add(port)
             return port
     raise OSError("no free port pair on loopback")
 
@@ -72,6 +83,7 @@ class KamailioEpcscfDriver(EpcscfDriver):
         "sut.url": "it starts the eP-CSCF itself and reports the URL",
         "sut.ca": "its certificate is issued from the run's CA",
     }
+    concurrent_cases = True  # a Kamailio process with its own config and ports per case
 
     def __init__(self) -> None:
         self.process: asyncio.subprocess.Process | None = None
@@ -88,6 +100,21 @@ class KamailioEpcscfDriver(EpcscfDriver):
         binary = find_kamailio(str(options.get("binary", "kamailio")))
         if binary is None:
             raise SutUnavailable(f"kamailio not installed: {INSTALL_HINT}")
+        fixed = any(int(options.get(key, 0) or 0) for key in ("wss_port", "sip_port"))
+        for attempt in range(1, _START_ATTEMPTS + 1):
+            logged = len(self._log)
+            try:
+                return await self._start(env, binary)
+            except SutUnavailable as exc:
+                # a free port taken between our choice and Kamailio's bind: choose again
+                taken = b"Address already in use" in self._log[logged:]
+                if fixed or attempt == _START_ATTEMPTS or not taken:
+                    raise
+                env.log(f"kamailio: a chosen port was taken before it bound, retrying ({exc})")
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    async def _start(self, env: EpcscfEnv, binary: str) -> EpcscfEndpoint:
+        options = env.profile.driver_options
         workdir = env.workdir / "kamailio"
         rundir = workdir / "run"
         rundir.mkdir(parents=True, exist_ok=True)

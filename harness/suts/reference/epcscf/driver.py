@@ -21,6 +21,7 @@ class ReferenceEpcscfDriver(EpcscfDriver):
         "sut.url": "it starts the eP-CSCF itself and reports the URL",
         "sut.ca": "its certificate is issued from the run's CA",
     }
+    concurrent_cases = True  # a fresh in-process SUT on free ports per case
 
     def __init__(self) -> None:
         self.log = SutLog("reference-epcscf")

@@ -19,6 +19,7 @@ class ReferenceWicDriver(WicDriver):
     options: ClassVar[Mapping[str, str]] = {
         "verb_timeout": "seconds answer() waits for a call to ring",
     }
+    concurrent_cases = True  # a fresh in-process WIC per case
 
     def __init__(self) -> None:
         self.wic: ReferenceWic | None = None
