@@ -14,8 +14,9 @@ from harness.actors.channel import Received, SipChannel, same_transaction
 from harness.cases.context import CaseContext, Precondition
 from harness.cases.model import Step
 from harness.cases.registry import step
+from harness.checks.closing import Closer, close_story
 from harness.checks.status import status_matches
-from harness.evidence import NOTE, STIMULUS, WS_CLOSE, WS_FRAME, Timeline
+from harness.evidence import NOTE, STIMULUS, WS_CLOSE, WS_ERROR, WS_FRAME, Timeline
 from harness.sip import SipMessage, SipParseError
 from harness.sip.stimuli import content_length_stimulus
 from harness.steps.schema import CONN, DURATION, STATUS
@@ -41,6 +42,31 @@ def sip(item: Received) -> SipMessage:
     if item.message is None:
         raise RuntimeError(f"entry {item.entry}: matched an item with no SIP message")
     return item.message
+
+
+def why_no_answer(ctx: CaseContext, chan: SipChannel, within: float) -> tuple[str, list[int], bool]:
+    """Why an awaited message did not come on `chan`: (reason, entries, the SUT's to answer).
+
+    "the SUT closed ..." and "none within N s" are the SUT's (the wait's own verdict);
+    "wicct failed the connection ... because the SUT sent an invalid frame" (RFC 6455
+    §7.1.7) and "wicct closed ..." are not a FAIL of the awaited requirement: wicct's
+    close prevented the answer (`harness.checks.closing`)."""
+    if not chan.closed and not ctx.timeline.select(kind=WS_ERROR, conn=chan.conn.conn_id):
+        return f"none within {within:g} s", [], True
+    story = close_story(ctx.timeline, chan.actor, chan.conn.conn_id)
+    if story.closer is Closer.OPEN:
+        return f"none within {within:g} s", [], True
+    return story.reason, list(story.evidence), story.closer is Closer.SUT
+
+
+def no_answer(ctx: CaseContext, chan: SipChannel, within: float, what: str, evidence: list[int]) -> None:
+    """Record that `what` did not come: the wait's verdict when the SUT is to answer for it
+    (`ctx.timed_out`), else INCONCLUSIVE with what happened first (`why_no_answer`)."""
+    why, cited, sut = why_no_answer(ctx, chan, within)
+    if sut:
+        ctx.timed_out(f"{what} ({why})", evidence=[*evidence, *cited])
+        return
+    raise Precondition(f"{what}: {why}", [*evidence, *cited])
 
 
 def peer(ctx: CaseContext) -> Peer:
@@ -128,11 +154,10 @@ async def expect_response(ctx: CaseContext, args: dict[str, Any], step_: Step) -
     got = await chan.response_to(request, within, final=args.get("final", True))
     sent = _sent_seq(ctx, chan, request)
     if got is None:
-        why = "connection closed" if chan.closed else f"none within {within:g} s"
         bad = [r for r in chan.responses_to(request) if r.error]
-        if bad:
-            why += f"; {len(bad)} unparsable response(s) discarded: {bad[0].error}"
-        ctx.timed_out(f"no response to {request.method} ({why})", evidence=[sent, *(r.entry for r in bad)])
+        discarded = f"; {len(bad)} unparsable response(s) discarded: {bad[0].error}" if bad else ""
+        no_answer(ctx, chan, within, f"no response to {request.method}{discarded}",
+                  [sent, *(r.entry for r in bad)])
         return
     ctx.vars[f"response_{args.get('to', 'last')}"] = got
     status = sip(got).status or 0
@@ -182,8 +207,11 @@ async def expect_no_response(ctx: CaseContext, args: dict[str, Any], step_: Step
     ctx.mandated(watched, what)
     others = [r.entry for r in chan.responses_to(request)]
     if chan.closed and watched < within:
-        ctx.passed(f"{what}: the SUT closed the connection after {watched:.2f} s of the "
-                   f"{within:g} s window", evidence=[sent, *others, chan.conn.close_entry],
+        why, cited, sut = why_no_answer(ctx, chan, within)
+        if not sut:  # wicct's own close cut the window short: nothing was watched after it
+            raise Precondition(f"{what} seen for {watched:.2f} s of {within:g} s: {why}", [sent, *cited])
+        ctx.passed(f"{what}: {why} after {watched:.2f} s of the "
+                   f"{within:g} s window", evidence=[sent, *others, *cited],
                    note="LIMITED")
     else:
         ctx.passed(f"{what} within {within:g} s" + (f" ({len(others)} other response(s))" if others else ""),
@@ -363,9 +391,10 @@ async def expect_open(ctx: CaseContext, args: dict[str, Any], step_: Step) -> No
     window = parse_duration(args.get("for", ctx.timers.keepalive_window))
     closed = await chan.conn.wait_closed(window)
     if closed:
-        closes = ctx.timeline.select(kind=WS_CLOSE, conn=chan.conn.conn_id)
-        ctx.failed("the SUT closed the WebSocket during the window",
-                   evidence=[e.seq for e in closes] or [chan.conn.close_entry])
+        why, cited, sut = why_no_answer(ctx, chan, window)
+        if not sut:  # wicct closed it (its decision, or the SUT's invalid frame): not this FAIL
+            raise Precondition(f"the connection did not stay open for {window:g} s: {why}", cited)
+        ctx.failed(f"{why} during the window", evidence=cited or [chan.conn.close_entry])
     else:
         ctx.mandated(window, "open connection")
         still = ctx.timeline.add(chan.actor, NOTE, f"connection {chan.conn.conn_id} still open after {window:g} s",
@@ -403,7 +432,7 @@ async def expect_alive(ctx: CaseContext, args: dict[str, Any], step_: Step) -> N
     within = ctx.within(args, ctx.timers.response_timeout)
     got = await chan.response_to(request, within)
     if got is None:
-        ctx.timed_out(f"no response to a new {request.method} within {within:g} s", evidence=[seq])
+        no_answer(ctx, chan, within, f"no response to a new {request.method}", [seq])
     else:
         ctx.passed(f"SUT still answers ({sip(got).status})", evidence=[seq, got.entry])
 
