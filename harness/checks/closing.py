@@ -11,7 +11,7 @@ import enum
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from harness.evidence import NOTE, WS_CLOSE, WS_ERROR, Entry, ws_close, ws_error
+from harness.evidence import NOTE, WS_CLOSE, WS_ERROR, WS_FRAME, Entry, ws_close, ws_error, ws_frame
 
 
 class Closer(enum.StrEnum):
@@ -56,8 +56,15 @@ def close_story(entries: Iterable[Entry], actor: str, conn: str) -> CloseStory:
                 (entry.seq, *closes),
             )
     close = next((e for e in mine if e.kind == WS_CLOSE), None)
-    if close is None:
-        return CloseStory(Closer.OPEN, "the connection is open")
+    if close is None:  # TCP not closed yet: the first Close frame says who began (§7.1.2)
+        first = next((e for e in mine if e.kind == WS_FRAME and ws_frame.of(e)["opcode"] == "close"),
+                     None)
+        if first is None:
+            return CloseStory(Closer.OPEN, "the connection is open")
+        code = first.data.get("code")
+        if first.direction == "rx":
+            return CloseStory(Closer.SUT, f"the SUT closed the connection (Close {code})", (first.seq,))
+        return CloseStory(Closer.WICCT, f"wicct closed the connection (Close {code})", (first.seq,))
     data = ws_close.of(close)
     if data["by"] == "peer":
         if data["code"] is not None:

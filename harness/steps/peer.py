@@ -16,7 +16,7 @@ from harness.cases.model import Step
 from harness.cases.registry import step
 from harness.checks.closing import Closer, close_story
 from harness.checks.status import status_matches
-from harness.evidence import NOTE, STIMULUS, WS_CLOSE, WS_ERROR, WS_FRAME, Timeline
+from harness.evidence import NOTE, STIMULUS, WS_CLOSE, WS_FRAME, Timeline
 from harness.sip import SipMessage, SipParseError
 from harness.sip.stimuli import content_length_stimulus
 from harness.steps.schema import CONN, DURATION, STATUS
@@ -51,9 +51,7 @@ def why_no_answer(ctx: CaseContext, chan: SipChannel, within: float) -> tuple[st
     "wicct failed the connection ... because the SUT sent an invalid frame" (RFC 6455
     §7.1.7) and "wicct closed ..." are not a FAIL of the awaited requirement: wicct's
     close prevented the answer (`harness.checks.closing`)."""
-    if not chan.closed and not ctx.timeline.select(kind=WS_ERROR, conn=chan.conn.conn_id):
-        return f"none within {within:g} s", [], True
-    story = close_story(ctx.timeline, chan.actor, chan.conn.conn_id)
+    story = close_story(ctx.timeline.select(conn=chan.conn.conn_id), chan.actor, chan.conn.conn_id)
     if story.closer is Closer.OPEN:
         return f"none within {within:g} s", [], True
     return story.reason, list(story.evidence), story.closer is Closer.SUT
@@ -317,10 +315,9 @@ async def expect_close(ctx: CaseContext, args: dict[str, Any], step_: Step) -> N
         return
     entry = ctx.timeline[chan.conn.close_entry].data if chan.conn.close_entry else {}
     began_closing = bool(ctx.vars.get("close_seq"))  # peer.close: wicct's Close is the stimulus
-    if entry.get("by") == "us" and chan.conn.close_code is None and not began_closing:
-        raise Precondition(
-            f"wicct closed the connection first ({entry.get('error') or 'its own Close'}): "
-            "whether the SUT would have failed it cannot be seen", evidence)
+    if entry.get("by") == "us" and not began_closing:  # even if the SUT then echoed wicct's Close
+        why, cited, _ = why_no_answer(ctx, chan, within)
+        raise Precondition(f"{why}: whether the SUT would have closed it cannot be seen", [*evidence, *cited])
     code = chan.conn.close_code
     split = args.get("code_strength")
     if split:
@@ -328,10 +325,11 @@ async def expect_close(ctx: CaseContext, args: dict[str, Any], step_: Step) -> N
                    + (f" (Close {code})" if code is not None else " (TCP closed)"), evidence=evidence)
     code_strength = Strength(split) if split else None
     if code is None:
-        if args.get("tcp_close_ok", False):
-            ctx.passed("TCP closed without a Close frame", evidence=evidence, note="NON-STRICT")
+        by_sut = entry.get("tcp_closed_by", "peer") == "peer"
+        if args.get("tcp_close_ok", False) and by_sut:
+            ctx.passed("the SUT closed TCP without a Close frame", evidence=evidence, note="NON-STRICT")
         else:
-            closer = "the SUT" if entry.get("tcp_closed_by", "peer") == "peer" else "wicct, after waiting"
+            closer = "the SUT" if by_sut else f"wicct, after {chan.conn.close_timeout:g} s without an answer"
             ctx.failed(f"no Close frame from the SUT; TCP closed by {closer}", evidence=evidence,
                        strength=code_strength)
         return
@@ -390,7 +388,7 @@ async def expect_open(ctx: CaseContext, args: dict[str, Any], step_: Step) -> No
     chan = channel(ctx, args)
     window = parse_duration(args.get("for", ctx.timers.keepalive_window))
     closed = await chan.conn.wait_closed(window)
-    if closed:
+    if closed or not chan.conn.is_open:  # closing counts: e.g. wicct failed it (§7.1.7)
         why, cited, sut = why_no_answer(ctx, chan, window)
         if not sut:  # wicct closed it (its decision, or the SUT's invalid frame): not this FAIL
             raise Precondition(f"the connection did not stay open for {window:g} s: {why}", cited)

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from hostile import MASKED_TEXT, RSV1_TEXT, external, hostile, switching
 
-from harness.cases.model import load_case
+from harness.cases.model import Case, load_case
 from harness.cases.runner import run_case
 from harness.pki import Pki
 from harness.profiles import Profile, load_profile
@@ -64,3 +64,88 @@ async def test_a_valid_101_passes_whenever_the_bad_frame_arrives(
     (note,) = [f for f in on(together, case_id) if f.verdict is Verdict.INFORMATIONAL]
     assert note.reason.startswith("the SUT sent an invalid frame right after its 101: ")
     assert "ws.error" in kinds(together, note.evidence)
+
+
+@pytest.mark.parametrize("case_id", ["EPC-TP-01", "EPC-TP-02"])
+async def test_wic_connect_names_the_frame_right_after_the_101(
+    case_id: str, profile: Profile, pki: Pki
+) -> None:
+    result = await run(case_id, MASKED_TEXT, 0.0, profile, pki)
+    assert result.verdict is Verdict.INCONCLUSIVE, result.reason
+    assert "the SUT sent an invalid frame right after its 101: " in result.reason
+    assert "handshake: closed" not in result.reason  # was: "the WebSocket did not open"
+    assert not [f for f in result.findings if f.verdict is Verdict.FAIL]
+
+
+@pytest.mark.parametrize("case_id", ["EPC-TP-01", "EPC-TP-02"])
+async def test_no_register_response_after_wicct_failed_the_connection_is_not_a_fail(
+    case_id: str, profile: Profile, pki: Pki
+) -> None:
+    """The frame comes once REGISTER is sent: wicct fails the connection (RFC 6455 §7.1.7),
+    which is why no 200 comes; not "no final response to REGISTER" as the SUT's FAIL."""
+    result = await run(case_id, MASKED_TEXT, 0.3, profile, pki)
+    assert result.verdict is Verdict.INCONCLUSIVE, result.reason  # was: FAIL
+    assert result.reason.startswith("no final response to REGISTER: wicct failed the connection "
+                                    "(Close 1002) because the SUT sent an invalid frame: ")
+    assert not [f for f in result.findings if f.verdict is Verdict.FAIL]
+
+
+async def test_a_status_line_without_crlf_says_so(profile: Profile, pki: Pki) -> None:
+    """The SUT sends its status line with no line end and keeps the connection open."""
+
+    def bare(headers: dict[str, str]) -> list[tuple[float, bytes]]:
+        return [(0.0, b"HTTP/1.1 101 Switching Protocols")]
+
+    async with hostile(bare, pki.server_context()) as sut:
+        result = await run_case(load_case(CASES / "EPC-HS-01.yaml"),
+                                external(profile, sut.port, pki.ca_pem, handshake_timeout=0.5), pki)
+    assert result.verdict is Verdict.INCONCLUSIVE
+    assert result.reason == ("no complete HTTP status line within 0.5 s: received "
+                             "b'HTTP/1.1 101 Switching Protocols' without CRLF")  # was: no answer
+
+
+async def test_a_status_line_ending_in_lf_is_not_a_closed_connection(profile: Profile, pki: Pki) -> None:
+    def lf(headers: dict[str, str]) -> list[tuple[float, bytes]]:
+        return [(0.0, switching(headers["sec-websocket-key"]).replace(b"\r\n", b"\n"))]
+
+    async with hostile(lf, pki.server_context()) as sut:
+        result = await run_case(load_case(CASES / "EPC-HS-01.yaml"),
+                                external(profile, sut.port, pki.ca_pem, handshake_timeout=2.0), pki)
+    (finding,) = on(result, "EPC-HS-01")
+    assert finding.verdict is Verdict.FAIL
+    assert "connection closed" not in finding.reason  # was: "... while reading HTTP status line"
+    assert "HTTP status line b'HTTP/1.1 101 Switching Protocols\\n' ends without CRLF" in finding.reason
+
+
+def inline(tmp_path: Path, verifies: str, *steps: str) -> Case:
+    path = tmp_path / "T-REASONS.yaml"
+    body = "".join(f"  - {s}\n" for s in steps)
+    path.write_text(f"id: T-REASONS\ntitle: t\nsut: epcscf\nverifies: [{verifies}]\nsteps:\n{body}")
+    return load_case(path)
+
+
+def mute(headers: dict[str, str]) -> list[tuple[float, bytes]]:
+    """A valid 101, then nothing: wicct's Close is never echoed, TCP never closed."""
+    return [(0.0, switching(headers["sec-websocket-key"]))]
+
+
+async def test_tcp_close_ok_is_no_pass_when_wicct_closed_tcp(tmp_path: Path, profile: Profile, pki: Pki) -> None:
+    case = inline(tmp_path, "BOTH-KA-05", "wic.connect: {}", "peer.close: {code: 1000}",
+                  "expect.close: {tcp_close_ok: true}")
+    async with hostile(mute, pki.server_context()) as sut:
+        result = await run_case(case, external(profile, sut.port, pki.ca_pem), pki)
+    (finding,) = on(result, "BOTH-KA-05")
+    assert finding.verdict is Verdict.FAIL  # was: PASS "TCP closed without a Close frame"
+    assert finding.reason.startswith("no Close frame from the SUT; TCP closed by wicct, after ")
+
+
+async def test_expect_open_is_not_failed_by_wicct_closing(tmp_path: Path, profile: Profile, pki: Pki) -> None:
+    def late(headers: dict[str, str]) -> list[tuple[float, bytes]]:
+        return [(0.0, switching(headers["sec-websocket-key"])), (0.2, MASKED_TEXT)]
+
+    case = inline(tmp_path, "BOTH-KA-01", "wic.connect: {}", "expect.open: {for: 1.5}")
+    async with hostile(late, pki.server_context()) as sut:
+        result = await run_case(case, external(profile, sut.port, pki.ca_pem), pki)
+    assert result.verdict is Verdict.INCONCLUSIVE, result.reason  # was: FAIL "the SUT closed ..."
+    assert result.reason.startswith("the connection did not stay open for 1.5 s: wicct failed the "
+                                    "connection (Close 1002) because the SUT sent an invalid frame")
