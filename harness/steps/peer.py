@@ -333,11 +333,12 @@ async def expect_close(ctx: CaseContext, args: dict[str, Any], step_: Step) -> N
             ctx.failed(f"no Close frame from the SUT; TCP closed by {closer}", evidence=evidence,
                        strength=code_strength)
         return
+    did = "answered wicct's Close" if entry.get("by") == "us" else "closed"
     if codes and code not in codes:
-        ctx.failed(f"closed with code {code}, expected one of {codes}", evidence=evidence,
+        ctx.failed(f"the SUT {did} with code {code}, expected one of {codes}", evidence=evidence,
                    strength=code_strength)
     else:
-        ctx.passed(f"closed with code {code}", evidence=evidence, strength=code_strength)
+        ctx.passed(f"the SUT {did} with code {code}", evidence=evidence, strength=code_strength)
 
 
 def sut_closes(timeline: Timeline, actor: str, conn: str, since: int, until: int) -> list[int]:
@@ -364,8 +365,9 @@ async def watch_stays_open(ctx: CaseContext, args: dict[str, Any], step_: Step) 
     what = args.get("what", "from here to the end of the case")
     start = len(ctx.timeline)
     if chan.closed:
+        why, cited, _ = why_no_answer(ctx, chan, 0.0)
         raise Precondition(f"connection {chan.conn.conn_id} was already closed before the watch "
-                           f"({what})", [chan.conn.close_entry])
+                           f"({what}): {why}", [chan.conn.close_entry, *cited])
     conn, actor = chan.conn.conn_id, chan.actor
     armed = ctx.timeline.add("runner", NOTE, f"watching connection {conn} for a close by the SUT ({what})",
                              conn=conn)
@@ -421,9 +423,10 @@ async def expect_alive(ctx: CaseContext, args: dict[str, Any], step_: Step) -> N
     name = args.get("conn", "main")
     chan = p.channel(name)
     if chan is None or chan.closed:
+        why, cited, _ = why_no_answer(ctx, chan, 0.0) if chan is not None else ("no connection", [], True)
         chan = await p.reopen(name)
         if chan is None:
-            ctx.timed_out("the SUT closed the connection and no new one could be opened")
+            ctx.timed_out(f"{why} and no new connection could be opened", evidence=cited)
             return
     request = p.build_request(args.get("method", "OPTIONS").upper(), chan)
     seq = await chan.send(request)
