@@ -75,6 +75,13 @@ async def test_wic_connect_names_the_frame_right_after_the_101(
     assert "the SUT sent an invalid frame right after its 101: " in result.reason
     assert "handshake: closed" not in result.reason  # was: "the WebSocket did not open"
     assert not [f for f in result.findings if f.verdict is Verdict.FAIL]
+    assert "ws.error" in kinds(result, stop_cites(result))  # the stop cites wicct's error entry
+
+
+def stop_cites(result: CaseResult) -> tuple[int, ...]:
+    """The entries the runner's note of an INCONCLUSIVE stop cites."""
+    (stop,) = [e for e in result.evidence if str(e["summary"]).startswith("stopped: ")]
+    return tuple(stop["data"]["cites"])
 
 
 @pytest.mark.parametrize("case_id", ["EPC-TP-01", "EPC-TP-02"])
@@ -87,6 +94,7 @@ async def test_no_register_response_after_wicct_failed_the_connection_is_not_a_f
     assert result.verdict is Verdict.INCONCLUSIVE, result.reason  # was: FAIL
     assert result.reason.startswith("no final response to REGISTER: wicct failed the connection "
                                     "(Close 1002) because the SUT sent an invalid frame: ")
+    assert {"sip", "ws.error"} <= kinds(result, stop_cites(result))  # the REGISTER, the bad frame
     assert not [f for f in result.findings if f.verdict is Verdict.FAIL]
 
 
