@@ -62,7 +62,7 @@ async def test_a_valid_101_passes_whenever_the_bad_frame_arrives(
         assert judged.reason.startswith("101 with Sec-WebSocket-Protocol: sip and a correct")
     # the frame seen in the same read is a separate fact, cited with its error entry
     (note,) = [f for f in on(together, case_id) if f.verdict is Verdict.INFORMATIONAL]
-    assert note.reason.startswith("the SUT sent an invalid frame right after its 101: ")
+    assert note.reason.startswith("after its 101 the SUT sent an invalid frame on connection 'main': ")
     assert "ws.error" in kinds(together, note.evidence)
 
 

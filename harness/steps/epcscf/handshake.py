@@ -176,8 +176,8 @@ def _watch_after_101(ctx: CaseContext, name: str, since: int) -> None:
         errors = [e for e in ctx.timeline.select(kind=WS_ERROR, actor="wic", conn=conn, since=since)
                   if e.seq <= until]
         if errors:
-            ctx.informational(f"the SUT sent an invalid frame right after its 101: "
-                              f"{errors[0].data.get('error')} (connection {name!r})",
+            ctx.informational(f"after its 101 the SUT sent an invalid frame on connection {name!r}: "
+                              f"{errors[0].data.get('error')}",
                               evidence=[errors[0].seq, *_after_101(ctx, since, conn)][:8])
 
     ctx.watches.append(judge)
