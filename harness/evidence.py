@@ -296,6 +296,7 @@ class NoteData(TypedDict, total=False):
     tls_verify: bool
     faults: list[str]  # a reference SUT's fault switches
     step: str  # the runner: which step starts, at which line of the case file
+    cites: list[int]  # the runner: the entries an INCONCLUSIVE stop's reason rests on
     line: int
     traceback: str  # the runner: a wicct error
 

@@ -16,6 +16,7 @@ import time
 import traceback
 from pathlib import Path
 
+from harness import evidence as ev
 from harness.cases.context import CaseContext, NotApplicable, Precondition, StepEnded, StepFailed
 from harness.cases.model import Case
 from harness.cases.registry import load_providers
@@ -139,6 +140,8 @@ async def run_case(case: Case, profile: Profile, pki: Pki, workdir: Path | None 
         stopped = (Verdict.FAIL, exc.reason)
     except Precondition as exc:
         stopped = (Verdict.INCONCLUSIVE, exc.reason)
+        # principle 3: the stop's reason cites the entries that show it, in the timeline
+        timeline.put("runner", f"stopped: {exc.reason}", ev.note({"cites": list(exc.evidence)}))
     except NotApplicable as exc:
         return _result(case, profile, Verdict.NOT_APPLICABLE, exc.reason, ctx, started)
     except SutUnavailable as exc:

@@ -14,6 +14,7 @@ from harness.actors.channel import Received, SipChannel, same_transaction
 from harness.cases.context import CaseContext, Precondition
 from harness.cases.model import Step
 from harness.cases.registry import step
+from harness.checks.closing import Closer, close_story
 from harness.checks.status import status_matches
 from harness.evidence import NOTE, STIMULUS, WS_CLOSE, WS_FRAME, Timeline
 from harness.sip import SipMessage, SipParseError
@@ -41,6 +42,29 @@ def sip(item: Received) -> SipMessage:
     if item.message is None:
         raise RuntimeError(f"entry {item.entry}: matched an item with no SIP message")
     return item.message
+
+
+def why_no_answer(ctx: CaseContext, chan: SipChannel, within: float) -> tuple[str, list[int], bool]:
+    """Why an awaited message did not come on `chan`: (reason, entries, the SUT's to answer).
+
+    "the SUT closed ..." and "none within N s" are the SUT's (the wait's own verdict);
+    "wicct failed the connection ... because the SUT sent an invalid frame" (RFC 6455
+    §7.1.7) and "wicct closed ..." are not a FAIL of the awaited requirement: wicct's
+    close prevented the answer (`harness.checks.closing`)."""
+    story = close_story(ctx.timeline.select(conn=chan.conn.conn_id), chan.actor, chan.conn.conn_id)
+    if story.closer is Closer.OPEN:
+        return f"none within {within:g} s", [], True
+    return story.reason, list(story.evidence), story.closer is Closer.SUT
+
+
+def no_answer(ctx: CaseContext, chan: SipChannel, within: float, what: str, evidence: list[int]) -> None:
+    """Record that `what` did not come: the wait's verdict when the SUT is to answer for it
+    (`ctx.timed_out`), else INCONCLUSIVE with what happened first (`why_no_answer`)."""
+    why, cited, sut = why_no_answer(ctx, chan, within)
+    if sut:
+        ctx.timed_out(f"{what} ({why})", evidence=[*evidence, *cited])
+        return
+    raise Precondition(f"{what}: {why}", [*evidence, *cited])
 
 
 def peer(ctx: CaseContext) -> Peer:
@@ -128,11 +152,10 @@ async def expect_response(ctx: CaseContext, args: dict[str, Any], step_: Step) -
     got = await chan.response_to(request, within, final=args.get("final", True))
     sent = _sent_seq(ctx, chan, request)
     if got is None:
-        why = "connection closed" if chan.closed else f"none within {within:g} s"
         bad = [r for r in chan.responses_to(request) if r.error]
-        if bad:
-            why += f"; {len(bad)} unparsable response(s) discarded: {bad[0].error}"
-        ctx.timed_out(f"no response to {request.method} ({why})", evidence=[sent, *(r.entry for r in bad)])
+        discarded = f"; {len(bad)} unparsable response(s) discarded: {bad[0].error}" if bad else ""
+        no_answer(ctx, chan, within, f"no response to {request.method}{discarded}",
+                  [sent, *(r.entry for r in bad)])
         return
     ctx.vars[f"response_{args.get('to', 'last')}"] = got
     status = sip(got).status or 0
@@ -182,8 +205,11 @@ async def expect_no_response(ctx: CaseContext, args: dict[str, Any], step_: Step
     ctx.mandated(watched, what)
     others = [r.entry for r in chan.responses_to(request)]
     if chan.closed and watched < within:
-        ctx.passed(f"{what}: the SUT closed the connection after {watched:.2f} s of the "
-                   f"{within:g} s window", evidence=[sent, *others, chan.conn.close_entry],
+        why, cited, sut = why_no_answer(ctx, chan, within)
+        if not sut:  # wicct's own close cut the window short: nothing was watched after it
+            raise Precondition(f"{what} seen for {watched:.2f} s of {within:g} s: {why}", [sent, *cited])
+        ctx.passed(f"{what}: {why} after {watched:.2f} s of the "
+                   f"{within:g} s window", evidence=[sent, *others, *cited],
                    note="LIMITED")
     else:
         ctx.passed(f"{what} within {within:g} s" + (f" ({len(others)} other response(s))" if others else ""),
@@ -289,10 +315,9 @@ async def expect_close(ctx: CaseContext, args: dict[str, Any], step_: Step) -> N
         return
     entry = ctx.timeline[chan.conn.close_entry].data if chan.conn.close_entry else {}
     began_closing = bool(ctx.vars.get("close_seq"))  # peer.close: wicct's Close is the stimulus
-    if entry.get("by") == "us" and chan.conn.close_code is None and not began_closing:
-        raise Precondition(
-            f"wicct closed the connection first ({entry.get('error') or 'its own Close'}): "
-            "whether the SUT would have failed it cannot be seen", evidence)
+    if entry.get("by") == "us" and not began_closing:  # even if the SUT then echoed wicct's Close
+        why, cited, _ = why_no_answer(ctx, chan, within)
+        raise Precondition(f"{why}: whether the SUT would have closed it cannot be seen", [*evidence, *cited])
     code = chan.conn.close_code
     split = args.get("code_strength")
     if split:
@@ -300,18 +325,20 @@ async def expect_close(ctx: CaseContext, args: dict[str, Any], step_: Step) -> N
                    + (f" (Close {code})" if code is not None else " (TCP closed)"), evidence=evidence)
     code_strength = Strength(split) if split else None
     if code is None:
-        if args.get("tcp_close_ok", False):
-            ctx.passed("TCP closed without a Close frame", evidence=evidence, note="NON-STRICT")
+        by_sut = entry.get("tcp_closed_by", "peer") == "peer"
+        if args.get("tcp_close_ok", False) and by_sut:
+            ctx.passed("the SUT closed TCP without a Close frame", evidence=evidence, note="NON-STRICT")
         else:
-            closer = "the SUT" if entry.get("tcp_closed_by", "peer") == "peer" else "wicct, after waiting"
+            closer = "the SUT" if by_sut else f"wicct, after {chan.conn.close_timeout:g} s without an answer"
             ctx.failed(f"no Close frame from the SUT; TCP closed by {closer}", evidence=evidence,
                        strength=code_strength)
         return
+    did = "answered wicct's Close" if entry.get("by") == "us" else "closed"
     if codes and code not in codes:
-        ctx.failed(f"closed with code {code}, expected one of {codes}", evidence=evidence,
+        ctx.failed(f"the SUT {did} with code {code}, expected one of {codes}", evidence=evidence,
                    strength=code_strength)
     else:
-        ctx.passed(f"closed with code {code}", evidence=evidence, strength=code_strength)
+        ctx.passed(f"the SUT {did} with code {code}", evidence=evidence, strength=code_strength)
 
 
 def sut_closes(timeline: Timeline, actor: str, conn: str, since: int, until: int) -> list[int]:
@@ -338,8 +365,9 @@ async def watch_stays_open(ctx: CaseContext, args: dict[str, Any], step_: Step) 
     what = args.get("what", "from here to the end of the case")
     start = len(ctx.timeline)
     if chan.closed:
+        why, cited, _ = why_no_answer(ctx, chan, 0.0)
         raise Precondition(f"connection {chan.conn.conn_id} was already closed before the watch "
-                           f"({what})", [chan.conn.close_entry])
+                           f"({what}): {why}", [chan.conn.close_entry, *cited])
     conn, actor = chan.conn.conn_id, chan.actor
     armed = ctx.timeline.add("runner", NOTE, f"watching connection {conn} for a close by the SUT ({what})",
                              conn=conn)
@@ -362,10 +390,11 @@ async def expect_open(ctx: CaseContext, args: dict[str, Any], step_: Step) -> No
     chan = channel(ctx, args)
     window = parse_duration(args.get("for", ctx.timers.keepalive_window))
     closed = await chan.conn.wait_closed(window)
-    if closed:
-        closes = ctx.timeline.select(kind=WS_CLOSE, conn=chan.conn.conn_id)
-        ctx.failed("the SUT closed the WebSocket during the window",
-                   evidence=[e.seq for e in closes] or [chan.conn.close_entry])
+    if closed or not chan.conn.is_open:  # closing counts: e.g. wicct failed it (§7.1.7)
+        why, cited, sut = why_no_answer(ctx, chan, window)
+        if not sut:  # wicct closed it (its decision, or the SUT's invalid frame): not this FAIL
+            raise Precondition(f"the connection did not stay open for {window:g} s: {why}", cited)
+        ctx.failed(f"{why} during the window", evidence=cited or [chan.conn.close_entry])
     else:
         ctx.mandated(window, "open connection")
         still = ctx.timeline.add(chan.actor, NOTE, f"connection {chan.conn.conn_id} still open after {window:g} s",
@@ -398,18 +427,21 @@ async def expect_alive(ctx: CaseContext, args: dict[str, Any], step_: Step) -> N
     within = ctx.within(args, ctx.timers.response_timeout)
     notes: list[str] = []
     evidence: list[int] = []
+    used: SipChannel | None = None
     for _attempt in range(2):
         chan = p.channel(name)
         if chan is None or chan.closed:
             if chan is not None:
-                notes.append("the SUT had closed the connection")
-                evidence.append(chan.conn.close_entry)
+                why, cited, _ = why_no_answer(ctx, chan, 0.0)
+                notes.append(why)
+                evidence += cited
             chan = await p.reopen(name)
             if chan is None:
                 ctx.timed_out("; ".join([*notes, "no new connection could be opened"]),
                               evidence=evidence)
                 return
             notes.append("a new connection was opened")
+        used = chan
         request = p.build_request(args.get("method", "OPTIONS").upper(), chan)
         seq = await chan.send(request)
         evidence.append(seq)
@@ -420,9 +452,10 @@ async def expect_alive(ctx: CaseContext, args: dict[str, Any], step_: Step) -> N
             return
         if not chan.closed:
             break
-        notes.append(f"it closed the connection while the {request.method} was on its way")
-    ctx.timed_out("; ".join([*notes, f"no response to a new {request.method} within {within:g} s"]),
-                  evidence=evidence)
+        notes.append(f"the connection closed while the {request.method} was on its way")
+    if used is not None:
+        no_answer(ctx, used, within, "; ".join([*notes, f"no response to a new {request.method}"]),
+                  evidence)
 
 
 @step(

@@ -21,7 +21,7 @@ from websockets.uri import parse_uri
 from harness import evidence as ev
 from harness.evidence import Timeline
 from harness.ws import tls as tlsinfo
-from harness.ws.observe import ObservedClient
+from harness.ws.observe import ObservedClient, received_head
 from harness.ws.record import Pong, Recorder, WsMessage, address, next_conn_id
 from harness.ws.shell import CLOSE_TIMEOUT, WsConnection
 from harness.ws.stream import PlainStream, upgrade
@@ -33,6 +33,9 @@ class ConnectResult:
     response: Response | None  # the HTTP response (e.g. 403, or a 101 websockets rejected)
     error: str | None  # "tls: ...", "tcp: connection refused", "timeout", "handshake: ..."
     tls_ok: bool  # a TLS session was established
+    # the 101 was acceptable to a WebSocket client (RFC 6455 §4.1, the client's checks),
+    # even if the connection then failed (e.g. an invalid frame right after it)
+    accepted: bool = False
 
 
 def shape_request_headers(
@@ -155,15 +158,44 @@ async def connect(
     conn = WsConnection(protocol, stream, recorder=rec, close_timeout=close_timeout)
     conn.send_handshake(request)
     if not await conn.wait_handshake(remaining()):
+        partial = received_head(protocol.reader)
+        if partial:
+            text = incomplete_head(partial, timeout)
+            rec.put(f"{text}; aborting", ev.note({"error": text}))
+            await conn.drop()
+            return ConnectResult(None, conn.response, f"timeout: {text}", tls_ok)
         rec.put(f"no complete HTTP response within {timeout}s; aborting", ev.note({}))
         await conn.drop()
         return ConnectResult(None, conn.response, "timeout", tls_ok)
-    if conn.handshake_error is not None or not conn.is_open:
+    if conn.handshake_error is not None:
         await conn.drop()
-        return ConnectResult(
-            None, conn.response, conn.handshake_error or "handshake: closed", tls_ok
-        )
-    return ConnectResult(conn, conn.response, None, tls_ok)
+        return ConnectResult(None, conn.response, conn.handshake_error, tls_ok)
+    if not conn.is_open:
+        # The 101 was fine; what came with or right after it ended the connection.
+        error = after_101(conn)
+        await conn.drop()
+        return ConnectResult(None, conn.response, error, tls_ok, accepted=True)
+    return ConnectResult(conn, conn.response, None, tls_ok, accepted=True)
+
+
+def incomplete_head(received: bytes, timeout: float) -> str:
+    """The peer sent part of an HTTP response and then nothing for `timeout` s, with the
+    connection open (RFC 9112 §2.2: the status line and each header end in CRLF)."""
+    shown = received[:200]
+    if b"\n" not in received:
+        return (f"no complete HTTP status line within {timeout:g} s: received {shown!r} "
+                "without CRLF")
+    return (f"no complete HTTP response head within {timeout:g} s: received {len(received)} "
+            f"bytes without the empty line that ends it ({shown!r})")
+
+
+def after_101(conn: WsConnection) -> str:
+    """Why a connection whose 101 websockets accepted is no longer open."""
+    if conn.error is not None:  # RFC 6455 §7.1.7: wicct failed it on the SUT's frame
+        return f"the SUT sent an invalid frame right after its 101: {conn.error}"
+    if conn.close_code is not None:
+        return f"the SUT closed the connection right after its 101 (Close {conn.close_code})"
+    return "the SUT closed TCP right after its 101"
 
 
 __all__ = [

@@ -130,6 +130,12 @@ class RecordingReader(StreamReader):
         return data
 
 
+def received_head(reader: RecordingReader) -> bytes:
+    """The bytes of an HTTP head received so far, parsed or not (for a head that never
+    completes: RFC 9112 §2.2, a line ends in CRLF and the head in an empty line)."""
+    return (reader.head or b"") + bytes(reader.consumed) + bytes(reader.buffer)
+
+
 class ObservedMixin(Protocol):
     """Logs what a websockets `Protocol` receives and sends; see the module docstring.
 

@@ -85,11 +85,23 @@ def header_list(headers: Headers) -> list[list[str]]:
 
 
 def exc_text(exc: BaseException) -> str:
-    """websockets' message, with the cause it chained (e.g. why a request was invalid)."""
-    text = str(exc) or type(exc).__name__
-    if exc.__cause__ is not None and str(exc.__cause__):
-        text += f"; {exc.__cause__}"
-    return text
+    """websockets' message with the whole chain of exceptions under it (`__cause__`, else
+    an unsuppressed `__context__`), deduplicated and joined with ": ", so the innermost
+    fact survives: "did not receive a valid HTTP response: connection closed while reading
+    HTTP status line: line without CRLF" (RFC 6455 §4.1 reads the response as HTTP/1.1,
+    RFC 9112 §2.2 lines end in CRLF)."""
+    parts: list[str] = []
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        text = str(current) or type(current).__name__
+        if text not in parts:
+            parts.append(text)
+        current = current.__cause__ or (
+            None if current.__suppress_context__ else current.__context__
+        )
+    return ": ".join(parts)
 
 
 @dataclass(frozen=True)

@@ -102,6 +102,12 @@ class WsConnection:
         return self._opened and self._protocol.state is OPEN and not self._tcp_closed
 
     @property
+    def opened(self) -> bool:
+        """The opening handshake succeeded (websockets accepted the 101, or this server
+        sent one), whatever happened to the connection afterwards."""
+        return self._opened
+
+    @property
     def subprotocol(self) -> str | None:
         return self._protocol.subprotocol
 
@@ -521,6 +527,24 @@ class WsConnection:
         if not self._handshake.done():
             self._handshake.set_result(None)
 
+    def _handshake_text(self, exc: BaseException, raw: bytes) -> str:
+        """What went wrong with the peer's HTTP head, with the whole exception chain.
+
+        websockets reports a line ending in a bare LF as "connection closed while reading
+        HTTP status line" caused by "line without CRLF" (RFC 9112 §2.2: lines end in CRLF),
+        although the connection may well be open: say what was received instead."""
+        text = exc_text(exc)
+        if self._eof_seen:
+            return text
+        for what in ("HTTP status line", "HTTP request line", "HTTP headers"):
+            misleading = f"connection closed while reading {what}: line without CRLF"
+            if misleading in text:
+                lines = raw.split(b"\n")[:-1]
+                line = next((x + b"\n" for x in lines if not x.endswith(b"\r")), b"")
+                text = text.replace(misleading, f"{what} {line!r} ends without CRLF "
+                                    "(the connection was still open)")
+        return text
+
     def _check_handshake_failure(self) -> None:
         """No valid request/response could be parsed (garbage, EOF, too long)."""
         p = self._protocol
@@ -529,8 +553,8 @@ class WsConnection:
         parsed = self.request if self.is_server else self.response
         if parsed is not None:
             return
-        text = exc_text(p.handshake_exc)
         raw = (p.reader.head or b"") + p.reader.take() + bytes(p.reader.buffer)
+        text = self._handshake_text(p.handshake_exc, raw)
         what = "request" if self.is_server else "response"
         if raw:
             head = raw.decode("iso-8859-1")

@@ -16,7 +16,7 @@ from harness.cases.model import Step
 from harness.cases.registry import step
 from harness.sip import SipMessage
 from harness.steps.epcscf.env import EPCSCF, core, wic
-from harness.steps.peer import channel, sip
+from harness.steps.peer import channel, no_answer, sip
 from harness.steps.schema import ACTION, CONN
 
 
@@ -52,8 +52,7 @@ async def wic_register(ctx: CaseContext, args: dict[str, Any], step_: Step) -> N
     within = ctx.within(args, ctx.timers.response_timeout)
     got = await chan.response_to(request, within)
     if got is None:
-        why = "connection closed" if chan.closed else f"none within {within:g} s"
-        ctx.timed_out(f"no final response to REGISTER ({why})", evidence=[seq])
+        no_answer(ctx, chan, within, "no final response to REGISTER", [seq])
         return
     ctx.vars[f"response_{name}"] = got
     status = sip(got).status or 0
@@ -90,7 +89,7 @@ async def expect_answered(ctx: CaseContext, args: dict[str, Any], step_: Step) -
     got = await chan.response_to(request, within)
     sent = ctx.vars.get("last_sent_seq", 0)
     if got is None:
-        ctx.timed_out(f"no final response to the INVITE within {within:g} s", evidence=[sent])
+        no_answer(ctx, chan, within, "no final response to the INVITE", [sent])
         return
     status = sip(got).status or 0
     if not 200 <= status < 300:

@@ -20,7 +20,7 @@ from harness.checks.relay import relayed_excess, relayed_unparsable_responses
 from harness.checks.status import status_matches
 from harness.sip import SipMessage
 from harness.steps.epcscf.env import EPCSCF, core
-from harness.steps.peer import channel
+from harness.steps.peer import channel, no_answer, why_no_answer
 from harness.steps.schema import CONN, STATUS
 
 
@@ -133,9 +133,14 @@ async def expect_core_received(ctx: CaseContext, args: dict[str, Any], step_: St
         # there to relay anything (a SUT that died relays nothing and proves nothing)
         chan = ctx.actor("wic").channel(args.get("conn", "main"))
         if chan is not None and chan.closed:
-            ctx.passed(f"no {what} reached the core, but the SUT closed the WIC's connection "
-                       f"during the {window if needed == 0 else within:g} s watched",
-                       evidence=[*evidence, chan.conn.close_entry], note="LIMITED")
+            watched = window if needed == 0 else within
+            why, cited, sut = why_no_answer(ctx, chan, watched)
+            if not sut:  # wicct's close, not the SUT's: the silence proves nothing
+                raise Precondition(f"no {what} reached the core, but {why} during the "
+                                   f"{watched:g} s watched", [*evidence, *cited])
+            ctx.passed(f"no {what} reached the core, but {why} "
+                       f"during the {watched:g} s watched",
+                       evidence=[*evidence, *cited], note="LIMITED")
             return
         ctx.passed(f"no {what} reached the core in {window if needed == 0 else within:g} s "
                    "while the WIC's connection stayed open", evidence=evidence)
@@ -206,8 +211,7 @@ async def expect_wic_received(ctx: CaseContext, args: dict[str, Any], step_: Ste
     within = ctx.within(args, ctx.timers.response_timeout)
     got = await chan.request(method, within)
     if got is None:
-        why = "connection closed" if chan.closed else f"none within {within:g} s"
-        ctx.timed_out(f"no {method} reached the WIC ({why})")
+        no_answer(ctx, chan, within, f"no {method} reached the WIC", [])
         return
     if got.error:  # delivered, but not as SIP the WIC can take: no delivery to build on
         ctx.timed_out(f"the {method} the SUT delivered to the WIC could not be parsed ({got.error})",

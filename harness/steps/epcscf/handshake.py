@@ -17,7 +17,16 @@ from harness.cases.model import Step
 from harness.cases.registry import step
 from harness.checks.handshake import accept_value
 from harness.checks.status import status_matches
-from harness.evidence import CONNECT, HTTP_REQUEST, HTTP_RESPONSE, TLS
+from harness.evidence import (
+    CONNECT,
+    HTTP_REQUEST,
+    HTTP_RESPONSE,
+    NOTE,
+    TLS,
+    WS_CLOSE,
+    WS_ERROR,
+    WS_FRAME,
+)
 from harness.steps.epcscf.env import EPCSCF, wic
 from harness.steps.schema import CONN, STATUS
 from harness.ws import ConnectResult
@@ -98,13 +107,21 @@ async def _handshake(ctx: CaseContext, args: dict[str, Any], *, must_open: bool)
     evidence = _handshake_entries(ctx, since)
     if result.response is None and result.conn is None:
         error = result.error or "unknown error"
-        if error.startswith(("tcp:", "tls:")) or (error == "timeout" and not result.tls_ok):
+        timeout = error == "timeout" or error.startswith("timeout:")
+        if error.startswith(("tcp:", "tls:")) or (timeout and not result.tls_ok):
             raise Precondition(f"SUT unreachable at {emulator.url}: {error}", evidence)
-        if error == "timeout":
+        if error.startswith("timeout:"):  # part of an HTTP head, then nothing
+            raise Precondition(error.removeprefix("timeout: "), [*evidence, *_notes(ctx, since)])
+        if timeout:
             raise Precondition(
                 f"no answer to the WebSocket handshake within {ctx.timers.handshake_timeout:g} s",
                 evidence,
             )
+    if must_open and result.conn is None and result.accepted:
+        # RFC 6455 §7.1.7: a valid 101, then the SUT's invalid frame (or its close) ended
+        # the connection: the SUT's doing, cited, and not a judgement of the 101
+        raise Precondition(f"{result.error}: the behaviour under test needs an open connection",
+                           [*evidence, *_after_101(ctx, since)])
     if must_open and result.conn is None:
         status = result.response.status_code if result.response is not None else None
         raise Precondition(
@@ -129,6 +146,41 @@ async def wic_handshake(ctx: CaseContext, args: dict[str, Any], step_: Step) -> 
 def _handshake_entries(ctx: CaseContext, since: int) -> list[int]:
     kinds = (CONNECT, TLS, HTTP_REQUEST, HTTP_RESPONSE)
     return [e.seq for e in ctx.timeline.select(kind=kinds, actor="wic", since=since)]
+
+
+def _notes(ctx: CaseContext, since: int) -> list[int]:
+    return [e.seq for e in ctx.timeline.select(kind=NOTE, actor="wic", since=since)]
+
+
+def _after_101(ctx: CaseContext, since: int, conn: str | None = None) -> list[int]:
+    """The entries of what ended a connection after its 101: the SUT's frames, wicct's
+    error (`ws.error`, RFC 6455 §7.1.7) and the close."""
+    kinds = (WS_FRAME, WS_ERROR, WS_CLOSE)
+    return [e.seq for e in ctx.timeline.select(kind=kinds, actor="wic", conn=conn, since=since)
+            if e.kind != WS_FRAME or e.direction == "rx"]
+
+
+def _watch_after_101(ctx: CaseContext, name: str, since: int) -> None:
+    """Once the steps are over: if wicct failed this connection because of the SUT's frame
+    (RFC 6455 §5.1 masking, §5.2 reserved bits...), record it as INFORMATIONAL with its
+    entries. No eP-CSCF requirement covers the frames the SUT sends, and the 101 itself was
+    judged on what the 101 must be, whenever that frame arrived."""
+
+    request = next(iter(ctx.timeline.select(kind=HTTP_REQUEST, actor="wic", direction="tx",
+                                            since=since)), None)
+    if request is None:
+        return
+    conn = request.conn
+
+    def judge(until: int) -> None:
+        errors = [e for e in ctx.timeline.select(kind=WS_ERROR, actor="wic", conn=conn, since=since)
+                  if e.seq <= until]
+        if errors:
+            ctx.informational(f"after its 101 the SUT sent an invalid frame on connection {name!r}: "
+                              f"{errors[0].data.get('error')}",
+                              evidence=[errors[0].seq, *_after_101(ctx, since, conn)][:8])
+
+    ctx.watches.append(judge)
 
 
 def _result(ctx: CaseContext, args: dict[str, Any]) -> tuple[ConnectResult, list[int]]:
@@ -167,8 +219,11 @@ async def expect_handshake_accepted(ctx: CaseContext, args: dict[str, Any], step
     accept = ", ".join(response.headers.get_all("Sec-WebSocket-Accept")) or None
     if key is None or accept != accept_value(key):
         ctx.failed(f"Sec-WebSocket-Accept {accept!r} does not match the key {key!r}", evidence=evidence)
-    if result.conn is None:
+    if result.conn is None and not result.accepted:
         ctx.failed(f"101 not acceptable to a WebSocket client: {result.error}", evidence=evidence)
+    # a frame after the 101 is a separate fact, judged the same whenever it arrives
+    name = args.get("conn", "main")
+    _watch_after_101(ctx, name, ctx.vars.get(f"handshake_{name}_since", 0))
     ctx.passed(f"101 with Sec-WebSocket-Protocol: {selected} and a correct Sec-WebSocket-Accept",
                evidence=evidence)
 

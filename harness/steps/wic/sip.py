@@ -18,7 +18,7 @@ from harness.cases.registry import step
 from harness.evidence import DRIVER, SIP
 from harness.profiles import parse_duration
 from harness.sip import SipMessage
-from harness.steps.peer import sip
+from harness.steps.peer import no_answer, sip
 from harness.steps.schema import CONN, DURATION
 from harness.steps.wic.connection import POLL
 from harness.steps.wic.controls import channel
@@ -54,8 +54,7 @@ async def expect_request(ctx: CaseContext, args: dict[str, Any], step_: Step) ->
 
     got = await chan.wait_for(match, max(deadline - loop.time(), 0.0), start=start)
     if got is None:
-        why = "the connection closed" if chan.closed else f"none within {within:g} s"
-        ctx.timed_out(f"the WIC sent no {method} ({why})")
+        no_answer(ctx, chan, within, f"the WIC sent no {method}", [])
         return
     if got.error:
         cursors[(id(chan), method)] = chan.received.index(got) + 1
