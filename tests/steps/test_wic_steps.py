@@ -229,3 +229,26 @@ def test_a_bug_in_the_emulator_callback_is_error(tmp_path: Path, profile: Profil
     result = run_case_sync(c, profile, pki)
     assert result.verdict is Verdict.ERROR
     assert "wicct bug" in result.reason
+
+
+class BoastingWic(BrokenVerbs):
+    """Says it is registered without ever connecting: the driver's word alone."""
+
+    async def register(self) -> None:
+        return None
+
+    async def state(self) -> WicState:
+        return WicState(connected=True, registered=True)
+
+
+def test_registered_on_the_driver_s_word_alone_is_no_pass(tmp_path: Path, profile: Profile, pki: Pki,
+                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    """expect.registered needs wicct's 2xx to a REGISTER on the wire, not only the driver."""
+    obliged = case(tmp_path, "WIC-TP-03", "driver.register: {}",
+                   "expect.registered: {on_timeout: fail}")
+    result = run_with(BoastingWic(), monkeypatch, obliged, profile, pki)
+    assert result.verdict is Verdict.FAIL
+    assert "accepted no REGISTER" in result.reason
+    precondition = case(tmp_path, "WIC-TP-03", "driver.register: {}", "expect.registered: {}")
+    result = run_with(BoastingWic(), monkeypatch, precondition, profile, pki)
+    assert result.verdict is Verdict.INCONCLUSIVE and own(result) == ()

@@ -32,6 +32,9 @@ DIALOG_CREATING = ("INVITE", "SUBSCRIBE", "REFER")
 OWN_T1 = 0.5  # fault retransmit_own_t1: the RFC 3261 §17.1.1.1 default, hard-coded
 
 
+LATE_CLOSE = 5.0  # fault close_5s_after_release: seconds after a call is released
+
+
 class Proxy:
     """The eP-CSCF proper; see the package docstring."""
 
@@ -354,6 +357,14 @@ class Proxy:
         if "close_after_bye" in self.faults and txn.method == "BYE" and 200 <= status < 300:
             self.log(f"flow {txn.flow.token}: closing the WebSocket after BYE (fault)")
             self.spawn(txn.flow.conn.close(1.0, code=1000, reason="call released"))
+        if "close_5s_after_release" in self.faults and txn.method == "BYE" and 200 <= status < 300:
+            self.log(f"flow {txn.flow.token}: closing the WebSocket 5 s after BYE (fault)")
+            self.spawn(self._close_later(txn.flow.conn, LATE_CLOSE))
+
+    async def _close_later(self, conn: Any, seconds: float) -> None:
+        """An idle-call timer: the connection is closed some seconds after a release."""
+        await asyncio.sleep(seconds)
+        await conn.close(1.0, code=1000, reason="idle after call")
 
 
 __all__ = ["DIALOG_CREATING", "Proxy"]

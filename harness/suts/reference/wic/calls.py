@@ -4,6 +4,7 @@ and the ACK, BYE and CANCEL come from `harness.sip.dialog`."""
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -24,6 +25,9 @@ if TYPE_CHECKING:
     from harness.suts.reference.wic.ua import ReferenceWic
 
 _AGENT = [("User-Agent", AGENT)]
+
+
+LATE_CLOSE = 5.0  # fault close_5s_after_release: seconds after a call is released
 
 
 @dataclass
@@ -151,6 +155,13 @@ class Calls:
             await call.media.close()
         if "close_after_bye" in self.ua.faults:
             await self.ua.close("call released (fault close_after_bye)")
+        if "close_5s_after_release" in self.ua.faults:
+            self.ua.spawn(self._close_later(LATE_CLOSE))
+
+    async def _close_later(self, seconds: float) -> None:
+        """An idle-call timer: the WIC drops its connection some seconds after a release."""
+        await asyncio.sleep(seconds)
+        await self.ua.close("idle after call (fault close_5s_after_release)")
 
     # -- requests from the eP-CSCF (UAS) ------------------------------------------------------
 
