@@ -199,3 +199,26 @@ def test_open_passes_on_evidence(tmp_path: Path, profile: Profile, pki: Pki) -> 
     assert finding.verdict is Verdict.PASS and finding.evidence  # was: ()
     (still,) = [e for e in result.evidence if e["seq"] in finding.evidence]
     assert "still open after 0.2 s" in still["summary"]
+
+
+def test_a_sut_that_drops_every_message_fails_the_packed_case(
+    tmp_path: Path, profile: Profile, pki: Pki, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """BOTH-FR-06 without Content-Length: "nothing reached the core" is no PASS on its own;
+    an eP-CSCF that silently drops every MESSAGE fails (no response to it)."""
+    from harness import builtin
+    from harness.suts.reference.epcscf import proxy
+
+    original = proxy.Proxy.request_from_wic
+
+    async def drop_messages(self: proxy.Proxy, flow: object, msg: object) -> None:
+        if getattr(msg, "method", "") == "MESSAGE":
+            return None
+        await original(self, flow, msg)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(proxy.Proxy, "request_from_wic", drop_messages)
+    path = builtin.cases_dir() / "epcscf" / "BOTH-FR-06-epcscf-no-content-length.yaml"
+    result = run_case_sync(load_case(path), profile, pki)
+    assert result.verdict is Verdict.FAIL, result.reason
+    assert [f.requirement for f in result.findings if f.verdict is Verdict.FAIL] == ["BOTH-FR-06"]
+    assert "no response to MESSAGE" in result.reason
