@@ -1,7 +1,7 @@
 """Benchmark: `wicct run --jobs N` against a sequential run, and whether verdicts agree.
 
 Runs the default suite (both reference SUTs) through the real command, once with
-`--jobs 1` and `--runs` times (default 20) with `--jobs N` (default: the number of cores),
+`--jobs 1` and `--runs` times (default 20) with `--jobs N` (default: twice the number of cores, as `wicct run`),
 each in a subprocess writing its own report. Prints the wall times of both (min and
 median), and every case whose verdict in some jobs run differs from the sequential run;
 exits 1 if any differed (or a run failed to produce a report).
@@ -54,7 +54,8 @@ def summary(label: str, walls: list[float]) -> str:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--runs", type=int, default=20, help="runs with --jobs N (default 20)")
-    parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1, help="default: cores")
+    parser.add_argument("--jobs", type=int, default=2 * (os.cpu_count() or 1),
+                        help="default: twice the cores, as wicct run")
     parser.add_argument("--sequential", type=int, default=1, help="runs with --jobs 1")
     args = parser.parse_args()
 

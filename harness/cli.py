@@ -6,7 +6,7 @@ with --strict, no INCONCLUSIVE); 1 otherwise; 2 bad input (profile, options) bef
 case ran, or a set-up failure: a profile whose SUT could not be reached or verified, whose
 CA or key file is unusable, or whose fixed port is taken (its cases are reported as not
 tried, the other profiles still run, the report is written). `--jobs N` runs up to N cases
-at once (default: the number of cores).
+at once (default: twice the number of cores).
 
 Cases and profiles default to the built-in ones shipped as package data (harness.builtin),
 so `wicct run` works from any directory. `--cases DIR` adds a folder of one's own cases to
@@ -42,7 +42,7 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--alluredir", metavar="DIR", help="also write Allure results here")
     run.add_argument("--quiet", "-q", action="store_true", help="no per-case progress lines")
     run.add_argument("--jobs", "-j", type=_jobs, default=None, metavar="N",
-                     help="run up to N cases at once (default: the number of cores; "
+                     help="run up to N cases at once (default: twice the number of cores; "
                      "1: one after another)")
 
     lst = sub.add_parser("list", help="list the cases with their requirement ids and clauses")

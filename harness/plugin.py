@@ -89,7 +89,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         type=int,
         default=None,
         metavar="N",
-        help="run up to N cases at once (default: the number of cores; 1: one after another)",
+        help="run up to N cases at once (default: twice the number of cores; 1: one after another)",
     )
 
 
