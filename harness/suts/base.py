@@ -15,10 +15,11 @@ reported when it is loaded (harness.suts.checks); `check_options` adds checks of
 from __future__ import annotations
 
 import abc
-from collections.abc import Callable, Mapping
+import asyncio
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import ClassVar
+from typing import ClassVar, TypeVar
 
 from harness.pki import Pki
 from harness.profiles import Profile
@@ -203,3 +204,16 @@ class WicDriver(_Declared, abc.ABC):
 
     def log_text(self) -> str:
         return ""
+
+
+_T = TypeVar("_T")
+
+
+async def start_within(start: Awaitable[_T], profile: Profile, what: str) -> _T:
+    """A driver's `start()`, bounded by the profile's `start_timeout`: a SUT that does not
+    come up is SutUnavailable naming `what`, never a hang."""
+    timeout = profile.timers.start_timeout
+    try:
+        return await asyncio.wait_for(start, timeout)
+    except TimeoutError:
+        raise SutUnavailable(f"{what} did not start within {timeout:g} s") from None

@@ -51,6 +51,7 @@ from harness.suts.base import (
     TlsVerificationFailed,
     WicDriver,
     WicEnv,
+    start_within,
 )
 from harness.suts.external import resolve_ca
 from harness.suts.registry import driver_class
@@ -110,13 +111,7 @@ async def _probe_epcscf(profile: Profile, pki: Pki, workdir: Path, timeline: Tim
                 log=lambda _text: None,
             )
             try:
-                timeout = profile.timers.start_timeout
-                try:
-                    endpoint = await asyncio.wait_for(driver.start(env), timeout)
-                except TimeoutError:
-                    raise SutUnavailable(
-                        f"{profile.driver} eP-CSCF did not start within {timeout:g} s"
-                    ) from None
+                endpoint = await start_within(driver.start(env), profile, f"{profile.driver} eP-CSCF")
                 return await probe_endpoint(endpoint, profile)
             finally:
                 await _bounded(driver.stop())
@@ -143,13 +138,7 @@ async def _probe_wic(profile: Profile, pki: Pki, workdir: Path, timeline: Timeli
                 log=lambda _text: None,
             )
             try:
-                timeout = profile.timers.start_timeout
-                try:
-                    await asyncio.wait_for(driver.start(env), timeout)
-                except TimeoutError:
-                    raise SutUnavailable(
-                        f"the WIC ({profile.driver}) did not start within {timeout:g} s"
-                    ) from None
+                await start_within(driver.start(env), profile, f"the WIC ({profile.driver})")
                 return f"the WIC ({profile.driver}) started"
             finally:
                 await _bounded(driver.stop())

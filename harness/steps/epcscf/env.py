@@ -20,7 +20,7 @@ from harness.cases.context import CaseContext
 from harness.cases.registry import environment
 from harness.evidence import NOTE
 from harness.pki import client_context
-from harness.suts.base import EpcscfDriver, EpcscfEnv, SutUnavailable
+from harness.suts.base import EpcscfDriver, EpcscfEnv, SutUnavailable, start_within
 from harness.suts.registry import make_driver
 
 EPCSCF = ("epcscf",)  # the roles of this package's steps
@@ -59,12 +59,7 @@ async def epcscf_environment(ctx: CaseContext) -> AsyncIterator[None]:
             workdir=ctx.workdir,
             log=log,
         )
-        try:
-            endpoint = await asyncio.wait_for(driver.start(env), profile.timers.start_timeout)
-        except TimeoutError:
-            raise SutUnavailable(
-                f"{profile.driver} eP-CSCF did not start within {profile.timers.start_timeout:g} s"
-            ) from None
+        endpoint = await start_within(driver.start(env), profile, f"{profile.driver} eP-CSCF")
         ctx.timeline.add(
             "runner", NOTE, f"eP-CSCF under test at {endpoint.ws_url} ({profile.driver})",
             url=endpoint.ws_url, ca=str(endpoint.ca_pem) if endpoint.ca_pem else None,

@@ -23,7 +23,7 @@ from harness.actors.epcscf_emulator import EpcscfEmulator
 from harness.cases.context import CaseContext
 from harness.cases.registry import environment
 from harness.evidence import NOTE
-from harness.suts.base import SutUnavailable, WicDriver, WicEnv
+from harness.suts.base import SutUnavailable, WicDriver, WicEnv, start_within
 from harness.suts.registry import make_driver
 
 WIC = ("wic",)  # the roles of this package's steps
@@ -65,12 +65,7 @@ async def wic_environment(ctx: CaseContext) -> AsyncIterator[None]:
             workdir=ctx.workdir,
             log=lambda line: ctx.timeline.add("sut", NOTE, line),
         )
-        try:
-            await asyncio.wait_for(driver.start(env), profile.timers.start_timeout)
-        except TimeoutError:
-            raise SutUnavailable(
-                f"the WIC ({profile.driver}) did not start within {profile.timers.start_timeout:g} s"
-            ) from None
+        await start_within(driver.start(env), profile, f"the WIC ({profile.driver})")
         ctx.vars["wwsf_origin"] = expected_origin(ctx)
         ctx.timeline.add(
             "runner", NOTE,
