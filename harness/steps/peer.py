@@ -16,7 +16,7 @@ from harness.cases.model import Step
 from harness.cases.registry import step
 from harness.checks.closing import Closer, close_story
 from harness.checks.status import status_matches
-from harness.evidence import NOTE, STIMULUS, WS_CLOSE, WS_FRAME, Timeline
+from harness.evidence import NOTE, STIMULUS
 from harness.sip import SipMessage, SipParseError
 from harness.sip.stimuli import content_length_stimulus
 from harness.steps.schema import CONN, DURATION, STATUS
@@ -341,19 +341,6 @@ async def expect_close(ctx: CaseContext, args: dict[str, Any], step_: Step) -> N
         ctx.passed(f"the SUT {did} with code {code}", evidence=evidence, strength=code_strength)
 
 
-def sut_closes(timeline: Timeline, actor: str, conn: str, since: int, until: int) -> list[int]:
-    """Seqs showing the SUT closing connection `conn` between two seqs: a Close frame it
-    sent, or a TCP close it made (what wicct's side received as `actor`)."""
-    found = []
-    for entry in timeline.select(kind=(WS_FRAME, WS_CLOSE), actor=actor, conn=conn, since=since):
-        if entry.seq > until:
-            break
-        data = entry.data
-        if entry.kind == WS_FRAME and data.get("direction") == "rx" and data.get("opcode") == "close" or entry.kind == WS_CLOSE and (data.get("by") == "peer" or data.get("tcp_closed_by") == "peer"):
-            found.append(entry.seq)
-    return found
-
-
 @step("watch.stays_open", roles=BOTH, args={"conn": CONN, "what": {"type": "string"}})
 async def watch_stays_open(ctx: CaseContext, args: dict[str, Any], step_: Step) -> None:
     """From now until the last step, the SUT must not close the connection: a Close frame
@@ -374,10 +361,11 @@ async def watch_stays_open(ctx: CaseContext, args: dict[str, Any], step_: Step) 
     requirement = args.get("requirement")
 
     def judge(until: int) -> None:
-        closes = sut_closes(ctx.timeline, actor, conn, start, until)
-        if closes:
-            ctx.judge(Verdict.FAIL, f"the SUT closed the WebSocket {what} (connection {conn})",
-                      evidence=[armed.seq, *closes], requirement=requirement)
+        watched = [e for e in ctx.timeline if start < e.seq <= until]
+        story = close_story(watched, actor, conn)
+        if story.by_sut:  # a Close frame, a TCP close, or a protocol error that ended it
+            ctx.judge(Verdict.FAIL, f"{story.reason} {what} (connection {conn})",
+                      evidence=[armed.seq, *story.evidence], requirement=requirement)
 
     ctx.watches.append(judge)
 

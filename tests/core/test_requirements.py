@@ -45,4 +45,4 @@ def test_the_project_catalogue_equals_the_shared_one_when_present():
     if not shared.is_file():
         pytest.skip(f"no shared catalogue at {shared}")
     own = root / "harness" / "data" / "requirements.md"
-    assert own.read_text() == shared.read_text(), "copy ../shared/spec/requirements.md again"
+    assert own.read_text() == shared.read_text(), "the shared catalogue changed: copy it to harness/data/requirements.md"

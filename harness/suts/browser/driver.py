@@ -55,7 +55,7 @@ from harness.suts.browser.server import (
 
 INSTALL_HINT = "run scripts/install-real-peers.sh"
 CHROMIUM = "/usr/lib/chromium/chromium"
-# REAL-PEERS.md: what works headless as root on a closed network. Playwright adds
+# What works headless as root on a closed network (docs/drivers.md, "browser"). Playwright adds
 # --headless and --no-sandbox itself and owns --user-data-dir (a fresh one per launch).
 CHROMIUM_FLAGS = (
     "--disable-gpu",
