@@ -19,6 +19,7 @@ Pure data and no I/O: safe to import from the sans-I/O core.
 # No `from __future__ import annotations`: on Python 3.11 a TypedDict only knows which keys
 # are NotRequired (`__optional_keys__`) when its annotations are evaluated at class creation.
 
+import hashlib
 import secrets
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
@@ -40,6 +41,7 @@ CONNECT = "connect"  # ConnectData
 NOTE = "note"  # NoteData
 STIMULUS = "stimulus"  # StimulusData
 DRIVER = "driver"  # DriverData
+TOKEN = "token"  # TokenData
 
 REDACTED = "<redacted>"
 
@@ -48,16 +50,23 @@ class Redactor:
     """Replaces registered secrets (passwords, bearer tokens) in any text."""
 
     def __init__(self) -> None:
-        self._secrets: set[str] = set()
+        self._secrets: dict[str, str] = {}  # secret -> what stands in for it
 
-    def add(self, secret: str | None) -> None:
+    def add(self, secret: str | None, *, fingerprint: bool = False) -> None:
+        """Register a secret. `fingerprint`: it is replaced by `<redacted sha256:1a2b3c4d>`
+        (the first 8 hex of its SHA-256), so that a report can tell two tokens apart;
+        only for high-entropy secrets such as tokens, never for a password."""
         if secret and len(secret) >= 3:
-            self._secrets.add(secret)
+            stand_in = REDACTED
+            if fingerprint:
+                digest = hashlib.sha256(secret.encode("utf-8")).hexdigest()[:8]
+                stand_in = f"<redacted sha256:{digest}>"
+            self._secrets.setdefault(secret, stand_in)
 
     def text(self, value: str) -> str:
         for secret in sorted(self._secrets, key=len, reverse=True):
             if secret in value:
-                value = value.replace(secret, REDACTED)
+                value = value.replace(secret, self._secrets[secret])
         return value
 
     def value(self, value: Any) -> Any:
@@ -68,7 +77,7 @@ class Redactor:
             # Stay bytes: invalid UTF-8 that carries a secret must still read as invalid.
             data = bytes(value)
             for secret in sorted(self._secrets, key=len, reverse=True):
-                data = data.replace(secret.encode("utf-8"), REDACTED.encode())
+                data = data.replace(secret.encode("utf-8"), self._secrets[secret].encode())
             return data
         if isinstance(value, Mapping):
             return {(self.text(k) if isinstance(k, str) else k): self.value(v) for k, v in value.items()}
@@ -327,6 +336,23 @@ class DriverData(TypedDict):
     error: NotRequired[str]
 
 
+class TokenData(TypedDict):
+    """`TOKEN`: wicct's token issuer (the WWSF's authorization server) minted a token or
+    answered a request for its keys or an introspection (RFC 7662). The token itself is
+    never recorded: `fingerprint` (first 8 hex of its SHA-256) stands in for it."""
+
+    event: str  # "minted" | "introspection" | "jwks" | "metadata" | "refused"
+    fingerprint: NotRequired[str]
+    kind: NotRequired[str]  # a minted token's kind (harness.tokens.TOKEN_KINDS)
+    issuer: NotRequired[str]
+    impi: NotRequired[str | None]
+    active: NotRequired[bool]  # an introspection's answer
+    status: NotRequired[int]  # the HTTP status the issuer answered
+    method: NotRequired[str]
+    path: NotRequired[str]
+    peer: NotRequired[str]
+    reason: NotRequired[str]
+
 
 # -- typed access ------------------------------------------------------------------------
 
@@ -372,12 +398,13 @@ connect = Kind(CONNECT, ConnectData)
 note = Kind(NOTE, NoteData)
 stimulus = Kind(STIMULUS, StimulusData)
 driver = Kind(DRIVER, DriverData)
+token = Kind(TOKEN, TokenData)
 
 KINDS: Mapping[str, Kind[Any]] = {
     k.name: k
     for k in (
         tls, http_request, http_response, ws_frame, ws_message, ws_close, ws_error,
-        sip, sip_error, connect, note, stimulus, driver,
+        sip, sip_error, connect, note, stimulus, driver, token,
     )
 }
 """Every typed kind by name."""

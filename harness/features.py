@@ -46,6 +46,24 @@ FEATURES: tuple[Feature, ...] = (
         "digest response against `credentials`.",
     ),
     Feature(
+        name="web-credentials",
+        roles=BOTH,
+        meaning="Registration with web credentials: an OAuth 2.0 bearer token from the WWSF's "
+        "authorization server (SEED 5.1.X.1.3, 5.Y.1.3; RFC 8898). WIC: sends "
+        "`Authorization: Bearer`; eP-CSCF: validates the token and performs Trusted Node "
+        "Authentication towards the IMS core (TS 33.203 Annex U).",
+        effect="wicct starts its token issuer (JWKS and RFC 7662 introspection over HTTPS); "
+        "WIC role: the WIC is given a token minted for `credentials.impi` (or "
+        "`credentials.token`); eP-CSCF role: the driver is told the issuer's endpoints.",
+    ),
+    Feature(
+        name="wwsf-identity",
+        roles=("epcscf",),
+        meaning="The eP-CSCF accepts tokens issued outside the operator domain and carries the "
+        "WWSF / authorization entity's identity towards the core (SEED 5.Y.1.3, 5.Y.2; "
+        "`auth.wwsf_identity` says where).",
+    ),
+    Feature(
         name="outbound",
         roles=BOTH,
         meaning="RFC 5626 outbound: +sip.instance and reg-id, flows kept, CRLFCRLF keep-alive "

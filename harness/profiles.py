@@ -14,6 +14,7 @@ from typing import Any
 
 from harness import features as pics
 from harness import yamlmarks
+from harness.tokens import TokenSettings
 
 BUILT_IN_DRIVERS = ("reference", "kamailio", "browser", "external", "manual")  # see suts/registry.py
 ROLES = ("wic", "epcscf")
@@ -63,6 +64,52 @@ PROFILE_SCHEMA: dict[str, Any] = {
                 "impu": {"type": "string"},
                 "password": {"type": "string"},
                 "display_name": {"type": "string"},
+                # a token provisioned by the vendor for its WIC (WIC-REG-02) when wicct's
+                # issuer cannot give it one; a secret, redacted everywhere
+                "token": {"type": "string"},
+            },
+        },
+        # a vendor's own secrets (API keys in driver options, ...): redacted everywhere
+        "secrets": {"type": "array", "items": {"type": "string"}},
+        "auth": {
+            "type": "object",
+            "additionalProperties": False,
+            "properties": {
+                # web credentials (SEED 5.1.X.1.3, 5.Y.1.3): wicct's token issuer
+                "issuer": {"type": "string", "minLength": 1},
+                "foreign_issuer": {"type": "string", "minLength": 1},
+                "operator_issuers": {"type": "array", "items": {"type": "string"}},
+                "audience": {"type": "string", "minLength": 1},
+                "scope": {"type": "string", "minLength": 1},
+                "token_lifetime": _duration_schema,
+                "token_validation": {"enum": ["introspection", "jwks"]},
+                # SIP digest (WIC-REG-01): the algorithms wicct's eP-CSCF challenges with
+                "digest_algorithms": {
+                    "type": "array", "minItems": 1, "uniqueItems": True,
+                    "items": {"enum": ["MD5", "SHA-256"]},
+                },
+                # EPC-REG-01 (unconf): integrity-protected values expected towards the core
+                "integrity_protected": {
+                    "type": "object",
+                    "additionalProperties": False,
+                    "properties": {
+                        k: {"type": "string", "minLength": 1}
+                        for k in ("first", "challenge_response", "later")
+                    },
+                },
+                # EPC-REG-02 (unconf): TNA Authorization fields expected besides username
+                # and integrity-protected
+                "tna_fields": {
+                    "type": "array", "uniqueItems": True,
+                    "items": {"enum": ["realm", "uri", "nonce", "response"]},
+                },
+                # EPC-REG-03 (unconf): where the WWSF identity goes in the forwarded REGISTER
+                "wwsf_identity": {
+                    "type": "object",
+                    "additionalProperties": False,
+                    "properties": {"header": {"type": "string", "minLength": 1},
+                                   "param": {"type": "string"}},
+                },
             },
         },
         "timers": {
@@ -147,6 +194,66 @@ class Timers:
         return self.retransmit_window or max(64 * self.t1, 2 * PLAUSIBLE_T1)
 
 
+# EPC-REG-01 defaults (catalogue: Oracle USM docs; unconf). "absent": no parameter.
+INTEGRITY_PROTECTED = {"first": "absent", "challenge_response": "tls-pending", "later": "tls-yes"}
+TNA_FIELDS = ("realm", "uri", "nonce", "response")
+
+
+@dataclass(frozen=True, kw_only=True)
+class AuthSettings:
+    """Section 5 settings (`auth:` in a profile). Every unconfirmed point of the catalogue
+    is here with its documented default; `used()` is what the report states."""
+
+    tokens: TokenSettings = field(default_factory=TokenSettings)
+    digest_algorithms: tuple[str, ...] = ("MD5", "SHA-256")
+    integrity_protected: dict[str, str] = field(default_factory=lambda: dict(INTEGRITY_PROTECTED))
+    tna_fields: tuple[str, ...] = TNA_FIELDS
+    # EPC-REG-03: header and parameter carrying the WWSF identity ("" param: the value)
+    wwsf_identity_header: str = "Authorization"
+    wwsf_identity_param: str = "wwsf-identity"
+
+    def used(self) -> dict[str, Any]:
+        """The values a run used, for the report (unconfirmed points included)."""
+        t = self.tokens
+        return {
+            "issuer": t.issuer,
+            "foreign_issuer": t.foreign_issuer,
+            "operator_issuers": list(t.operator_issuers or (t.issuer,)),
+            "audience": t.audience,
+            "scope": t.scope,
+            "token_lifetime": t.lifetime,
+            "token_validation": t.validation,
+            "digest_algorithms": list(self.digest_algorithms),
+            "integrity_protected": dict(self.integrity_protected),
+            "tna_fields": list(self.tna_fields),
+            "wwsf_identity": {"header": self.wwsf_identity_header,
+                              "param": self.wwsf_identity_param},
+        }
+
+
+def auth_settings(document: dict[str, Any]) -> AuthSettings:
+    """The profile's `auth:` block over the defaults."""
+    auth = document.get("auth", {})
+    tokens = TokenSettings(
+        issuer=auth.get("issuer", TokenSettings.issuer),
+        foreign_issuer=auth.get("foreign_issuer", TokenSettings.foreign_issuer),
+        operator_issuers=tuple(auth.get("operator_issuers", ())),
+        audience=auth.get("audience", TokenSettings.audience),
+        scope=auth.get("scope", TokenSettings.scope),
+        lifetime=parse_duration(auth.get("token_lifetime", TokenSettings.lifetime)),
+        validation=auth.get("token_validation", TokenSettings.validation),
+    )
+    identity = auth.get("wwsf_identity", {})
+    return AuthSettings(
+        tokens=tokens,
+        digest_algorithms=tuple(auth.get("digest_algorithms", ("MD5", "SHA-256"))),
+        integrity_protected={**INTEGRITY_PROTECTED, **auth.get("integrity_protected", {})},
+        tna_fields=tuple(auth.get("tna_fields", TNA_FIELDS)),
+        wwsf_identity_header=identity.get("header", AuthSettings.wwsf_identity_header),
+        wwsf_identity_param=identity.get("param", AuthSettings.wwsf_identity_param),
+    )
+
+
 @dataclass(frozen=True, kw_only=True)
 class Profile:
     path: Path
@@ -168,6 +275,9 @@ class Profile:
     impu: str = "sip:alice@ims.example.test"
     password: str = ""
     display_name: str = "Alice"
+    token: str = ""  # a vendor-provisioned token (credentials.token)
+    extra_secrets: tuple[str, ...] = ()  # the profile's `secrets:`
+    auth: AuthSettings = field(default_factory=AuthSettings)
     timers: Timers = field(default_factory=Timers)
     features: frozenset[str] = frozenset()
     driver_options: dict[str, Any] = field(default_factory=dict)
@@ -182,7 +292,7 @@ class Profile:
 
     @property
     def secrets(self) -> tuple[str, ...]:
-        return tuple(s for s in (self.password,) if s)
+        return tuple(s for s in (self.password, self.token, *self.extra_secrets) if s)
 
     def shortened_windows(self) -> dict[str, dict[str, float]]:
         """Windows this profile set shorter than their certification default (64 × T1 on
@@ -278,6 +388,9 @@ def load_profile(path: Path) -> Profile:
         impu=creds.get("impu", "sip:alice@ims.example.test"),
         password=creds.get("password", ""),
         display_name=creds.get("display_name", "Alice"),
+        token=creds.get("token", ""),
+        extra_secrets=tuple(document.get("secrets", [])),
+        auth=auth_settings(document),
         timers=Timers(**timers),
         features=frozenset(document.get("features", [])),
         driver_options=dict(document.get("driver_options", {})),

@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import ClassVar, TypeVar
 
+from harness.actors.token_issuer import IssuerEndpoint
 from harness.pki import Pki
 from harness.profiles import Profile
 
@@ -86,6 +87,9 @@ class EpcscfEnv:
     core_transport: str  # "udp" or "tcp"
     workdir: Path
     log: Callable[[str], object] = print  # what it returns is ignored
+    # wicct's token issuer (the WWSF's authorization server) when the profile claims
+    # `web-credentials`: where the eP-CSCF validates bearer tokens (RFC 8898 §2.2)
+    issuer: IssuerEndpoint | None = None
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -107,6 +111,9 @@ class WicEnv:
     ca_pem: Path  # the CA the WIC is told to trust (the run's CA)
     workdir: Path
     log: Callable[[str], object] = print  # what it returns is ignored
+    # the bearer token the WIC registers with when the profile claims `web-credentials`
+    # (WIC-REG-02; minted by wicct's issuer, or the profile's credentials.token). A secret.
+    token: str = ""
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -85,7 +85,7 @@ def test_unknown_feature_names_file_line_and_nearest(tmp_path: Path) -> None:
 
 
 def test_unknown_feature_without_a_near_name_lists_them_all(tmp_path: Path) -> None:
-    with pytest.raises(yamlmarks.DocumentError, match="known: calls, digest, outbound"):
+    with pytest.raises(yamlmarks.DocumentError, match="known: calls, digest, web-credentials, wwsf-identity, outbound"):
         load_profile(_profile(tmp_path, "  - teleportation\n"))
 
 

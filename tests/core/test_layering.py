@@ -19,6 +19,7 @@ LAYERS: dict[str, int] = {
     # 0: the sans-I/O core and shared models
     "sip": 0, "sdp": 0, "verdicts": 0, "evidence": 0, "yamlmarks": 0, "requirements": 0,
     "profiles": 0, "pki": 0, "sipstream": 0, "ws": 0, "builtin": 0, "features": 0,
+    "tokens": 0,
     # 1: pure checks over the timeline
     "checks": 1,
     # 2: actors (asyncio shells that move bytes and record evidence)

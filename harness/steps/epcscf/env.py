@@ -15,6 +15,7 @@ from collections.abc import AsyncIterator, Awaitable
 from typing import Any
 
 from harness.actors.core import CoreStub
+from harness.actors.token_issuer import TokenIssuer
 from harness.actors.wic_emulator import WicEmulator
 from harness.cases.context import CaseContext
 from harness.cases.registry import environment
@@ -44,11 +45,16 @@ async def epcscf_environment(ctx: CaseContext) -> AsyncIterator[None]:
     ctx.actors["core"] = core
     driver: EpcscfDriver | None = None
     wic: WicEmulator | None = None
+    issuer: TokenIssuer | None = None
 
     def log(text: str) -> None:
         ctx.timeline.add("sut", NOTE, text)
 
     try:
+        if "web-credentials" in profile.features:
+            issuer = TokenIssuer(ctx.timeline, profile.auth.tokens, ctx.pki)
+            await issuer.start()
+            ctx.actors["issuer"] = issuer
         driver = epcscf_driver(ctx)
         env = EpcscfEnv(
             profile=profile,
@@ -58,6 +64,7 @@ async def epcscf_environment(ctx: CaseContext) -> AsyncIterator[None]:
             core_transport=core.transport,
             workdir=ctx.workdir,
             log=log,
+            issuer=issuer.endpoint() if issuer is not None else None,
         )
         endpoint = await start_within(driver.start(env), profile, f"{profile.driver} eP-CSCF")
         ctx.timeline.add(
@@ -77,6 +84,8 @@ async def epcscf_environment(ctx: CaseContext) -> AsyncIterator[None]:
             await _bounded(driver.stop(), 2 * STOP_TIMEOUT, ctx, f"the {profile.driver} driver")
             ctx.sut_logs[f"epcscf-{driver.name}"] = driver.log_text()
         await _bounded(core.stop(), STOP_TIMEOUT, ctx, "the core stub")
+        if issuer is not None:
+            await _bounded(issuer.stop(), STOP_TIMEOUT, ctx, "the token issuer")
 
 
 def epcscf_driver(ctx: CaseContext) -> EpcscfDriver:
@@ -93,3 +102,8 @@ def wic(ctx: CaseContext) -> WicEmulator:
 
 def core(ctx: CaseContext) -> CoreStub:
     return ctx.actor("core")
+
+
+def issuer(ctx: CaseContext) -> TokenIssuer:
+    """wicct's token issuer (started when the profile claims `web-credentials`)."""
+    return ctx.actor("issuer")

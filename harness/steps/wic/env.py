@@ -20,6 +20,7 @@ import contextlib
 from collections.abc import AsyncIterator
 
 from harness.actors.epcscf_emulator import EpcscfEmulator
+from harness.actors.token_issuer import TokenIssuer
 from harness.cases.context import CaseContext
 from harness.cases.registry import environment
 from harness.evidence import NOTE
@@ -54,7 +55,17 @@ async def wic_environment(ctx: CaseContext) -> AsyncIterator[None]:
     await emulator.start()
     ctx.actors["peer"] = ctx.actors["epcscf"] = emulator
     driver: WicDriver | None = None
+    issuer: TokenIssuer | None = None
     try:
+        token = ""
+        if "web-credentials" in profile.features:
+            # WIC-REG-02: the WIC registers with a bearer token from the WWSF's issuer;
+            # a vendor may provision its own (credentials.token)
+            issuer = TokenIssuer(ctx.timeline, profile.auth.tokens, ctx.pki)
+            await issuer.start()
+            ctx.actors["issuer"] = issuer
+            token = profile.token or issuer.mint("valid", impi=profile.impi, impus=(profile.impu,)).token
+            ctx.vars["token"] = token
         driver = wic_driver(ctx)
         ctx.actors["driver"] = driver
         env = WicEnv(
@@ -64,6 +75,7 @@ async def wic_environment(ctx: CaseContext) -> AsyncIterator[None]:
             ca_pem=ctx.pki.ca_pem,
             workdir=ctx.workdir,
             log=lambda line: ctx.timeline.add("sut", NOTE, line),
+            token=token,
         )
         await start_within(driver.start(env), profile, f"the WIC ({profile.driver})")
         ctx.vars["wwsf_origin"] = expected_origin(ctx)
@@ -85,6 +97,9 @@ async def wic_environment(ctx: CaseContext) -> AsyncIterator[None]:
             await asyncio.wait_for(emulator.stop(), 10.0)
         except TimeoutError:
             ctx.timeline.add("runner", NOTE, "eP-CSCF emulator stop took over 10 s")
+        if issuer is not None:
+            with contextlib.suppress(Exception, TimeoutError):
+                await asyncio.wait_for(issuer.stop(), 5.0)
         if emulator.callback_errors:
             # a wicct bug inside the server: the verdict cannot be trusted, so ERROR
             raise RuntimeError(f"eP-CSCF emulator callback failed: {emulator.callback_errors[0]}")
