@@ -113,6 +113,22 @@ def load_profiles(paths: list[str] | tuple[Path, ...]) -> list[Profile]:
     return profiles
 
 
+AUTH_FEATURES = frozenset({"digest", "web-credentials", "wwsf-identity"})
+
+
+def profile_details(profile: Profile) -> dict[str, object]:
+    """What the report states about a profile beyond its name: windows set shorter than
+    their certification default, and the section-5 settings used (the catalogue's
+    unconfirmed points: integrity-protected values, TNA fields, where the WWSF identity
+    goes) when the profile claims registration features."""
+    details: dict[str, object] = {}
+    if windows := profile.shortened_windows():
+        details["shortened_windows"] = windows
+    if AUTH_FEATURES & profile.features:
+        details["auth_settings"] = profile.auth.used()
+    return details
+
+
 def sut_info(profile: Profile) -> SutInfo:
     from harness.suts.checks import profile_warnings
 
@@ -123,7 +139,7 @@ def sut_info(profile: Profile) -> SutInfo:
         driver=profile.driver,
         faults=profile.faults,
         insecure=not profile.tls_verify,
-        details={"shortened_windows": windows} if (windows := profile.shortened_windows()) else {},
+        details=profile_details(profile),
         warnings=tuple(profile_warnings(profile)),
     )
 

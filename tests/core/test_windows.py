@@ -56,3 +56,20 @@ def test_a_case_s_budget_grows_by_the_windows_its_steps_watch(tmp_path, pki):
     ctx = CaseContext(case=load_case(case_path), profile=profile, timeline=Timeline(), pki=pki,
                       workdir=tmp_path)
     assert budget(ctx) == 10 + 7 + 7 + 2
+
+
+def test_the_report_states_the_registration_settings_used(tmp_path):
+    """Unconfirmed points of catalogue section 5 are profile settings; the report says which
+    value was used (the default, or the profile's)."""
+    path = tmp_path / "p.yaml"
+    path.write_text("name: p\nrole: epcscf\ndriver: reference\nfeatures: [digest]\n"
+                    "auth:\n  integrity_protected: {later: tls-connected}\n"
+                    "  wwsf_identity: {header: P-WWSF-Id, param: ''}\n")
+    details = sut_info(load_profile(path)).to_json()["details"]["auth_settings"]
+    assert details["integrity_protected"] == {
+        "first": "absent", "challenge_response": "tls-pending", "later": "tls-connected"}
+    assert details["wwsf_identity"] == {"header": "P-WWSF-Id", "param": ""}
+    assert details["tna_fields"] == ["realm", "uri", "nonce", "response"]
+    plain = tmp_path / "q.yaml"
+    plain.write_text("name: q\nrole: epcscf\ndriver: reference\n")
+    assert "auth_settings" not in sut_info(load_profile(plain)).to_json().get("details", {})
