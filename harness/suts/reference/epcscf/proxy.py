@@ -18,6 +18,7 @@ from harness.suts.base import EpcscfEndpoint, EpcscfEnv
 from harness.suts.reference import SutLog
 from harness.suts.reference.epcscf.core_link import CoreLink
 from harness.suts.reference.epcscf.editing import framed, insert_top, replace_top_value, set_values
+from harness.suts.reference.epcscf.integrity import Integrity
 from harness.suts.reference.epcscf.state import HOST, Flow, Txn
 from harness.suts.reference.epcscf.transactions import Transactions
 from harness.suts.reference.epcscf.websocket import (
@@ -51,6 +52,7 @@ class Proxy:
         self.server: WsServer | None = None
         self.tasks: set[asyncio.Task[Any]] = set()
         self.handshakes = HandshakeMemory()
+        self.integrity = Integrity(env.profile.auth.integrity_protected, faults, log)
 
     # -- life cycle ----------------------------------------------------------------------------
 
@@ -208,7 +210,7 @@ class Proxy:
         upstream = msg
         msg, _ = self.pop_own_routes(msg)
         if method == "REGISTER":
-            msg = self._add_path(flow, msg)
+            msg = self._add_path(flow, self.integrity.forward(flow.token, msg))
         elif method in DIALOG_CREATING and msg.to.tag is None:
             msg = insert_top(msg, "Record-Route", self.uri(flow, "ws"))
             msg = insert_top(msg, "Record-Route", self.uri(flow, self.core.transport))
@@ -225,6 +227,8 @@ class Proxy:
         for contact in msg.contacts:
             self.bindings[str(contact.uri)] = flow.token
         path = self.uri(flow, self.core.transport, ob=outbound)
+        if "no_path_on_register" in self.faults:
+            return msg
         return insert_top(msg, "Path", path)
 
     def uri(self, flow: Flow, transport: str, *, ob: bool = False) -> str:
@@ -345,6 +349,8 @@ class Proxy:
         status = msg.status or 0
         if status == 100:
             return
+        if txn.method == "REGISTER" and status >= 200:
+            self.integrity.answered(txn.flow.token, status)
         msg = replace_top_value(msg, "Via", None)
         if "rewrite_sent_by" in self.faults or (
             "rewrite_sent_by_after_register" in self.faults and txn.method != "REGISTER"
