@@ -25,9 +25,13 @@ connection (RFC 3327; RFC 5626 `ob` for an outbound registration), and two Recor
 entries on dialog-creating requests (one per side, `transport=ws` towards the WIC), so
 that requests from the core carrying those URIs go back over that connection.
 
+IMPU binding (SEED 5.Y.1.3): the IMPUs of a 2xx to a REGISTER are bound to the WebSocket
+it came over; a request over another WebSocket asserting them is refused with 403.
+
 Modules: `editing` (header list editing), `state` (Flow, Txn), `websocket` (handshake,
 connection faults, sending), `core_link` (towards the core), `transactions` (client
-transactions and their timers), `proxy` (the routing), `driver`.
+transactions and their timers), `binding` (registered IMPUs per flow), `proxy` (the
+routing), `driver`.
 """
 
 from __future__ import annotations
