@@ -29,7 +29,7 @@ from harness.sip.dialog import ack_for_failure
 from harness.steps.epcscf.env import EPCSCF
 from harness.steps.peer import channel, no_answer
 from harness.steps.schema import CONN, DURATION, NAME
-from harness.verdicts import Strength, Verdict
+from harness.verdicts import Finding, Strength, Verdict
 
 
 def _sent_claim(ctx: CaseContext, name: str, conn: str) -> binding.Claim:
@@ -49,18 +49,17 @@ def _sent_claim(ctx: CaseContext, name: str, conn: str) -> binding.Claim:
 
 def _record(ctx: CaseContext, judgements: list[tuple[Judgement, Strength | None]]) -> None:
     """Record every judgement, then end the step as its worst FAIL says (shall: the case)."""
-    failed: list[tuple[Judgement, Strength | None]] = []
+    failed: list[Finding] = []
     for judgement, strength in judgements:
-        ctx.judge(judgement.verdict, judgement.reason, evidence=judgement.evidence,
-                  note=judgement.note, strength=strength)
-        if judgement.verdict is Verdict.FAIL:
-            failed.append((judgement, strength))
+        made = ctx.judge(judgement.verdict, judgement.reason, evidence=judgement.evidence,
+                         note=judgement.note, strength=strength)
+        failed += [f for f in made if f.verdict is Verdict.FAIL]
     if not failed:
         return
-    judgement, _ = failed[0]
-    if any((s or ctx.strength_of(ctx.case.verifies[0])) is Strength.SHALL for _, s in failed):
-        raise StepFailed(judgement.reason, judgement.evidence)
-    raise StepEnded(judgement.reason, judgement.evidence)
+    first = failed[0]
+    if any(f.strength is Strength.SHALL for f in failed):
+        raise StepFailed(first.reason, first.evidence)
+    raise StepEnded(first.reason, first.evidence)
 
 
 @step(
