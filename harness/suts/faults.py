@@ -77,6 +77,9 @@ FAULTS: tuple[Fault, ...] = (
        "closes the WebSocket right after relaying the WIC's BYE, before the 200 comes back"),
     _f("retransmit_own_t1", "epcscf", ("BOTH-TP-04",),
        "retransmits requests over the WebSocket on a hard-coded T1 of 500 ms, as if UDP"),
+    _f("no_impu_binding", "epcscf", ("EPC-REG-04",),
+       "does not bind the registered IMPU to the WebSocket it registered over: a request over "
+       "another WebSocket asserting it is relayed to the core"),
     _f("rewrite_sent_by_after_register", "epcscf", ("EPC-TP-01",),
        "keeps the Via sent-by in REGISTER responses, rewrites it in those of later requests"),
     _f("integrity_protected_no", "epcscf", ("EPC-REG-01",),

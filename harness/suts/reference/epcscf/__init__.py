@@ -27,10 +27,13 @@ that requests from the core carrying those URIs go back over that connection. On
 REGISTER with digest credentials it sets `integrity-protected` per the registration's
 stage on that connection (TS 24.229 5.2.2.4; `integrity`).
 
+IMPU binding (SEED 5.Y.1.3): the IMPUs of a 2xx to a REGISTER are bound to the WebSocket
+it came over; a request over another WebSocket asserting them is refused with 403.
+
 Modules: `editing` (header list editing), `state` (Flow, Txn), `integrity` (the digest
 registration's stage per flow), `websocket` (handshake, connection faults, sending),
 `core_link` (towards the core), `transactions` (client transactions and their timers),
-`proxy` (the routing), `driver`.
+`binding` (registered IMPUs per flow), `proxy` (the routing), `driver`.
 """
 
 from __future__ import annotations
