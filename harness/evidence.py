@@ -370,6 +370,7 @@ class NoteData(TypedDict, total=False):
     cites: list[int]  # the runner: the entries an INCONCLUSIVE stop's reason rests on
     line: int
     traceback: str  # the runner: a wicct error
+    stray_of: int  # the IMS-core stub: the entry of a message made in another case
 
 
 class StimulusData(TypedDict, total=False):
