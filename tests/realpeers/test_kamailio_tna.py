@@ -36,6 +36,7 @@ from harness.evidence import Timeline
 from harness.pki import Pki
 from harness.profiles import Profile, load_profile
 from harness.suts.base import EpcscfEnv
+from harness.suts.kamailio.config import ConfigError, EpcscfConfig, TnaConfig, render_cfg
 from harness.suts.kamailio.driver import KamailioEpcscfDriver, find_kamailio
 
 from . import sipmini
@@ -315,3 +316,47 @@ async def test_kamailio_digest_integrity_protected_and_impu_binding(tmp_path: Pa
             assert message.method == "MESSAGE" and "alice@" in message.get("From")
             udp_core.send(sipmini.response(message, 200, "OK"), addr)
             assert (await wic.answer()).status == 200
+
+
+_BASE = dict(host="127.0.0.1", wss_port=5061, sip_port=5060, core_host="127.0.0.1", core_port=5070)
+
+
+def _tna(**changes: object) -> TnaConfig:
+    values: dict[str, object] = dict(
+        issuer_base="https://127.0.0.1:4443", introspection_path="/introspect",
+        ca=Path("/run/ca.pem"), audience="ims.example.test", scope="sip",
+    )
+    return TnaConfig(**{**values, **changes})  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"issuer_base": "https://issuer.example.test"},
+        {"issuer_base": "http://127.0.0.1:4443"},
+        {"audience": 'ims" || 1 == "1'},
+        {"scope": "sip openid"},
+        {"scope": "sip\nlisten=udp:0.0.0.0:5060"},
+        {"introspection_path": "/introspect?x=\""},
+        {"ca": Path("relative.pem")},
+        {"timeout": 0},
+    ],
+)
+def test_tna_config_refuses_what_would_escape_or_cannot_work(change: dict[str, object]) -> None:
+    with pytest.raises(ConfigError):
+        _tna(**change)
+
+
+def test_config_switches_tna_blocks_and_integrity_values() -> None:
+    digest = render_cfg(EpcscfConfig(**_BASE, integrity_protected={  # type: ignore[arg-type]
+        "first": "absent", "challenge_response": "tls-pending", "later": "tls-yes"}))
+    assert "#!define WITH_TNA" not in digest and '$var(ip) = "tls-pending";' in digest
+    tna = render_cfg(EpcscfConfig(**_BASE, tna=_tna(scope="ims.sip")))  # type: ignore[arg-type]
+    assert "#!define WITH_TNA" in tna and "#!define WITH_TOKEN_VALIDATION" in tna
+    assert '"issuer=>https://127.0.0.1:4443"' in tna and '"/introspect"' in tna
+    assert '=~ " ims[.]sip "' in tna
+    assert "@@" not in tna.replace("double at-signs", "")
+    trusting = render_cfg(EpcscfConfig(**_BASE, tna=_tna(validate=False)))  # type: ignore[arg-type]
+    assert "#!define WITH_TNA" in trusting and "#!define WITH_TOKEN_VALIDATION" not in trusting
+    with pytest.raises(ConfigError, match="integrity_protected"):
+        EpcscfConfig(**_BASE, integrity_protected={"first": 'x"', "challenge_response": "a", "later": "b"})  # type: ignore[arg-type]

@@ -36,6 +36,7 @@ from typing import ClassVar
 from urllib.parse import urlsplit
 
 from harness.actors.token_issuer import IssuerEndpoint
+from harness.profiles import Profile
 from harness.suts.base import EpcscfDriver, EpcscfEndpoint, EpcscfEnv, SutUnavailable
 from harness.suts.kamailio.config import (
     ConfigError,
@@ -119,6 +120,26 @@ class KamailioEpcscfDriver(EpcscfDriver):
         "sut.ca": "its certificate is issued from the run's CA",
     }
     concurrent_cases = True  # a Kamailio process with its own config and ports per case
+
+    @classmethod
+    def check_options(cls, profile: Profile) -> list[tuple[str, str]]:
+        """Token settings this config can serve: introspection only, a whole-second timeout,
+        and token options only where an issuer runs (the profile claims web-credentials)."""
+        problems: list[tuple[str, str]] = []
+        options = profile.driver_options
+        bearer = "web-credentials" in profile.features
+        if bearer and profile.auth.tokens.validation != "introspection":
+            problems.append(("auth.token_validation",
+                             "the kamailio driver validates tokens by introspection only"))
+        for key in ("token_validation", "issuer_timeout"):
+            if key in options and not bearer:
+                problems.append((f"driver_options.{key}", "only used when the profile claims web-credentials"))
+        timeout = options.get("issuer_timeout", 2)
+        if not isinstance(timeout, int) or isinstance(timeout, bool) or not 1 <= timeout <= 30:
+            problems.append(("driver_options.issuer_timeout", "whole seconds from 1 to 30"))
+        if not isinstance(options.get("token_validation", True), bool):
+            problems.append(("driver_options.token_validation", "true or false"))
+        return problems
 
     def __init__(self) -> None:
         self.process: asyncio.subprocess.Process | None = None
