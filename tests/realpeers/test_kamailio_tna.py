@@ -235,12 +235,15 @@ async def test_kamailio_validates_bearer_tokens_and_sends_tna(tmp_path: Path, pk
                 assert answer.status == 401, answer.start
 
             # None of the refused REGISTERs went on: the next thing the core sees is this one,
-            # whose forged Proxy-Authorization integrity-protected is stripped.
+            # whose forged Digest next to the Bearer is replaced and whose forged
+            # Proxy-Authorization integrity-protected is stripped.
             again = issuer.mint("valid", impi=IMPI, impus=(IMPU,))
             register = await _accepted(
-                wic, udp_core, _bearer(again.token),
-                ("Proxy-Authorization", f'{forged}, integrity-protected="yes"'),
+                wic, udp_core, ("Authorization", f'{forged.replace(IMPI, "bob@ims.example.test")}, '
+                                'integrity-protected="auth-done"'),
+                _bearer(again.token), ("Proxy-Authorization", f'{forged}, integrity-protected="yes"'),
             )
+            assert len(register.get_all("Authorization")) == 1
             assert _params(register.get("Authorization"))["username"] == IMPI
             assert "integrity-protected" not in register.get("Proxy-Authorization")
 
