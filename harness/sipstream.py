@@ -14,7 +14,10 @@ async def read_sip_stream(reader: asyncio.StreamReader) -> bytes | None:
     """One SIP message from a TCP stream, framed by its Content-Length (RFC 3261 §18.3).
 
     None at end of stream (or on an unframeable head); b"" for a CRLF keep-alive.
+    Yields to the event loop first: a buffered stream returns without suspending, and a
+    peer sending without pause must not starve the loop's timers.
     """
+    await asyncio.sleep(0)
     try:
         head = await reader.readuntil(b"\r\n\r\n")
     except (asyncio.IncompleteReadError, asyncio.LimitOverrunError):

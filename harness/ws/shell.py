@@ -419,6 +419,11 @@ class WsConnection:
                 if data:
                     self._protocol.receive_data(data)
                     self._step()
+                    # Yield between reads: a stream with bytes buffered (or TLS records
+                    # decrypted) returns without suspending, so a SUT that never stops
+                    # sending (empty continuations, a Ping flood) would otherwise starve
+                    # the loop and every timer on it, the case's deadline included.
+                    await asyncio.sleep(0)
                     continue
                 if not self._tcp_closing:
                     self._eof_seen = True

@@ -187,7 +187,26 @@ async def everything(written: Written, pki: Pki) -> Written:
     in_memory_frames(timeline)
     await sip_channel(timeline)
     await over_loopback(timeline, pki)
+    await token_issuer(timeline, pki)
     return written
+
+
+async def token_issuer(timeline: Timeline, pki: Pki) -> None:
+    """The token issuer's writers: minted, jwks, introspection, and a refused request."""
+    from harness.actors.token_issuer import TokenIssuer, http_request
+    from harness.tokens import TokenSettings
+
+    issuer = TokenIssuer(timeline, TokenSettings(), pki)
+    await issuer.start()
+    try:
+        token = issuer.mint("valid", impi="alice@ims.example.test").token
+        end = issuer.endpoint()
+        await http_request(end.jwks_url, ca_pem=pki.ca_pem)
+        await http_request(end.introspection_url, method="POST", body=f"token={token}".encode(),
+                           ca_pem=pki.ca_pem)
+        await http_request(end.base_url + "/nowhere", ca_pem=pki.ca_pem)
+    finally:
+        await issuer.stop()
 
 
 # -- conformance of a value to a TypedDict ------------------------------------------------

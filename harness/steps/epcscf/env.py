@@ -9,16 +9,15 @@ emulator; the other modules of this package add what only this role has.
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
-from collections.abc import AsyncIterator, Awaitable
-from typing import Any
+from collections.abc import AsyncIterator
 
 from harness.actors.core import CoreStub
 from harness.actors.token_issuer import TokenIssuer
 from harness.actors.wic_emulator import WicEmulator
 from harness.cases.context import CaseContext
 from harness.cases.registry import environment
+from harness.cases.teardown import Teardown
 from harness.evidence import NOTE
 from harness.pki import client_context
 from harness.suts.base import EpcscfDriver, EpcscfEnv, SutUnavailable, start_within
@@ -26,13 +25,6 @@ from harness.suts.registry import make_driver
 
 EPCSCF = ("epcscf",)  # the roles of this package's steps
 STOP_TIMEOUT = 5.0
-
-
-async def _bounded(what: Awaitable[Any], seconds: float, ctx: CaseContext, name: str) -> None:
-    try:
-        await asyncio.wait_for(what, seconds)
-    except Exception as exc:  # noqa: BLE001 - teardown is best effort, but recorded
-        ctx.timeline.add("runner", NOTE, f"stopping {name}: {exc!r}")
 
 
 @environment("epcscf")
@@ -78,14 +70,16 @@ async def epcscf_environment(ctx: CaseContext) -> AsyncIterator[None]:
         ctx.actors["peer"] = ctx.actors["wic"] = wic
         yield
     finally:
+        teardown = Teardown(ctx.timeline)
         if wic is not None:
-            await _bounded(wic.stop(), STOP_TIMEOUT, ctx, "the WIC emulator")
+            await teardown.stop("the WIC emulator", wic.stop(), STOP_TIMEOUT)
         if driver is not None:
-            await _bounded(driver.stop(), 2 * STOP_TIMEOUT, ctx, f"the {profile.driver} driver")
+            await teardown.stop(f"the {profile.driver} driver", driver.stop(), 2 * STOP_TIMEOUT)
             ctx.sut_logs[f"epcscf-{driver.name}"] = driver.log_text()
-        await _bounded(core.stop(), STOP_TIMEOUT, ctx, "the core stub")
+        await teardown.stop("the core stub", core.stop(), STOP_TIMEOUT)
         if issuer is not None:
-            await _bounded(issuer.stop(), STOP_TIMEOUT, ctx, "the token issuer")
+            await teardown.stop("the token issuer", issuer.stop(), STOP_TIMEOUT)
+        teardown.finish()
 
 
 def epcscf_driver(ctx: CaseContext) -> EpcscfDriver:

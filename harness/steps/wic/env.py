@@ -15,7 +15,6 @@ A driver verb that fails is INCONCLUSIVE unless the case says `on_error: fail`.
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 from collections.abc import AsyncIterator
 
@@ -23,6 +22,7 @@ from harness.actors.epcscf_emulator import EpcscfEmulator
 from harness.actors.token_issuer import TokenIssuer
 from harness.cases.context import CaseContext
 from harness.cases.registry import environment
+from harness.cases.teardown import Teardown
 from harness.evidence import NOTE
 from harness.suts.base import SutUnavailable, WicDriver, WicEnv, start_within
 from harness.suts.registry import make_driver
@@ -87,19 +87,14 @@ async def wic_environment(ctx: CaseContext) -> AsyncIterator[None]:
         )
         yield
     finally:
+        teardown = Teardown(ctx.timeline)
         if driver is not None:
-            try:
-                await asyncio.wait_for(driver.stop(), 10.0)
-            except (Exception, TimeoutError) as exc:  # noqa: BLE001 - teardown is best effort
-                ctx.timeline.add("runner", NOTE, f"WIC driver stop failed: {exc!r}")
+            await teardown.stop(f"the WIC ({profile.driver} driver)", driver.stop(), 10.0)
             ctx.sut_logs["wic"] = driver.log_text()
-        try:
-            await asyncio.wait_for(emulator.stop(), 10.0)
-        except TimeoutError:
-            ctx.timeline.add("runner", NOTE, "eP-CSCF emulator stop took over 10 s")
+        await teardown.stop("the eP-CSCF emulator", emulator.stop(), 10.0)
         if issuer is not None:
-            with contextlib.suppress(Exception, TimeoutError):
-                await asyncio.wait_for(issuer.stop(), 5.0)
+            await teardown.stop("the token issuer", issuer.stop(), 5.0)
+        teardown.finish()
         if emulator.callback_errors:
             # a wicct bug inside the server: the verdict cannot be trusted, so ERROR
             raise RuntimeError(f"eP-CSCF emulator callback failed: {emulator.callback_errors[0]}")
