@@ -254,6 +254,9 @@ async def test_kamailio_validates_bearer_tokens_and_sends_tna(tmp_path: Path, pk
             udp_core.send(sipmini.response(message, 200, "OK"), addr)
             assert (await wic.answer()).status == 200
         assert issuer.requests == 8  # the tokens that were well-formed b64tokens
+        log = driver.log_text()
+        assert "token accepted for alice@ims.example.test" in log
+        assert not [m.kind for m in issuer.issuers.minted if m.token in log], "no token in Kamailio's log"
 
 
 @pytest.mark.parametrize("mode", ["down", "garbage", "error", "stall"])
