@@ -43,7 +43,8 @@ FEATURES: tuple[Feature, ...] = (
         roles=BOTH,
         meaning="SIP digest authentication of REGISTER (RFC 3261 §22; TS 24.229 SIP digest).",
         effect="WIC role: wicct's eP-CSCF emulator challenges REGISTER (401) and checks the "
-        "digest response against `credentials`.",
+        "digest response against `credentials`. eP-CSCF role: wicct's WIC emulator registers "
+        "with digest and the IMS-core stub challenges as the S-CSCF (EPC-REG-01).",
     ),
     Feature(
         name="web-credentials",

@@ -8,7 +8,12 @@ method is a policy a case can change (`auto`, `withhold`, or a status code):
 - REGISTER: 200 echoing each Contact with its expiry (RFC 3261 §10.3 step 8) and the Path
   (RFC 3327 §5.3); the binding keeps Contact, Path and the address the REGISTER came
   from, so terminating requests go back through the eP-CSCF: R-URI = the registered
-  Contact, `Route:` = the Path, sent to that address (RFC 3327 §5.4);
+  Contact, `Route:` = the Path, sent to that address (RFC 3327 §5.4). With the digest
+  registrar on (`set_registrar("digest")`, off by default) it plays the S-CSCF of TS 24.229
+  5.4.1.2: a REGISTER without a digest response that verifies against the profile's
+  password is answered 401 with a fresh nonce (realm = the profile's domain, qop=auth), and
+  the accepted one 200 with Service-Route and P-Associated-URI too (5.4.1.2.2); each
+  decision is a note in the evidence;
 - INVITE: 180, then 200 with a real JSEP answer from aiortc (RFC 9429); ACK absorbed;
 - anything else: 200.
 
@@ -21,6 +26,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import secrets
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -41,6 +47,7 @@ from harness.sip import (
     new_tag,
     parse,
 )
+from harness.sip.auth import Credentials, build_digest_challenge, parse_credentials, verify_digest
 from harness.sip.dialog import ack_for_2xx, next_request, same_transaction, uac_dialog, uas_dialog
 from harness.sipstream import read_sip_stream
 
@@ -85,6 +92,52 @@ class Binding:
     source: Source
     expires: int
     entry: int
+
+
+@dataclass
+class DigestRegistrar:
+    """The S-CSCF's SIP digest registrar (TS 24.229 5.4.1.2.1; RFC 3261 §22.4, RFC 2617
+    §3.2.1): the nonces it issued and, per nonce, the highest nonce-count accepted (a
+    replayed count is challenged again, RFC 2617 §3.2.2)."""
+
+    realm: str
+    password: str
+    algorithm: str = "MD5"
+    nonces: dict[str, int] = field(default_factory=dict)
+
+    def challenge(self) -> str:
+        """A WWW-Authenticate value with a fresh nonce, qop=auth."""
+        nonce = secrets.token_hex(16)
+        self.nonces[nonce] = 0
+        return build_digest_challenge(self.realm, nonce, algorithm=self.algorithm, qop="auth")
+
+    def refusal(self, message: SipMessage) -> str | None:
+        """Why `message` is not authenticated (None: it is; the nonce-count is then kept)."""
+        found: list[Credentials] = []
+        for value in message.header_values("Authorization"):
+            with contextlib.suppress(SipParseError):
+                credentials = parse_credentials(value)
+                if credentials.scheme.lower() == "digest" and credentials.param("realm") == self.realm:
+                    found.append(credentials)
+        if not found:
+            return f"no Digest credentials for realm {self.realm}"
+        credentials = found[0]
+        nonce = credentials.param("nonce") or ""
+        if not credentials.param("response"):
+            return "no digest response (initial REGISTER)"
+        if nonce not in self.nonces:
+            return "a nonce this registrar did not issue"
+        nc = credentials.param("nc") or ""
+        if credentials.param("qop") != "auth" or not _hex(nc):
+            return "no qop=auth with a nonce-count (RFC 2617 §3.2.2: qop was offered)"
+        count = int(nc, 16)
+        if count <= self.nonces[nonce]:
+            return f"nonce-count {nc} already used"
+        if not verify_digest(credentials, password=self.password, method=message.method, realm=self.realm,
+                             nonce=nonce, body=message.body):
+            return "a digest response that does not verify"
+        self.nonces[nonce] = count
+        return None
 
 
 @dataclass
@@ -134,6 +187,7 @@ class CoreStub:
         self.transport, self.host, self._wanted_port = parse_listen(profile.core_listen)
         self.port = 0
         self.policies: dict[str, str | int] = {}
+        self.digest: DigestRegistrar | None = None
         self.requests: list[CoreRx] = []
         self.responses: list[CoreRx] = []
         self.bindings: dict[tuple[str, str], Binding] = {}
@@ -205,6 +259,12 @@ class CoreStub:
     def set_policy(self, method: str, action: str | int) -> None:
         """`auto`, `withhold`, or a status code for requests of `method`."""
         self.policies[method.upper()] = normalise_action(action)
+
+    def set_registrar(self, auth: str, *, algorithm: str = "MD5") -> None:
+        """`digest`: challenge REGISTER as an S-CSCF (TS 24.229 5.4.1.2); `none`: accept it."""
+        if auth not in ("digest", "none"):
+            raise ValueError(f"unknown registrar authentication {auth!r} (digest or none)")
+        self.digest = DigestRegistrar(self.profile.domain, self.profile.password, algorithm) if auth == "digest" else None
 
     # -- what came ----------------------------------------------------------------------
 
@@ -390,6 +450,14 @@ class CoreStub:
 
     async def _register(self, rx: CoreRx) -> None:
         message = rx.message
+        if self.digest is not None:
+            why = self.digest.refusal(message)
+            if why is not None:
+                self.timeline.add(ACTOR, NOTE, f"REGISTER challenged (401): {why}", challenged=rx.entry)
+                await self._respond(rx, 401, headers=[("WWW-Authenticate", self.digest.challenge())])
+                return
+            self.timeline.add(ACTOR, NOTE, "REGISTER authenticated: the digest response verifies",
+                              authenticated=rx.entry)
         aor = str(message.to.uri)
         default = _int(message.header("Expires"), DEFAULT_EXPIRES)
         paths = message.header_values("Path")
@@ -403,6 +471,9 @@ class CoreStub:
             self.bindings[key] = Binding(aor, contact, paths, rx.source, expires, rx.entry)
             echoed.append(("Contact", str(contact.with_param("expires", str(expires)))))
         echoed += [("Path", p) for p in paths]
+        if self.digest is not None:  # TS 24.229 5.4.1.2.2 f), g)
+            echoed += [("Service-Route", f"<sip:orig@{self.host}:{self.port};transport={rx.source.transport};lr>"),
+                       ("P-Associated-URI", f"<{self.profile.impu}>")]
         await self._respond(rx, 200, headers=echoed)
 
     def contact_uri(self, transport: str) -> str:
@@ -552,6 +623,10 @@ def _int(value: str | None, default: int) -> int:
         return default
 
 
+def _hex(value: str) -> bool:
+    return bool(value) and all(c in "0123456789abcdefABCDEF" for c in value)
+
+
 def _same_aor(a: str, b: str) -> bool:
     try:
         ua, ub = SipUri.parse(a), SipUri.parse(b)
@@ -560,4 +635,4 @@ def _same_aor(a: str, b: str) -> bool:
     return (ua.user, ua.host.lower()) == (ub.user, ub.host.lower())
 
 
-__all__ = ["Binding", "CoreRx", "CoreStub", "Source", "normalise_action", "parse_listen"]
+__all__ = ["Binding", "CoreRx", "CoreStub", "DigestRegistrar", "Source", "normalise_action", "parse_listen"]

@@ -25,6 +25,7 @@ from typing import Any
 
 from harness.actors.channel import Received, SipChannel
 from harness.actors.core import normalise_action
+from harness.actors.digest_client import DigestClient
 from harness.evidence import NOTE, Timeline
 from harness.profiles import Profile
 from harness.sip import SipMessage, build_request, build_response, new_branch, new_call_id, new_tag
@@ -40,7 +41,7 @@ DEFAULT_ORIGIN = object()  # connect(): use the profile's WWSF origin
 REQUEST_OPTIONS = frozenset(
     {
         "to", "ruri", "via_transport", "sent_by", "call_id", "cseq", "from_tag", "to_tag",
-        "expires", "outbound", "contact", "headers", "max_forwards", "route",
+        "expires", "outbound", "contact", "headers", "max_forwards", "route", "digest", "from",
     }
 )  # fmt: skip
 
@@ -128,6 +129,7 @@ class WicEmulator:
         self._sessions: dict[int, Session] = {}
         self._params: dict[str, ConnectParams] = {}
         self._media: list[Any] = []
+        self.digest = DigestClient(profile.impi, profile.domain, profile.password, timeline.redactor)
 
     # -- connections ----------------------------------------------------------------------
 
@@ -209,7 +211,9 @@ class WicEmulator:
 
         Options: to, ruri, via_transport ("WSS"; "wss" is the lower-case stimulus),
         sent_by, call_id, cseq, from_tag, to_tag, expires, outbound, contact (False: none;
-        a string: that value), headers ([[name, value]...]), max_forwards, route ([uri...]).
+        a string: that value), headers ([[name, value]...]), max_forwards, route ([uri...]),
+        digest (REGISTER: SIP digest Authorization, `harness.actors.digest_client`).
+        from (the From name-addr without its tag; default: the profile's display name and IMPU).
         """
         unknown = set(options) - REQUEST_OPTIONS
         if unknown:
@@ -224,6 +228,7 @@ class WicEmulator:
         call_id = str(options.get("call_id") or (s.reg_call_id if register else new_call_id(self.timeline.scope)))
         cseq = int(options.get("cseq") or s.next_cseq(call_id))
         from_tag = str(options.get("from_tag") or (s.reg_from_tag if register else new_tag()))
+        identity = str(options.get("from") or f'"{profile.display_name}" <{profile.impu}>')
         to_value = f"<{target}>" + (f";tag={options['to_tag']}" if options.get("to_tag") else "")
         via = (
             f"SIP/2.0/{options.get('via_transport', 'WSS')} {options.get('sent_by', s.host)}"
@@ -234,7 +239,7 @@ class WicEmulator:
             ("Max-Forwards", str(options.get("max_forwards", 70))),
             *[("Route", f"<{r}>" if not str(r).startswith("<") else str(r)) for r in options.get("route", [])],
             ("To", to_value),
-            ("From", f'"{profile.display_name}" <{profile.impu}>;tag={from_tag}'),
+            ("From", f"{identity};tag={from_tag}"),
             ("Call-ID", call_id),
             ("CSeq", f"{cseq} {method}"),
         ]
@@ -245,6 +250,8 @@ class WicEmulator:
             fields.append(("Contact", str(contact)))
         if register:
             fields.append(("Expires", str(options.get("expires", 600))))
+        if register and options.get("digest"):
+            fields.append(("Authorization", self.digest.authorization(call_id, method, ruri)))
         if outbound and method in ("REGISTER", "INVITE"):
             fields.append(("Supported", "path, outbound"))
         elif register:

@@ -14,9 +14,11 @@ from pathlib import Path
 import pytest
 
 from harness.actors.core import CoreStub, normalise_action, parse_listen
+from harness.actors.digest_client import DigestClient
 from harness.evidence import SIP, Timeline
 from harness.profiles import Profile, load_profile
 from harness.sip import SipMessage, build_request, new_branch, new_call_id, new_tag, parse
+from harness.sip.auth import parse_challenge, parse_credentials
 from harness.sipstream import read_sip_stream
 
 PROFILE = Path(__file__).resolve().parents[2] / "profiles" / "reference-epcscf.yaml"
@@ -265,3 +267,89 @@ class TestTcp:
             writer.close()
         finally:
             await stub.stop()
+
+
+class TestDigestRegistrar:
+    """TS 24.229 5.4.1.2: the stub as the S-CSCF's digest registrar (off by default)."""
+
+    @staticmethod
+    def client(profile: Profile, timeline: Timeline, password: str | None = None) -> DigestClient:
+        return DigestClient(profile.impi, profile.domain, password or profile.password, timeline.redactor)
+
+    @staticmethod
+    def signed(port: int, client: DigestClient, call_id: str, cseq: int) -> SipMessage:
+        message = register(port).replace_header("Call-ID", call_id).replace_header("CSeq", f"{cseq} REGISTER")
+        return message.add_header("Authorization", client.authorization(call_id, "REGISTER", "sip:ims.example.test"))
+
+    async def test_off_by_default_no_service_route(self, core: CoreStub, edge: Edge) -> None:
+        edge.send(core, register(edge.port))
+        ok = await edge.receive()
+        assert ok.status == 200 and not ok.has_header("Service-Route") and not ok.has_header("P-Associated-URI")
+
+    async def test_challenge_then_200_with_service_route_and_associated_uri(
+        self, core: CoreStub, edge: Edge, profile: Profile, timeline: Timeline
+    ) -> None:
+        core.set_registrar("digest")
+        client = self.client(profile, timeline)
+        first = self.signed(edge.port, client, "reg-a", 1)
+        assert 'nonce="", response=""' in (first.header("Authorization") or "")
+        edge.send(core, first)
+        challenge = await edge.receive()
+        assert challenge.status == 401 and core.binding() is None
+        www = parse_challenge(challenge.header("WWW-Authenticate") or "")
+        assert (www.scheme, www.param("realm"), www.param("qop")) == ("Digest", "ims.example.test", "auth")
+        assert client.challenged(challenge)
+        edge.send(core, self.signed(edge.port, client, "reg-a", 2))
+        ok = await edge.receive()
+        assert ok.status == 200
+        assert ok.header_values("Path") == [PATH] and ok.contacts[0].param("expires") == "600"
+        assert (ok.header("Service-Route") or "").startswith(f"<sip:orig@127.0.0.1:{core.port};")
+        assert ok.header("P-Associated-URI") == f"<{profile.impu}>"
+        assert core.binding() is not None
+        # a later REGISTER answers the same challenge with the next nonce-count
+        edge.send(core, self.signed(edge.port, client, "reg-a", 3))
+        assert (await edge.receive()).status == 200
+        notes = [e.summary for e in timeline if e.actor == "core" and "REGISTER" in e.summary and e.kind == "note"]
+        assert notes == ["REGISTER challenged (401): no digest response (initial REGISTER)",
+                         "REGISTER authenticated: the digest response verifies",
+                         "REGISTER authenticated: the digest response verifies"]
+
+    async def test_wrong_password_and_replayed_count_are_challenged_again(
+        self, core: CoreStub, edge: Edge, profile: Profile, timeline: Timeline
+    ) -> None:
+        core.set_registrar("digest")
+        wrong = self.client(profile, timeline, password="not-the-password")
+        edge.send(core, self.signed(edge.port, wrong, "reg-b", 1))
+        assert wrong.challenged(await edge.receive())
+        edge.send(core, self.signed(edge.port, wrong, "reg-b", 2))
+        assert (await edge.receive()).status == 401
+        right = self.client(profile, timeline)
+        edge.send(core, self.signed(edge.port, right, "reg-c", 1))
+        assert right.challenged(await edge.receive())
+        replay = self.signed(edge.port, right, "reg-c", 2)
+        edge.send(core, replay)
+        assert (await edge.receive()).status == 200
+        edge.send(core, replay.replace_header("Via", f"SIP/2.0/UDP 127.0.0.1:{edge.port};branch={new_branch()}"))
+        assert (await edge.receive()).status == 401
+        assert any("already used" in e.summary for e in timeline)
+        assert any("does not verify" in e.summary for e in timeline)
+
+    async def test_the_computed_response_never_reaches_the_evidence(
+        self, core: CoreStub, edge: Edge, profile: Profile, timeline: Timeline
+    ) -> None:
+        core.set_registrar("digest")
+        client = self.client(profile, timeline)
+        edge.send(core, self.signed(edge.port, client, "reg-d", 1))
+        client.challenged(await edge.receive())
+        signed = self.signed(edge.port, client, "reg-d", 2)
+        edge.send(core, signed)
+        assert (await edge.receive()).status == 200
+        response = parse_credentials(signed.header("Authorization") or "").param("response")
+        assert response and len(response) == 32
+        received = [e for e in timeline if e.kind == SIP and e.direction == "rx"]
+        assert received and all(response.encode() not in bytes(e.data["raw"]) for e in received)
+        assert any(b"<redacted sha256:" in bytes(e.data["raw"]) for e in received)
+
+    def test_unknown_registrar_mode_is_refused(self, profile: Profile, timeline: Timeline) -> None:
+        with pytest.raises(ValueError):
+            CoreStub(timeline, profile).set_registrar("aka")

@@ -3,6 +3,6 @@
 Importing this package registers the role's environment and steps.
 """
 
-from harness.steps.epcscf import calls, core, env, handshake
+from harness.steps.epcscf import binding, calls, core, env, handshake, registrar
 
-__all__ = ["calls", "core", "env", "handshake"]
+__all__ = ["binding", "calls", "core", "env", "handshake", "registrar"]

@@ -32,44 +32,68 @@ from harness.steps.schema import ACTION, CONN
         "outbound": {"type": "boolean"},
         "frame": {"enum": ["text", "binary"]},
         "options": {"type": "object"},
+        "digest": {"type": "boolean"},
     },
 )
 async def wic_register(ctx: CaseContext, args: dict[str, Any], step_: Step) -> None:
     """REGISTER and wait for the final response; 2xx expected.
 
+    With `digest: true` the REGISTER carries SIP digest credentials (TS 24.229 5.1.1.2.1:
+    empty `nonce` and `response` before any challenge) and a 401/407 Digest challenge is
+    answered once: the retry has the same Call-ID and CSeq + 1 (RFC 3261 §22.2), stored as
+    `as` (the challenged REGISTER as `<as>_challenged`, the 401 as `challenge_<as>`).
     With `on_timeout: inconclusive` this is a precondition (no finding when it works);
     otherwise registering is the behaviour under test (a PASS or FAIL finding)."""
     chan = channel(ctx, args)
     options = dict(args.get("options", {}))
-    for key in ("expires", "via_transport", "sent_by", "outbound"):
+    for key in ("expires", "via_transport", "sent_by", "outbound", "digest"):
         if key in args:
             options[key] = args[key]
-    request = wic(ctx).build_request("REGISTER", chan, **options)
     name = args.get("as", "register")
-    ctx.vars[name] = request
-    seq = await chan.send(request, frame=args.get("frame", "text"))
-    ctx.vars["last_sent_seq"] = seq
     within = ctx.within(args, ctx.timers.response_timeout)
-    got = await chan.response_to(request, within)
-    if got is None:
-        no_answer(ctx, chan, within, "no final response to REGISTER", [seq])
-        return
+    sent: list[int] = []
+    challenged = ""
+    while True:
+        request = wic(ctx).build_request("REGISTER", chan, **options)
+        ctx.vars[name] = request
+        seq = await chan.send(request, frame=args.get("frame", "text"))
+        ctx.vars["last_sent_seq"] = seq
+        sent.append(seq)
+        got = await chan.response_to(request, within)
+        if got is None:
+            no_answer(ctx, chan, within, f"no final response to REGISTER{challenged}", sent)
+            return
+        status = sip(got).status or 0
+        if options.get("digest") and status in (401, 407) and not challenged \
+                and wic(ctx).digest.challenged(sip(got)):
+            ctx.vars[f"{name}_challenged"], ctx.vars[f"challenge_{name}"] = request, got
+            sent.append(got.entry)
+            challenged = f" after a {status} digest challenge"
+            continue
+        break
     ctx.vars[f"response_{name}"] = got
-    status = sip(got).status or 0
+    evidence = [*sent, got.entry]
     if not 200 <= status < 300:
-        reason = f"REGISTER answered {status} {sip(got).reason}"
+        reason = f"REGISTER answered {status} {sip(got).reason}{challenged}"
         if ctx.is_precondition():
-            raise Precondition(f"registration failed: {reason}", [seq, got.entry])
-        ctx.failed(reason, evidence=[seq, got.entry])
+            raise Precondition(f"registration failed: {reason}", evidence)
+        ctx.failed(reason, evidence=evidence)
     if not ctx.is_precondition():
-        ctx.passed(f"REGISTER answered {status}", evidence=[seq, got.entry])
+        ctx.passed(f"REGISTER answered {status}{challenged}", evidence=evidence)
 
 
-@step("wic.invite", roles=EPCSCF, args={"conn": CONN, "to": {"type": "string"}, "as": {"type": "string"}})
+@step(
+    "wic.invite",
+    roles=EPCSCF,
+    args={"conn": CONN, "to": {"type": "string"}, "as": {"type": "string"}, "options": {"type": "object"}},
+)
 async def wic_invite(ctx: CaseContext, args: dict[str, Any], step_: Step) -> None:
-    """INVITE with a real aiortc JSEP offer (SEED 5.1.X.2) to `to` (default: the callee)."""
+    """INVITE with a real aiortc JSEP offer (SEED 5.1.X.2) to `to` (default: the callee);
+    `options` as for `peer.send` (e.g. `from`, `headers`)."""
     chan = channel(ctx, args)
-    options = {"to": args["to"]} if "to" in args else {}
+    options = dict(args.get("options", {}))
+    if "to" in args:
+        options["to"] = args["to"]
     request = await wic(ctx).invite(chan, **options)
     ctx.vars[args.get("as", "invite")] = request
     ctx.vars["last_sent_seq"] = chan.sent[-1][1] if chan.sent else 0

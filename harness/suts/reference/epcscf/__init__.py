@@ -23,11 +23,17 @@ SIP side: a transaction-stateful proxy towards the IMS core over UDP (or TCP). I
 (RFC 7118 §5.3), its own Via, a Path on REGISTER whose user part names the WebSocket
 connection (RFC 3327; RFC 5626 `ob` for an outbound registration), and two Record-Route
 entries on dialog-creating requests (one per side, `transport=ws` towards the WIC), so
-that requests from the core carrying those URIs go back over that connection.
+that requests from the core carrying those URIs go back over that connection. On a
+REGISTER with digest credentials it sets `integrity-protected` per the registration's
+stage on that connection (TS 24.229 5.2.2.4; `integrity`).
 
-Modules: `editing` (header list editing), `state` (Flow, Txn), `websocket` (handshake,
-connection faults, sending), `core_link` (towards the core), `transactions` (client
-transactions and their timers), `proxy` (the routing), `driver`.
+IMPU binding (SEED 5.Y.1.3): the IMPUs of a 2xx to a REGISTER are bound to the WebSocket
+it came over; a request over another WebSocket asserting them is refused with 403.
+
+Modules: `editing` (header list editing), `state` (Flow, Txn), `integrity` (the digest
+registration's stage per flow), `websocket` (handshake, connection faults, sending),
+`core_link` (towards the core), `transactions` (client transactions and their timers),
+`binding` (registered IMPUs per flow), `proxy` (the routing), `driver`.
 """
 
 from __future__ import annotations

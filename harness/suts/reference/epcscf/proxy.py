@@ -16,8 +16,10 @@ from harness.profiles import Profile
 from harness.sip import NameAddr, SipMessage, SipParseError, build_response, new_branch, parse
 from harness.suts.base import EpcscfEndpoint, EpcscfEnv
 from harness.suts.reference import SutLog
+from harness.suts.reference.epcscf.binding import ImpuBindings
 from harness.suts.reference.epcscf.core_link import CoreLink
 from harness.suts.reference.epcscf.editing import framed, insert_top, replace_top_value, set_values
+from harness.suts.reference.epcscf.integrity import Integrity
 from harness.suts.reference.epcscf.state import HOST, Flow, Txn
 from harness.suts.reference.epcscf.transactions import Transactions
 from harness.suts.reference.epcscf.websocket import (
@@ -46,11 +48,13 @@ class Proxy:
         self.t1 = env.profile.timers.t1
         self.flows: dict[str, Flow] = {}
         self.bindings: dict[str, str] = {}  # registered Contact URI → flow token
+        self.impus = ImpuBindings()  # registered IMPUs per flow (SEED 5.Y.1.3)
         self.transactions = Transactions(self)
         self.core = CoreLink(self, env.core_host, env.core_port, env.core_transport)
         self.server: WsServer | None = None
         self.tasks: set[asyncio.Task[Any]] = set()
         self.handshakes = HandshakeMemory()
+        self.integrity = Integrity(env.profile.auth.integrity_protected, faults, log)
 
     # -- life cycle ----------------------------------------------------------------------------
 
@@ -130,6 +134,7 @@ class Proxy:
                 if message is not None:
                     await self._guard(self.from_wic(flow, message))
         finally:
+            self.impus.forget(flow.token)
             self.log(f"flow {flow.token}: closed (close code {conn.close_code}, error {conn.error})")
 
     async def send_ws(self, flow: Flow, data: bytes) -> None:
@@ -203,12 +208,14 @@ class Proxy:
             await self.send_ws(flow, build_response(msg, 483).to_bytes())
             return
         msg = msg.replace_header("Max-Forwards", str((forwards if forwards is not None else 71) - 1))
+        if method != "REGISTER" and await self._foreign_claim(flow, msg):
+            return
         if method == "INVITE":
             await self.send_ws(flow, build_response(msg, 100).to_bytes())
         upstream = msg
         msg, _ = self.pop_own_routes(msg)
         if method == "REGISTER":
-            msg = self._add_path(flow, msg)
+            msg = self._add_path(flow, self.integrity.forward(flow.token, msg))
         elif method in DIALOG_CREATING and msg.to.tag is None:
             msg = insert_top(msg, "Record-Route", self.uri(flow, "ws"))
             msg = insert_top(msg, "Record-Route", self.uri(flow, self.core.transport))
@@ -219,12 +226,30 @@ class Proxy:
             self.log(f"flow {flow.token}: BYE relayed; closing the WebSocket before its 200 (fault)")
             self.spawn(flow.conn.close(1.0, code=1000, reason="call released"))
 
+    async def _foreign_claim(self, flow: Flow, msg: SipMessage) -> bool:
+        """SEED 5.Y.1.3: a request asserting an IMPU registered over another flow is
+        refused with 403 (an ACK dropped); True when it was."""
+        impu = self.impus.foreign_claim(flow.token, msg)
+        if impu is None:
+            return False
+        if "no_impu_binding" in self.faults:
+            self.log(f"flow {flow.token}: {msg.method} asserts {impu}, registered over another flow: "
+                     "relayed (fault)")
+            return False
+        self.log(f"flow {flow.token}: {msg.method} asserts {impu}, registered over another flow: refused")
+        if msg.method.upper() != "ACK":
+            await self.send_ws(flow, build_response(msg, 403, "Forbidden (identity not registered "
+                                                    "over this connection)").to_bytes())
+        return True
+
     def _add_path(self, flow: Flow, msg: SipMessage) -> SipMessage:
         """RFC 3327 Path naming this flow; `ob` for an RFC 5626 registration (§5.1)."""
         outbound = any(c.has_param("reg-id") and c.has_param("+sip.instance") for c in msg.contacts)
         for contact in msg.contacts:
             self.bindings[str(contact.uri)] = flow.token
         path = self.uri(flow, self.core.transport, ob=outbound)
+        if "no_path_on_register" in self.faults:
+            return msg
         return insert_top(msg, "Path", path)
 
     def uri(self, flow: Flow, transport: str, *, ob: bool = False) -> str:
@@ -345,7 +370,11 @@ class Proxy:
         status = msg.status or 0
         if status == 100:
             return
+        if txn.method == "REGISTER" and status >= 200:
+            self.integrity.answered(txn.flow.token, status)
         msg = replace_top_value(msg, "Via", None)
+        if txn.method == "REGISTER" and 200 <= status < 300:
+            self.impus.registered(txn.flow.token, txn.request, msg)
         if "rewrite_sent_by" in self.faults or (
             "rewrite_sent_by_after_register" in self.faults and txn.method != "REGISTER"
         ):
