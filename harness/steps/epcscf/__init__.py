@@ -3,6 +3,6 @@
 Importing this package registers the role's environment and steps.
 """
 
-from harness.steps.epcscf import calls, core, env, handshake
+from harness.steps.epcscf import auth, calls, core, env, handshake
 
-__all__ = ["calls", "core", "env", "handshake"]
+__all__ = ["auth", "calls", "core", "env", "handshake"]
