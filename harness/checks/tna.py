@@ -310,9 +310,12 @@ def forged_integrity(entries: Sequence[Entry], *, since: int, marker: str, value
     recognisable by `marker`, at seq `since` (with a valid Bearer next to it or not). Its
     value must never reach the core: a header with the marker that still carries
     integrity-protected is a pass-through; without a valid token any REGISTER reaching the
-    core with integrity-protected is one; with a token, anything but auth-done is the
-    WIC's value."""
-    before = {s.key for s in messages([e for e in entries if e.seq <= since], "core", "rx", requests=True)}
+    core with integrity-protected is one; with a token, the WIC's value is copied when the
+    core gets it and the eP-CSCF never wrote it on its own before `since` (a wrong value of
+    its own is EPC-REG-02's finding, not this one)."""
+    earlier = messages([e for e in entries if e.seq <= since], "core", "rx", requests=True)
+    before = {s.key for s in earlier}
+    own = {f.lower() for s in earlier for f in _flags(s.message)}
     holes: list[str] = []
     evidence: list[int] = []
     reached: list[str] = []
@@ -327,11 +330,11 @@ def forged_integrity(entries: Sequence[Entry], *, since: int, marker: str, value
             elif new and flag is not None and not with_token:
                 holes.append(f"without a valid token, a REGISTER reached the core with "
                              f"integrity-protected={flag}")
-            elif new and flag is not None and flag.lower() != AUTH_DONE:
-                holes.append(f"a REGISTER reached the core with integrity-protected={flag}, not the "
-                             f"eP-CSCF's {AUTH_DONE}")
+            elif new and flag is not None and flag.lower() == value.lower() and flag.lower() not in own:
+                holes.append(f"a REGISTER reached the core with the WIC's integrity-protected={flag}, "
+                             "a value the eP-CSCF never wrote on its own")
             elif new and flag is not None:
-                reached.append(f"its own {AUTH_DONE}")
+                reached.append(f"its own integrity-protected={flag}")
         if new:
             evidence.append(rx.entry)
             if not any(marker in h for h in authorizations(rx.message)) and not reached:
@@ -342,6 +345,16 @@ def forged_integrity(entries: Sequence[Entry], *, since: int, marker: str, value
             else "no REGISTER reached the core")
     return Judgement(Verdict.PASS, f"the WIC's integrity-protected={value} never reached the core: {what}",
                      (since, *evidence))
+
+
+def _flags(message: SipMessage) -> list[str]:
+    """The integrity-protected values in a message's Authorization: Digest headers."""
+    out = []
+    for value in authorizations(message):
+        c = _digest(value)
+        if c is not None and (flag := c.param("integrity-protected")) is not None:
+            out.append(flag)
+    return out
 
 
 def refused_forged(status: int, reason: str) -> Judgement:

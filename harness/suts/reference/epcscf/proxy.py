@@ -19,6 +19,7 @@ from harness.suts.reference import SutLog
 from harness.suts.reference.epcscf.core_link import CoreLink
 from harness.suts.reference.epcscf.editing import framed, insert_top, replace_top_value, set_values
 from harness.suts.reference.epcscf.state import HOST, Flow, Txn
+from harness.suts.reference.epcscf.tna import Tna
 from harness.suts.reference.epcscf.transactions import Transactions
 from harness.suts.reference.epcscf.websocket import (
     HandshakeMemory,
@@ -51,6 +52,8 @@ class Proxy:
         self.server: WsServer | None = None
         self.tasks: set[asyncio.Task[Any]] = set()
         self.handshakes = HandshakeMemory()
+        # SEED 5.Y.1.3: with web credentials, REGISTER is admitted by bearer token and TNA
+        self.tna = Tna(env.issuer, env.profile, faults, log) if env.issuer is not None else None
 
     # -- life cycle ----------------------------------------------------------------------------
 
@@ -205,6 +208,13 @@ class Proxy:
         msg = msg.replace_header("Max-Forwards", str((forwards if forwards is not None else 71) - 1))
         if method == "INVITE":
             await self.send_ws(flow, build_response(msg, 100).to_bytes())
+        if method == "REGISTER" and self.tna is not None:
+            admission = await self.tna.admit(msg)
+            if admission.forward is None:
+                if admission.response is not None:
+                    await self.send_ws(flow, admission.response.to_bytes())
+                return
+            msg = admission.forward
         upstream = msg
         msg, _ = self.pop_own_routes(msg)
         if method == "REGISTER":
