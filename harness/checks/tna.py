@@ -373,11 +373,24 @@ def refused_forged(status: int, reason: str) -> Judgement:
 # --- the issuer ------------------------------------------------------------------------------
 
 
+def _modes(entries: Iterable[Entry]) -> list[str]:
+    """The modes wicct's token issuer was set to (`TokenIssuer.set_mode` notes), in order."""
+    return [e.summary.split(":", 1)[1].strip() for e in entries
+            if e.kind == NOTE and e.actor == "issuer" and e.summary.startswith("token issuer mode:")]
+
+
+def issuer_failed(entries: Sequence[Entry]) -> bool:
+    """Whether wicct's own token issuer was made to fail (a mode other than `serve`:
+    garbage, HTTP 500, a stall, down). A refusal of a valid token is then no verdict on
+    the SUT (INCONCLUSIVE)."""
+    modes = _modes(entries)
+    return bool(modes) and modes[-1] != "serve"
+
+
 def issuer_story(entries: Sequence[Entry], *, since: int) -> str:
     """What wicct's token issuer saw after seq `since`: its mode and the requests it answered
     (for the reason of a failed "a valid token gets through" precondition)."""
-    modes = [e.summary.split(":", 1)[1].strip() for e in entries
-             if e.kind == NOTE and e.actor == "issuer" and e.summary.startswith("token issuer mode:")]
+    modes = _modes(entries)
     asked = [token.of(e) for e in entries if e.kind == TOKEN and e.seq > since
              and token.of(e)["event"] != "minted"]
     parts = []
@@ -403,6 +416,7 @@ __all__ = [
     "bearer_challenges",
     "bearer_fingerprints",
     "forged_integrity",
+    "issuer_failed",
     "issuer_story",
     "messages",
     "minted",

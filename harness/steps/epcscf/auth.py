@@ -123,14 +123,21 @@ async def wic_bearer_register(ctx: CaseContext, args: dict[str, Any], step_: Ste
     ctx.vars[f"response_{name}"] = got
     if not stimulus.with_valid_token or forged:
         return
-    story = tna.issuer_story(list(ctx.timeline), since=since)
+    entries = list(ctx.timeline)
+    story = tna.issuer_story(entries, since=since)
+    ours = tna.issuer_failed(entries)  # wicct's issuer failed: no verdict on the SUT
     if got is None:
-        no_answer(ctx, chan, within, f"no final response to a REGISTER with a valid token ({story})", [seq])
+        what = f"no final response to a REGISTER with a valid token ({story})"
+        if ours:
+            raise Precondition(what, [seq])
+        no_answer(ctx, chan, within, what, [seq])
         return
     status = sip(got).status or 0
     if not 200 <= status < 300:
-        ctx.unmet(f"a REGISTER with a valid token answered {status} {sip(got).reason}: {story}",
-                  [seq, got.entry])
+        what = f"a REGISTER with a valid token answered {status} {sip(got).reason}: {story}"
+        if ours:
+            raise Precondition(what, [seq, got.entry])
+        ctx.unmet(what, [seq, got.entry])
         return
     reached = [r for r in core(ctx).received("REGISTER")
                if (r.message.call_id, str(r.message.cseq)) == (request.call_id, str(request.cseq))]

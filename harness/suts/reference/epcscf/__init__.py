@@ -25,9 +25,14 @@ connection (RFC 3327; RFC 5626 `ob` for an outbound registration), and two Recor
 entries on dialog-creating requests (one per side, `transport=ws` towards the WIC), so
 that requests from the core carrying those URIs go back over that connection.
 
+With web credentials (the profile claims `web-credentials`, `reference-epcscf-tna`), a
+REGISTER is admitted by its bearer token and forwarded with the TNA header instead of the
+client's Authorization (`tna`; SEED 5.Y.1.3, TS 33.203 Annex U).
+
 Modules: `editing` (header list editing), `state` (Flow, Txn), `websocket` (handshake,
 connection faults, sending), `core_link` (towards the core), `transactions` (client
-transactions and their timers), `proxy` (the routing), `driver`.
+transactions and their timers), `tna` (bearer tokens, Trusted Node Authentication),
+`proxy` (the routing), `driver`.
 """
 
 from __future__ import annotations
