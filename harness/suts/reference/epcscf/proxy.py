@@ -21,6 +21,7 @@ from harness.suts.reference.epcscf.core_link import CoreLink
 from harness.suts.reference.epcscf.editing import framed, insert_top, replace_top_value, set_values
 from harness.suts.reference.epcscf.integrity import Integrity
 from harness.suts.reference.epcscf.state import HOST, Flow, Txn
+from harness.suts.reference.epcscf.tna import Tna
 from harness.suts.reference.epcscf.transactions import Transactions
 from harness.suts.reference.epcscf.websocket import (
     HandshakeMemory,
@@ -55,6 +56,8 @@ class Proxy:
         self.tasks: set[asyncio.Task[Any]] = set()
         self.handshakes = HandshakeMemory()
         self.integrity = Integrity(env.profile.auth.integrity_protected, faults, log)
+        # SEED 5.Y.1.3: with web credentials, REGISTER is admitted by bearer token and TNA
+        self.tna = Tna(env.issuer, env.profile, faults, log) if env.issuer is not None else None
 
     # -- life cycle ----------------------------------------------------------------------------
 
@@ -212,10 +215,20 @@ class Proxy:
             return
         if method == "INVITE":
             await self.send_ws(flow, build_response(msg, 100).to_bytes())
+        if method == "REGISTER" and self.tna is not None:
+            admission = await self.tna.admit(msg)
+            if admission.forward is None:
+                if admission.response is not None:
+                    await self.send_ws(flow, admission.response.to_bytes())
+                return
+            msg = admission.forward
         upstream = msg
         msg, _ = self.pop_own_routes(msg)
         if method == "REGISTER":
-            msg = self._add_path(flow, self.integrity.forward(flow.token, msg))
+            # digest with TLS marks the stage (integrity.py); a TNA REGISTER already carries
+            # integrity-protected="auth-done" from tna.py, which must stand
+            register = msg if self.tna is not None else self.integrity.forward(flow.token, msg)
+            msg = self._add_path(flow, register)
         elif method in DIALOG_CREATING and msg.to.tag is None:
             msg = insert_top(msg, "Record-Route", self.uri(flow, "ws"))
             msg = insert_top(msg, "Record-Route", self.uri(flow, self.core.transport))
