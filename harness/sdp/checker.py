@@ -274,11 +274,10 @@ def _media_rules(find: _Finder, located: Located, section: Section) -> Iterator[
     media, mline = section.media, section.mline
     if not media.rtp.muxId:
         yield find("mid", mline, "no a=mid")
-    directions = [(line, name) for name in DIRECTIONS
-                  for line, _ in located.effective(section, name)]
+    directions = _directions(located, section)
     if not directions:
         yield find("direction", mline, "no direction attribute (sendrecv, sendonly, ...)")
-    for line, name in sorted(directions, key=lambda d: d[0].number)[1:]:
+    for line, name in directions[1:]:
         yield find("direction", line, f"a second direction attribute ({name})")
     if media.kind in ("audio", "video"):
         mapped = {codec.payloadType for codec in media.rtp.codecs}
@@ -287,6 +286,16 @@ def _media_rules(find: _Finder, located: Located, section: Section) -> Iterator[
                 yield find("rtpmap", mline, f"payload type {pt} has no a=rtpmap")
     if media.kind in ("audio", "video") and not section.has("rtcp-mux"):
         yield find("rtcp-mux", mline, "no a=rtcp-mux: RTP and RTCP on separate ports")
+
+
+def _directions(located: Located, section: Section) -> list[tuple[Line, str]]:
+    """The direction attributes that apply to `section`, in line order: its own, else the
+    session's (one media-level direction overrides a session-level one)."""
+    def named(lines: tuple[Line, ...]) -> list[tuple[Line, str]]:
+        return [(line, attr[0]) for line in lines
+                if (attr := line.attr()) is not None and attr[0] in DIRECTIONS]
+
+    return named(section.lines[1:]) or named(located.session)
 
 
 def _ice(find: _Finder, located: Located, section: Section,
@@ -349,14 +358,10 @@ def _unique_mids(find: _Finder, located: Located) -> Iterator[SdpFinding]:
 # --- answer against offer ---------------------------------------------------------------
 
 
-def _value(located: Located, section: Section, names: tuple[str, ...],
-           default: str | None = None) -> tuple[Line, str | None]:
-    """The last effective attribute among `names` (its value, or its name for flags)."""
-    hits = [(line, value if value is not None else name) for name in names
-            for line, value in located.effective(section, name)]
-    if not hits:
-        return section.mline, default
-    return max(hits, key=lambda hit: hit[0].number)
+def _setup_of(located: Located, section: Section) -> tuple[Line, str | None]:
+    """The setup value that applies to `section` (the last one), on its line."""
+    hits = located.effective(section, "setup")
+    return hits[-1] if hits else (section.mline, None)
 
 
 def _fits(find: _Finder, offered: Located, answered: Located) -> Iterator[SdpFinding]:
@@ -395,15 +400,16 @@ def _fits_section(find: _Finder, offered: Located, o_sec: Section, answered: Loc
     if o.rtp.muxId and a.rtp.muxId and o.rtp.muxId != a.rtp.muxId:
         line = a_sec.attrs("mid")[-1][0]
         yield find("answer-mid", line, f"mid {a.rtp.muxId!r} answers mid {o.rtp.muxId!r}")
-    o_line, o_setup = _value(offered, o_sec, ("setup",))
-    a_line, a_setup = _value(answered, a_sec, ("setup",))
+    o_line, o_setup = _setup_of(offered, o_sec)
+    a_line, a_setup = _setup_of(answered, a_sec)
     if o_setup in SETUP_ANSWERS and a_setup is not None and a_setup not in SETUP_ANSWERS[o_setup]:
         yield find("answer-setup", a_line, f"setup:{a_setup} answers setup:{o_setup} (line "
                    f"{o_line.number}); wanted {' or '.join(SETUP_ANSWERS[o_setup])}")
     if not {str(f) for f in a.fmt} & {str(f) for f in o.fmt}:
         yield find("answer-formats", mline, f"{where} lists none of the offered formats")
-    _, o_dir = _value(offered, o_sec, DIRECTIONS, "sendrecv")
-    d_line, a_dir = _value(answered, a_sec, DIRECTIONS, "sendrecv")
+    o_dirs, a_dirs = _directions(offered, o_sec), _directions(answered, a_sec)
+    o_dir = o_dirs[-1][1] if o_dirs else "sendrecv"  # RFC 8866 §6.7: the default
+    d_line, a_dir = a_dirs[-1] if a_dirs else (mline, "sendrecv")
     if o_dir in DIRECTION_ANSWERS and a_dir not in DIRECTION_ANSWERS[o_dir]:
         yield find("answer-direction", d_line, f"{a_dir} answers {o_dir}")
     mux = a_sec.attrs("rtcp-mux")

@@ -423,3 +423,15 @@ def test_the_checker_never_raises(body, other):
             assert 0 <= finding.line <= max(n, len(other.splitlines()))
     for finding in check_offer(body).findings:
         assert finding.line == 0 or finding.text == body.splitlines()[finding.line - 1]
+
+
+def test_a_media_level_direction_overrides_the_session_level_one():
+    offer = captured("offer-aiortc-audio.sdp")
+    session = offer.replace("t=0 0\r\n", "t=0 0\r\na=sendonly\r\n")
+    assert failed(check_offer(session)) == []  # the section's own sendrecv wins
+    answer = captured("answer-chromium-to-aiortc-audio.sdp")
+    assert answer_fits(session, answer).failures == ()
+    only_session = session.replace("a=sendrecv\r\n", "")
+    assert failed(check_offer(only_session)) == []  # the session's sendonly applies
+    (finding,) = answer_fits(only_session, answer).failures
+    assert finding.rule == "answer-direction" and "sendrecv answers sendonly" in finding.reason
