@@ -19,7 +19,9 @@ from harness import yamlmarks
 
 PROFILE_SUFFIXES = (".yaml", ".yml")
 EXPECTED_SUFFIX = ".expected.yaml"
-DEFAULT_PROFILE_NAMES = ("reference-epcscf", "reference-epcscf-tna", "reference-wic")
+DEFAULT_PROFILE_NAMES = (
+    "reference-epcscf", "reference-epcscf-tna", "reference-wic", "reference-wic-bearer",
+)
 
 
 def data_dir() -> Path:

@@ -351,6 +351,33 @@ class ConnectData(TypedDict):
     error: NotRequired[str | None]
 
 
+class AuthFacts(TypedDict, total=False):
+    """What wicct's eP-CSCF emulator read in the Authorization of one request from the WIC
+    (SUT = WIC, WIC-REG-01/02), when it arrived: digest responses and tokens are secrets,
+    redacted in the timeline, so the emulator judges them on receipt and records the
+    outcome here. Never the response or the token itself."""
+
+    request: int  # seq of the request's SIP entry
+    method: str
+    call_id: str
+    cseq: int
+    count: int  # Authorization headers in the request
+    scheme: str  # of the first one; "" when none
+    # Bearer (RFC 6750 §2.1): "strict" b64token, "access_token" (NON-STRICT), "malformed"
+    form: str
+    token_matches: bool  # the token the WIC was provisioned with
+    # Digest (RFC 3261 §22.4, RFC 7616)
+    username: str
+    realm: str
+    uri: str
+    nonce: str
+    algorithm: str  # as the credentials name it ("MD5" when absent)
+    qop: str
+    response_empty: bool
+    nonce_issued: bool  # the nonce of one of wicct's challenges
+    verified: bool  # the response is right for that nonce, its algorithm and the password
+
+
 class NoteData(TypedDict, total=False):
     """`NOTE`: context, every key optional. These are the keys wicct's notes carry (some
     still written through the untyped `Timeline.add`); a note may carry others."""
@@ -371,6 +398,7 @@ class NoteData(TypedDict, total=False):
     line: int
     traceback: str  # the runner: a wicct error
     stray_of: int  # the IMS-core stub: the entry of a message made in another case
+    auth: AuthFacts  # the eP-CSCF emulator: one request's credentials, judged on receipt
 
 
 class StimulusData(TypedDict, total=False):

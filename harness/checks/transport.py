@@ -19,9 +19,14 @@ def received_requests(entries: list[Entry], actor: str) -> list[tuple[Entry, Sip
 
 def received_messages(entries: list[Entry], actor: str) -> list[tuple[Entry, SipMessage]]:
     """Every SIP message (requests and responses) `actor` received, with its entry."""
+    return sip_messages(entries, actor, "rx")
+
+
+def sip_messages(entries: list[Entry], actor: str, direction: str) -> list[tuple[Entry, SipMessage]]:
+    """Every SIP message `actor` received ("rx") or sent ("tx"), parsed, with its entry."""
     out = []
     for entry in entries:
-        if entry.actor != actor or entry.direction != "rx" or entry.kind != SIP:
+        if entry.actor != actor or entry.direction != direction or entry.kind != SIP:
             continue
         raw: object = sip.of(entry)["raw"]
         if isinstance(raw, str):  # text from an untyped writer (`Timeline.add`)

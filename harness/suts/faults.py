@@ -17,6 +17,10 @@ class Fault:
     role: str  # "wic" or "epcscf"
     breaks: tuple[str, ...]
     description: str
+    # features the reference SUT's profile must claim for the switch to matter: the suite
+    # self-test runs it against the built-in profile that claims them (web-credentials:
+    # reference-wic-bearer); () is the role's default reference profile
+    needs: tuple[str, ...] = ()
 
     def to_json(self) -> dict[str, object]:
         return {
@@ -24,11 +28,12 @@ class Fault:
             "role": self.role,
             "breaks": list(self.breaks),
             "description": self.description,
+            "needs": list(self.needs),
         }
 
 
-def _f(name: str, role: str, breaks: tuple[str, ...], description: str) -> Fault:
-    return Fault(name=name, role=role, breaks=breaks, description=description)
+def _f(name: str, role: str, breaks: tuple[str, ...], description: str, needs: tuple[str, ...] = ()) -> Fault:
+    return Fault(name=name, role=role, breaks=breaks, description=description, needs=needs)
 
 
 FAULTS: tuple[Fault, ...] = (
@@ -163,6 +168,23 @@ FAULTS: tuple[Fault, ...] = (
        "writes SIP/2.0/TCP as the Via transport of dialog requests (INVITE, ACK, BYE) only"),
     _f("contact_tcp_on_invite", "wic", ("WIC-TP-02",),
        "writes transport=tcp in the Contact of INVITEs and their answers only, not REGISTER"),
+    _f("digest_wrong_response", "wic", ("WIC-REG-01",),
+       "answers a SHA-256 Digest challenge with a response hashed with MD5 (MD5 ones right)"),
+    _f("new_call_id_after_401", "wic", ("WIC-REG-01",),
+       "sends the REGISTER that answers a Digest challenge with a new Call-ID"),
+    _f("no_initial_authorization", "wic", ("WIC-REG-01",),
+       "sends its initial REGISTER without Authorization (a should-level FAIL)"),
+    _f("ignore_stale", "wic", ("WIC-REG-01",),
+       "gives up registering on a 401 with stale=true instead of retrying with the new nonce"),
+    _f("bearer_register_only", "wic", ("WIC-REG-02",),
+       "sends its Bearer token on REGISTER only, not on INVITE, ACK or BYE",
+       ("web-credentials",)),
+    _f("bearer_no_scheme", "wic", ("WIC-REG-02",),
+       "puts the bare token in Authorization, without the Bearer scheme",
+       ("web-credentials",)),
+    _f("bearer_access_token_form", "wic", (),
+       "sends Authorization: Bearer access_token=\"...\" (NON-STRICT, not a failure)",
+       ("web-credentials",)),
 )
 
 

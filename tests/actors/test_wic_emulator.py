@@ -63,7 +63,7 @@ MakePair = Callable[..., Awaitable[Pair]]
 async def make_pair(pki: Pki, tmp_path: Path) -> AsyncIterator[MakePair]:
     pairs: list[Pair] = []
 
-    async def make(*faults: str, challenge: bool = False, **changes: Any) -> Pair:
+    async def make(*faults: str, challenge: bool = False, token: str = "", **changes: Any) -> Pair:
         profile: Profile = dataclasses.replace(load_profile(PROFILE), faults=faults, **changes)
         timeline = Timeline()
         epcscf = EpcscfEmulator(timeline=timeline, profile=profile, pki=pki, workdir=tmp_path,
@@ -71,7 +71,7 @@ async def make_pair(pki: Pki, tmp_path: Path) -> AsyncIterator[MakePair]:
         await epcscf.start()
         wic = ReferenceWicDriver()
         await wic.start(WicEnv(profile=profile, pki=pki, epcscf_url=epcscf.url,
-                               ca_pem=pki.ca_pem, workdir=tmp_path))
+                               ca_pem=pki.ca_pem, workdir=tmp_path, token=token))
         pair = Pair(timeline, epcscf, wic)
         pairs.append(pair)
         return pair
@@ -200,6 +200,38 @@ class TestRegistrar:
         pair.epcscf.profile = dataclasses.replace(pair.epcscf.profile, password="reference-secret-pw")
         await pair.wic.register()
         assert await pair.until(lambda: "401" in pair.wic.wic.detail)
+
+
+    async def test_sha256_and_a_stale_round(self, make_pair: MakePair) -> None:
+        """WIC-REG-01: a SHA-256 challenge, then the right answer refused as stale; the
+        facts say what was verified, never the response."""
+        pair = await make_pair(challenge=True)
+        pair.epcscf.use_digest("SHA-256", stale_rounds=1)
+        chan = await pair.registered()
+        sent = [m for m, _ in chan.sent if m is not None]
+        assert [m.status for m in sent] == [401, 401, 200]
+        assert "algorithm=SHA-256" in (sent[0].header("WWW-Authenticate") or "")
+        assert "stale=TRUE" in (sent[1].header("WWW-Authenticate") or "")
+        facts = [e.data["auth"] for e in pair.timeline.select(kind=ev.NOTE, actor="epcscf") if "auth" in e.data]
+        assert [(f["cseq"], f.get("verified")) for f in facts] == [(1, False), (2, True), (3, True)]
+        assert facts[0]["response_empty"] and facts[2]["algorithm"] == "SHA-256"
+        assert not any("response=" in repr(f) for f in facts)
+
+    async def test_bearer_required_and_compared(self, make_pair: MakePair) -> None:
+        """WIC-REG-02: the provisioned token is accepted (200), another one refused with
+        RFC 6750 §3.1's invalid_token."""
+        pair = await make_pair(token="dG9rZW4tb25l")
+        pair.epcscf.expect_bearer("dG9rZW4tb25l")
+        chan = await pair.registered()
+        assert [m.status for m, _ in chan.sent if m is not None] == [200]
+        other = await make_pair(token="dG9rZW4tdHdv")
+        other.epcscf.expect_bearer("dG9rZW4tb25l")
+        await other.wic.register()
+        assert await other.until(lambda: "401" in other.wic.wic.detail)
+        refused = other.epcscf.channel("main")
+        assert refused is not None
+        (response,) = [m for m, _ in refused.sent if m is not None]
+        assert response.header("WWW-Authenticate") == 'Bearer realm="ims.example.test", error="invalid_token"'
 
 
 class TestRequestsToTheWic:

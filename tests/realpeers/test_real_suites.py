@@ -56,6 +56,7 @@ def failed_ids(report: dict) -> set[str]:
         ("kamailio-epcscf", _has_kamailio, "kamailio"),
         ("kamailio-tna-epcscf", _has_kamailio, "kamailio"),
         ("jssip-chromium-wic", _has_browser, "chromium or the JsSIP bundle"),
+        ("jssip-chromium-wic-bearer", _has_browser, "chromium or the JsSIP bundle"),
     ],
 )
 def test_real_peer_matches_expected_results(tmp_path, name, available, what):

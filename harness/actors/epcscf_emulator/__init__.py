@@ -9,9 +9,12 @@ with the registrar and the IMS core behind it (SEED 5.Y, seen from the WIC's sid
 - **One SipChannel per accepted connection**, named "main", then "c2", "c3"... A WIC
   reconnects on its own; `reopen(name)` waits for that and binds the new one to `name`.
 - **Registrar + IMS core.** REGISTER → 200 (top Via `received`, Contact echoed with
-  `expires`, Service-Route, `Require: outbound` for an RFC 5626 registration); digest
-  challenge when the profile declares `digest`; INVITE → 180, then 200 with a real aiortc
-  answer; ACK absorbed; BYE, CANCEL, OPTIONS, MESSAGE → 200. `Policy` per method
+  `expires`, Service-Route, `Require: outbound` for an RFC 5626 registration); a Digest
+  challenge when the profile declares `digest` (MD5 or SHA-256, qop=auth, optionally a
+  stale-nonce round: WIC-REG-01), or the provisioned Bearer token required when it claims
+  `web-credentials` (WIC-REG-02); each request's credentials are judged on receipt and
+  recorded as facts (`credentials`), never the response or the token; INVITE → 180,
+  then 200 with a real aiortc answer; ACK absorbed; BYE, CANCEL, OPTIONS, MESSAGE → 200. `Policy` per method
   overrides this: withhold the response (BOTH-TP-04), answer another status, strip
   `received`/`rport` from the top Via (WIC-TP-03), or declare a larger Content-Length
   (BOTH-FR-07 response variant).
@@ -22,7 +25,8 @@ with the registrar and the IMS core behind it (SEED 5.Y, seen from the WIC's sid
 The emulator writes its evidence as actor "epcscf" (direction seen from wicct).
 
 Modules: `model` (constants, Policy, Registration, Dialog), `emulator` (listener,
-certificate, channels, requests to the WIC), `answers` (answering the WIC's requests).
+certificate, channels, requests to the WIC), `answers` (answering the WIC's requests),
+`credentials` (Digest challenges and verification, the Bearer token, the facts recorded).
 """
 
 from __future__ import annotations

@@ -10,11 +10,13 @@ transaction (RFC 3261 §17.2.3), which repeats its last response.
 from __future__ import annotations
 
 import contextlib
-import secrets
 from typing import TYPE_CHECKING
 
+from harness import evidence as ev
 from harness.actors.channel import Received, SipChannel
+from harness.actors.epcscf_emulator import credentials
 from harness.actors.epcscf_emulator.model import (
+    ACTOR,
     AGENT,
     ALLOW,
     DEFAULT_EXPIRES,
@@ -23,15 +25,14 @@ from harness.actors.epcscf_emulator.model import (
     Registration,
     ServerTx,
 )
+from harness.evidence import AuthFacts
 from harness.sdp.jsep import make_answer, make_offer
 from harness.sip import (
     SipMessage,
     SipParseError,
     Via,
-    build_digest_challenge,
     build_response,
     new_tag,
-    verify_digest,
 )
 from harness.sip.dialog import cancelled_transaction_key, server_transaction_key, uas_dialog
 from harness.sip.headers import split_header_list
@@ -72,7 +73,6 @@ class Answers:
     def __init__(self, emulator: EpcscfEmulator) -> None:
         self.emu = emulator
         self.server_txs: dict[tuple[str | int, ...], ServerTx] = {}
-        self.nonces: set[str] = set()
 
     async def on_request(self, chan: SipChannel, received: Received) -> None:
         msg = received.message
@@ -85,6 +85,7 @@ class Answers:
         except SipParseError as exc:
             self.emu.note(f"not answered: {exc}", conn=chan.conn.conn_id)
             return
+        facts = self._credentials(chan, msg, received.entry)
         if method == "ACK":
             await self._ack(chan, msg)
             return
@@ -103,6 +104,8 @@ class Answers:
             return
         if policy.mode == "status":
             await self._respond(chan, tx, msg, policy.status, policy)
+            return
+        if method == "REGISTER" and not await self._admitted(chan, tx, msg, policy, facts):
             return
         handler = {
             "REGISTER": self._register,
@@ -145,13 +148,6 @@ class Answers:
     async def _register(self, chan: SipChannel, tx: ServerTx, msg: SipMessage, policy: Policy) -> None:
         """Registrar (RFC 3261 §10.3, RFC 5626 §6, RFC 3608)."""
         emu = self.emu
-        if emu.challenge and not self._authorized(msg):
-            nonce = secrets.token_hex(12)
-            self.nonces.add(nonce)
-            challenge = build_digest_challenge(emu.profile.domain, nonce)
-            await self._respond(chan, tx, msg, 401, policy, headers=[("WWW-Authenticate", challenge)],
-                                to_tag=new_tag())
-            return
         try:
             contacts = msg.contacts
             default = int((msg.header("Expires") or str(DEFAULT_EXPIRES)).strip())
@@ -179,14 +175,45 @@ class Answers:
         headers.append(("Supported", "path, outbound"))
         await self._respond(chan, tx, msg, 200, policy, headers=headers, to_tag=new_tag())
 
-    def _authorized(self, msg: SipMessage) -> bool:
-        value = msg.header("Authorization")
-        if not value:
-            return False
-        return any(
-            verify_digest(value, password=self.emu.profile.password, method=msg.method, nonce=n)
-            for n in self.nonces
-        )
+    def _credentials(self, chan: SipChannel, msg: SipMessage, seq: int) -> AuthFacts | None:
+        """WIC-REG-01/02: read the request's Authorization on receipt and record the facts
+        (the credentials themselves are secrets). Only when wicct authenticates."""
+        emu = self.emu
+        if emu.digest is None and not emu.token:
+            return None
+        facts = credentials.read(msg, seq, digest=emu.digest, password=emu.profile.password,
+                                 token=emu.token)
+        emu.timeline.put(ACTOR, f"credentials of {credentials.summary(facts)}",
+                         ev.note({"auth": facts}), conn=chan.conn.conn_id)
+        return facts
+
+    async def _admitted(
+        self, chan: SipChannel, tx: ServerTx, msg: SipMessage, policy: Policy, facts: AuthFacts | None
+    ) -> bool:
+        """The registrar's authentication (RFC 3261 §22.1): with a provisioned token, that
+        token in whatever form it came (lenient, as the handshake: one broken detail must
+        not hide the rest; RFC 6750 §3.1 challenge on refusal); else, with `digest`, a verified Digest answer to
+        a nonce wicct issued (RFC 7616), the first ones refused as stale when asked."""
+        emu = self.emu
+        if facts is None:
+            return True
+        if emu.token:
+            if facts.get("token_matches"):
+                return True  # lenient: any form; the checks judge the form (WIC-REG-02)
+            challenge = credentials.bearer_challenge(emu.profile.domain, facts)
+        else:
+            digest = emu.digest
+            assert digest is not None
+            stale = bool(facts.get("verified")) and digest.stale_rounds > 0
+            if facts.get("verified") and not stale:
+                return True
+            if stale:
+                digest.stale_rounds -= 1
+                digest.nonces.pop(facts.get("nonce", ""), None)  # that nonce is now old
+            challenge = digest.challenge(stale=stale)
+        await self._respond(chan, tx, msg, 401, policy, headers=[("WWW-Authenticate", challenge)],
+                            to_tag=new_tag())
+        return False
 
     async def _invite(self, chan: SipChannel, tx: ServerTx, msg: SipMessage, policy: Policy) -> None:
         """The IMS core answers the WIC's call: 180, then 200 with a real JSEP answer."""

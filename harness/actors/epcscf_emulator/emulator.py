@@ -12,6 +12,7 @@ from typing import Any
 from harness import evidence as ev
 from harness.actors.channel import SipChannel
 from harness.actors.epcscf_emulator.answers import Answers
+from harness.actors.epcscf_emulator.credentials import Digest
 from harness.actors.epcscf_emulator.model import (
     ACTOR,
     AGENT,
@@ -59,6 +60,12 @@ class EpcscfEmulator:
         self.pki = pki
         self.workdir = workdir
         self.challenge = challenge
+        # WIC-REG-01: the Digest challenge (first algorithm the profile lists, until a case
+        # says otherwise); WIC-REG-02: the token the WIC was provisioned with ("" none)
+        self.digest: Digest | None = (
+            Digest(profile.domain, profile.auth.digest_algorithms[0]) if challenge else None
+        )
+        self.token = ""
         self.host = host
         self.certificate = "valid"
         self.policies: dict[str, Policy] = {}
@@ -226,6 +233,24 @@ class EpcscfEmulator:
         self.note(f"policy for {method.upper()}: {policy.mode}"
                   + (f" {policy.status}" if policy.mode == "status" else "")
                   + (f", Content-Length {policy.content_length}" if policy.content_length != "correct" else ""))
+
+    # -- registrar security (WIC-REG-01/02) -------------------------------------------
+
+    def use_digest(self, algorithm: str, *, stale_rounds: int = 0) -> None:
+        """Challenge REGISTER with Digest `algorithm` (RFC 7616) from now on; the first
+        `stale_rounds` right answers are refused with a fresh nonce and `stale=true`
+        (RFC 3261 §22.1, RFC 7616 §3.3)."""
+        self.digest = Digest(self.profile.domain, algorithm, stale_rounds)
+        self.challenge = True
+        self.timeline.put(ACTOR, f"Digest challenges with {algorithm}, qop=auth"
+                          + (f"; the first {stale_rounds} right answer(s) refused as stale" if stale_rounds else ""),
+                          ev.stimulus({"what": "digest challenge"}))
+
+    def expect_bearer(self, token: str) -> None:
+        """The WIC was provisioned with `token` (WIC-REG-02): REGISTER needs it (RFC 8898
+        §2.1). The token is compared on receipt, never recorded."""
+        self.token = token
+        self.note("REGISTER is accepted with the provisioned Bearer token (RFC 8898 §2.1)")
 
     # -- requests to the WIC (the Peer protocol) ------------------------------------
 

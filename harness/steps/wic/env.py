@@ -50,7 +50,8 @@ async def wic_environment(ctx: CaseContext) -> AsyncIterator[None]:
         profile=profile,
         pki=ctx.pki,
         workdir=ctx.workdir,
-        challenge="digest" in profile.features,
+        # a WIC with web credentials registers with its Bearer token, not Digest
+        challenge="digest" in profile.features and "web-credentials" not in profile.features,
     )
     await emulator.start()
     ctx.actors["peer"] = ctx.actors["epcscf"] = emulator
@@ -66,6 +67,7 @@ async def wic_environment(ctx: CaseContext) -> AsyncIterator[None]:
             ctx.actors["issuer"] = issuer
             token = profile.token or issuer.mint("valid", impi=profile.impi, impus=(profile.impu,)).token
             ctx.vars["token"] = token
+            emulator.expect_bearer(token)
         driver = wic_driver(ctx)
         ctx.actors["driver"] = driver
         env = WicEnv(

@@ -324,7 +324,12 @@ class BrowserWicDriver(WicDriver):
             "ws_url": env.epcscf_url,
             "impu": profile.impu,
             "impi": profile.impi,
-            "password": profile.password,
+            # web credentials (WIC-REG-02): JsSIP puts authorization_jwt verbatim into
+            # Authorization on every request of its request sender (not CANCEL, not the ACK
+            # for a non-2xx), so the scheme is part of the value; it cannot fall back from
+            # Bearer to Digest, so no password goes with a token
+            "password": "" if env.token else profile.password,
+            "authorization_jwt": f"Bearer {env.token}" if env.token else "",
             "display_name": profile.display_name,
             "domain": profile.domain,
             "register_expires": int(self._options.get("register_expires", 600)),

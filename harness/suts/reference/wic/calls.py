@@ -79,6 +79,7 @@ class Calls:
             ("Supported", "outbound"),
             ("User-Agent", AGENT),
             *me.invite_extras(),
+            *me.bearer("INVITE"),
         ]
         invite = build_request("INVITE", target, headers, media.sdp.encode(), "application/sdp")
         call = Call(uac_dialog(invite), invite, outgoing=True, media=media)
@@ -104,7 +105,7 @@ class Calls:
             await media.accept_answer(final.body.decode("utf-8", "replace"))
         except Exception as exc:  # noqa: BLE001 - a bad answer is logged, the dialog stands
             self.log(f"the answer SDP was refused: {exc!r}")
-        call.ack = ack_for_2xx(call.dialog, invite, me.dialog_via(), headers=_AGENT)
+        call.ack = ack_for_2xx(call.dialog, invite, me.dialog_via(), headers=[*_AGENT, *me.bearer("ACK")])
         call.state = "confirmed"
         await ua.send(call.ack)
 
@@ -138,7 +139,8 @@ class Calls:
         """BYE, CANCEL or a rejection, by the state of the call."""
         ua = self.ua
         if call.state in ("answered", "confirmed"):
-            call.dialog, bye = next_request(call.dialog, "BYE", self.me.dialog_via(), headers=_AGENT)
+            call.dialog, bye = next_request(call.dialog, "BYE", self.me.dialog_via(),
+                                            headers=[*_AGENT, *self.me.bearer("BYE")])
             call.state = "ended"
             response = await ua.transactions.transact(bye)
             self.log(f"call released (BYE answered {response.status if response else 'nothing'})")

@@ -17,9 +17,10 @@ AGENT = "wicct reference WIC"
 class Identity:
     """The WIC's names on the wire, fixed for the life of one `ReferenceWic`."""
 
-    def __init__(self, profile: Profile, faults: frozenset[str]) -> None:
+    def __init__(self, profile: Profile, faults: frozenset[str], token: str = "") -> None:
         self.profile = profile
         self.faults = faults
+        self.token = token  # web credentials (WIC-REG-02): "" registers with Digest
         self.instance = f"urn:uuid:{uuid.uuid4()}"
         self.host = f"{secrets.token_hex(5)}.invalid"  # RFC 7118 §5.2: an invented sent-by
         self.user = secrets.token_hex(4)
@@ -56,3 +57,16 @@ class Identity:
         """Extra headers of an INVITE: none; the fault `latin1_subject_on_invite` adds a
         localized Subject (RFC 3261 §20.36) that the connection then writes in Latin-1."""
         return [("Subject", "Appel vidéo")] if "latin1_subject_on_invite" in self.faults else []
+
+    def bearer(self, method: str) -> list[tuple[str, str]]:
+        """`Authorization: Bearer <token>` (RFC 6750 §2.1, RFC 8898 §2.1) on every request
+        but CANCEL and the ACK for a non-2xx (TS 24.371 7.2.1; RFC 3261 §22.1): the
+        callers of those never ask. Faults spoil it: REGISTER only, the access_token form,
+        the bare token."""
+        if not self.token or ("bearer_register_only" in self.faults and method != "REGISTER"):
+            return []
+        if "bearer_access_token_form" in self.faults:
+            return [("Authorization", f'Bearer access_token="{self.token}"')]
+        if "bearer_no_scheme" in self.faults:
+            return [("Authorization", self.token)]
+        return [("Authorization", f"Bearer {self.token}")]

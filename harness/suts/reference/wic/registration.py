@@ -1,11 +1,14 @@
-"""The reference WIC's registration (RFC 3261 §10.2, RFC 5626 §4.2, RFC 7118 §5.2), with
-a Digest answer to a challenge (RFC 3261 §22.2)."""
+"""The reference WIC's registration (RFC 3261 §10.2, RFC 5626 §4.2, RFC 7118 §5.2): with
+web credentials the Bearer token (RFC 8898 §2.1, WIC-REG-02), else TS 24.229's initial
+Digest credentials and a Digest answer to a challenge, MD5 or SHA-256, stale nonces
+included (RFC 3261 §22.2, RFC 7616; WIC-REG-01)."""
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
 from harness.sip import (
+    Challenge,
     SipMessage,
     SipParseError,
     build_digest_authorization,
@@ -55,9 +58,26 @@ class Registration:
             headers.append(authorization)
         return build_request("REGISTER", f"sip:{me.profile.domain}", headers)
 
+    def initial(self) -> tuple[str, str] | None:
+        """The credentials of a REGISTER that answers no challenge: the Bearer token
+        (RFC 8898 §2.1); with a password, TS 24.229 5.1.1.2.1's Digest with the IMPI,
+        realm and uri and an empty nonce and response (WIC-REG-01)."""
+        me = self.ua.identity
+        bearer = me.bearer("REGISTER")
+        if bearer:
+            return bearer[0]
+        profile = self.ua.profile
+        if me.token or not profile.password or "no_initial_authorization" in self.ua.faults:
+            return None
+        return ("Authorization", f'Digest username="{profile.impi}", realm="{profile.domain}", '
+                                 f'uri="sip:{profile.domain}", nonce="", response=""')
+
     async def run(self) -> None:
+        """Register (RFC 3261 §10.2): answer one Digest challenge, and one more that says
+        `stale=true` (RFC 7616 §3.3: the nonce aged, the credentials were right)."""
         ua = self.ua
-        authorization: tuple[str, str] | None = None
+        authorization = self.initial()
+        answered = stale = False
         ua.detail = "registering"
         while True:
             response = await ua.transactions.transact(self.request(authorization))
@@ -66,9 +86,18 @@ class Registration:
                 ua.detail = "REGISTER got no final response"
                 return
             status = response.status or 0
-            if status in (401, 407) and authorization is None and ua.profile.password:
-                authorization = self.authorization(response)
-                if authorization is not None:
+            if status in (401, 407) and ua.profile.password and not ua.identity.token:
+                challenge = self.challenge(response)
+                retry = challenge is not None and (
+                    not answered
+                    or (not stale and (challenge.param("stale") or "").lower() == "true"
+                        and "ignore_stale" not in ua.faults)
+                )
+                if challenge is not None and retry:
+                    stale, answered = answered, True
+                    if "new_call_id_after_401" in ua.faults:
+                        self.call_id = new_call_id()  # RFC 3261 §10.2 broken on purpose
+                    authorization = self.authorization(response, challenge)
                     continue
             ua.registered = 200 <= status < 300
             if ua.registered:
@@ -79,16 +108,22 @@ class Registration:
             ua.log(f"registration: {ua.detail}")
             return
 
-    def authorization(self, response: SipMessage) -> tuple[str, str] | None:
-        """RFC 3261 §22.2: answer a Digest challenge with the profile's credentials."""
-        profile = self.ua.profile
+    @staticmethod
+    def challenge(response: SipMessage) -> Challenge | None:
+        """The Digest challenge of a 401/407, None for another scheme or none."""
         name = "WWW-Authenticate" if response.status == 401 else "Proxy-Authenticate"
         try:
             challenge = parse_challenge(response.header(name) or "")
         except SipParseError:
             return None
-        if challenge.scheme.lower() != "digest":
-            return None
+        return challenge if challenge.scheme.lower() == "digest" else None
+
+    def authorization(self, response: SipMessage, challenge: Challenge) -> tuple[str, str]:
+        """RFC 3261 §22.2: answer a Digest challenge (RFC 7616: its algorithm) with the
+        profile's credentials. The fault `digest_wrong_response` hashes a SHA-256 challenge's
+        answer with MD5 (and names it SHA-256): a wrong response."""
+        profile = self.ua.profile
+        algorithm = challenge.param("algorithm") or "MD5"
         offered = [q.strip() for q in (challenge.param("qop") or "").split(",") if q.strip()]
         value = build_digest_authorization(
             username=profile.impi,
@@ -98,7 +133,9 @@ class Registration:
             uri=f"sip:{profile.domain}",
             nonce=challenge.param("nonce") or "",
             qop="auth" if "auth" in offered else None,
-            algorithm=challenge.param("algorithm") or "MD5",
+            algorithm="MD5" if "digest_wrong_response" in self.ua.faults else algorithm,
             opaque=challenge.param("opaque"),
         )
+        if "digest_wrong_response" in self.ua.faults:
+            value = value.replace("algorithm=MD5", f"algorithm={algorithm}")
         return ("Authorization" if response.status == 401 else "Proxy-Authorization", value)

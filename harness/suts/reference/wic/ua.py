@@ -25,7 +25,7 @@ class ReferenceWic:
         self.profile = env.profile
         self.faults = faults
         self.log = SutLog("wic")
-        self.identity = Identity(env.profile, faults)
+        self.identity = Identity(env.profile, faults, env.token)
         self.registered = False
         self.want_registered = False
         self.detail = "loaded, not connected"
