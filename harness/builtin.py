@@ -19,7 +19,7 @@ from harness import yamlmarks
 
 PROFILE_SUFFIXES = (".yaml", ".yml")
 EXPECTED_SUFFIX = ".expected.yaml"
-DEFAULT_PROFILE_NAMES = ("reference-epcscf", "reference-wic")
+DEFAULT_PROFILE_NAMES = ("reference-epcscf", "reference-epcscf-tna", "reference-wic")
 
 
 def data_dir() -> Path:

@@ -20,6 +20,7 @@ Pure data and no I/O: safe to import from the sans-I/O core.
 # are NotRequired (`__optional_keys__`) when its annotations are evaluated at class creation.
 
 import hashlib
+import re
 import secrets
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
@@ -45,12 +46,74 @@ TOKEN = "token"  # TokenData
 
 REDACTED = "<redacted>"
 
+# Credentials found by their shape, whoever made them (a SUT's own token is one wicct never
+# minted; a digest response is computed from the password but is not the password). Each
+# pattern's group "secret" is replaced by its fingerprint; what surrounds it stays, so an
+# empty `response=""` (TNA, TS 33.203 Annex U) or a Bearer challenge's `error="..."` reads
+# as sent. Checks judge from what the actors saw, never from a redacted value.
+_B64TOKEN = r"[A-Za-z0-9\-._~+/]+=*"  # RFC 6750 §2.1
+_END = r"(?![A-Za-z0-9\-._~+/=\"])"  # a whole token, not an auth-param name (`error="..."`)
+SECRET_PATTERNS: tuple[str, ...] = (
+    # RFC 6750 §2.1 credentials in an Authorization header (SIP or HTTP), any length
+    r"(?i)\b(?:proxy-)?authorization[ \t]*:[ \t]*bearer[ \t]+(?P<secret>" + _B64TOKEN + _END + ")",
+    # `Bearer <token>` anywhere else (logs, JSON): long enough not to be a word of prose
+    r"(?i)\bbearer[ \t]+(?P<secret>[A-Za-z0-9\-._~+/]{16,}=*" + _END + ")",
+    # the `access_token` parameter form (RFC 6750 §2.2) and JWTs (RFC 7519 §3) by shape
+    r"(?i)\baccess_token[ \t]*=[ \t]*\"?(?!<redacted)(?P<secret>[^\"\s,;&]+)",
+    r"\b(?P<secret>eyJ[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]*)",
+    # RFC 3261 §22.4 / RFC 7616 §3.4: the digest `response` (and the server's `rspauth`),
+    # quoted and non-empty, or unquoted hex
+    r"(?i)\b(?:response|rspauth)[ \t]*=[ \t]*(?:\"(?!<redacted)(?P<secret>[^\"]+)\"|(?P<bare>[0-9a-f]{8,})\b)",
+)
+_TEXT_PATTERNS = tuple(re.compile(p) for p in SECRET_PATTERNS)
+_BYTES_PATTERNS = tuple(re.compile(p.encode()) for p in SECRET_PATTERNS)
+
+
+def fingerprint_stand_in(secret: str | bytes) -> str:
+    """`<redacted sha256:1a2b3c4d>`: the first 8 hex of the secret's SHA-256, so that a
+    report can tell two tokens apart (and match one wicct's issuer minted)."""
+    data = secret.encode("utf-8") if isinstance(secret, str) else secret
+    return f"<redacted sha256:{hashlib.sha256(data).hexdigest()[:8]}>"
+
+
+def _stand_in(match: re.Match[Any]) -> Any:
+    """The match with its secret group ("secret", else "bare") replaced by a fingerprint."""
+    name = next(n for n in ("secret", "bare") if n in match.re.groupindex and match.group(n) is not None)
+    whole, offset = match.group(0), match.start()
+    start, end = match.span(name)
+    stand_in: Any = fingerprint_stand_in(match.group(name))
+    if isinstance(whole, bytes):
+        stand_in = stand_in.encode()
+    return whole[: start - offset] + stand_in + whole[end - offset:]
+
+
+def _by_pattern(value: str) -> str:
+    for pattern in _TEXT_PATTERNS:
+        value = pattern.sub(_stand_in, value)
+    return value
+
+
+def _by_pattern_bytes(value: bytes) -> bytes:
+    for pattern in _BYTES_PATTERNS:
+        value = pattern.sub(_stand_in, value)
+    return value
+
 
 class Redactor:
-    """Replaces registered secrets (passwords, bearer tokens) in any text."""
+    """Replaces secrets in any text: the registered ones (passwords, bearer tokens, a
+    profile's `secrets:`) exactly, and credentials found by their shape
+    (`SECRET_PATTERNS`: bearer tokens, JWTs, digest responses) by their fingerprint."""
 
     def __init__(self) -> None:
         self._secrets: dict[str, str] = {}  # secret -> what stands in for it
+
+    @classmethod
+    def of(cls, secrets: Iterable[str]) -> "Redactor":
+        """A redactor for these exact secrets (e.g. every profile's `Profile.secrets`)."""
+        redactor = cls()
+        for secret in secrets:
+            redactor.add(secret)
+        return redactor
 
     def add(self, secret: str | None, *, fingerprint: bool = False) -> None:
         """Register a secret. `fingerprint`: it is replaced by `<redacted sha256:1a2b3c4d>`
@@ -59,15 +122,14 @@ class Redactor:
         if secret and len(secret) >= 3:
             stand_in = REDACTED
             if fingerprint:
-                digest = hashlib.sha256(secret.encode("utf-8")).hexdigest()[:8]
-                stand_in = f"<redacted sha256:{digest}>"
+                stand_in = fingerprint_stand_in(secret)
             self._secrets.setdefault(secret, stand_in)
 
     def text(self, value: str) -> str:
         for secret in sorted(self._secrets, key=len, reverse=True):
             if secret in value:
                 value = value.replace(secret, self._secrets[secret])
-        return value
+        return _by_pattern(value)
 
     def value(self, value: Any) -> Any:
         """Redact recursively in strings, bytes, lists, sets and dicts (keys too)."""
@@ -78,7 +140,7 @@ class Redactor:
             data = bytes(value)
             for secret in sorted(self._secrets, key=len, reverse=True):
                 data = data.replace(secret.encode("utf-8"), self._secrets[secret].encode())
-            return data
+            return _by_pattern_bytes(data)
         if isinstance(value, Mapping):
             return {(self.text(k) if isinstance(k, str) else k): self.value(v) for k, v in value.items()}
         if isinstance(value, list | tuple | set | frozenset):
@@ -308,6 +370,7 @@ class NoteData(TypedDict, total=False):
     cites: list[int]  # the runner: the entries an INCONCLUSIVE stop's reason rests on
     line: int
     traceback: str  # the runner: a wicct error
+    stray_of: int  # the IMS-core stub: the entry of a message made in another case
 
 
 class StimulusData(TypedDict, total=False):

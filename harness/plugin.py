@@ -35,6 +35,7 @@ from harness import builtin, yamlmarks
 from harness.cases.files import is_case_file
 from harness.cases.model import Case, load_case
 from harness.cases.runner import error_result, run_case_sync
+from harness.evidence import Redactor
 from harness.pki import Pki
 from harness.profiles import Profile, load_profile
 from harness.results import RunResult
@@ -364,12 +365,19 @@ def pytest_runtestloop(session: pytest.Session) -> Any:
         state.scheduler.close()
 
 
+def run_redactor(state: WicctState) -> Redactor:
+    """Every profile's secrets, and credentials by their shape (harness.evidence): what
+    leaves the run (report, terminal) goes through it, whichever case or probe wrote it."""
+    return Redactor.of(secret for profile in state.profiles for secret in profile.secrets)
+
+
 def _record_lanes(state: WicctState) -> list[str]:
     """Copy each profile's concurrency policy and probe outcome into the report's SUTs;
-    the messages of the set-up failures."""
+    the messages of the set-up failures (redacted: a probe's reason may quote a SUT log)."""
     if state.scheduler is None:
         return []
     failures = []
+    redact = run_redactor(state).text
     suts = {s.profile: s for s in state.run.suts}
     for lane in state.scheduler.lanes.values():
         sut = suts.get(lane.profile.id)
@@ -377,12 +385,12 @@ def _record_lanes(state: WicctState) -> list[str]:
             continue
         sut.one_at_a_time = lane.one_at_a_time
         if lane.probe_note.startswith("pre-flight probe error"):
-            state.run.notes.append(f"profile {lane.profile.id}: {lane.probe_note}")
+            state.run.notes.append(redact(f"profile {lane.profile.id}: {lane.probe_note}"))
         if lane.failure is None:
             continue
         sut.setup_failure = {
             "kind": lane.failure.kind,
-            "reason": lane.failure_reason,
+            "reason": redact(lane.failure_reason),
             "not_tried": lane.not_tried,
         }
         message = setup_failure_message(lane.profile.id, sut.setup_failure)
@@ -417,7 +425,8 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         )
     from harness.report import write_reports
 
-    state.written = write_reports(state.run.to_json(), state.out)
+    # the results are redacted already (harness.cases.runner); this is the net under them
+    state.written = write_reports(run_redactor(state).value(state.run.to_json()), state.out)
 
 
 def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:

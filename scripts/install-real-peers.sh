@@ -14,6 +14,7 @@ JSSIP_VERSION="3.13.8"
 
 APT_PACKAGES=(
   kamailio kamailio-websocket-modules kamailio-tls-modules kamailio-ims-modules
+  kamailio-utils-modules kamailio-extra-modules
   chromium libnss3-tools
 )
 

@@ -41,7 +41,8 @@ DEFAULT_ORIGIN = object()  # connect(): use the profile's WWSF origin
 REQUEST_OPTIONS = frozenset(
     {
         "to", "ruri", "via_transport", "sent_by", "call_id", "cseq", "from_tag", "to_tag",
-        "expires", "outbound", "contact", "headers", "max_forwards", "route", "digest",
+        "expires", "outbound", "contact", "headers", "max_forwards", "route", "digest", "from",
+        "authorization",
     }
 )  # fmt: skip
 
@@ -114,8 +115,12 @@ class WicEmulator:
         ssl_context: ssl.SSLContext | None,
         *,
         server_hostname: str | None = None,
+        bearer: str | None = None,
     ) -> None:
         self.timeline = timeline
+        # SEED 5.Y.1.3, RFC 8898 §2.1: the web-credentials token every default REGISTER
+        # carries as `Authorization: Bearer` (None: the profile does not claim them)
+        self.bearer = bearer
         self.profile = profile
         self.url = url
         self.ssl_context = ssl_context
@@ -213,6 +218,10 @@ class WicEmulator:
         sent_by, call_id, cseq, from_tag, to_tag, expires, outbound, contact (False: none;
         a string: that value), headers ([[name, value]...]), max_forwards, route ([uri...]),
         digest (REGISTER: SIP digest Authorization, `harness.actors.digest_client`).
+        from (the From name-addr without its tag; default: the profile's display name and IMPU).
+        authorization (the Authorization values to send, a string or a list; None or an
+        empty list: none; absent: `Bearer <bearer>` on a REGISTER when the emulator has a
+        token, RFC 8898 §2.1).
         """
         unknown = set(options) - REQUEST_OPTIONS
         if unknown:
@@ -227,6 +236,7 @@ class WicEmulator:
         call_id = str(options.get("call_id") or (s.reg_call_id if register else new_call_id(self.timeline.scope)))
         cseq = int(options.get("cseq") or s.next_cseq(call_id))
         from_tag = str(options.get("from_tag") or (s.reg_from_tag if register else new_tag()))
+        identity = str(options.get("from") or f'"{profile.display_name}" <{profile.impu}>')
         to_value = f"<{target}>" + (f";tag={options['to_tag']}" if options.get("to_tag") else "")
         via = (
             f"SIP/2.0/{options.get('via_transport', 'WSS')} {options.get('sent_by', s.host)}"
@@ -237,7 +247,7 @@ class WicEmulator:
             ("Max-Forwards", str(options.get("max_forwards", 70))),
             *[("Route", f"<{r}>" if not str(r).startswith("<") else str(r)) for r in options.get("route", [])],
             ("To", to_value),
-            ("From", f'"{profile.display_name}" <{profile.impu}>;tag={from_tag}'),
+            ("From", f"{identity};tag={from_tag}"),
             ("Call-ID", call_id),
             ("CSeq", f"{cseq} {method}"),
         ]
@@ -254,9 +264,19 @@ class WicEmulator:
             fields.append(("Supported", "path, outbound"))
         elif register:
             fields.append(("Supported", "path"))
+        fields += [("Authorization", value) for value in self._authorization(register, options)]
         fields.append(("User-Agent", USER_AGENT))
         fields += [(str(n), str(v)) for n, v in options.get("headers", [])]
         return build_request(method, ruri, fields)
+
+    def _authorization(self, register: bool, options: dict[str, Any]) -> list[str]:
+        """The Authorization values of a request (see `build_request`)."""
+        if "authorization" not in options:
+            return [f"Bearer {self.bearer}"] if register and self.bearer else []
+        value = options["authorization"]
+        if not value:
+            return []
+        return [str(value)] if isinstance(value, str) else [str(v) for v in value]
 
     def contact(self, channel: SipChannel, *, register: bool, outbound: bool) -> str:
         """`<sip:user@host.invalid;transport=ws>` (RFC 7118 §5.2), with RFC 5626 parameters."""

@@ -77,6 +77,9 @@ FAULTS: tuple[Fault, ...] = (
        "closes the WebSocket right after relaying the WIC's BYE, before the 200 comes back"),
     _f("retransmit_own_t1", "epcscf", ("BOTH-TP-04",),
        "retransmits requests over the WebSocket on a hard-coded T1 of 500 ms, as if UDP"),
+    _f("no_impu_binding", "epcscf", ("EPC-REG-04",),
+       "does not bind the registered IMPU to the WebSocket it registered over: a request over "
+       "another WebSocket asserting it is relayed to the core"),
     _f("rewrite_sent_by_after_register", "epcscf", ("EPC-TP-01",),
        "keeps the Via sent-by in REGISTER responses, rewrites it in those of later requests"),
     _f("integrity_protected_no", "epcscf", ("EPC-REG-01",),
@@ -89,6 +92,22 @@ FAULTS: tuple[Fault, ...] = (
        "never binds the session: later REGISTERs keep the challenge response's integrity-protected value"),
     _f("no_path_on_register", "epcscf", ("EPC-REG-01",),
        "forwards REGISTER without a Path header (RFC 3327); routes back by the registered Contact"),
+    # --- reference eP-CSCF as a TNA eP-CSCF (profile reference-epcscf-tna) ---------
+    _f("tna_forward_bearer", "epcscf", ("EPC-REG-02",),
+       "TNA: forwards the WIC's Authorization: Bearer (the token) to the core next to the TNA header"),
+    _f("tna_integrity_yes", "epcscf", ("EPC-REG-02",),
+       'TNA: writes integrity-protected="yes" (the IMS AKA value) instead of "auth-done"'),
+    _f("tna_accept_expired", "epcscf", ("EPC-REG-05",),
+       "TNA: validates tokens with the issuer's JWKS but never checks exp"),
+    _f("tna_skip_signature_check", "epcscf", ("EPC-REG-05",),
+       "TNA: reads the token's claims without verifying its signature"),
+    _f("tna_keep_state", "epcscf", ("EPC-REG-06",),
+       "TNA: keeps the last IMPI between messages (a Kamailio $var): a token without IMPI goes "
+       "through as the previous user"),
+    _f("tna_accept_missing_authorization", "epcscf", ("EPC-REG-06",),
+       "TNA: forwards a REGISTER without Authorization as the user in its To header"),
+    _f("tna_pass_forged_integrity", "epcscf", ("EPC-REG-07",),
+       "TNA: trusts and forwards the WIC's own Authorization: Digest with integrity-protected"),
     # --- reference WIC -----------------------------------------------------------
     _f("no_origin", "wic", ("WIC-HS-02",),
        "sends no Origin header in the opening handshake"),

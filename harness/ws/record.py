@@ -124,6 +124,11 @@ class Pong:
     entry: int
 
 
+# Frames one data message may span (issue: hostile SUTs). A SIP message fits in one frame
+# (RFC 7118 §5.1: one SIP message per WebSocket message); browsers and SIP stacks send one.
+MAX_FRAGMENTS = 1024
+
+
 @dataclass
 class _Partial:
     """A data message being reassembled."""
@@ -132,6 +137,7 @@ class _Partial:
     chunks: list[bytes] = field(default_factory=list)
     seqs: list[int] = field(default_factory=list)
     size: int = 0
+    frames: int = 0
     decoder: codecs.IncrementalDecoder | None = None
 
 
@@ -298,6 +304,13 @@ class ConnectionRecord:
     def _fragment(self, data: bytes, seq: int, fin: bool, raw: bytes) -> None:
         partial = self._partial
         assert partial is not None
+        partial.frames += 1
+        if partial.frames > MAX_FRAGMENTS and not fin:
+            # websockets limits a message in bytes (max_size), not in frames: endless
+            # empty continuations would never trip it. RFC 6455 §7.4.1: 1009, "a message
+            # that is too big for it to process".
+            self._too_many_fragments(raw)
+            return
         if partial.decoder is not None:
             buffered = len(partial.decoder.getstate()[0])
             try:
@@ -317,6 +330,14 @@ class ConnectionRecord:
         if fin:
             self._partial = None
             self._message(partial)
+
+    def _too_many_fragments(self, raw: bytes) -> None:
+        self._partial = None
+        reason = f"message too big: more than {MAX_FRAGMENTS} frames"
+        if self.protocol.state is OPEN:
+            self.protocol.fail(1009, reason, raw=raw)  # logs a Failure, drained next
+        else:
+            self._failure(Failure(1009, reason + " (not failed: already closing)", raw))
 
     def _invalid_utf8(self, reason: str, raw: bytes) -> None:
         self._partial = None

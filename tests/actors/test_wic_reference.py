@@ -268,7 +268,9 @@ class TestCalls:
         wic = await make()
         assert wic.chan is not None
         invite, _ = await wic.epcscf.invite(wic.chan)
-        await asyncio.sleep(0.1)
+        ringing = await wic.chan.wait_for(
+            lambda item: item.is_response and item.message is not None and item.message.status == 180, 2.0)
+        assert ringing is not None  # waited for, not slept on: the machine may be loaded
         assert [r.message.status for r in wic.chan.responses_to(invite)] == [100, 180]
         assert (await wic.driver.state()).incoming
         await wic.driver.answer()

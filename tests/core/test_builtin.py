@@ -31,7 +31,10 @@ def test_checkout_symlinks_point_at_the_package_data():
 
 def test_profile_names_leave_expected_files_out():
     names = builtin.profile_names()
-    assert names == ["jssip-chromium-wic", "kamailio-epcscf", "reference-epcscf", "reference-wic"]
+    assert names == [
+        "jssip-chromium-wic", "kamailio-epcscf", "kamailio-tna-epcscf", "reference-epcscf",
+        "reference-epcscf-tna", "reference-wic",
+    ]
     for path in builtin.default_profiles():
         assert path.is_file()
 

@@ -34,3 +34,41 @@ def test_invalid_utf8_with_a_secret_stays_invalid_utf8():
     assert SECRET.encode() not in entry.data["payload"]
     judgement = framing.text_is_utf8(list(timeline), "epcscf")
     assert judgement is not None and judgement.verdict == "FAIL"
+
+
+# -- credentials found by their shape (issue 8 item 6) ----------------------------------------
+
+DIGEST = 'Authorization: Digest username="alice", nonce="abc", response="0123456789abcdef0123456789abcdef"'
+
+
+def test_a_digest_response_is_replaced_by_its_fingerprint_and_an_empty_one_stays() -> None:
+    redactor = Redactor()
+    text = redactor.text(DIGEST)
+    assert "0123456789abcdef" not in text and 'response="<redacted sha256:' in text
+    assert 'username="alice", nonce="abc"' in text  # what the checks read stays
+    tna = 'Authorization: Digest username="alice", nonce="", response="", integrity-protected="auth-done"'
+    assert redactor.text(tna) == tna
+    assert "deadbeefcafe" not in redactor.text('Authentication-Info: rspauth="deadbeefcafe"')
+    assert redactor.text(text) == text  # a stand-in is not redacted again
+
+
+def test_bearer_tokens_wicct_never_minted_are_redacted_in_text_and_bytes() -> None:
+    redactor = Redactor()
+    raw = b"MESSAGE sip:b SIP/2.0\r\nAuthorization: Bearer sut.own-token~1\r\nX: \xff\r\n\r\n"
+    data = redactor.value(raw)
+    assert isinstance(data, bytes) and b"sut.own-token~1" not in data and b"\xff" in data
+    assert b"Authorization: Bearer <redacted sha256:" in data
+    for text in ('Authorization: Bearer access_token="opaque-1"', "log: Bearer abcdefghijklmnopqrstuvwxyz0123",
+                 "token=eyJhbGciOiJFUzI1NiJ9.eyJzdWIiOiJhIn0.c2ln&x=1"):
+        assert "<redacted sha256:" in redactor.text(text), text
+    for text in ('WWW-Authenticate: Bearer error="invalid_token", authz_server="https://as"',
+                 "the Bearer token is not forwarded", 'WWW-Authenticate: Bearer realm="ims"'):
+        assert redactor.text(text) == text  # challenges and prose are not credentials
+
+
+def test_a_pattern_match_has_the_fingerprint_an_issuer_s_token_has() -> None:
+    token = "eyJhbGciOiJFUzI1NiJ9.eyJzdWIiOiJhIn0.c2lnbmF0dXJl"
+    registered = Redactor()
+    registered.add(token, fingerprint=True)
+    assert registered.text(f"Bearer {token}") == Redactor().text(f"Bearer {token}")
+    assert Redactor.of(["pw-123"]).text("pw-123") == REDACTED

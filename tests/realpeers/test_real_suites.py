@@ -3,7 +3,8 @@
 Kamailio as eP-CSCF and JsSIP in headless Chromium as WIC run every case of their role;
 the verdicts must match the peer's expected-results file (every non-PASS explained), so a
 change on either side is noticed. A Kamailio with its Origin allow-list removed must FAIL on
-exactly the requirement that breaks.
+exactly the requirement that breaks; so must a TNA Kamailio that trusts bearer tokens
+without asking the issuer (EPC-REG-05 and EPC-REG-06, issue 8).
 """
 
 from __future__ import annotations
@@ -53,6 +54,7 @@ def failed_ids(report: dict) -> set[str]:
     ("name", "available", "what"),
     [
         ("kamailio-epcscf", _has_kamailio, "kamailio"),
+        ("kamailio-tna-epcscf", _has_kamailio, "kamailio"),
         ("jssip-chromium-wic", _has_browser, "chromium or the JsSIP bundle"),
     ],
 )
@@ -71,11 +73,23 @@ def test_real_peer_matches_expected_results(tmp_path, name, available, what):
 
 def test_kamailio_without_origin_allow_list_fails_exactly_origin(tmp_path):
     require(_has_kamailio(), "kamailio")
-    good = run_suite(PROFILES / "kamailio-epcscf.yaml", tmp_path / "good")
-    text = (PROFILES / "kamailio-epcscf.yaml").read_text()
-    broken = tmp_path / "kamailio-no-origin-check.yaml"
-    assert "origins_check: true" in text
-    broken.write_text(text.replace("origins_check: true", "origins_check: false"))
-    bad = run_suite(broken, tmp_path / "bad")
+    good, bad = _variant(tmp_path, "kamailio-epcscf", "origins_check: true", "origins_check: false")
     assert failed_ids(bad) - failed_ids(good) == {"EPC-ORIGIN-02"}
+    assert failed_ids(good) <= failed_ids(bad)
+
+
+def _variant(tmp_path: Path, name: str, setting: str, broken_value: str) -> tuple[dict, dict]:
+    """The profile's suite as shipped and with one driver option turned to its broken value."""
+    text = (PROFILES / f"{name}.yaml").read_text()
+    assert setting in text
+    good = run_suite(PROFILES / f"{name}.yaml", tmp_path / "good")
+    broken = tmp_path / f"{name}-broken.yaml"
+    broken.write_text(text.replace(setting, broken_value))
+    return good, run_suite(broken, tmp_path / "bad")
+
+
+def test_kamailio_without_token_validation_fails_exactly_reg05_and_reg06(tmp_path):
+    require(_has_kamailio(), "kamailio")
+    good, bad = _variant(tmp_path, "kamailio-tna-epcscf", "token_validation: true", "token_validation: false")
+    assert failed_ids(bad) - failed_ids(good) == {"EPC-REG-05", "EPC-REG-06"}
     assert failed_ids(good) <= failed_ids(bad)

@@ -1,10 +1,15 @@
 """The eP-CSCF-role suite against the reference eP-CSCF: the harness's self-test.
 
 (a) every case PASSes against the conforming reference (or is NOT-APPLICABLE with a
-reason); (b) with each fault switch alone, exactly the requirements the fault table says
-it breaks come out FAIL (rolled up per requirement: an id FAILs if any finding for it
-FAILs) and no other; (c) an unreachable SUT is INCONCLUSIVE with the reason; (d) a SUT
-that accepts TCP/TLS but never answers the handshake ends the case without hanging.
+reason), as profiled plainly (`reference-epcscf`) and as a TNA eP-CSCF with web credentials
+(`reference-epcscf-tna`: every case again, the section-5 ones included); (b) with each fault
+switch alone, exactly the requirements the fault table says it breaks come out FAIL (rolled
+up per requirement: an id FAILs if any finding for it FAILs) and no other; a `tna_*` fault
+breaks the token path, which only runs with web credentials, so it runs against the TNA
+profile, every other fault against the plain one; (c) an unreachable SUT is INCONCLUSIVE
+with the reason; (d) a SUT that accepts TCP/TLS but never answers the handshake ends the
+case without hanging; (e) wicct's own token issuer down or answering garbage makes the
+section-5 cases INCONCLUSIVE with the reason, never PASS.
 """
 
 from __future__ import annotations
@@ -20,7 +25,7 @@ from pathlib import Path
 import pytest
 
 from harness import requirements
-from harness.cases.model import Case, discover, load_case
+from harness.cases.model import Case, Step, discover, load_case
 from harness.cases.registry import load_providers
 from harness.cases.runner import run_case, run_case_sync
 from harness.pki import Pki
@@ -32,6 +37,7 @@ from harness.verdicts import CaseResult, Verdict
 ROOT = Path(__file__).resolve().parents[2]
 CASES = discover(ROOT / "testcases" / "epcscf")
 PROFILE = ROOT / "profiles" / "reference-epcscf.yaml"
+TNA_PROFILE = ROOT / "profiles" / "reference-epcscf-tna.yaml"  # web credentials, TNA
 FAULTS = for_role("epcscf")
 SECTIONS = ("1.", "2.", "3.", "4.")
 NOT_COVERED = {"EPC-KA-03", "EPC-TP-03"}  # informational SUT policy; terminating INVITE routing
@@ -42,6 +48,16 @@ WORKERS = 10  # (fault, case) pairs run in parallel threads, one event loop each
 @pytest.fixture(scope="module")
 def profile() -> Profile:
     return load_profile(PROFILE)
+
+
+@pytest.fixture(scope="module")
+def tna_profile() -> Profile:
+    return load_profile(TNA_PROFILE)
+
+
+def profile_for(fault: str, profile: Profile, tna_profile: Profile) -> Profile:
+    """The profile a fault's matrix runs against: the TNA one for the token path's faults."""
+    return tna_profile if fault.startswith("tna_") else profile
 
 
 @pytest.fixture(scope="module")
@@ -82,8 +98,9 @@ def test_each_fault_breaks_something_the_suite_verifies(cases: list[Case]) -> No
 
 
 @pytest.mark.parametrize("path", CASES, ids=[p.stem for p in CASES])
-def test_reference_conforms(path: Path, profile: Profile, pki: Pki) -> None:
-    result = run_case_sync(load_case(path), profile, pki)
+@pytest.mark.parametrize("which", ["plain", "tna"])
+def test_reference_conforms(path: Path, which: str, profile: Profile, tna_profile: Profile, pki: Pki) -> None:
+    result = run_case_sync(load_case(path), tna_profile if which == "tna" else profile, pki)
     if result.verdict is Verdict.NOT_APPLICABLE:
         assert result.reason
         return
@@ -95,10 +112,11 @@ def test_reference_conforms(path: Path, profile: Profile, pki: Pki) -> None:
 
 
 @pytest.fixture(scope="module")
-def fault_results(cases: list[Case], profile: Profile, pki: Pki) -> dict[str, list[CaseResult]]:
+def fault_results(cases: list[Case], profile: Profile, tna_profile: Profile, pki: Pki) -> dict[str, list[CaseResult]]:
     """Every (fault, case) pair on one pool: the cases mostly wait on protocol windows
     (BOTH-TP-04-epcscf watches max(64×T1, 2×500 ms)), so the matrix runs them together."""
-    jobs = [(name, case, dataclasses.replace(profile, faults=(name,))) for name in FAULTS for case in cases]
+    jobs = [(name, case, dataclasses.replace(profile_for(name, profile, tna_profile), faults=(name,)))
+            for name in FAULTS for case in cases]
     with ThreadPoolExecutor(WORKERS) as pool:
         futures = [(name, pool.submit(run_case_sync, case, faulty, pki)) for name, case, faulty in jobs]
         results: dict[str, list[CaseResult]] = {}
@@ -179,3 +197,22 @@ async def test_silent_sut_does_not_hang(case_id: str, layer: str, profile: Profi
     else:
         assert "unreachable" in result.reason and "timeout" in result.reason
     assert time.monotonic() - started < 5.0
+
+
+# --- (e) wicct's token issuer fails ----------------------------------------------------------
+
+ISSUER_CASES = ["EPC-REG-02", "EPC-REG-05-expired", "EPC-REG-06-none", "EPC-REG-07-yes"]
+
+
+@pytest.mark.parametrize("mode", ["down", "garbage", "error", "stall"])
+@pytest.mark.parametrize("case_id", ISSUER_CASES)
+def test_issuer_failure_is_inconclusive(case_id: str, mode: str, tna_profile: Profile, pki: Pki) -> None:
+    """The case runs with wicct's issuer set to `mode` first: the SUT cannot validate the
+    valid token, which is wicct's failure, not the SUT's: INCONCLUSIVE, saying why."""
+    case = load_case(ROOT / "testcases" / "epcscf" / f"{case_id}.yaml")
+    first = Step(index=0, kind="issuer.mode", args={"mode": mode}, line=case.line)
+    steps = (first, *(dataclasses.replace(s, index=s.index + 1) for s in case.steps))
+    result = run_case_sync(dataclasses.replace(case, steps=steps), tna_profile, pki)
+    assert result.verdict is Verdict.INCONCLUSIVE, show([result])
+    assert f"wicct's token issuer was set to '{mode}'" in result.reason
+    assert "a REGISTER with a valid token answered 503" in result.reason

@@ -72,3 +72,21 @@ async def test_the_read_loop_yields_between_reads() -> None:
     # before the first and after the last
     assert any(0 < n < CHUNKS for n in seen), seen
     conn.abort()
+
+
+async def test_a_message_is_limited_in_frames_not_only_bytes(pair, timeline) -> None:
+    """Empty continuation frames add no bytes, so websockets' max_size never trips: wicct
+    fails the connection with 1009 once a message spans more than MAX_FRAGMENTS frames."""
+    from harness import evidence as ev
+    from harness.ws.record import MAX_FRAGMENTS
+
+    client, server = pair
+    await server.send_raw_frame(opcode="text", payload=b"REGISTER", fin=False)
+    for _ in range(MAX_FRAGMENTS + 5):
+        await server.send_raw_frame(opcode=0, payload=b"", fin=False)
+    assert await client.wait_closed(5.0)
+    errors = [ev.ws_error.of(e) for e in timeline if e.kind == ev.WS_ERROR and e.actor == "wic"]
+    assert [(e["code"], e["error"]) for e in errors] == [
+        (1009, f"message too big: more than {MAX_FRAGMENTS} frames")]
+    close = ev.ws_close.of(timeline[client.close_entry])
+    assert close["sent_code"] == 1009 and close["by"] == "us"

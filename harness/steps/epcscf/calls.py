@@ -82,11 +82,18 @@ async def wic_register(ctx: CaseContext, args: dict[str, Any], step_: Step) -> N
         ctx.passed(f"REGISTER answered {status}{challenged}", evidence=evidence)
 
 
-@step("wic.invite", roles=EPCSCF, args={"conn": CONN, "to": {"type": "string"}, "as": {"type": "string"}})
+@step(
+    "wic.invite",
+    roles=EPCSCF,
+    args={"conn": CONN, "to": {"type": "string"}, "as": {"type": "string"}, "options": {"type": "object"}},
+)
 async def wic_invite(ctx: CaseContext, args: dict[str, Any], step_: Step) -> None:
-    """INVITE with a real aiortc JSEP offer (SEED 5.1.X.2) to `to` (default: the callee)."""
+    """INVITE with a real aiortc JSEP offer (SEED 5.1.X.2) to `to` (default: the callee);
+    `options` as for `peer.send` (e.g. `from`, `headers`)."""
     chan = channel(ctx, args)
-    options = {"to": args["to"]} if "to" in args else {}
+    options = dict(args.get("options", {}))
+    if "to" in args:
+        options["to"] = args["to"]
     request = await wic(ctx).invite(chan, **options)
     ctx.vars[args.get("as", "invite")] = request
     ctx.vars["last_sent_seq"] = chan.sent[-1][1] if chan.sent else 0

@@ -66,7 +66,10 @@ async def epcscf_environment(ctx: CaseContext) -> AsyncIterator[None]:
         )
         secure = endpoint.ws_url.startswith("wss:")
         context = client_context(endpoint.ca_pem, verify=profile.tls_verify) if secure else None
-        wic = WicEmulator(ctx.timeline, profile, endpoint.ws_url, context, server_hostname=endpoint.host)
+        # SEED 5.Y.1.3: with web credentials every default REGISTER carries a valid token
+        bearer = issuer.mint("valid", impi=profile.impi, impus=(profile.impu,)).token if issuer else None
+        wic = WicEmulator(ctx.timeline, profile, endpoint.ws_url, context, server_hostname=endpoint.host,
+                          bearer=bearer)
         ctx.actors["peer"] = ctx.actors["wic"] = wic
         yield
     finally:

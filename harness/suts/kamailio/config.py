@@ -19,10 +19,48 @@ _PLACEHOLDER = re.compile(r"@@([A-Z0-9_]+)@@")
 # RFC 6454 §6.1 serialisation: scheme "://" host [ ":" port ], or the opaque "null".
 _ORIGIN = re.compile(r"^(?:[a-z][a-z0-9+.-]*://[A-Za-z0-9.\-\[\]:]+|null)$")
 _LOOPBACK_V4 = re.compile(r"^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$")
+# Values written between double quotes or into a regular expression of the config: a
+# domain name, wicct's issuer on loopback over HTTPS, an audience, one scope token.
+_DOMAIN = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?$")
+_ISSUER_BASE = re.compile(r"^https://127\.\d{1,3}\.\d{1,3}\.\d{1,3}:\d{1,5}$")
+_PATH = re.compile(r"^/[A-Za-z0-9._~/-]*$")
+_AUDIENCE = re.compile(r"^[A-Za-z0-9._~:/-]+$")
+_SCOPE = re.compile(r"^[A-Za-z0-9._~:/-]+$")  # one RFC 6749 §3.3 scope-token, config-safe
+_INTEGRITY = re.compile(r"^[a-z][a-z0-9-]*$")  # a TS 24.229 integrity-protected value or "absent"
 
 
 class ConfigError(ValueError):
     """A profile value cannot be written into the Kamailio configuration."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class TnaConfig:
+    """Bearer validation and Trusted Node Authentication (SEED 5.Y.1.3; RFC 8898 §2.2;
+    TS 33.203 Annex U): where the issuer's RFC 7662 introspection endpoint is and what a
+    token must say. `validate=False` is the misconfigured variant that trusts any
+    well-formed Bearer."""
+
+    issuer_base: str  # https://127.0.0.1:PORT (the RFC 8414 base, also authz_server)
+    introspection_path: str  # /introspect
+    ca: Path  # the CA that signed the issuer's certificate
+    audience: str
+    scope: str
+    timeout: int = 2  # seconds Kamailio waits for the issuer (http_client, whole seconds)
+    validate: bool = True
+
+    def __post_init__(self) -> None:
+        if not _ISSUER_BASE.match(self.issuer_base):
+            raise ConfigError(f"issuer must be https on IPv4 loopback, not {self.issuer_base!r}")
+        if not _PATH.match(self.introspection_path):
+            raise ConfigError(f"bad introspection path {self.introspection_path!r}")
+        if '"' in str(self.ca) or not str(self.ca).startswith("/"):
+            raise ConfigError(f"the issuer CA must be an absolute path: {self.ca}")
+        if not _AUDIENCE.match(self.audience):
+            raise ConfigError(f"audience not writable into the config: {self.audience!r}")
+        if not _SCOPE.match(self.scope):
+            raise ConfigError(f"scope must be one scope token: {self.scope!r}")
+        if not 1 <= self.timeout <= 30:
+            raise ConfigError(f"issuer timeout out of range (1-30 s): {self.timeout}")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -41,6 +79,12 @@ class EpcscfConfig:
     debug: int = 2
     ws_keepalive_mechanism: int = 1  # websocket module: 0 none, 1 Ping, 2 Pong
     ws_keepalive_timeout: int = 180
+    domain: str = "ims.example.test"  # realm and uri of the TNA header
+    tna: TnaConfig | None = None  # None: no bearer tokens (digest REGISTERs relayed)
+    # integrity-protected on relayed digest REGISTERs (profile auth.integrity_protected)
+    integrity_protected: Mapping[str, str] = field(
+        default_factory=lambda: {"first": "absent", "challenge_response": "tls-pending", "later": "tls-yes"}
+    )
     defines: tuple[str, ...] = field(default_factory=tuple)
 
     def __post_init__(self) -> None:
@@ -59,6 +103,12 @@ class EpcscfConfig:
                 raise ConfigError(f"not a serialised origin (RFC 6454 §6.1): {origin!r}")
         if not 0 <= self.ws_keepalive_mechanism <= 2:
             raise ConfigError("ws_keepalive_mechanism must be 0, 1 or 2")
+        if not _DOMAIN.match(self.domain):
+            raise ConfigError(f"not a domain name: {self.domain!r}")
+        for stage in ("first", "challenge_response", "later"):
+            value = self.integrity_protected.get(stage, "")
+            if not _INTEGRITY.match(value):
+                raise ConfigError(f"integrity_protected {stage}: bad value {value!r}")
         for define in self.defines:
             if not re.fullmatch(r"[A-Z][A-Z0-9_]*", define):
                 raise ConfigError(f"bad define name {define!r}")
@@ -70,10 +120,21 @@ def origin_match(origins: Iterable[str]) -> str:
     return " || ".join(terms) if terms else "0"
 
 
+def scope_regex(scope: str) -> str:
+    """A POSIX ERE matching `scope` literally (its only metacharacter can be '.')."""
+    return scope.replace(".", "[.]")
+
+
 def values(cfg: EpcscfConfig) -> dict[str, str]:
     defines = list(cfg.defines)
     if cfg.origins_check:
         defines.append("WITH_ORIGIN_CHECK")
+    tna = cfg.tna
+    if tna is not None:
+        defines.append("WITH_TNA")
+        if tna.validate:
+            defines.append("WITH_TOKEN_VALIDATION")
+    ip = cfg.integrity_protected
     define_lines = "\n".join(f"#!define {name}" for name in sorted(set(defines)))
     return {
         "DEFINES": define_lines,
@@ -88,6 +149,18 @@ def values(cfg: EpcscfConfig) -> dict[str, str]:
         "ORIGIN_MATCH": origin_match(cfg.trusted_origins),
         "WS_KEEPALIVE_MECHANISM": str(cfg.ws_keepalive_mechanism),
         "WS_KEEPALIVE_TIMEOUT": str(cfg.ws_keepalive_timeout),
+        "DOMAIN": cfg.domain,
+        # without an issuer these sit in #!ifdef WITH_TNA blocks that Kamailio skips
+        "ISSUER_BASE": tna.issuer_base if tna else "https://127.0.0.1:1",
+        "ISSUER_PATH": tna.introspection_path if tna else "/introspect",
+        "ISSUER_CA": str(tna.ca) if tna else "/nonexistent",
+        "ISSUER_TIMEOUT": str(tna.timeout) if tna else "2",
+        "AUDIENCE": tna.audience if tna else "",
+        "SCOPE": tna.scope if tna else "",
+        "SCOPE_RE": scope_regex(tna.scope) if tna else "",
+        "IP_FIRST": ip["first"],
+        "IP_CHALLENGE": ip["challenge_response"],
+        "IP_LATER": ip["later"],
     }
 
 

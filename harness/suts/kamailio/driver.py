@@ -7,6 +7,11 @@ on the WSS port, never a sleep. Loopback only.
 Driver options (profile `driver_options`):
   origins_check: true        false renders the misconfigured variant without the Origin
                              allow-list (it must then FAIL exactly EPC-ORIGIN-02)
+  token_validation: true     with an issuer (profile claims web-credentials): false renders
+                             the misconfigured variant that trusts any well-formed Bearer
+                             without introspection (it must then FAIL exactly EPC-REG-05
+                             and EPC-REG-06)
+  issuer_timeout: 2          seconds Kamailio waits for the issuer's introspection answer
   debug: 2                   Kamailio log level (3 logs every SIP message in full)
   ws_keepalive_mechanism: 1  websocket module: 0 none, 1 Ping, 2 Pong
   ws_keepalive_timeout: 180  seconds
@@ -28,9 +33,18 @@ import time
 from collections.abc import Mapping
 from pathlib import Path
 from typing import ClassVar
+from urllib.parse import urlsplit
 
+from harness.actors.token_issuer import IssuerEndpoint
+from harness.profiles import Profile
 from harness.suts.base import EpcscfDriver, EpcscfEndpoint, EpcscfEnv, SutUnavailable
-from harness.suts.kamailio.config import ConfigError, EpcscfConfig, render_cfg, render_tls_cfg
+from harness.suts.kamailio.config import (
+    ConfigError,
+    EpcscfConfig,
+    TnaConfig,
+    render_cfg,
+    render_tls_cfg,
+)
 
 INSTALL_HINT = "run scripts/install-real-peers.sh"
 HOST = "127.0.0.1"
@@ -63,6 +77,26 @@ def free_port(host: str = HOST, kind: int = socket.SOCK_STREAM) -> int:
     raise OSError("no free port pair on loopback")
 
 
+def tna_config(issuer: IssuerEndpoint | None, options: Mapping[str, object]) -> TnaConfig | None:
+    """Bearer validation settings when wicct runs an issuer (profile claims web-credentials).
+    Kamailio asks the issuer (RFC 7662 introspection with http_client); it has no JWT module
+    on Debian 12, so a profile asking for local JWKS validation cannot be served."""
+    if issuer is None:
+        return None
+    if issuer.validation != "introspection":
+        raise ConfigError(f"kamailio validates tokens by introspection only, not {issuer.validation!r}")
+    base = urlsplit(issuer.introspection_url)
+    return TnaConfig(
+        issuer_base=f"{base.scheme}://{base.netloc}",
+        introspection_path=base.path or "/",
+        ca=issuer.ca_pem.resolve(),
+        audience=issuer.audience,
+        scope=issuer.scope,
+        timeout=int(str(options.get("issuer_timeout", 2))),
+        validate=bool(options.get("token_validation", True)),
+    )
+
+
 def find_kamailio(binary: str = "kamailio") -> str | None:
     found = shutil.which(binary) or shutil.which(binary, path="/usr/sbin:/usr/local/sbin:/sbin")
     return found
@@ -72,6 +106,8 @@ class KamailioEpcscfDriver(EpcscfDriver):
     name = "kamailio"
     options: ClassVar[Mapping[str, str]] = {
         "origins_check": "false renders the config without the Origin allow-list",
+        "token_validation": "false renders the config that trusts any Bearer without introspection",
+        "issuer_timeout": "seconds to wait for the issuer's introspection answer (1-30)",
         "debug": "Kamailio's debug level",
         "ws_keepalive_mechanism": "websocket module keepalive_mechanism",
         "ws_keepalive_timeout": "websocket module keepalive_timeout (seconds)",
@@ -84,6 +120,26 @@ class KamailioEpcscfDriver(EpcscfDriver):
         "sut.ca": "its certificate is issued from the run's CA",
     }
     concurrent_cases = True  # a Kamailio process with its own config and ports per case
+
+    @classmethod
+    def check_options(cls, profile: Profile) -> list[tuple[str, str]]:
+        """Token settings this config can serve: introspection only, a whole-second timeout,
+        and token options only where an issuer runs (the profile claims web-credentials)."""
+        problems: list[tuple[str, str]] = []
+        options = profile.driver_options
+        bearer = "web-credentials" in profile.features
+        if bearer and profile.auth.tokens.validation != "introspection":
+            problems.append(("auth.token_validation",
+                             "the kamailio driver validates tokens by introspection only"))
+        for key in ("token_validation", "issuer_timeout"):
+            if key in options and not bearer:
+                problems.append((f"driver_options.{key}", "only used when the profile claims web-credentials"))
+        timeout = options.get("issuer_timeout", 2)
+        if not isinstance(timeout, int) or isinstance(timeout, bool) or not 1 <= timeout <= 30:
+            problems.append(("driver_options.issuer_timeout", "whole seconds from 1 to 30"))
+        if not isinstance(options.get("token_validation", True), bool):
+            problems.append(("driver_options.token_validation", "true or false"))
+        return problems
 
     def __init__(self) -> None:
         self.process: asyncio.subprocess.Process | None = None
@@ -136,6 +192,9 @@ class KamailioEpcscfDriver(EpcscfDriver):
                 debug=int(options.get("debug", 2)),
                 ws_keepalive_mechanism=int(options.get("ws_keepalive_mechanism", 1)),
                 ws_keepalive_timeout=int(options.get("ws_keepalive_timeout", 180)),
+                domain=env.profile.domain,
+                tna=tna_config(env.issuer, options),
+                integrity_protected=dict(env.profile.auth.integrity_protected),
             )
         except (ConfigError, ValueError, TypeError) as exc:
             raise SutUnavailable(f"kamailio config: {exc}") from exc

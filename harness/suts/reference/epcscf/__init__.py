@@ -27,10 +27,18 @@ that requests from the core carrying those URIs go back over that connection. On
 REGISTER with digest credentials it sets `integrity-protected` per the registration's
 stage on that connection (TS 24.229 5.2.2.4; `integrity`).
 
+IMPU binding (SEED 5.Y.1.3): the IMPUs of a 2xx to a REGISTER are bound to the WebSocket
+it came over; a request over another WebSocket asserting them is refused with 403.
+
+With web credentials (the profile claims `web-credentials`, `reference-epcscf-tna`), a
+REGISTER is admitted by its bearer token and forwarded with the TNA header instead of the
+client's Authorization (`tna`; SEED 5.Y.1.3, TS 33.203 Annex U).
+
 Modules: `editing` (header list editing), `state` (Flow, Txn), `integrity` (the digest
 registration's stage per flow), `websocket` (handshake, connection faults, sending),
 `core_link` (towards the core), `transactions` (client transactions and their timers),
-`proxy` (the routing), `driver`.
+`binding` (registered IMPUs per flow), `tna` (bearer tokens, Trusted Node
+Authentication), `proxy` (the routing), `driver`.
 """
 
 from __future__ import annotations

@@ -16,10 +16,12 @@ from harness.profiles import Profile
 from harness.sip import NameAddr, SipMessage, SipParseError, build_response, new_branch, parse
 from harness.suts.base import EpcscfEndpoint, EpcscfEnv
 from harness.suts.reference import SutLog
+from harness.suts.reference.epcscf.binding import ImpuBindings
 from harness.suts.reference.epcscf.core_link import CoreLink
 from harness.suts.reference.epcscf.editing import framed, insert_top, replace_top_value, set_values
 from harness.suts.reference.epcscf.integrity import Integrity
 from harness.suts.reference.epcscf.state import HOST, Flow, Txn
+from harness.suts.reference.epcscf.tna import Tna
 from harness.suts.reference.epcscf.transactions import Transactions
 from harness.suts.reference.epcscf.websocket import (
     HandshakeMemory,
@@ -47,12 +49,15 @@ class Proxy:
         self.t1 = env.profile.timers.t1
         self.flows: dict[str, Flow] = {}
         self.bindings: dict[str, str] = {}  # registered Contact URI → flow token
+        self.impus = ImpuBindings()  # registered IMPUs per flow (SEED 5.Y.1.3)
         self.transactions = Transactions(self)
         self.core = CoreLink(self, env.core_host, env.core_port, env.core_transport)
         self.server: WsServer | None = None
         self.tasks: set[asyncio.Task[Any]] = set()
         self.handshakes = HandshakeMemory()
         self.integrity = Integrity(env.profile.auth.integrity_protected, faults, log)
+        # SEED 5.Y.1.3: with web credentials, REGISTER is admitted by bearer token and TNA
+        self.tna = Tna(env.issuer, env.profile, faults, log) if env.issuer is not None else None
 
     # -- life cycle ----------------------------------------------------------------------------
 
@@ -132,6 +137,7 @@ class Proxy:
                 if message is not None:
                     await self._guard(self.from_wic(flow, message))
         finally:
+            self.impus.forget(flow.token)
             self.log(f"flow {flow.token}: closed (close code {conn.close_code}, error {conn.error})")
 
     async def send_ws(self, flow: Flow, data: bytes) -> None:
@@ -205,12 +211,24 @@ class Proxy:
             await self.send_ws(flow, build_response(msg, 483).to_bytes())
             return
         msg = msg.replace_header("Max-Forwards", str((forwards if forwards is not None else 71) - 1))
+        if method != "REGISTER" and await self._foreign_claim(flow, msg):
+            return
         if method == "INVITE":
             await self.send_ws(flow, build_response(msg, 100).to_bytes())
+        if method == "REGISTER" and self.tna is not None:
+            admission = await self.tna.admit(msg)
+            if admission.forward is None:
+                if admission.response is not None:
+                    await self.send_ws(flow, admission.response.to_bytes())
+                return
+            msg = admission.forward
         upstream = msg
         msg, _ = self.pop_own_routes(msg)
         if method == "REGISTER":
-            msg = self._add_path(flow, self.integrity.forward(flow.token, msg))
+            # digest with TLS marks the stage (integrity.py); a TNA REGISTER already carries
+            # integrity-protected="auth-done" from tna.py, which must stand
+            register = msg if self.tna is not None else self.integrity.forward(flow.token, msg)
+            msg = self._add_path(flow, register)
         elif method in DIALOG_CREATING and msg.to.tag is None:
             msg = insert_top(msg, "Record-Route", self.uri(flow, "ws"))
             msg = insert_top(msg, "Record-Route", self.uri(flow, self.core.transport))
@@ -220,6 +238,22 @@ class Proxy:
             # the core's 200 to the BYE could be relayed back.
             self.log(f"flow {flow.token}: BYE relayed; closing the WebSocket before its 200 (fault)")
             self.spawn(flow.conn.close(1.0, code=1000, reason="call released"))
+
+    async def _foreign_claim(self, flow: Flow, msg: SipMessage) -> bool:
+        """SEED 5.Y.1.3: a request asserting an IMPU registered over another flow is
+        refused with 403 (an ACK dropped); True when it was."""
+        impu = self.impus.foreign_claim(flow.token, msg)
+        if impu is None:
+            return False
+        if "no_impu_binding" in self.faults:
+            self.log(f"flow {flow.token}: {msg.method} asserts {impu}, registered over another flow: "
+                     "relayed (fault)")
+            return False
+        self.log(f"flow {flow.token}: {msg.method} asserts {impu}, registered over another flow: refused")
+        if msg.method.upper() != "ACK":
+            await self.send_ws(flow, build_response(msg, 403, "Forbidden (identity not registered "
+                                                    "over this connection)").to_bytes())
+        return True
 
     def _add_path(self, flow: Flow, msg: SipMessage) -> SipMessage:
         """RFC 3327 Path naming this flow; `ob` for an RFC 5626 registration (§5.1)."""
@@ -352,6 +386,8 @@ class Proxy:
         if txn.method == "REGISTER" and status >= 200:
             self.integrity.answered(txn.flow.token, status)
         msg = replace_top_value(msg, "Via", None)
+        if txn.method == "REGISTER" and 200 <= status < 300:
+            self.impus.registered(txn.flow.token, txn.request, msg)
         if "rewrite_sent_by" in self.faults or (
             "rewrite_sent_by_after_register" in self.faults and txn.method != "REGISTER"
         ):
