@@ -129,7 +129,7 @@ def path_on_every_register(registers: list[ForwardedRegister]) -> Judgement | No
         return None
     missing = [r for r in registers if not r.message.has_header("Path")]
     if missing:
-        stages = ", ".join(sorted({_WORDS[r.stage] for r in missing}))
+        stages = ", ".join(_WORDS[s] for s in STAGES if any(r.stage == s for r in missing))
         return Judgement(Verdict.FAIL, f"{len(missing)} of {len(registers)} REGISTER(s) reached the core "
                          f"without a Path ({stages})", tuple(r.entry for r in missing[:6]))
     return Judgement(Verdict.PASS, f"Path on all {len(registers)} REGISTER(s) the core received",

@@ -20,6 +20,7 @@ from harness.actors.wic_emulator import WicEmulator
 from harness.evidence import Timeline
 from harness.pki import Pki, client_context
 from harness.profiles import Profile, load_profile
+from harness.sip.auth import parse_credentials
 from harness.suts.base import EpcscfEnv
 from harness.suts.reference.epcscf import ReferenceEpcscfDriver
 
@@ -105,6 +106,30 @@ class TestRegistration:
         assert (first.cseq.number, second.cseq.number) == (1, 2)
         other = stack.wic.build_request("OPTIONS", chan)
         assert other.call_id != first.call_id and other.request_uri == stack.wic.profile.callee
+
+    async def test_digest_registration_through_the_reference_eP_CSCF(self, stack: Stack) -> None:
+        """TS 24.229 5.1.1.2.1: empty nonce/response first; the retry answers the 401 on
+        the same Call-ID with CSeq + 1; a later REGISTER reuses the challenge (nc 2); the
+        reference eP-CSCF marks each stage (5.2.2.4)."""
+        stack.core.set_registrar("digest")
+        chan = await stack.channel()
+        first = await stack.wic.register(chan, digest=True)
+        assert 'nonce="", response=""' in (first.header("Authorization") or "")
+        challenge = await chan.response_to(first, 2.0)
+        assert challenge is not None and challenge.message is not None and challenge.message.status == 401
+        assert stack.wic.digest.challenged(challenge.message)
+        sent = []
+        for _ in range(2):
+            request = await stack.wic.register(chan, digest=True)
+            ok = await chan.response_to(request, 2.0)
+            assert ok is not None and ok.message is not None and ok.message.status == 200
+            sent.append(request)
+        assert [r.call_id for r in sent] == [first.call_id] * 2
+        assert [r.cseq.number for r in sent] == [2, 3]
+        assert [parse_credentials(r.header("Authorization") or "").param("nc") for r in sent] == ["00000001", "00000002"]
+        marks = [parse_credentials(rx.message.header("Authorization") or "").param("integrity-protected")
+                 for rx in stack.core.received("REGISTER")]
+        assert marks == [None, "tls-pending", "tls-yes"]
 
     async def test_without_outbound_the_contact_is_plain(self, profile: Profile, pki: Pki, tmp_path: Path) -> None:
         s = await make_stack(dataclasses.replace(profile, features=frozenset()), pki, tmp_path)
