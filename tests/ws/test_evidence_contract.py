@@ -188,7 +188,40 @@ async def everything(written: Written, pki: Pki) -> Written:
     await sip_channel(timeline)
     await over_loopback(timeline, pki)
     await token_issuer(timeline, pki)
+    await wic_credentials(timeline, pki)
     return written
+
+
+async def wic_credentials(timeline: Timeline, pki: Pki) -> None:
+    """The eP-CSCF emulator's credential facts (NOTE `auth`): the reference WIC registers
+    through a SHA-256 digest challenge."""
+    import tempfile
+
+    from harness.actors.epcscf_emulator import EpcscfEmulator
+    from harness.builtin import profiles_dir
+    from harness.profiles import load_profile
+    from harness.suts.base import WicEnv
+    from harness.suts.reference.wic.driver import ReferenceWicDriver
+
+    profile = load_profile(profiles_dir() / "reference-wic.yaml")
+    with tempfile.TemporaryDirectory() as tmp:
+        emulator = EpcscfEmulator(timeline=timeline, profile=profile, pki=pki, workdir=Path(tmp),
+                                  challenge=True)
+        await emulator.start()
+        emulator.use_digest("SHA-256")
+        wic = ReferenceWicDriver()
+        try:
+            await wic.start(WicEnv(profile=profile, pki=pki, epcscf_url=emulator.url,
+                                   ca_pem=pki.ca_pem, workdir=Path(tmp)))
+            await wic.register()
+            for _ in range(300):
+                if emulator.registration is not None:
+                    break
+                await asyncio.sleep(0.01)
+            assert emulator.registration is not None, "the reference WIC did not register"
+        finally:
+            await wic.stop()
+            await emulator.stop()
 
 
 async def token_issuer(timeline: Timeline, pki: Pki) -> None:
