@@ -159,7 +159,8 @@ def cmd_run(args: argparse.Namespace) -> int:
 
     from harness.plugin import load_profiles
 
-    console = Console(stderr=False, soft_wrap=True)  # a line too long for a log is not cut
+    # a line too long for a log is not cut, nor a table squeezed to 80 columns
+    console = Console(stderr=False, soft_wrap=True, width=None if sys.stdout.isatty() else 200)
     try:
         profile_paths = [str(p) for p in resolve_profiles(args.profile)]
         load_profiles(profile_paths)

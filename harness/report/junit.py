@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from harness.report.text import case_text, clean, one_line
+from harness.requirements import catalogue
 
 JUNIT_NAME = "junit.xml"
 NO_PROFILE = "case-files"  # the suite of case files that could not be loaded (profile "-")
@@ -153,8 +154,6 @@ def _testcase(case: Mapping[str, Any], strict: bool) -> tuple[ET.Element, str]:
 
 
 def _case_properties(case: Mapping[str, Any]) -> ET.Element:
-    from harness.requirements import catalogue
-
     properties = ET.Element("properties")
     verifies = [str(r) for r in case.get("verifies") or []]
     _property(properties, "wicct.verdict", case.get("verdict", ""))
