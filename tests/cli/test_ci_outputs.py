@@ -134,6 +134,11 @@ def test_allure_statuses_titles_descriptions_attachments(run: Run) -> None:
               "INCONCLUSIVE": "skipped", "NOT-APPLICABLE": "skipped"}[verdict]
         for key, verdict in EXPECTED.items()
     }
+    took = {(c["profile"], c["id"]): c["duration_s"] for c in run.report["cases"]}
+    for key, data in results.items():  # the case's own time, not the instant of taking it
+        assert abs(data["stop"] - data["start"] - took[key] * 1000) <= 1, key
+    assert results[("reference-epcscf", "EPC-KA-04")]["stop"] - results[
+        ("reference-epcscf", "EPC-KA-04")]["start"] > 1000  # a keep-alive window
     fail = results[("faulty", "EPC-ORIGIN-02-foreign")]
     assert fail["name"] == "EPC-ORIGIN-02-foreign [faulty]: eP-CSCF refuses a foreign Origin"
     assert fail["statusDetails"]["message"].startswith("CaseFailed: FAIL: EPC-ORIGIN-02: ")
