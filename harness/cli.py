@@ -1,7 +1,14 @@
 """The `wicct` command: run the suite, list cases, list fault switches.
 
 `wicct run` is pytest underneath (the plugin does the work), so vendors get the same
-outcomes, JUnit XML and Allure results in CI. Exit codes: 0 no FAIL and no ERROR (and,
+outcomes, JUnit XML and Allure results in CI. It runs pytest with its terminal off and
+prints one line per case (id, profile, verdict, time; a non-PASS's reason on its own
+indented line), then a summary; `-q` leaves out the per-case lines, `-v` brings pytest's
+own output back (header, a line per test, each failure's findings and evidence). The run
+writes report.json, report.html and junit.xml (one suite per profile) into `--out`;
+`--alluredir` adds Allure results. A reader that stops reading (`wicct faults --json |
+head -1`) ends the output quietly: no traceback, and the exit code of what was done (a
+run's verdicts still decide it). Exit codes: 0 no FAIL and no ERROR (and,
 with --strict, no INCONCLUSIVE); 1 otherwise; 2 bad input (profile, options) before any
 case ran, or a set-up failure: a profile whose SUT could not be reached or verified, whose
 CA or key file is unusable, or whose fixed port is taken (its cases are reported as not
@@ -40,7 +47,11 @@ def _parser() -> argparse.ArgumentParser:
     _case_options(run)
     run.add_argument("--strict", action="store_true", help="INCONCLUSIVE counts as a failure")
     run.add_argument("--alluredir", metavar="DIR", help="also write Allure results here")
-    run.add_argument("--quiet", "-q", action="store_true", help="no per-case progress lines")
+    shown = run.add_mutually_exclusive_group()
+    shown.add_argument("--quiet", "-q", action="store_true",
+                       help="no per-case lines: the summary only")
+    shown.add_argument("--verbose", "-v", action="store_true",
+                       help="pytest's own output: header, a line per test, failures in detail")
     run.add_argument("--jobs", "-j", type=_jobs, default=None, metavar="N",
                      help="run up to N cases at once (default: twice the number of cores; "
                      "1: one after another)")
@@ -112,6 +123,18 @@ def resolve_profiles(arguments: list[str]) -> list[Path]:
 
 
 def main(argv: list[str] | None = None) -> int:
+    try:
+        code = _main(argv)
+        sys.stdout.flush()
+    except BrokenPipeError:  # the reader went away (`| head`): what was asked was done
+        from harness.plugin import silence_stdout
+
+        silence_stdout()
+        return 0
+    return code
+
+
+def _main(argv: list[str] | None) -> int:
     args = _parser().parse_args(argv)
     if args.command in ("run", "list", "steps"):
         from harness.cases.registry import ProviderError, load_providers
@@ -136,7 +159,8 @@ def cmd_run(args: argparse.Namespace) -> int:
 
     from harness.plugin import load_profiles
 
-    console = Console(stderr=False)
+    # a line too long for a log is not cut, nor a table squeezed to 80 columns
+    console = Console(stderr=False, soft_wrap=True, width=None if sys.stdout.isatty() else 200)
     try:
         profile_paths = [str(p) for p in resolve_profiles(args.profile)]
         load_profiles(profile_paths)
@@ -163,17 +187,14 @@ def cmd_run(args: argparse.Namespace) -> int:
         "no:asyncio",  # cases run their own event loops; pytest-asyncio is for wicct's own tests
         "--continue-on-collection-errors",
         "--wicct-out",
-        str(out),
-        "--junitxml",
-        str(out / "junit.xml"),
-        "-o",
-        "junit_family=xunit2",
-        "-o",
-        "console_output_style=count",
-        "--tb=line" if args.quiet else "--tb=short",
-        "-q" if args.quiet else "-v",
-        "-rN",
+        str(out),  # report.json, report.html and junit.xml (harness.report.junit)
     ]
+    if args.verbose:
+        pytest_args += ["-o", "console_output_style=count", "--tb=short", "-v", "-rN"]
+    else:
+        pytest_args += ["-p", "no:terminal"]
+        if not args.quiet:
+            pytest_args.append("--wicct-compact")
     for path in profile_paths:
         pytest_args += ["--profile", path]
     if args.select:
@@ -190,10 +211,20 @@ def cmd_run(args: argparse.Namespace) -> int:
         print(f"wicct: no case ran (pytest exit {int(code)}); nothing to report", file=sys.stderr)
         return 2 if int(code) in (4, 5) else 1
     report = json.loads(report_path.read_text("utf-8"))
-    from harness.report import render_summary
+    try:
+        from harness.report import render_summary
 
-    render_summary(report, console)
-    console.print(f"report: {out / 'report.html'}  (json: {report_path}, junit: {out / 'junit.xml'})")
+        if not args.quiet:
+            console.print()
+        render_summary(report, console, reasons=args.quiet)
+        console.print(f"report: {out / 'report.html'}  (json: {report_path}, junit: {out / 'junit.xml'})")
+        if args.alluredir:
+            console.print(f"allure results: {args.alluredir}")
+        sys.stdout.flush()
+    except BrokenPipeError:  # `wicct run | head`: the verdicts below still decide the exit
+        from harness.plugin import silence_stdout
+
+        silence_stdout()
     summary = report.get("summary") if isinstance(report.get("summary"), dict) else {}
     bad = summary.get("FAIL", 0) + summary.get("ERROR", 0)
     if args.strict:

@@ -5,13 +5,21 @@ and `verifies` keys; profiles, `*.expected.yaml` and other YAML are not collecte
 files with the same id are a collection error for the second. Profiles given with
 `--profile` are paths or built-in names (harness.builtin); by default both reference SUTs.
 
-Verdict → pytest outcome (docs/architecture.md "Verdicts and pytest"): PASS → passed, FAIL → failed,
-ERROR → error, NOT-APPLICABLE → skipped with a reason starting `NOT-APPLICABLE:`,
-INCONCLUSIVE → skipped with a reason starting `INCONCLUSIVE:` (failed under
-`--wicct-strict`); JUnit readers show that message on the skip, and every case also has
-the `wicct.verdict` property. Requirement ids and clauses go to `user_properties` (JUnit
-`<property>`) and to Allure labels. At the end the canonical report (report.json,
-report.html) is written to `--wicct-out`.
+Verdict → pytest outcome (docs/architecture.md "Verdicts and pytest"): PASS → passed, FAIL → failed
+(an AssertionError, so Allure says "failed", not "broken"), ERROR → error (Allure
+"broken"), NOT-APPLICABLE → skipped with a reason starting `NOT-APPLICABLE:`, INCONCLUSIVE
+→ skipped with a reason starting `INCONCLUSIVE:` (failed under `--wicct-strict`).
+Requirement ids and clauses go to `user_properties` (`<property>` in pytest's own
+`--junitxml`, whose testcases are renamed `classname="wicct.<role>.<profile>"`,
+`name="<case id>"`) and, with the title, description, parameters, clause links and the
+cited evidence, to Allure (harness.report.allure_result, applied at the item's teardown,
+after allure-pytest has set its defaults). At the end the canonical report is written to
+`--wicct-out`: report.json, report.html and junit.xml (harness.report.junit, one suite per
+profile), all from the one result model.
+
+`--wicct-compact` (what `wicct run` passes, without pytest's terminal) prints one line per
+case as it completes: case id, profile, verdict, time, and the reason of a non-PASS on its
+own indented line.
 
 `--wicct-jobs N` runs up to N cases at once (harness.schedule: results are taken in item
 order, so outcomes and reports keep the order of a sequential run); each profile is probed
@@ -22,8 +30,12 @@ tried (INCONCLUSIVE) and makes the session fail (`wicct run` exits 2).
 from __future__ import annotations
 
 import datetime as _dt
+import json
+import os
+import shutil
+import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -38,6 +50,7 @@ from harness.cases.runner import error_result, run_case_sync
 from harness.evidence import Redactor
 from harness.pki import Pki
 from harness.profiles import Profile, load_profile
+from harness.report import text
 from harness.results import RunResult
 from harness.schedule import Scheduler, default_jobs
 from harness.verdicts import CaseResult, SutInfo, Verdict
@@ -56,6 +69,7 @@ class WicctState:
     case_files: set[Path] = field(default_factory=set)  # resolved case files collected
     jobs: int = 1
     scheduler: Scheduler | None = None
+    progress: CompactReporter | None = None
     _pki: Pki | None = None
 
     @property
@@ -91,6 +105,13 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         default=None,
         metavar="N",
         help="run up to N cases at once (default: twice the number of cores; 1: one after another)",
+    )
+    group.addoption(
+        "--wicct-compact",
+        action="store_true",
+        default=False,
+        help="one line per case on stdout (id, profile, verdict, time; the reason of a "
+        "non-PASS below it): what `wicct run` shows with pytest's terminal off",
     )
 
 
@@ -164,8 +185,9 @@ def pytest_configure(config: pytest.Config) -> None:
     state.run.suts = [sut_info(p) for p in profiles]
     config.stash[STATE] = state
     config.addinivalue_line("markers", "wicct: a wicct conformance case (YAML)")
-    if state.out is not None and not getattr(config.option, "xmlpath", None):
-        config.option.xmlpath = str(state.out / "junit.xml")
+    if config.getoption("wicct_compact"):
+        state.progress = CompactReporter()
+        config.pluginmanager.register(state.progress, "wicct-compact")
 
 
 def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> pytest.Collector | None:
@@ -184,18 +206,24 @@ class CaseFile(pytest.File):
         try:
             case = load_case(self.path)
         except yamlmarks.DocumentError as exc:
-            state.run.add(_broken_case_result(self.path, exc))
+            _add_broken(state, _broken_case_result(self.path, exc))
             raise self.CollectError(f"malformed case: {exc}") from None
         first = state.case_ids.setdefault(case.id, real)
         if first != real:
             duplicate = yamlmarks.DocumentError(
                 self.path, case.line, "id", f"case id {case.id!r} is already the id of {first}"
             )
-            state.run.add(_broken_case_result(self.path, duplicate, role=case.sut))
+            _add_broken(state, _broken_case_result(self.path, duplicate, role=case.sut))
             raise self.CollectError(f"duplicate case: {duplicate}")
         for profile in state.profiles:
             if profile.role == case.sut:
                 yield CaseItem.from_parent(self, name=f"{case.id}[{profile.id}]", case=case, profile=profile)
+
+
+def _add_broken(state: WicctState, result: CaseResult) -> None:
+    state.run.add(result)
+    if state.progress is not None:
+        state.progress.add(result.to_json())
 
 
 def _broken_case_result(
@@ -230,17 +258,28 @@ def run_item(case: Case, profile: Profile, pki_source: Callable[[], Pki]) -> Cas
 
 
 class CaseOutcome(Exception):
+    """A case's verdict as a pytest outcome; its message is `VERDICT: reason` (what
+    Allure shows as the status message). `builtins` as the module, as pytest's own
+    outcomes do, so that a CI's message reads `CaseFailed: FAIL: ...`."""
+
+    __module__ = "builtins"
+
     def __init__(self, result: CaseResult) -> None:
-        super().__init__(result.reason)
+        super().__init__(f"{result.verdict}: {result.reason}")
         self.result = result
 
 
-class CaseFailed(CaseOutcome):
-    pass
+class CaseFailed(CaseOutcome, AssertionError):
+    """FAIL (or INCONCLUSIVE under --wicct-strict): an assertion about the SUT that did not
+    hold, so allure-pytest gives the status "failed" (any other exception is "broken")."""
+
+    __module__ = "builtins"
 
 
 class HarnessError(CaseOutcome):
-    pass
+    """ERROR: wicct itself failed (Allure "broken")."""
+
+    __module__ = "builtins"
 
 
 class CaseItem(pytest.Item):
@@ -272,7 +311,9 @@ class CaseItem(pytest.Item):
                 self.user_properties.append(
                     (f"wicct.finding.{finding.requirement}", f"{finding.verdict}: {finding.reason}")
                 )
-        _allure_labels(self.case, self.profile, result)
+        _name_in_pytest_junitxml(self, result)
+        if state.progress is not None:
+            state.progress.add(result.to_json())
         if result.verdict is Verdict.ERROR:
             raise HarnessError(result)
         if result.verdict is Verdict.NOT_APPLICABLE:
@@ -284,6 +325,11 @@ class CaseItem(pytest.Item):
         assert self.result is not None
         if self.result.verdict in (Verdict.FAIL, Verdict.INCONCLUSIVE):
             raise CaseFailed(self.result)
+
+    def teardown(self) -> None:
+        if self.result is not None:
+            _to_allure(self.result, self.config.stash[STATE])
+            _allure_duration(self.config, self.result.duration_s)
 
     def repr_failure(
         self, excinfo: pytest.ExceptionInfo[BaseException], style: str | None = None
@@ -297,39 +343,168 @@ class CaseItem(pytest.Item):
 
 
 def describe(result: CaseResult) -> str:
-    """Domain sections instead of a traceback: the verdict, each finding, the evidence cited."""
-    entries = {e["seq"]: e for e in result.evidence}
-    lines = [
-        f"{result.case_id} [{result.profile}] {result.verdict}: {result.title}",
-        f"  source: {result.source}",
-        f"  reason: {result.reason}",
-    ]
-    for finding in result.findings:
-        if finding.verdict is Verdict.PASS:
-            continue
-        lines.append(
-            f"  - {finding.requirement} ({finding.strength}) {finding.verdict}: {finding.reason}"
-        )
-        lines.append(f"    clause: {finding.clause}")
-        for seq in finding.evidence[:6]:
-            entry = entries.get(seq)
-            if entry:
-                lines.append(f"    #{seq} {entry['actor']} {entry['direction']} {entry['summary']}")
-    return "\n".join(lines)
+    """Domain sections instead of a traceback: the verdict, each finding, the evidence cited
+    (harness.report.text, the same text as junit.xml's)."""
+    return text.case_text(result.to_json())
 
 
-def _allure_labels(case: Case, profile: Profile, result: CaseResult) -> None:
+def _name_in_pytest_junitxml(item: CaseItem, result: CaseResult) -> None:
+    """Under pytest's own `--junitxml`, the testcase is `classname="wicct.<role>.<profile>"`
+    and `name="<case id>"`, as in wicct's junit.xml (pytest keeps attributes set before
+    it records the test's reports)."""
+    try:
+        from _pytest.junitxml import xml_key
+    except ImportError:  # pragma: no cover - a pytest that moved it: keep its own names
+        return
+    xml = item.config.stash.get(xml_key, None)
+    if xml is None:
+        return
+    from harness.report.junit import classname
+
+    # the item's structured id where pytest has one (9+: the key its reports use)
+    reporter = xml.node_reporter(getattr(item, "id", item.nodeid))
+    reporter.add_attribute("classname", classname(result.to_json()))
+    reporter.add_attribute("name", result.case_id)
+
+
+def _to_allure(result: CaseResult, state: WicctState) -> None:
+    """Give the case's title, description, parameters, labels, clause links and cited
+    evidence to allure-pytest (a no-op without `--alluredir`). Called at teardown: allure-
+    pytest overwrites title and description after setup with its defaults."""
     try:
         import allure
     except ImportError:  # pragma: no cover - allure-pytest is a dependency
         return
-    allure.dynamic.title(f"{case.id} [{profile.id}]: {case.title}")
-    allure.dynamic.suite(f"{case.sut} SUT")
-    allure.dynamic.parent_suite(profile.name)
-    for rid in case.verifies:
-        allure.dynamic.label("requirement", rid)
-        allure.dynamic.tag(rid)
-    allure.dynamic.description(f"{case.description}\n\nClauses: {'; '.join(result.clauses)}")
+    from harness.report.allure_result import allure_fields
+
+    sut = next((s.to_json() for s in state.run.suts if s.profile == result.profile), None)
+    fields = allure_fields(result.to_json(), sut)
+    allure.dynamic.title(fields.title)
+    allure.dynamic.description(fields.description)
+    for name, value, excluded in fields.parameters:
+        allure.dynamic.parameter(name, value, excluded=excluded or None)
+    for kind, value in fields.labels:
+        allure.dynamic.label(kind, value)
+    for url, name in fields.links:
+        allure.dynamic.link(url, name=name)
+    kinds = {"text": allure.attachment_type.TEXT, "json": allure.attachment_type.JSON}
+    for name, body, kind in fields.attachments:
+        allure.attach(body, name=name, attachment_type=kinds[kind])
+
+
+def _allure_duration(config: pytest.Config, seconds: float) -> None:
+    """allure-pytest times the item's call, which only takes the result the scheduler
+    already has (0 ms): give the Allure result the case's own duration, ending now. Reaches
+    allure-pytest's listener (`allure_listener`); a version without it keeps its times."""
+    listener = config.pluginmanager.get_plugin("allure_listener")
+    logger = getattr(listener, "allure_logger", None)
+    test = logger.get_test(None) if logger is not None else None
+    if test is None or not hasattr(test, "start"):
+        return
+    test.stop = int(time.time() * 1000)
+    test.start = test.stop - round(seconds * 1000)
+
+
+def _write_allure_extras(options: Any, state: WicctState) -> None:
+    """categories.json (verdicts as Allure categories) and environment.properties (wicct
+    and the profiles) in `--alluredir` (pytest's `config.option`)."""
+    directory = getattr(options, "allure_report_dir", None)
+    if not directory:
+        return
+    from harness import __version__
+    from harness.report.allure_result import CATEGORIES
+
+    path = Path(directory)
+    path.mkdir(parents=True, exist_ok=True)
+    (path / "categories.json").write_text(json.dumps(CATEGORIES, indent=2), encoding="utf-8")
+    lines = [f"wicct={__version__}"]
+    for sut in state.run.suts:
+        faults = f" faults={','.join(sut.faults)}" if sut.faults else ""
+        lines.append(f"profile.{sut.profile}={sut.role}: {sut.name} ({sut.driver}){faults}")
+    (path / "environment.properties").write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+
+_COLOURS = {"PASS": "32", "FAIL": "1;31", "INCONCLUSIVE": "33", "NOT-APPLICABLE": "2", "ERROR": "1;35"}
+
+
+class CompactReporter:
+    """`wicct run`'s progress: one line per case on stdout as its result is taken (case
+    id, profile, verdict, time), a non-PASS's reason on its own indented line (wrapped to
+    the terminal's width, never cut; one line when stdout is not a terminal). Lines are
+    written from hooks that run outside pytest's output capture (after an item's last
+    phase, after collection). A reader that stops reading (`| head`) silences it; the run
+    goes on."""
+
+    def __init__(self) -> None:
+        self.widths = (0, 0)
+        self.stream = sys.stdout  # taken at configure time, before capture is resumed
+        self.tty = self.stream.isatty()
+        self.colour = bool(os.environ.get("FORCE_COLOR")) or (self.tty and not os.environ.get("NO_COLOR"))
+        self.closed = False
+        self.pending: list[Mapping[str, object]] = []
+
+    def write(self, line: str) -> None:
+        if self.closed:
+            return
+        try:
+            self.stream.write(line + "\n")
+            self.stream.flush()
+        except (BrokenPipeError, ValueError):
+            self.closed = True
+            silence_stdout()
+
+    def add(self, case: Mapping[str, object]) -> None:
+        """Queue a case's lines (called while pytest may be capturing output)."""
+        self.pending.append(case)
+
+    def flush(self) -> None:
+        pending, self.pending = self.pending, []
+        for case in pending:
+            self.case(case)
+
+    def case(self, case: Mapping[str, object]) -> None:
+        line = text.case_line(case, *self.widths)
+        verdict = str(case.get("verdict", ""))
+        if self.colour and verdict in _COLOURS:
+            line = line.replace(f"  {verdict} ", f"  \x1b[{_COLOURS[verdict]}m{verdict}\x1b[0m ", 1)
+        self.write(line)
+        if verdict != "PASS":
+            width = shutil.get_terminal_size().columns if self.tty else 1_000_000
+            for reason in text.indented(str(case.get("reason", "")), width=width):
+                self.write(reason)
+
+    @pytest.hookimpl(trylast=True)
+    def pytest_collection_finish(self, session: pytest.Session) -> None:
+        items = [i for i in session.items if isinstance(i, CaseItem)]
+        self.widths = text.widths(
+            [{"id": i.case.id, "profile": i.profile.id} for i in items] + list(self.pending)
+        )
+        profiles = sorted({i.profile.id for i in items})
+        self.write(f"wicct: {len(items)} case(s) against {', '.join(profiles) or 'no profile'}")
+        self.flush()  # case files that could not be loaded: ERROR results
+
+    def pytest_runtest_logfinish(self, nodeid: str, location: object) -> None:
+        self.flush()
+
+    def pytest_collectreport(self, report: pytest.CollectReport) -> None:
+        """A collection error that is not a case file's (those are ERROR results, printed
+        as cases): shown on stderr, as pytest's terminal would have."""
+        if report.failed and not str(report.longrepr).startswith(("malformed case", "duplicate case")):
+            print(f"wicct: collection error in {report.nodeid}:\n{report.longrepr}", file=sys.stderr)
+
+    def pytest_sessionfinish(self) -> None:
+        self.flush()
+
+
+def silence_stdout() -> None:
+    """Point stdout at /dev/null once its reader has gone (`wicct ... | head`), so that
+    neither later writes nor the interpreter's final flush raise BrokenPipeError."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError):  # pragma: no cover - stdout without a descriptor
+        pass
 
 
 def _scheduler(state: WicctState) -> Scheduler:
@@ -352,10 +527,13 @@ def pytest_runtestloop(session: pytest.Session) -> Any:
     work = [(item, item.case, item.profile) for item in session.items if isinstance(item, CaseItem)]
     state.scheduler.start(work)
     reporter = session.config.pluginmanager.get_plugin("terminalreporter")
-    if state.jobs > 1 and reporter is not None:
+    write: Callable[[str], object] | None = state.progress.write if state.progress else None
+    if reporter is not None:
+        write = reporter.write_line
+    if state.jobs > 1 and write is not None:
         for lane in state.scheduler.lanes.values():
             if lane.one_at_a_time:
-                reporter.write_line(
+                write(
                     f"wicct: profile {lane.profile.id} runs its cases one at a time: "
                     f"{lane.one_at_a_time}"
                 )
@@ -407,11 +585,14 @@ def setup_failure_message(profile: str, failure: dict[str, Any]) -> str:
     )
 
 
+@pytest.hookimpl(trylast=True)  # after pytest's own --junitxml: the same path gets wicct's
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     state = session.config.stash.get(STATE, None)
     if state is None:
         return
     failures = _record_lanes(state)
+    if state.run.cases:
+        _write_allure_extras(getattr(session.config, "option", None), state)
     if failures and exitstatus == pytest.ExitCode.OK:
         session.exitstatus = pytest.ExitCode.TESTS_FAILED  # `wicct run` makes this exit 2
     if state.out is None:
@@ -424,9 +605,12 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
             f"run interrupted after {len(state.run.cases)} case(s): this report is partial"
         )
     from harness.report import write_reports
+    from harness.report.junit import JUNIT_NAME, write_junit
 
     # the results are redacted already (harness.cases.runner); this is the net under them
-    state.written = write_reports(run_redactor(state).value(state.run.to_json()), state.out)
+    report = run_redactor(state).value(state.run.to_json())
+    state.written = write_reports(report, state.out)
+    state.written["junit"] = write_junit(report, state.out / JUNIT_NAME, strict=state.strict)
 
 
 def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:

@@ -22,6 +22,7 @@ from rich.table import Table
 from rich.text import Text
 
 from harness.report.html import write_html
+from harness.report.text import indented, widths
 from harness.report.validate import ReportValidationError, validate_report
 
 log = logging.getLogger(__name__)
@@ -117,8 +118,12 @@ def _fallback_html(report: Mapping[str, Any], problems: list[str]) -> str:
 # -- terminal summary --------------------------------------------------------------------
 
 
-def render_summary(report: Mapping[str, Any], console: Console, *, max_rows: int = 40) -> None:
-    """Print per-profile counts and the non-PASS cases with their reasons (truncated)."""
+def render_summary(
+    report: Mapping[str, Any], console: Console, *, max_rows: int = 40, reasons: bool = True
+) -> None:
+    """Print per-profile counts and the non-PASS cases, one line each (verdict, case,
+    profile) and, with `reasons`, the reason on its own indented line, in full (`wicct run`
+    leaves reasons out when its per-case lines have shown them)."""
     harness = _mapping(report.get("harness"))
     cases = [c for c in report.get("cases") or [] if isinstance(c, Mapping)]
     suts = [s for s in report.get("suts") or [] if isinstance(s, Mapping)]
@@ -207,20 +212,19 @@ def render_summary(report: Mapping[str, Any], console: Console, *, max_rows: int
         )
     )
     if bad:
-        table = Table(title="Cases not passed", title_justify="left")
-        table.add_column("Profile", no_wrap=True)
-        table.add_column("Case", no_wrap=True)
-        table.add_column("Verdict", no_wrap=True)
-        table.add_column("Reason", overflow="fold")
+        console.print(Text("Cases not passed", style="italic"))
+        id_width, profile_width = widths(bad[:max_rows])
+        # a terminal wraps a reason to its width under the indent; a log keeps it on one line
+        wrap = console.width if console.is_terminal else 1_000_000
         for case in bad[:max_rows]:
             verdict = str(case.get("verdict", ""))
-            table.add_row(
-                _text(case.get("profile", ""), 30),
-                _text(case.get("id", ""), 50),
-                _text(verdict, 20, _STYLE.get(verdict, "")),
-                _text(case.get("reason", ""), 120),
-            )
-        console.print(table)
+            line = Text("  ")
+            line.append(f"{_plain(verdict, 20):<14}", style=_STYLE.get(verdict, ""))
+            line.append(f" {_plain(case.get('id', ''), 200):<{id_width}}  {_plain(case.get('profile', ''), 200)}")
+            console.print(line, soft_wrap=True)
+            if reasons:
+                for part in indented(str(case.get("reason", "")), width=wrap, indent="      "):
+                    console.print(Text(part), soft_wrap=True)
         if len(bad) > max_rows:
             console.print(
                 Text(f"… and {len(bad) - max_rows} more not-passed cases: see report.html")

@@ -85,11 +85,37 @@ class TestRenderSummary:
         assert "harness error: KeyError 'via'" in text
         assert "should-level failures: 1; informational findings: 1" in text
 
-    def test_reason_truncated(self, tamper) -> None:
+    def test_long_reason_whole_on_its_own_indented_line(self, tamper) -> None:
+        """Not cut, not wrapped into a narrow column: a log keeps it on one line."""
         report = tamper()
-        report["cases"][1]["reason"] = "x" * 500
-        text = summary_text(report, width=400)  # wide enough not to fold the column
-        assert "x" * 119 + "…" in text and "x" * 120 not in text
+        words = " ".join(f"word{i}" for i in range(120))
+        report["cases"][1]["reason"] = words
+        lines = summary_text(report, width=80).splitlines()
+        at = next(i for i, line in enumerate(lines) if "WIC-FR-01-one-per-message" in line)
+        assert lines[at].split() == ["FAIL", "WIC-FR-01-one-per-message", "reference-wic"]
+        assert lines[at + 1] == "      " + words
+
+    def test_long_reason_wrapped_on_a_terminal_under_its_indent(self, tamper) -> None:
+        report = tamper()
+        words = " ".join(f"word{i}" for i in range(120))
+        report["cases"][1]["reason"] = words
+        out = io.StringIO()
+        render_summary(report, Console(file=out, width=100, force_terminal=True, color_system=None))
+        lines = out.getvalue().splitlines()
+        at = next(i for i, line in enumerate(lines) if "WIC-FR-01-one-per-message" in line)
+        wrapped = []
+        for line in lines[at + 1:]:
+            if not line.startswith("      word"):
+                break
+            assert len(line) <= 100
+            wrapped.append(line.strip())
+        assert " ".join(wrapped) == words and len(wrapped) > 1
+
+    def test_reasons_left_out_on_request(self, report: dict) -> None:
+        out = io.StringIO()
+        render_summary(report, Console(file=out, width=140), reasons=False)
+        assert "WIC-FR-01-one-per-message" in out.getvalue()
+        assert "harness error: KeyError 'via'" not in out.getvalue()
 
     def test_sut_text_is_neither_markup_nor_terminal_codes(self, tamper) -> None:
         report = tamper()
