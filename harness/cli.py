@@ -34,7 +34,7 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--profile", action="append", default=[], metavar="PATH",
                      help="SUT profile: a path, or a built-in profile's name "
                      f"({', '.join(builtin.profile_names())}); repeatable; "
-                     "default: both reference profiles")
+                     "default: the reference profiles")
     run.add_argument("--out", metavar="DIR", help="report directory (default reports/run-<time>)")
     run.add_argument("--select", metavar="EXPR", help="pytest -k expression over case ids")
     _case_options(run)
@@ -98,7 +98,7 @@ def case_dirs(args: argparse.Namespace) -> list[Path]:
 
 
 def resolve_profiles(arguments: list[str]) -> list[Path]:
-    """Profile files for `--profile` arguments (default: both reference profiles); says so on
+    """Profile files for `--profile` arguments (default: the reference profiles); says so on
     stderr when a name fell back to a built-in profile. Raises yamlmarks.DocumentError."""
     if not arguments:
         return list(builtin.default_profiles())
