@@ -370,6 +370,42 @@ def refused_forged(status: int, reason: str) -> Judgement:
                      "stripped nor refused")
 
 
+# --- EPC-REG-03: the WWSF identity -----------------------------------------------------------
+
+
+def identity_values(message: SipMessage, header: str, param: str) -> list[str]:
+    """The WWSF identities a message carries where the profile says (`auth.wwsf_identity`):
+    the `param` parameter of `header` (an auth-param of Authorization, or a `name=value`
+    parameter of another header), or, with no `param`, the header's value itself."""
+    values = [v for n, v in message.headers if n.strip().lower() == header.lower()]
+    if not param:
+        return [v.strip().strip("<>\"") for v in values]
+    found = re.compile(r'(?:^|[\s,;])' + re.escape(param) + r'\s*=\s*(?:"([^"]*)"|([^\s,;]+))', re.I)
+    return [m.group(1) if m.group(1) is not None else m.group(2) for v in values for m in found.finditer(v)]
+
+
+def wwsf_identity(entries: Sequence[Entry], *, since: int, header: str, param: str,
+                  issuer: str) -> Judgement:
+    """EPC-REG-03: every REGISTER the core received after seq `since` (a REGISTER with a
+    token from `issuer`, outside the operator domain) carries `issuer` where the profile
+    says; the finding names the setting."""
+    where = f"{header} parameter {param}" if param else f"the {header} header"
+    setting = f"[profile auth.wwsf_identity: header {header!r}, param {param!r}]"
+    reached = new_registers(entries, since=since)
+    if not reached:
+        return Judgement(Verdict.FAIL, f"no REGISTER reached the core for the token from {issuer} {setting}",
+                         (since,))
+    wrong = [(rx, identity_values(rx.message, header, param)) for rx in reached]
+    wrong = [(rx, got) for rx, got in wrong if issuer not in got]
+    if wrong:
+        rx, got = wrong[0]
+        return Judgement(Verdict.FAIL, f"the REGISTER reached the core with {where} "
+                         f"{', '.join(map(repr, got)) if got else 'absent'}, not {issuer!r} {setting}",
+                         (since, rx.entry))
+    return Judgement(Verdict.PASS, f"{len(reached)} REGISTER(s) reached the core with {where} = {issuer} "
+                     f"{setting}", (since, *(rx.entry for rx in reached)))
+
+
 # --- the issuer ------------------------------------------------------------------------------
 
 
@@ -416,6 +452,7 @@ __all__ = [
     "bearer_challenges",
     "bearer_fingerprints",
     "forged_integrity",
+    "identity_values",
     "issuer_failed",
     "issuer_story",
     "messages",
@@ -427,4 +464,5 @@ __all__ = [
     "refused_forged",
     "tna_forwarded",
     "tna_problems",
+    "wwsf_identity",
 ]

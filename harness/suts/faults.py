@@ -113,6 +113,8 @@ FAULTS: tuple[Fault, ...] = (
        "TNA: forwards a REGISTER without Authorization as the user in its To header"),
     _f("tna_pass_forged_integrity", "epcscf", ("EPC-REG-07",),
        "TNA: trusts and forwards the WIC's own Authorization: Digest with integrity-protected"),
+    _f("tna_omit_wwsf_identity", "epcscf", ("EPC-REG-03",),
+       "TNA: accepts a token from a WWSF outside the operator domain but does not say so to the core"),
     # --- reference WIC -----------------------------------------------------------
     _f("no_origin", "wic", ("WIC-HS-02",),
        "sends no Origin header in the opening handshake"),

@@ -194,8 +194,11 @@ def test_default_run_passes_and_writes_the_report(tmp_path):
         assert case["verdict"] in ("PASS", "NOT-APPLICABLE"), case["id"]
         if case["verdict"] == "NOT-APPLICABLE":
             assert case["reason"]
-    assert {s["profile"] for s in report["suts"]} == {"reference-epcscf", "reference-wic", "reference-wic-bearer"}
+    assert {s["profile"] for s in report["suts"]} == {"reference-epcscf", "reference-epcscf-tna", "reference-wic", "reference-wic-bearer"}
     assert "reference-secret-pw" not in (out / "report.json").read_text()
+    # the TNA profile's bearer tokens (JWTs: base64url JSON, "eyJ...") only as fingerprints
+    assert "eyJ" not in (out / "report.json").read_text() + (out / "junit.xml").read_text()
+    assert "<redacted sha256:" in (out / "report.json").read_text()
     junit = (out / "junit.xml").read_text()
     assert 'name="wicct.requirements"' in junit
 

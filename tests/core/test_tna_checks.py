@@ -267,3 +267,33 @@ def test_the_issuer_story_names_its_mode_and_answers() -> None:
     assert "set to 'garbage'" in story and "POST /introspect → 200 (garbage body (mode))" in story
     case.t.add("issuer", NOTE, "token issuer mode: serve")
     assert not tna.issuer_failed(case.entries)
+
+
+FOREIGN = "https://auth.partner-wwsf.example.test"
+
+
+@pytest.mark.parametrize(
+    ("header", "param", "line", "found"),
+    [
+        ("Authorization", "wwsf-identity", f'Authorization: {GOOD_TNA}, wwsf-identity="{FOREIGN}"', [FOREIGN]),
+        ("P-WWSF-Identity", "", f"P-WWSF-Identity: <{FOREIGN}>", [FOREIGN]),
+        ("X-Wwsf", "id", f"X-Wwsf: x;id={FOREIGN}", [FOREIGN]),
+        ("Authorization", "wwsf-identity", f"Authorization: {GOOD_TNA}", []),
+    ],
+)
+def test_identity_values_read_where_the_profile_says(header: str, param: str, line: str, found: list[str]) -> None:
+    raw = register(1).replace(b"Content-Length", line.encode() + b"\r\nContent-Length")
+    assert tna.identity_values(parse(raw).message, header, param) == found
+
+
+@pytest.mark.parametrize(("carried", "verdict"), [(FOREIGN, Verdict.PASS), ("https://other", Verdict.FAIL),
+                                                  (None, Verdict.FAIL)])
+def test_wwsf_identity(carried: str | None, verdict: Verdict) -> None:
+    case = Case()
+    since = case.wic_tx(register(2, f"Bearer {case.mint('foreign')}"))
+    if carried is not None:
+        case.core_rx(register(2, f'{GOOD_TNA}, wwsf-identity="{carried}"'))
+    judgement = tna.wwsf_identity(case.entries, since=since, header="Authorization", param="wwsf-identity",
+                                  issuer=FOREIGN)
+    assert judgement.verdict is verdict
+    assert "auth.wwsf_identity" in judgement.reason

@@ -7,6 +7,7 @@ RFC 6750 §3). The verdicts are `harness.checks.tna`'s.
                                  integrity-protected; waits for the final response
     expect.tna_refused           EPC-REG-05/-06: nothing reached the core, a 4xx, the preferred form
     expect.integrity_not_forwarded   EPC-REG-07: the WIC's integrity-protected never reached the core
+    expect.wwsf_identity         EPC-REG-03: a foreign issuer's identity carried towards the core
     monitor tna                  EPC-REG-02 on every REGISTER with a valid token (always on)
 """
 
@@ -234,6 +235,29 @@ async def expect_integrity_not_forwarded(ctx: CaseContext, args: dict[str, Any],
         return
     response = sip(got)
     _record(ctx, tna.refused_forged(response.status or 0, response.reason or ""), cited)
+
+
+@step("expect.wwsf_identity", roles=EPCSCF, args={"conn": CONN, "to": {"type": "string"}})
+async def expect_wwsf_identity(ctx: CaseContext, args: dict[str, Any], step_: Step) -> None:
+    """EPC-REG-03 (SEED 5.Y.1.3): the REGISTER stored as `to`, with a token from a WWSF's
+    authorization server outside the operator domain (`token: foreign`), was accepted
+    (2xx) and reached the core carrying that issuer's identity where the profile says
+    (`auth.wwsf_identity`: header and parameter, unconfirmed; named in the finding)."""
+    chan = channel(ctx, args)
+    name, stimulus, request = _stimulus(ctx, args)
+    got = ctx.vars.get(f"response_{name}")
+    issuer_id = ctx.profile.auth.tokens.foreign_issuer
+    cited = [stimulus.seq, *([got.entry] if got is not None else [])]
+    if got is None:
+        no_answer(ctx, chan, ctx.timers.response_timeout, f"no final response to the {stimulus.describe()}", cited)
+        return
+    status = sip(got).status or 0
+    if not 200 <= status < 300:
+        ctx.failed(f"the {stimulus.describe()} from {issuer_id} answered {status} {sip(got).reason}: the "
+                   "profile claims wwsf-identity (tokens from outside the operator domain)", evidence=cited)
+    auth = ctx.profile.auth
+    _record(ctx, tna.wwsf_identity(list(ctx.timeline), since=stimulus.seq, header=auth.wwsf_identity_header,
+                                   param=auth.wwsf_identity_param, issuer=issuer_id), cited)
 
 
 @monitor("tna", always=True, requirements=["EPC-REG-02"])

@@ -19,7 +19,7 @@ issuer unreachable or answering garbage → 503 (the WIC cannot be blamed).
 Fault switches (harness.suts.faults): `tna_forward_bearer`, `tna_integrity_yes`
 (EPC-REG-02), `tna_accept_expired`, `tna_skip_signature_check` (EPC-REG-05),
 `tna_keep_state`, `tna_accept_missing_authorization` (EPC-REG-06),
-`tna_pass_forged_integrity` (EPC-REG-07). Tokens are never logged: a SHA-256 fingerprint
+`tna_pass_forged_integrity` (EPC-REG-07), `tna_omit_wwsf_identity` (EPC-REG-03). Tokens are never logged: a SHA-256 fingerprint
 stands in.
 """
 
@@ -131,8 +131,9 @@ class Tna:
             return self._refuse(msg, Refusal(401, "invalid_token", "no IMPI in the token"))
         if "tna_keep_state" in self.faults:
             self.last_impi = impi
-        self.log(f"TNA: token sha256:{fingerprint(token)} valid for {impi} (issuer {claims.get('iss')})")
-        return Admission(forward=self._tna(msg, impi))
+        issuer = str(claims.get("iss") or "")
+        self.log(f"TNA: token sha256:{fingerprint(token)} valid for {impi} (issuer {issuer})")
+        return Admission(forward=self._tna(msg, impi, issuer))
 
     # -- validation (RFC 8898 §2.2) --------------------------------------------------------
 
@@ -206,13 +207,26 @@ class Tna:
 
     # -- what goes out ------------------------------------------------------------------------
 
-    def _tna(self, msg: SipMessage, impi: str) -> SipMessage:
+    def _tna(self, msg: SipMessage, impi: str, issuer: str = "") -> SipMessage:
         """The REGISTER towards the core: the client's Authorization replaced by the TNA
-        header (TS 33.203 Annex U), unless a fault keeps some of it."""
+        header (TS 33.203 Annex U), unless a fault keeps some of it; for a token from
+        outside the operator domain, the issuer's identity where the profile says
+        (`auth.wwsf_identity`, EPC-REG-03)."""
         flag = "yes" if "tna_integrity_yes" in self.faults else "auth-done"
         domain = self.profile.domain
         header = (f'Digest username="{impi}", realm="{domain}", uri="{msg.request_uri}", nonce="", '
                   f'response="", integrity-protected="{flag}"')
+        auth = self.profile.auth
+        identity: tuple[str, str] | None = None
+        if issuer and issuer not in self.endpoint.operator_issuers:
+            if "tna_omit_wwsf_identity" in self.faults:
+                self.log(f"TNA: token from {issuer}, outside the operator domain: identity not sent (fault)")
+            elif auth.wwsf_identity_header.lower() == "authorization" and auth.wwsf_identity_param:
+                header += f', {auth.wwsf_identity_param}="{issuer}"'
+            elif auth.wwsf_identity_param:
+                identity = (auth.wwsf_identity_header, f'{auth.wwsf_identity_param}="{issuer}"')
+            else:
+                identity = (auth.wwsf_identity_header, f"<{issuer}>")
         forward_bearer = "tna_forward_bearer" in self.faults
         forward_forged = "tna_pass_forged_integrity" in self.faults
         kept = [v for v in _authorizations(msg)
@@ -222,6 +236,8 @@ class Tna:
         out = msg.remove_header("Authorization").add_header("Authorization", header)
         for value in kept:
             out = out.add_header("Authorization", value)
+        if identity is not None:
+            out = out.remove_header(identity[0]).add_header(*identity)
         return out
 
     def _refuse(self, msg: SipMessage, refusal: Refusal) -> Admission:
