@@ -97,6 +97,7 @@ def test_installed_wheel_runs_from_any_directory(tmp_path):
     assert ran.returncode == 0, ran.stdout[-3000:] + ran.stderr[-3000:]
     report = json.loads((out / "report.json").read_text("utf-8"))
     assert report["cases"] and all(c["verdict"] == "PASS" for c in report["cases"])
-    assert {s["profile"] for s in report["suts"]} == {"reference-epcscf", "reference-wic"}
+    assert {s["profile"] for s in report["suts"]} == {
+        "reference-epcscf", "reference-epcscf-tna", "reference-wic", "reference-wic-bearer"}
     assert (out / "report.html").is_file() and (out / "junit.xml").is_file()
     assert not (work / "reports").exists()  # --out given: nothing else written in cwd
