@@ -216,3 +216,20 @@ def test_issuer_failure_is_inconclusive(case_id: str, mode: str, tna_profile: Pr
     assert result.verdict is Verdict.INCONCLUSIVE, show([result])
     assert f"wicct's token issuer was set to '{mode}'" in result.reason
     assert "a REGISTER with a valid token answered 503" in result.reason
+
+
+@pytest.mark.parametrize("mode", ["down", "garbage"])
+@pytest.mark.parametrize("case_id", ["EPC-TP-01", "EPC-TP-02"])
+def test_issuer_failure_is_inconclusive_for_a_plain_registration(
+    case_id: str, mode: str, tna_profile: Profile, pki: Pki
+) -> None:
+    """Cases outside section 5 register with `wic.register` (a valid bearer token under the
+    TNA profile): with wicct's issuer failing, the SUT's refusal is no verdict on it,
+    whether the registration was the case's precondition or its subject."""
+    case = load_case(ROOT / "testcases" / "epcscf" / f"{case_id}.yaml")
+    first = Step(index=0, kind="issuer.mode", args={"mode": mode}, line=case.line)
+    steps = (first, *(dataclasses.replace(s, index=s.index + 1) for s in case.steps))
+    result = run_case_sync(dataclasses.replace(case, steps=steps), tna_profile, pki)
+    assert result.verdict is Verdict.INCONCLUSIVE, show([result])
+    assert f"wicct's token issuer was set to '{mode}'" in result.reason
+    assert "REGISTER answered 503" in result.reason

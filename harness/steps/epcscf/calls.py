@@ -14,10 +14,22 @@ from harness.actors.core import normalise_action
 from harness.cases.context import CaseContext, Precondition
 from harness.cases.model import Step
 from harness.cases.registry import step
+from harness.checks import tna
 from harness.sip import SipMessage
 from harness.steps.epcscf.env import EPCSCF, core, wic
 from harness.steps.peer import channel, no_answer, sip
 from harness.steps.schema import ACTION, CONN
+
+
+def _issuer_failed(ctx: CaseContext, what: str, evidence: list[int]) -> None:
+    """A REGISTER refused (or unanswered) while wicct's own token issuer was made to fail
+    (garbage, HTTP 500, a stall, down) is no verdict on the SUT: INCONCLUSIVE, with what
+    the issuer saw (issue 8: a token issuer that is down or answers garbage)."""
+    if "issuer" not in ctx.actors:
+        return
+    entries = list(ctx.timeline)
+    if tna.issuer_failed(entries):
+        raise Precondition(f"{what}: {tna.issuer_story(entries, since=0)}", evidence)
 
 
 @step(
@@ -61,6 +73,7 @@ async def wic_register(ctx: CaseContext, args: dict[str, Any], step_: Step) -> N
         sent.append(seq)
         got = await chan.response_to(request, within)
         if got is None:
+            _issuer_failed(ctx, f"no final response to REGISTER{challenged}", sent)
             no_answer(ctx, chan, within, f"no final response to REGISTER{challenged}", sent)
             return
         status = sip(got).status or 0
@@ -75,6 +88,7 @@ async def wic_register(ctx: CaseContext, args: dict[str, Any], step_: Step) -> N
     evidence = [*sent, got.entry]
     if not 200 <= status < 300:
         reason = f"REGISTER answered {status} {sip(got).reason}{challenged}"
+        _issuer_failed(ctx, reason, evidence)
         if ctx.is_precondition():
             raise Precondition(f"registration failed: {reason}", evidence)
         ctx.failed(reason, evidence=evidence)
