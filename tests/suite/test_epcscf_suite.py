@@ -201,6 +201,14 @@ async def test_silent_sut_does_not_hang(case_id: str, layer: str, profile: Profi
 
 # --- (e) wicct's token issuer fails ----------------------------------------------------------
 
+def with_issuer_mode(case_id: str, mode: str) -> Case:
+    """The built-in case `case_id` with wicct's issuer set to `mode` before its first step."""
+    case = load_case(ROOT / "testcases" / "epcscf" / f"{case_id}.yaml")
+    first = Step(index=0, kind="issuer.mode", args={"mode": mode}, line=case.line)
+    steps = (first, *(dataclasses.replace(s, index=s.index + 1) for s in case.steps))
+    return dataclasses.replace(case, steps=steps)
+
+
 ISSUER_CASES = ["EPC-REG-02", "EPC-REG-05-expired", "EPC-REG-06-none", "EPC-REG-07-yes"]
 
 
@@ -209,10 +217,7 @@ ISSUER_CASES = ["EPC-REG-02", "EPC-REG-05-expired", "EPC-REG-06-none", "EPC-REG-
 def test_issuer_failure_is_inconclusive(case_id: str, mode: str, tna_profile: Profile, pki: Pki) -> None:
     """The case runs with wicct's issuer set to `mode` first: the SUT cannot validate the
     valid token, which is wicct's failure, not the SUT's: INCONCLUSIVE, saying why."""
-    case = load_case(ROOT / "testcases" / "epcscf" / f"{case_id}.yaml")
-    first = Step(index=0, kind="issuer.mode", args={"mode": mode}, line=case.line)
-    steps = (first, *(dataclasses.replace(s, index=s.index + 1) for s in case.steps))
-    result = run_case_sync(dataclasses.replace(case, steps=steps), tna_profile, pki)
+    result = run_case_sync(with_issuer_mode(case_id, mode), tna_profile, pki)
     assert result.verdict is Verdict.INCONCLUSIVE, show([result])
     assert f"wicct's token issuer was set to '{mode}'" in result.reason
     assert "a REGISTER with a valid token answered 503" in result.reason
@@ -226,10 +231,7 @@ def test_issuer_failure_is_inconclusive_for_a_plain_registration(
     """Cases outside section 5 register with `wic.register` (a valid bearer token under the
     TNA profile): with wicct's issuer failing, the SUT's refusal is no verdict on it,
     whether the registration was the case's precondition or its subject."""
-    case = load_case(ROOT / "testcases" / "epcscf" / f"{case_id}.yaml")
-    first = Step(index=0, kind="issuer.mode", args={"mode": mode}, line=case.line)
-    steps = (first, *(dataclasses.replace(s, index=s.index + 1) for s in case.steps))
-    result = run_case_sync(dataclasses.replace(case, steps=steps), tna_profile, pki)
+    result = run_case_sync(with_issuer_mode(case_id, mode), tna_profile, pki)
     assert result.verdict is Verdict.INCONCLUSIVE, show([result])
     assert f"wicct's token issuer was set to '{mode}'" in result.reason
     assert "REGISTER answered 503" in result.reason
