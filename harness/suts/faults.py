@@ -99,6 +99,12 @@ FAULTS: tuple[Fault, ...] = (
        "never binds the session: later REGISTERs keep the challenge response's integrity-protected value"),
     _f("no_path_on_register", "epcscf", ("EPC-REG-01",),
        "forwards REGISTER without a Path header (RFC 3327); routes back by the registered Contact"),
+    _f("bundle_to_core", "epcscf", ("EPC-SES-01",),
+       "its eIMS-AGW lets the WIC's a=group:BUNDLE and a=bundle-only through to the core"),
+    _f("terminating_new_connection", "epcscf", ("EPC-TP-03",),
+       "sends a terminating request over the WIC's newest WebSocket, not the one its REGISTER used"),
+    _f("record_route_without_ws", "epcscf", ("EPC-TP-03",),
+       "Record-Routes a terminating INVITE towards the WIC without transport=ws"),
     # --- reference eP-CSCF as a TNA eP-CSCF (profile reference-epcscf-tna) ---------
     _f("tna_forward_bearer", "epcscf", ("EPC-REG-02",),
        "TNA: forwards the WIC's Authorization: Bearer (the token) to the core next to the TNA header",
