@@ -205,7 +205,19 @@ FAULTS: tuple[Fault, ...] = (
        ("web-credentials",)),
     _f("bearer_access_token_form", "wic", (),
        "sends Authorization: Bearer access_token=\"...\" (NON-STRICT, not a failure)",
-       ("web-credentials",)),
+       ("web-credentials",)),    # --- reference WIC: its SDP in calls (WIC-SES-01..03) -------------------------
+    _f("sdes_crypto_offer", "wic", ("WIC-SES-01",),
+       "offers an SDES a=crypto key beside the DTLS fingerprint in every m= section"),
+    _f("answer_reordered_m_lines", "wic", ("WIC-SES-02", "WIC-SES-03"),
+       "answers an offer of several m= sections with them in reverse order"),
+    _f("no_180", "wic", ("WIC-SES-02",),
+       "answers an incoming INVITE with 200 and no 180 Ringing before it"),
+    _f("answer_keeps_actpass", "wic", ("WIC-SES-02", "WIC-SES-03"),
+       "answers with a=setup:actpass (the offerer's value) instead of active or passive"),
+    _f("no_fingerprint", "wic", ("WIC-SES-01", "WIC-SES-02", "WIC-SES-03"),
+       "sends its offers and answers without a=fingerprint"),
+    _f("bundle_only_m_line", "wic", ("WIC-SES-01",),
+       "offers audio and video with the video m= section bundle-only (port 0; a should-level FAIL)"),
 )
 
 

@@ -126,6 +126,7 @@ class TestReference:
             "BOTH-FR-04", "BOTH-FR-05", "BOTH-FR-06", "BOTH-FR-07", "BOTH-FR-09", "BOTH-FR-10",
             "WIC-TP-01", "WIC-TP-02", "WIC-TP-03", "BOTH-TP-04", "BOTH-KA-01", "BOTH-KA-02",
             "WIC-KA-04", "BOTH-KA-05", "WIC-REG-01", "WIC-REG-02",
+            "WIC-SES-01", "WIC-SES-02", "WIC-SES-03", "WIC-SES-04",
         }
         # the Digest profile registers through a 401 round in every case that registers
         digest = by_profile[profile.name]
