@@ -103,6 +103,9 @@ FAULTS: tuple[Fault, ...] = (
        "its eIMS-AGW lets the WIC's a=group:BUNDLE and a=bundle-only through to the core"),
     _f("terminating_new_connection", "epcscf", ("EPC-TP-03",),
        "sends a terminating request over the WIC's newest WebSocket, not the one its REGISTER used"),
+    _f("replace_contact", "epcscf", ("EPC-SES-02",),
+       "replaces the WIC's Contact in a dialog-creating request towards the core with its own "
+       "URI for the WebSocket flow (a proxy keeps the UA's Contact, RFC 3261 §16.6)"),
     _f("record_route_without_ws", "epcscf", ("EPC-TP-03",),
        "Record-Routes a terminating INVITE towards the WIC without transport=ws"),
     # --- reference eP-CSCF as a TNA eP-CSCF (profile reference-epcscf-tna) ---------

@@ -239,6 +239,11 @@ class Proxy:
         elif method in DIALOG_CREATING and msg.to.tag is None:
             msg = insert_top(msg, "Record-Route", self.uri(flow, "ws"))
             msg = insert_top(msg, "Record-Route", self.uri(flow, self.core.transport))
+            if "replace_contact" in self.faults and msg.contacts:
+                # TS 24.229 5.2.7.2 broken on purpose: a proxy does not replace the UA's
+                # Contact (RFC 3261 §16.6); the eP-CSCF's own URI for the flow stands in
+                own = self.uri(flow, self.core.transport).replace(";lr", "")
+                msg = msg.replace_header("Contact", own)
         await self._to_core(flow, method, upstream, msg)
         if method == "BYE" and "close_before_bye_answer" in self.faults:
             # SEED 5.Y.4 broken on purpose: the flow is torn down with the call, before
