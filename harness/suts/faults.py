@@ -36,6 +36,8 @@ def _f(name: str, role: str, breaks: tuple[str, ...], description: str, needs: t
     return Fault(name=name, role=role, breaks=breaks, description=description, needs=needs)
 
 
+WEB = ("web-credentials",)  # the token path runs only with web credentials (a TNA profile)
+
 FAULTS: tuple[Fault, ...] = (
     # --- reference eP-CSCF -------------------------------------------------------
     _f("accept_any_origin", "epcscf", ("EPC-ORIGIN-02",),
@@ -97,24 +99,41 @@ FAULTS: tuple[Fault, ...] = (
        "never binds the session: later REGISTERs keep the challenge response's integrity-protected value"),
     _f("no_path_on_register", "epcscf", ("EPC-REG-01",),
        "forwards REGISTER without a Path header (RFC 3327); routes back by the registered Contact"),
+    _f("bundle_to_core", "epcscf", ("EPC-SES-01",),
+       "its eIMS-AGW lets the WIC's a=group:BUNDLE and a=bundle-only through to the core"),
+    _f("terminating_new_connection", "epcscf", ("EPC-TP-03",),
+       "sends a terminating request over the WIC's newest WebSocket, not the one its REGISTER used"),
+    _f("record_route_without_ws", "epcscf", ("EPC-TP-03",),
+       "Record-Routes a terminating INVITE towards the WIC without transport=ws"),
     # --- reference eP-CSCF as a TNA eP-CSCF (profile reference-epcscf-tna) ---------
     _f("tna_forward_bearer", "epcscf", ("EPC-REG-02",),
-       "TNA: forwards the WIC's Authorization: Bearer (the token) to the core next to the TNA header"),
+       "TNA: forwards the WIC's Authorization: Bearer (the token) to the core next to the TNA header",
+       needs=WEB),
     _f("tna_integrity_yes", "epcscf", ("EPC-REG-02",),
-       'TNA: writes integrity-protected="yes" (the IMS AKA value) instead of "auth-done"'),
+       'TNA: writes integrity-protected="yes" (the IMS AKA value) instead of "auth-done"',
+       needs=WEB),
     _f("tna_accept_expired", "epcscf", ("EPC-REG-05",),
-       "TNA: validates tokens with the issuer's JWKS but never checks exp"),
+       "TNA: validates tokens with the issuer's JWKS but never checks exp",
+       needs=WEB),
     _f("tna_skip_signature_check", "epcscf", ("EPC-REG-05",),
-       "TNA: reads the token's claims without verifying its signature"),
+       "TNA: reads the token's claims without verifying its signature",
+       needs=WEB),
     _f("tna_keep_state", "epcscf", ("EPC-REG-06",),
        "TNA: keeps the last IMPI between messages (a Kamailio $var): a token without IMPI goes "
-       "through as the previous user"),
+       "through as the previous user",
+       needs=WEB),
     _f("tna_accept_missing_authorization", "epcscf", ("EPC-REG-06",),
-       "TNA: forwards a REGISTER without Authorization as the user in its To header"),
+       "TNA: forwards a REGISTER without Authorization as the user in its To header",
+       needs=WEB),
     _f("tna_pass_forged_integrity", "epcscf", ("EPC-REG-07",),
-       "TNA: trusts and forwards the WIC's own Authorization: Digest with integrity-protected"),
+       "TNA: trusts and forwards the WIC's own Authorization: Digest with integrity-protected",
+       needs=WEB),
     _f("tna_omit_wwsf_identity", "epcscf", ("EPC-REG-03",),
-       "TNA: accepts a token from a WWSF outside the operator domain but does not say so to the core"),
+       "TNA: accepts a token from a WWSF outside the operator domain but does not say so to the core",
+       needs=WEB),
+    _f("tna_pass_organization", "epcscf", ("EPC-SES-03",),
+       "TNA: passes an Organization the WIC wrote itself through unchecked (adds the WWSF identity "
+       "only when there is none)", needs=WEB),
     # --- reference WIC -----------------------------------------------------------
     _f("no_origin", "wic", ("WIC-HS-02",),
        "sends no Origin header in the opening handshake"),
