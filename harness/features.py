@@ -96,6 +96,13 @@ FEATURES: tuple[Feature, ...] = (
         meaning="The eP-CSCF Record-Routes dialog-creating requests (RFC 3261 §16.6); a claim "
         "only: no case gates on it yet.",
     ),
+    Feature(
+        name="edge-media",
+        roles=("epcscf",),
+        meaning="The eP-CSCF handles media at the IMS edge with its eIMS-AGW (TS 23.228 Annex "
+        "U): WebRTC SDP towards the WIC, BUNDLE removed towards the core (U.1). Without it "
+        "the SDP passes the edge unchanged and EPC-SES-01 is NOT-APPLICABLE.",
+    ),
 )
 
 BY_NAME: dict[str, Feature] = {f.name: f for f in FEATURES}

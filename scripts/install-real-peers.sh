@@ -15,6 +15,7 @@ JSSIP_VERSION="3.13.8"
 APT_PACKAGES=(
   kamailio kamailio-websocket-modules kamailio-tls-modules kamailio-ims-modules
   kamailio-utils-modules kamailio-extra-modules
+  rtpengine-daemon
   chromium libnss3-tools
 )
 
@@ -102,4 +103,7 @@ fi
 kamailio -v >/dev/null 2>&1 || die "kamailio does not run"
 [[ -x /usr/lib/chromium/chromium ]] || die "/usr/lib/chromium/chromium missing"
 command -v certutil >/dev/null 2>&1 || die "certutil missing"
-say "ok: $(kamailio -v | head -1 | sed 's/^version: //; s/ *$//'), $(/usr/lib/chromium/chromium --version 2>/dev/null | head -1 | sed 's/ *$//'), jssip $JSSIP_VERSION"
+# rtpengine runs as wicct's child in user space (--table=-1, --config-file=none); the
+# package's own service is not needed
+rtpengine --version >/dev/null 2>&1 || die "rtpengine does not run"
+say "ok: $(kamailio -v | head -1 | sed 's/^version: //; s/ *$//'), rtpengine $(rtpengine --version 2>&1 | sed -n 's/^Version: //p'), $(/usr/lib/chromium/chromium --version 2>/dev/null | head -1 | sed 's/ *$//'), jssip $JSSIP_VERSION"

@@ -14,7 +14,9 @@ method is a policy a case can change (`auto`, `withhold`, or a status code):
   password is answered 401 with a fresh nonce (realm = the profile's domain, qop=auth), and
   the accepted one 200 with Service-Route and P-Associated-URI too (5.4.1.2.2); each
   decision is a note in the evidence;
-- INVITE: 180, then 200 with a real JSEP answer from aiortc (RFC 9429); ACK absorbed;
+- INVITE: 180, then 200 with a real JSEP answer from aiortc (RFC 9429), or, to a plain
+  RTP/AVP offer (media handled at the eP-CSCF's edge), a plain answer on the core's own
+  RTP ports (`rtp_endpoint.py`, echoing what they get); ACK absorbed;
 - anything else: 200.
 
 It counts what it received per method and per transaction (a retransmission is the same
@@ -32,8 +34,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from harness import evidence as ev
+from harness.actors.rtp_endpoint import RtpEndpoint
 from harness.evidence import NOTE, Timeline
 from harness.profiles import Profile
+from harness.sdp.plain import is_plain, plain_answer, plain_media
 from harness.sip import (
     NameAddr,
     SipMessage,
@@ -194,6 +198,8 @@ class CoreStub:
         self.sent: list[_Sent] = []
         # INVITEs the core answered with 2xx and the 2xx: the dialogs it can release
         self.answered: list[tuple[CoreRx, SipMessage]] = []
+        # every confirmed call, in order: (INVITE, 2xx, where to send, "uas" | "uac")
+        self.calls: list[tuple[SipMessage, SipMessage, Source, str]] = []
         self._udp: asyncio.DatagramTransport | None = None
         self._tcp: asyncio.Server | None = None
         self._writers: dict[tuple[str, int], asyncio.StreamWriter] = {}
@@ -487,6 +493,9 @@ class CoreStub:
         if "v=0" not in offer:
             await self._respond(rx, 200, headers=contact)
             return
+        if is_plain(offer):  # past an eIMS-AGW: the core's own RTP endpoint answers
+            await self._plain_answer(rx, offer, contact)
+            return
         from harness.sdp.jsep import make_answer
 
         try:
@@ -500,6 +509,18 @@ class CoreStub:
             rx, 200, headers=contact, body=answer.sdp.encode(), content_type="application/sdp"
         )
         self.answered.append((rx, ok))
+        self.calls.append((rx.message, ok, rx.source, "uas"))
+
+    async def _plain_answer(self, rx: CoreRx, offer: str, contact: list[tuple[str, str]]) -> None:
+        """An RTP/AVP offer (media handled at the eP-CSCF's edge, TS 23.228 U.1): 200 with a
+        plain answer on the core's own RTP ports, which echo what they get (RFC 3264 §6)."""
+        endpoints = [RtpEndpoint(self.timeline, self.host, kind) for kind, _, _ in plain_media(offer)]
+        self._media.extend(endpoints)
+        ports = [await e.open() for e in endpoints]
+        answer = plain_answer(offer, self.host, ports, secrets.randbelow(2**31))
+        ok = await self._respond(rx, 200, headers=contact, body=answer.encode(), content_type="application/sdp")
+        self.answered.append((rx, ok))
+        self.calls.append((rx.message, ok, rx.source, "uas"))
 
     def _after_response(self, rx: CoreRx) -> None:
         """ACK a 2xx to an INVITE the core sent (RFC 3261 §13.2.2.4)."""
@@ -513,6 +534,7 @@ class CoreStub:
             if tag in sent.acked:
                 return
             sent.acked.add(tag)
+            self.calls.append((sent.request, response, sent.source, "uac"))
             via = self._via(sent.source.transport)
             ack = ack_for_2xx(uac_dialog(sent.request, response), sent.request, via)
             self._send(ack, sent.source)
@@ -589,17 +611,18 @@ class CoreStub:
         return request
 
     def release(self) -> SipMessage:
-        """BYE in the dialog of the last INVITE the core answered with 2xx: the far end
-        releases the call through the eP-CSCF (RFC 3261 §15.1.1; the dialog as the UAS
-        holds it, §12.1.1: Request-URI the caller's Contact, Route its Record-Route).
-        LookupError when the core answered no INVITE."""
-        if not self.answered:
-            raise LookupError("the core answered no INVITE: no dialog to release")
-        rx, ok = self.answered[-1]
-        dialog = uas_dialog(rx.message, ok)
-        _, bye = next_request(dialog, "BYE", self._via(rx.source.transport))
-        entry = self._send(bye, rx.source)
-        self.sent.append(_Sent(bye, entry, rx.source))
+        """BYE in the dialog of the last call the core took part in: one it answered with
+        2xx (the far end releases, RFC 3261 §15.1.1; the dialog as the UAS holds it,
+        §12.1.1: Request-URI the caller's Contact, Route its Record-Route) or one it placed
+        and got a 2xx for (§12.1.2: route set = reversed Record-Route). LookupError when
+        there was none."""
+        if not self.calls:
+            raise LookupError("the core took part in no answered INVITE: no dialog to release")
+        invite, ok, source, side = self.calls[-1]
+        dialog = uas_dialog(invite, ok) if side == "uas" else uac_dialog(invite, ok)
+        _, bye = next_request(dialog, "BYE", self._via(source.transport))
+        entry = self._send(bye, source)
+        self.sent.append(_Sent(bye, entry, source))
         return bye
 
 

@@ -181,6 +181,10 @@ class WicEmulator:
     def channel(self, name: str = "main") -> SipChannel | None:
         return self._channels.get(name)
 
+    def channels(self) -> dict[str, SipChannel]:
+        """The open (or last) channel of each connection name."""
+        return dict(self._channels)
+
     async def reopen(self, name: str = "main") -> SipChannel | None:
         """A new connection with the parameters `name` was first opened with."""
         params = self._params.get(name, ConnectParams(DEFAULT_ORIGIN, ("sip",), "13", ()))
@@ -295,10 +299,12 @@ class WicEmulator:
 
     # -- calls (SEED 5.1.X.2; RFC 3261 §13, §12) --------------------------------------------
 
-    async def invite(self, channel: SipChannel, **options: Any) -> SipMessage:
+    async def invite(self, channel: SipChannel, *, media: Sequence[str] = ("audio",), **options: Any) -> SipMessage:
+        """An INVITE with a real aiortc offer of one m= section per kind in `media`
+        (JSEP: bundled, BUNDLE group and all)."""
         from harness.sdp.jsep import make_offer
 
-        offer = await make_offer()
+        offer = await make_offer(tuple(media))
         self._media.append(offer)
         request = self.build_request("INVITE", channel, **options)
         request = request.with_body(offer.sdp.encode(), "application/sdp")

@@ -99,6 +99,12 @@ FAULTS: tuple[Fault, ...] = (
        "never binds the session: later REGISTERs keep the challenge response's integrity-protected value"),
     _f("no_path_on_register", "epcscf", ("EPC-REG-01",),
        "forwards REGISTER without a Path header (RFC 3327); routes back by the registered Contact"),
+    _f("bundle_to_core", "epcscf", ("EPC-SES-01",),
+       "its eIMS-AGW lets the WIC's a=group:BUNDLE and a=bundle-only through to the core"),
+    _f("terminating_new_connection", "epcscf", ("EPC-TP-03",),
+       "sends a terminating request over the WIC's newest WebSocket, not the one its REGISTER used"),
+    _f("record_route_without_ws", "epcscf", ("EPC-TP-03",),
+       "Record-Routes a terminating INVITE towards the WIC without transport=ws"),
     # --- reference eP-CSCF as a TNA eP-CSCF (profile reference-epcscf-tna) ---------
     _f("tna_forward_bearer", "epcscf", ("EPC-REG-02",),
        "TNA: forwards the WIC's Authorization: Bearer (the token) to the core next to the TNA header",
@@ -199,7 +205,19 @@ FAULTS: tuple[Fault, ...] = (
        ("web-credentials",)),
     _f("bearer_access_token_form", "wic", (),
        "sends Authorization: Bearer access_token=\"...\" (NON-STRICT, not a failure)",
-       ("web-credentials",)),
+       ("web-credentials",)),    # --- reference WIC: its SDP in calls (WIC-SES-01..03) -------------------------
+    _f("sdes_crypto_offer", "wic", ("WIC-SES-01",),
+       "offers an SDES a=crypto key beside the DTLS fingerprint in every m= section"),
+    _f("answer_reordered_m_lines", "wic", ("WIC-SES-02", "WIC-SES-03"),
+       "answers an offer of several m= sections with them in reverse order"),
+    _f("no_180", "wic", ("WIC-SES-02",),
+       "answers an incoming INVITE with 200 and no 180 Ringing before it"),
+    _f("answer_keeps_actpass", "wic", ("WIC-SES-02", "WIC-SES-03"),
+       "answers with a=setup:actpass (the offerer's value) instead of active or passive"),
+    _f("no_fingerprint", "wic", ("WIC-SES-01", "WIC-SES-02", "WIC-SES-03"),
+       "sends its offers and answers without a=fingerprint"),
+    _f("bundle_only_m_line", "wic", ("WIC-SES-01",),
+       "offers audio and video with the video m= section bundle-only (port 0; a should-level FAIL)"),
 )
 
 

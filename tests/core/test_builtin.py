@@ -32,8 +32,8 @@ def test_checkout_symlinks_point_at_the_package_data():
 def test_profile_names_leave_expected_files_out():
     names = builtin.profile_names()
     assert names == [
-        "jssip-chromium-wic", "jssip-chromium-wic-bearer", "kamailio-epcscf", "kamailio-tna-epcscf",
-        "reference-epcscf", "reference-epcscf-tna", "reference-wic", "reference-wic-bearer",
+        "jssip-chromium-wic", "jssip-chromium-wic-bearer", "kamailio-epcscf", "kamailio-rtpengine-epcscf",
+        "kamailio-tna-epcscf", "reference-epcscf", "reference-epcscf-tna", "reference-wic", "reference-wic-bearer",
     ]
     for path in builtin.default_profiles():
         assert path.is_file()

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import secrets
+import socket
 import time
 from pathlib import Path
 
@@ -476,3 +477,28 @@ def test_config_switches_origin_block() -> None:
     assert "@@" not in strict.replace("double at-signs", "")
     loose = render_cfg(EpcscfConfig(**base, origins_check=False))
     assert "#!define WITH_ORIGIN_CHECK" not in loose
+
+
+async def test_rtpengine_child_answers_an_ng_ping_and_stops() -> None:
+    """rtpengine as the eIMS-AGW: started in user space, ready on an ng ping, stopped."""
+    from harness.suts.kamailio.driver import free_port
+    from harness.suts.kamailio.rtpengine import (
+        Rtpengine,
+        RtpengineSettings,
+        find_rtpengine,
+        ng_ping,
+        port_window,
+    )
+
+    binary = find_rtpengine()
+    if binary is None:
+        pytest.skip("rtpengine not installed: run scripts/install-real-peers.sh")
+    ng = free_port(kind=socket.SOCK_DGRAM)
+    child = Rtpengine(RtpengineSettings(binary, ng, *port_window(ng)))
+    try:
+        await child.start(time.monotonic() + 10)
+        assert child.ready_seconds is not None
+        assert await ng_ping(ng, 1.0)
+    finally:
+        await child.stop()
+    assert not await ng_ping(ng, 0.3)

@@ -4,7 +4,8 @@ Kamailio as eP-CSCF and JsSIP in headless Chromium as WIC run every case of thei
 the verdicts must match the peer's expected-results file (every non-PASS explained), so a
 change on either side is noticed. A Kamailio with its Origin allow-list removed must FAIL on
 exactly the requirement that breaks; so must a TNA Kamailio that trusts bearer tokens
-without asking the issuer (EPC-REG-05 and EPC-REG-06, issue 8).
+without asking the issuer (EPC-REG-05 and EPC-REG-06, issue 8), and a Kamailio that claims
+media at the edge with its rtpengine bypassed (EPC-SES-01, issue 9).
 """
 
 from __future__ import annotations
@@ -31,6 +32,12 @@ def _has_kamailio() -> bool:
     return find_kamailio() is not None
 
 
+def _has_rtpengine() -> bool:
+    from harness.suts.kamailio.rtpengine import find_rtpengine
+
+    return _has_kamailio() and find_rtpengine() is not None
+
+
 def _has_browser() -> bool:
     bundle = ROOT / "harness" / "suts" / "browser" / "web" / "jssip.bundle.js"
     return bundle.exists() and (shutil.which("chromium") is not None or Path("/usr/lib/chromium/chromium").exists())
@@ -55,6 +62,7 @@ def failed_ids(report: dict) -> set[str]:
     [
         ("kamailio-epcscf", _has_kamailio, "kamailio"),
         ("kamailio-tna-epcscf", _has_kamailio, "kamailio"),
+        ("kamailio-rtpengine-epcscf", _has_rtpengine, "kamailio or rtpengine"),
         ("jssip-chromium-wic", _has_browser, "chromium or the JsSIP bundle"),
         ("jssip-chromium-wic-bearer", _has_browser, "chromium or the JsSIP bundle"),
     ],
@@ -76,6 +84,14 @@ def test_kamailio_without_origin_allow_list_fails_exactly_origin(tmp_path):
     require(_has_kamailio(), "kamailio")
     good, bad = _variant(tmp_path, "kamailio-epcscf", "origins_check: true", "origins_check: false")
     assert failed_ids(bad) - failed_ids(good) == {"EPC-ORIGIN-02"}
+    assert failed_ids(good) <= failed_ids(bad)
+
+
+def test_kamailio_with_rtpengine_bypassed_fails_exactly_ses01(tmp_path):
+    """edge-media still claimed, rtpengine not run: the WIC's BUNDLE reaches the core."""
+    require(_has_rtpengine(), "kamailio or rtpengine")
+    good, bad = _variant(tmp_path, "kamailio-rtpengine-epcscf", "rtpengine: true", "rtpengine: false")
+    assert failed_ids(bad) - failed_ids(good) == {"EPC-SES-01"}
     assert failed_ids(good) <= failed_ids(bad)
 
 

@@ -3,6 +3,6 @@
 Importing this package registers the role's environment and steps.
 """
 
-from harness.steps.epcscf import auth, binding, calls, core, env, handshake, registrar
+from harness.steps.epcscf import auth, binding, calls, core, env, handshake, registrar, sessions
 
-__all__ = ["auth", "binding", "calls", "core", "env", "handshake", "registrar"]
+__all__ = ["auth", "binding", "calls", "core", "env", "handshake", "registrar", "sessions"]

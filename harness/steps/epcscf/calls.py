@@ -99,18 +99,21 @@ async def wic_register(ctx: CaseContext, args: dict[str, Any], step_: Step) -> N
 @step(
     "wic.invite",
     roles=EPCSCF,
-    args={"conn": CONN, "to": {"type": "string"}, "as": {"type": "string"}, "options": {"type": "object"}},
+    args={"conn": CONN, "to": {"type": "string"}, "as": {"type": "string"}, "options": {"type": "object"},
+          "media": {"type": "array", "items": {"enum": ["audio", "video"]}, "minItems": 1}},
 )
 async def wic_invite(ctx: CaseContext, args: dict[str, Any], step_: Step) -> None:
-    """INVITE with a real aiortc JSEP offer (SEED 5.1.X.2) to `to` (default: the callee);
+    """INVITE with a real aiortc JSEP offer (SEED 5.1.X.2) to `to` (default: the callee),
+    one m= section per kind of `media` (default audio; audio and video are bundled);
     `options` as for `peer.send` (e.g. `from`, `headers`)."""
     chan = channel(ctx, args)
     options = dict(args.get("options", {}))
     if "to" in args:
         options["to"] = args["to"]
-    request = await wic(ctx).invite(chan, **options)
-    ctx.vars[args.get("as", "invite")] = request
-    ctx.vars["last_sent_seq"] = chan.sent[-1][1] if chan.sent else 0
+    request = await wic(ctx).invite(chan, media=tuple(args.get("media", ("audio",))), **options)
+    name = args.get("as", "invite")
+    ctx.vars[name] = request
+    ctx.vars["last_sent_seq"] = ctx.vars[f"{name}_seq"] = chan.sent[-1][1] if chan.sent else 0
 
 
 @step("expect.answered", roles=EPCSCF, args={"conn": CONN, "to": {"type": "string"}, "ringing": {"type": "boolean"}})
@@ -134,7 +137,7 @@ async def expect_answered(ctx: CaseContext, args: dict[str, Any], step_: Step) -
         if ctx.is_precondition():
             raise Precondition(f"the call was not answered: {status}", [sent, got.entry])
         ctx.failed(f"INVITE answered {status}", evidence=[sent, got.entry])
-    ctx.vars["dialog"] = wic(ctx).dialog(request, sip(got))
+    ctx.vars["dialog"] = ctx.vars[f"dialog_{name}"] = wic(ctx).dialog(request, sip(got))
     early = [r for r in chan.responses_to(request) if r.message is not None and 100 < (r.message.status or 0) < 200
              and r.entry < got.entry]
     ringing = any(sip(r).status == 180 for r in early)
@@ -150,21 +153,27 @@ async def expect_answered(ctx: CaseContext, args: dict[str, Any], step_: Step) -
     )
 
 
-@step("wic.ack", roles=EPCSCF, args={"conn": CONN})
+def _dialog(ctx: CaseContext, args: dict[str, Any]) -> Any:
+    """The dialog of the INVITE named `of` (default: the last one answered)."""
+    return ctx.vars.get(f"dialog_{args['of']}" if "of" in args else "dialog")
+
+
+@step("wic.ack", roles=EPCSCF, args={"conn": CONN, "of": {"type": "string"}})
 async def wic_ack(ctx: CaseContext, args: dict[str, Any], step_: Step) -> None:
-    """ACK the 2xx: to its Contact, Route set from the Record-Route (RFC 3261 §13.2.2.4)."""
+    """ACK the 2xx: to its Contact, Route set from the Record-Route (RFC 3261 §13.2.2.4);
+    `of`: the INVITE whose dialog (default: the last one answered)."""
     chan = channel(ctx, args)
-    dialog = ctx.vars.get("dialog")
+    dialog = _dialog(ctx, args)
     if dialog is None:
         raise Precondition("no dialog to ACK (the INVITE was not answered)")
     ctx.vars["last_sent_seq"] = await chan.send(wic(ctx).in_dialog(dialog, "ACK", chan))
 
 
-@step("wic.bye", roles=EPCSCF, args={"conn": CONN, "as": {"type": "string"}})
+@step("wic.bye", roles=EPCSCF, args={"conn": CONN, "as": {"type": "string"}, "of": {"type": "string"}})
 async def wic_bye(ctx: CaseContext, args: dict[str, Any], step_: Step) -> None:
-    """Release the call with a BYE in the dialog (RFC 3261 §15.1.1)."""
+    """Release the call with a BYE in the dialog (RFC 3261 §15.1.1); `of` as for wic.ack."""
     chan = channel(ctx, args)
-    dialog = ctx.vars.get("dialog")
+    dialog = _dialog(ctx, args)
     if dialog is None:
         raise Precondition("no dialog to release")
     request = wic(ctx).in_dialog(dialog, "BYE", chan)

@@ -86,6 +86,8 @@ class EpcscfConfig:
         default_factory=lambda: {"first": "absent", "challenge_response": "tls-pending", "later": "tls-yes"}
     )
     defines: tuple[str, ...] = field(default_factory=tuple)
+    # rtpengine's ng control port (0: no media at the edge, the SDP passes unchanged)
+    rtpengine_port: int = 0
 
     def __post_init__(self) -> None:
         for name in ("host", "core_host"):
@@ -101,6 +103,8 @@ class EpcscfConfig:
         for origin in self.trusted_origins:
             if not _ORIGIN.match(origin):
                 raise ConfigError(f"not a serialised origin (RFC 6454 §6.1): {origin!r}")
+        if not 0 <= self.rtpengine_port < 65536:
+            raise ConfigError(f"rtpengine_port out of range: {self.rtpengine_port}")
         if not 0 <= self.ws_keepalive_mechanism <= 2:
             raise ConfigError("ws_keepalive_mechanism must be 0, 1 or 2")
         if not _DOMAIN.match(self.domain):
@@ -129,6 +133,8 @@ def values(cfg: EpcscfConfig) -> dict[str, str]:
     defines = list(cfg.defines)
     if cfg.origins_check:
         defines.append("WITH_ORIGIN_CHECK")
+    if cfg.rtpengine_port:
+        defines.append("WITH_RTPENGINE")
     tna = cfg.tna
     if tna is not None:
         defines.append("WITH_TNA")
@@ -161,6 +167,7 @@ def values(cfg: EpcscfConfig) -> dict[str, str]:
         "IP_FIRST": ip["first"],
         "IP_CHALLENGE": ip["challenge_response"],
         "IP_LATER": ip["later"],
+        "RTPENGINE_PORT": str(cfg.rtpengine_port or 1),  # in a #!ifdef WITH_RTPENGINE block
     }
 
 

@@ -15,6 +15,12 @@ Driver options (profile `driver_options`):
   debug: 2                   Kamailio log level (3 logs every SIP message in full)
   ws_keepalive_mechanism: 1  websocket module: 0 none, 1 Ping, 2 Pong
   ws_keepalive_timeout: 180  seconds
+  rtpengine: false           true: media at the edge (profile claims edge-media): rtpengine
+                             runs as a child (user space, loopback) and Kamailio's rtpengine
+                             module turns WebRTC SDP into RTP/AVP towards the core (no
+                             BUNDLE) and back; false with edge-media claimed is the
+                             misconfigured variant (it must then FAIL exactly EPC-SES-01)
+  rtpengine_binary: rtpengine  path of the rtpengine executable
   binary: kamailio           path of the kamailio executable
   wss_port / sip_port: 0     fixed ports instead of free ones (0: pick)
 """
@@ -23,9 +29,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import os
 import shutil
-import signal
 import socket
 import ssl
 import threading
@@ -38,12 +42,19 @@ from urllib.parse import urlsplit
 from harness.actors.token_issuer import IssuerEndpoint
 from harness.profiles import Profile
 from harness.suts.base import EpcscfDriver, EpcscfEndpoint, EpcscfEnv, SutUnavailable
+from harness.suts.kamailio.children import stop_group
 from harness.suts.kamailio.config import (
     ConfigError,
     EpcscfConfig,
     TnaConfig,
     render_cfg,
     render_tls_cfg,
+)
+from harness.suts.kamailio.rtpengine import (
+    Rtpengine,
+    RtpengineSettings,
+    find_rtpengine,
+    port_window,
 )
 
 INSTALL_HINT = "run scripts/install-real-peers.sh"
@@ -111,6 +122,8 @@ class KamailioEpcscfDriver(EpcscfDriver):
         "debug": "Kamailio's debug level",
         "ws_keepalive_mechanism": "websocket module keepalive_mechanism",
         "ws_keepalive_timeout": "websocket module keepalive_timeout (seconds)",
+        "rtpengine": "true runs rtpengine as the eIMS-AGW (media at the edge)",
+        "rtpengine_binary": "the rtpengine executable",
         "binary": "the kamailio executable",
         "wss_port": "WSS port (0: a free one)",
         "sip_port": "SIP port towards the core (0: a free one)",
@@ -137,6 +150,8 @@ class KamailioEpcscfDriver(EpcscfDriver):
         timeout = options.get("issuer_timeout", 2)
         if not isinstance(timeout, int) or isinstance(timeout, bool) or not 1 <= timeout <= 30:
             problems.append(("driver_options.issuer_timeout", "whole seconds from 1 to 30"))
+        if not isinstance(options.get("rtpengine", False), bool):
+            problems.append(("driver_options.rtpengine", "true or false"))
         if not isinstance(options.get("token_validation", True), bool):
             problems.append(("driver_options.token_validation", "true or false"))
         return problems
@@ -149,6 +164,7 @@ class KamailioEpcscfDriver(EpcscfDriver):
         self.startup_seconds: float | None = None  # spawn → first TLS handshake done
         self._log = bytearray()
         self._reader: asyncio.Task[None] | None = None
+        self.rtpengine: Rtpengine | None = None
 
     # -- life cycle --------------------------------------------------------------------------
     async def start(self, env: EpcscfEnv) -> EpcscfEndpoint:
@@ -175,6 +191,7 @@ class KamailioEpcscfDriver(EpcscfDriver):
         rundir = workdir / "run"
         rundir.mkdir(parents=True, exist_ok=True)
 
+        rtpengine_port = await self._start_rtpengine(env) if options.get("rtpengine") else 0
         leaf = env.pki.leaf("127.0.0.1", "localhost")
         tls_cfg = workdir / "tls.cfg"
         tls_cfg.write_text(render_tls_cfg(leaf.cert_chain, leaf.key), encoding="utf-8")
@@ -195,6 +212,7 @@ class KamailioEpcscfDriver(EpcscfDriver):
                 domain=env.profile.domain,
                 tna=tna_config(env.issuer, options),
                 integrity_protected=dict(env.profile.auth.integrity_protected),
+                rtpengine_port=rtpengine_port,
             )
         except (ConfigError, ValueError, TypeError) as exc:
             raise SutUnavailable(f"kamailio config: {exc}") from exc
@@ -239,24 +257,37 @@ class KamailioEpcscfDriver(EpcscfDriver):
 
     async def stop(self) -> None:
         process, self.process = self.process, None
-        if process is not None and process.returncode is None:
-            with contextlib.suppress(ProcessLookupError):
-                # Kamailio forks its workers into our new session: signal the whole group.
-                os.killpg(process.pid, signal.SIGTERM)
-            try:
-                await asyncio.wait_for(process.wait(), 3.0)
-            except TimeoutError:
-                with contextlib.suppress(ProcessLookupError):
-                    os.killpg(process.pid, signal.SIGKILL)
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(process.wait(), 2.0)
+        await stop_group(process)  # Kamailio forks its workers into the child's session
         if self._reader is not None:
             with contextlib.suppress(TimeoutError, asyncio.CancelledError):
                 await asyncio.wait_for(self._reader, 1.0)
             self._reader = None
+        rtpengine, self.rtpengine = self.rtpengine, None
+        if rtpengine is not None:
+            await rtpengine.stop()
+            self._log += b"--- rtpengine ---\n" + bytes(rtpengine.log)
 
     def log_text(self) -> str:
         return self._log.decode("utf-8", "replace")
+
+    async def _start_rtpengine(self, env: EpcscfEnv) -> int:
+        """rtpengine as a child in user space on loopback; its ng port once it answers a ping."""
+        binary = find_rtpengine(str(env.profile.driver_options.get("rtpengine_binary", "rtpengine")))
+        if binary is None:
+            raise SutUnavailable(f"rtpengine not installed: {INSTALL_HINT}")
+        if self.rtpengine is not None:  # a start retried after a port clash
+            await self.rtpengine.stop()
+        ng = free_port(kind=socket.SOCK_DGRAM)
+        low, high = port_window(ng)
+        self.rtpengine = Rtpengine(RtpengineSettings(binary, ng, low, high))
+        try:
+            await self.rtpengine.start(time.monotonic() + env.profile.timers.start_timeout)
+        except RuntimeError as exc:
+            raise SutUnavailable(str(exc)) from exc
+        env.log(f"rtpengine: ng {HOST}:{ng}, media ports {low}-{high} "
+                f"(pid {self.rtpengine.process.pid if self.rtpengine.process else '?'}, "
+                f"ready in {self.rtpengine.ready_seconds or 0:.3f} s)")
+        return ng
 
     # -- helpers -----------------------------------------------------------------------------
     async def _check_config(self, binary: str, env: EpcscfEnv) -> None:

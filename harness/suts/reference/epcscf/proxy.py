@@ -20,6 +20,7 @@ from harness.suts.reference.epcscf.binding import ImpuBindings
 from harness.suts.reference.epcscf.core_link import CoreLink
 from harness.suts.reference.epcscf.editing import framed, insert_top, replace_top_value, set_values
 from harness.suts.reference.epcscf.integrity import Integrity
+from harness.suts.reference.epcscf.media_edge import towards_core
 from harness.suts.reference.epcscf.state import HOST, Flow, Txn
 from harness.suts.reference.epcscf.tna import Tna
 from harness.suts.reference.epcscf.transactions import Transactions
@@ -58,6 +59,7 @@ class Proxy:
         self.integrity = Integrity(env.profile.auth.integrity_protected, faults, log)
         # SEED 5.Y.1.3: with web credentials, REGISTER is admitted by bearer token and TNA
         self.tna = Tna(env.issuer, env.profile, faults, log) if env.issuer is not None else None
+        self.edge_media = "edge-media" in env.profile.features  # TS 23.228 U.1 (media_edge.py)
 
     # -- life cycle ----------------------------------------------------------------------------
 
@@ -295,6 +297,7 @@ class Proxy:
     async def _to_core(self, flow: Flow, method: str, upstream: SipMessage, msg: SipMessage) -> None:
         branch = new_branch()
         transport = self.core.transport.upper()
+        msg = towards_core(msg, edge_media=self.edge_media, faults=self.faults)
         msg = framed(insert_top(msg, "Via", f"SIP/2.0/{transport} {HOST}:{self.core.local_port};branch={branch}"))
         data = msg.to_bytes()
         if method != "ACK":
@@ -319,6 +322,10 @@ class Proxy:
         self.transactions.progress(txn, msg)
         if msg.status == 100:
             return
+        if not txn.towards_wic:
+            await txn.upstream(framed(replace_top_value(msg, "Via", None)))
+            return
+        msg = towards_core(msg, edge_media=self.edge_media, faults=self.faults)
         await txn.upstream(framed(replace_top_value(msg, "Via", None)))
 
     # -- the core side ----------------------------------------------------------------------------
@@ -344,7 +351,7 @@ class Proxy:
         msg, tokens = self.pop_own_routes(msg)
         token = next((t for t in tokens if t in self.flows), None)
         token = token or self.bindings.get(msg.request_uri or "")
-        flow = self.flows.get(token or "")
+        flow = self._newest_other(self.flows.get(token or ""))
         if flow is None or not flow.open:
             self.log(f"core: no open WebSocket flow for {msg.request_uri}")
             if method != "ACK":
@@ -357,7 +364,10 @@ class Proxy:
         msg = msg.replace_header("Max-Forwards", str((forwards if forwards is not None else 71) - 1))
         if method in DIALOG_CREATING and msg.to.tag is None:
             msg = insert_top(msg, "Record-Route", self.uri(flow, self.core.transport))
-            msg = insert_top(msg, "Record-Route", self.uri(flow, "ws"))
+            if "record_route_without_ws" in self.faults:  # RFC 7118 App. B broken on purpose
+                msg = insert_top(msg, "Record-Route", self.uri(flow, "ws").replace(";transport=ws", ""))
+            else:
+                msg = insert_top(msg, "Record-Route", self.uri(flow, "ws"))
         branch = new_branch()
         msg = framed(insert_top(msg, "Via", f"SIP/2.0/WSS {HOST}:{self.server.port if self.server else 0};branch={branch}"))
         data = msg.to_bytes()
@@ -378,6 +388,18 @@ class Proxy:
                                         retransmit_t1=own_t1), msg)
         self.log(f"flow {flow.token}: → WIC {msg.summary()}")
         await self.send_ws(flow, data)
+
+    def _newest_other(self, flow: Flow | None) -> Flow | None:
+        """Fault terminating_new_connection: the WIC's newest other open WebSocket instead of
+        the one its REGISTER came over (RFC 7118 App. B, RFC 5626 §5.3 broken on purpose)."""
+        if flow is None or "terminating_new_connection" not in self.faults:
+            return flow
+        others = [f for f in self.flows.values() if f is not flow and f.open and f.peer_host == flow.peer_host]
+        if not others:
+            return flow
+        self.log(f"flow {others[-1].token}: terminating request sent over the newest WebSocket, "
+                 f"not flow {flow.token} (fault)")
+        return others[-1]
 
     async def response_from_core(self, msg: SipMessage) -> None:
         txn = self.transactions.match(msg)
