@@ -19,7 +19,7 @@ class Fault:
     description: str
     # features the reference SUT's profile must claim for the switch to matter: the suite
     # self-test runs it against the built-in profile that claims them (web-credentials:
-    # reference-wic-bearer); () is the role's default reference profile
+    # reference-wic-bearer, reference-epcscf-tna); () is the role's default reference profile
     needs: tuple[str, ...] = ()
 
     def to_json(self) -> dict[str, object]:
