@@ -27,7 +27,6 @@ ROLES = ("epcscf", "wic")
 # the test below fails once such an id becomes shall-level with a case.
 EXCLUDED = {
     "EPC-KA-03": "may-level, informational: the eP-CSCF's own ping and close policy (RFC 7118 §6)",
-    "EPC-TP-03": "no case yet: a terminating INVITE over the REGISTER's WebSocket (RFC 7118 App. B)",
 }
 
 
