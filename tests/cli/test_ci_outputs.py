@@ -67,7 +67,7 @@ class Run:
         (own / "ACME-ERR-01.yaml").write_text(hs.replace("id: EPC-HS-01", "id: ACME-ERR-01"))
         text = (PROFILES / "reference-epcscf.yaml").read_text()
         faulty = text.replace("faults: []", "faults: [accept_any_origin]")
-        faulty = faulty.replace("features: [calls, outbound, digest]", "features: [outbound]")
+        faulty = faulty.replace("features: [calls, outbound, digest, edge-media]", "features: [outbound]")
         assert faulty.count("accept_any_origin") == 1 and "features: [outbound]" in faulty
         (base / "faulty.yaml").write_text(faulty)
         self.out, self.allure = base / "out", base / "allure"
