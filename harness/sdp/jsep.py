@@ -69,12 +69,17 @@ async def make_offer(kinds: tuple[str, ...] = ("audio",)) -> MediaPeer:
     return MediaPeer(pc, pc.localDescription.sdp)
 
 
-async def make_answer(offer_sdp: str) -> MediaPeer:
-    """A JSEP answer to `offer_sdp` (keeps m= order; setup:active)."""
+async def make_answer(offer_sdp: str, *, audio: bool = False) -> MediaPeer:
+    """A JSEP answer to `offer_sdp` (keeps m= order; setup:active); with `audio`, the
+    answerer sends audio (silence) on the offered audio sections (WIC-SES-04)."""
     _loopback_only()
     from aiortc import RTCSessionDescription
 
+    from harness.sdp.media import send_audio
+
     pc = _peer_connection()
     await pc.setRemoteDescription(RTCSessionDescription(sdp=offer_sdp, type="offer"))
+    if audio:
+        send_audio(pc)
     await pc.setLocalDescription(await pc.createAnswer())
     return MediaPeer(pc, pc.localDescription.sdp)

@@ -36,6 +36,8 @@ def _f(name: str, role: str, breaks: tuple[str, ...], description: str, needs: t
     return Fault(name=name, role=role, breaks=breaks, description=description, needs=needs)
 
 
+WEB = ("web-credentials",)  # the token path runs only with web credentials (a TNA profile)
+
 FAULTS: tuple[Fault, ...] = (
     # --- reference eP-CSCF -------------------------------------------------------
     _f("accept_any_origin", "epcscf", ("EPC-ORIGIN-02",),
@@ -105,22 +107,33 @@ FAULTS: tuple[Fault, ...] = (
        "Record-Routes a terminating INVITE towards the WIC without transport=ws"),
     # --- reference eP-CSCF as a TNA eP-CSCF (profile reference-epcscf-tna) ---------
     _f("tna_forward_bearer", "epcscf", ("EPC-REG-02",),
-       "TNA: forwards the WIC's Authorization: Bearer (the token) to the core next to the TNA header"),
+       "TNA: forwards the WIC's Authorization: Bearer (the token) to the core next to the TNA header",
+       needs=WEB),
     _f("tna_integrity_yes", "epcscf", ("EPC-REG-02",),
-       'TNA: writes integrity-protected="yes" (the IMS AKA value) instead of "auth-done"'),
+       'TNA: writes integrity-protected="yes" (the IMS AKA value) instead of "auth-done"',
+       needs=WEB),
     _f("tna_accept_expired", "epcscf", ("EPC-REG-05",),
-       "TNA: validates tokens with the issuer's JWKS but never checks exp"),
+       "TNA: validates tokens with the issuer's JWKS but never checks exp",
+       needs=WEB),
     _f("tna_skip_signature_check", "epcscf", ("EPC-REG-05",),
-       "TNA: reads the token's claims without verifying its signature"),
+       "TNA: reads the token's claims without verifying its signature",
+       needs=WEB),
     _f("tna_keep_state", "epcscf", ("EPC-REG-06",),
        "TNA: keeps the last IMPI between messages (a Kamailio $var): a token without IMPI goes "
-       "through as the previous user"),
+       "through as the previous user",
+       needs=WEB),
     _f("tna_accept_missing_authorization", "epcscf", ("EPC-REG-06",),
-       "TNA: forwards a REGISTER without Authorization as the user in its To header"),
+       "TNA: forwards a REGISTER without Authorization as the user in its To header",
+       needs=WEB),
     _f("tna_pass_forged_integrity", "epcscf", ("EPC-REG-07",),
-       "TNA: trusts and forwards the WIC's own Authorization: Digest with integrity-protected"),
+       "TNA: trusts and forwards the WIC's own Authorization: Digest with integrity-protected",
+       needs=WEB),
     _f("tna_omit_wwsf_identity", "epcscf", ("EPC-REG-03",),
-       "TNA: accepts a token from a WWSF outside the operator domain but does not say so to the core"),
+       "TNA: accepts a token from a WWSF outside the operator domain but does not say so to the core",
+       needs=WEB),
+    _f("tna_pass_organization", "epcscf", ("EPC-SES-03",),
+       "TNA: passes an Organization the WIC wrote itself through unchecked (adds the WWSF identity "
+       "only when there is none)", needs=WEB),
     # --- reference WIC -----------------------------------------------------------
     _f("no_origin", "wic", ("WIC-HS-02",),
        "sends no Origin header in the opening handshake"),
@@ -192,7 +205,19 @@ FAULTS: tuple[Fault, ...] = (
        ("web-credentials",)),
     _f("bearer_access_token_form", "wic", (),
        "sends Authorization: Bearer access_token=\"...\" (NON-STRICT, not a failure)",
-       ("web-credentials",)),
+       ("web-credentials",)),    # --- reference WIC: its SDP in calls (WIC-SES-01..03) -------------------------
+    _f("sdes_crypto_offer", "wic", ("WIC-SES-01",),
+       "offers an SDES a=crypto key beside the DTLS fingerprint in every m= section"),
+    _f("answer_reordered_m_lines", "wic", ("WIC-SES-02", "WIC-SES-03"),
+       "answers an offer of several m= sections with them in reverse order"),
+    _f("no_180", "wic", ("WIC-SES-02",),
+       "answers an incoming INVITE with 200 and no 180 Ringing before it"),
+    _f("answer_keeps_actpass", "wic", ("WIC-SES-02", "WIC-SES-03"),
+       "answers with a=setup:actpass (the offerer's value) instead of active or passive"),
+    _f("no_fingerprint", "wic", ("WIC-SES-01", "WIC-SES-02", "WIC-SES-03"),
+       "sends its offers and answers without a=fingerprint"),
+    _f("bundle_only_m_line", "wic", ("WIC-SES-01",),
+       "offers audio and video with the video m= section bundle-only (port 0; a should-level FAIL)"),
 )
 
 

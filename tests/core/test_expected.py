@@ -52,3 +52,13 @@ def test_the_strength_of_an_expected_failure_is_compared():
 
     assert compare(case(["should"]), "p", want) == []
     assert compare(case(["should", "shall"]), "p", want) == ["B: FAIL at shall level but expected should"]
+
+
+def test_a_case_the_profile_does_not_claim_need_not_be_listed():
+    """NOT-APPLICABLE for a feature the profile does not claim is its PICS, not a deviation;
+    NOT-APPLICABLE for another reason must still be explained."""
+    unclaimed = {"id": "C", "profile": "p", "verdict": "NOT-APPLICABLE",
+                 "reason": "profile p does not declare feature(s): wwsf-identity"}
+    other = {"id": "D", "profile": "p", "verdict": "NOT-APPLICABLE", "reason": "SHA-256 not supported"}
+    run = {"cases": [unclaimed, other]}
+    assert compare(run, "p", {}) == ["D: NOT-APPLICABLE but expected PASS (SHA-256 not supported)"]

@@ -6,7 +6,8 @@ reason), with each of its built-in profiles: `reference-wic` (Digest) and
 exactly the requirement ids it lists in harness/suts/faults.py FAIL, and no other, run
 against the profile that claims what the switch `needs` (web-credentials: the bearer
 profile; nothing: reference-wic); (c) a WIC that never connects gives INCONCLUSIVE cases
-with a reason, promptly.
+with a reason, promptly; every WIC-role requirement of sections 1 to 5 of the catalogue
+has a case.
 
 Each case runs through `run_case_sync` (its own event loop). The fault matrix runs
 (fault, case) pairs on a few threads: the cases mostly wait on protocol windows.
@@ -22,6 +23,7 @@ from pathlib import Path
 
 import pytest
 
+from harness import requirements
 from harness.cases.model import Case, discover, load_case
 from harness.cases.registry import load_providers
 from harness.cases.runner import run_case_sync
@@ -38,6 +40,7 @@ PROFILE = ROOT / "profiles" / "reference-wic.yaml"
 BEARER_PROFILE = ROOT / "profiles" / "reference-wic-bearer.yaml"
 CASES = discover(ROOT / "testcases" / "wic")
 WIC_FAULTS = for_role("wic")
+SECTIONS = ("1.", "2.", "3.", "4.", "5.")
 WORKERS = 10
 
 
@@ -86,6 +89,18 @@ def describe(results: Iterable[CaseResult]) -> str:
     return "\n".join(lines)
 
 
+# -- coverage ---------------------------------------------------------------------------------
+
+
+def test_every_WIC_requirement_of_sections_1_to_5_has_a_case(cases: list[Case]) -> None:
+    wanted = {r.id for r in requirements.catalogue().values()
+              if "wic" in r.roles and r.section.startswith(SECTIONS)}
+    assert {"WIC-HS-01", "WIC-REG-01", "WIC-REG-02"} <= wanted  # the catalogue is read
+    verified = {rid for case in cases for rid in case.verifies}
+    assert wanted - verified == set()
+    assert all(case.sut == "wic" and case.description for case in cases)
+
+
 # -- (a) the conforming reference WIC ---------------------------------------------------------
 
 
@@ -111,6 +126,7 @@ class TestReference:
             "BOTH-FR-04", "BOTH-FR-05", "BOTH-FR-06", "BOTH-FR-07", "BOTH-FR-09", "BOTH-FR-10",
             "WIC-TP-01", "WIC-TP-02", "WIC-TP-03", "BOTH-TP-04", "BOTH-KA-01", "BOTH-KA-02",
             "WIC-KA-04", "BOTH-KA-05", "WIC-REG-01", "WIC-REG-02",
+            "WIC-SES-01", "WIC-SES-02", "WIC-SES-03", "WIC-SES-04",
         }
         # the Digest profile registers through a 401 round in every case that registers
         digest = by_profile[profile.name]

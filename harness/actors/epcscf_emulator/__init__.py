@@ -20,13 +20,16 @@ with the registrar and the IMS core behind it (SEED 5.Y, seen from the WIC's sid
   (BOTH-FR-07 response variant).
 - **Requests to the WIC** (`build_request`): R-URI = the registered Contact, `Via:
   SIP/2.0/WSS <our host:port>`, From the profile's callee, To the IMPU; `invite()` adds a
-  real aiortc offer and ACKs the 2xx itself, as a UAC core does (RFC 3261 §13.2.2.4).
+  real aiortc offer (as aiortc makes it, audio and video, or IMS-style: `offers.py`) and
+  ACKs the 2xx itself, as a UAC core does (RFC 3261 §13.2.2.4); `cancel()` cancels it
+  before the answer (§9.1), `hold()` re-offers it `sendonly` (RFC 3264 §8.4).
 
 The emulator writes its evidence as actor "epcscf" (direction seen from wicct).
 
 Modules: `model` (constants, Policy, Registration, Dialog), `emulator` (listener,
 certificate, channels, requests to the WIC), `answers` (answering the WIC's requests),
-`credentials` (Digest challenges and verification, the Bearer token, the facts recorded).
+`credentials` (Digest challenges and verification, the Bearer token, the facts recorded),
+`offers` (the SDP offers made from aiortc's: IMS-style, hold).
 """
 
 from __future__ import annotations

@@ -2,7 +2,7 @@
 
 REGISTER → 200 (top Via `received`, Contact echoed with `expires`, Service-Route,
 `Require: outbound` for an RFC 5626 registration), or a digest challenge; INVITE → 180,
-then 200 with a real aiortc answer; ACK absorbed; BYE, CANCEL, OPTIONS, MESSAGE → 200.
+then 200 with a real aiortc answer (policy `ring`: 180 only); ACK absorbed; BYE, CANCEL, OPTIONS, MESSAGE → 200.
 A per-method `Policy` overrides this. Retransmissions are absorbed by their server
 transaction (RFC 3261 §17.2.3), which repeats its last response.
 """
@@ -230,9 +230,11 @@ class Answers:
         tag = new_tag()
         contact = [("Contact", emu.contact), ("Allow", ALLOW)]
         await self._respond(chan, tx, msg, 180, policy, headers=contact, to_tag=tag)
+        if policy.mode == "ring":  # the callee is alerted and never answers (until CANCEL)
+            return
         try:
             offer = msg.body.decode("utf-8", "replace")
-            media = await make_answer(offer) if msg.body else await make_offer()
+            media = await make_answer(offer, audio=True) if msg.body else await make_offer()
         except Exception as exc:  # noqa: BLE001 - an offer aiortc cannot answer is the WIC's
             emu.note(f"aiortc could not answer the WIC's offer: {exc!r}", conn=chan.conn.conn_id)
             await self._respond(chan, tx, msg, 488, policy, to_tag=tag)

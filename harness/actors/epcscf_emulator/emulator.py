@@ -23,6 +23,7 @@ from harness.actors.epcscf_emulator.model import (
     Policy,
     Registration,
 )
+from harness.actors.epcscf_emulator.offers import KINDS, ims_style, on_hold
 from harness.evidence import CONNECT, NOTE, Timeline
 from harness.pki import Pki
 from harness.profiles import Profile
@@ -36,7 +37,13 @@ from harness.sip import (
     new_call_id,
     new_tag,
 )
-from harness.sip.dialog import ack_for_2xx, ack_for_failure, next_request, uac_dialog
+from harness.sip.dialog import (
+    ack_for_2xx,
+    ack_for_failure,
+    cancel_for,
+    next_request,
+    uac_dialog,
+)
 from harness.ws import WsConnection, WsServer
 
 
@@ -313,15 +320,50 @@ class EpcscfEmulator:
         dialog.state, request = next_request(dialog.state, method, via, headers=agent)
         return request
 
-    async def invite(self, channel: SipChannel) -> tuple[SipMessage, int]:
-        """Call the WIC with a real JSEP offer (SEED 5.1.X.3); the 2xx is ACKed here."""
-        media = await make_offer()
+    async def invite(self, channel: SipChannel, offer: str = "audio") -> tuple[SipMessage, int]:
+        """Call the WIC with a real JSEP offer (SEED 5.1.X.3) of kind `offer` (`OFFER_KINDS`:
+        audio, audio and video, IMS-style); the 2xx is ACKed here."""
+        media = await make_offer(KINDS[offer])
+        if offer.startswith("ims"):
+            media.sdp = ims_style(media.sdp)
         invite = self.build_request("INVITE", channel, sdp=media.sdp)
         dialog = Dialog(uac_dialog(invite), channel, invite, outgoing=True, media=media)
         self.dialogs.append(dialog)
         seq = await channel.send(invite)
         dialog.completion = self.spawn(self._complete_invite(dialog))
         return invite, seq
+
+    async def cancel(self, dialog: Dialog) -> tuple[SipMessage, int]:
+        """CANCEL the emulator's pending INVITE (RFC 3261 §9.1); its 487 is ACKed by the
+        INVITE's completion task."""
+        cancel = cancel_for(dialog.invite, headers=[("User-Agent", AGENT)])
+        return cancel, await dialog.channel.send(cancel)
+
+    async def hold(self, dialog: Dialog) -> tuple[SipMessage, int]:
+        """Put a call the emulator placed on hold: a re-INVITE with its offer made
+        `sendonly` (RFC 3264 §8.4); the 2xx is ACKed here (RFC 3261 §14.1, §13.2.2.4)."""
+        if not dialog.outgoing or dialog.media is None:
+            raise RuntimeError("hold needs a call the emulator placed with an offer")
+        dialog.media.sdp = on_hold(dialog.media.sdp)
+        via = f"SIP/2.0/WSS {self.hostport};branch={new_branch()}"
+        dialog.state, reinvite = next_request(
+            dialog.state, "INVITE", via, headers=[("Contact", self.contact), ("User-Agent", AGENT)],
+            body=dialog.media.sdp.encode(), content_type="application/sdp")
+        seq = await dialog.channel.send(reinvite)
+        self.spawn(self._complete_reinvite(dialog, reinvite))
+        return reinvite, seq
+
+    async def _complete_reinvite(self, dialog: Dialog, reinvite: SipMessage) -> None:
+        chan = dialog.channel
+        final = await chan.response_to(reinvite, 300.0, final=True)
+        if final is None or final.message is None:
+            return
+        response, agent = final.message, [("User-Agent", AGENT)]
+        if (response.status or 0) >= 300:
+            await chan.send(ack_for_failure(reinvite, response, headers=agent))
+            return
+        via = f"SIP/2.0/WSS {self.hostport};branch={new_branch()}"
+        await chan.send(ack_for_2xx(dialog.state, reinvite, via, headers=agent))
 
     async def established(self, dialog: Dialog, within: float) -> bool:
         """Wait (bounded) until an outgoing call's final response was handled and ACKed."""

@@ -13,7 +13,7 @@ from harness.sip.dialog import Dialog as SipDialog
 
 ACTOR = "epcscf"
 CERTIFICATES = ("valid", "untrusted", "wrong-name")
-POLICY_MODES = ("auto", "withhold", "status", "strip")
+POLICY_MODES = ("auto", "withhold", "status", "strip", "ring")
 WRONG_NAME = "wrong.example"
 ALLOW = "INVITE, ACK, CANCEL, BYE, OPTIONS, MESSAGE, INFO, UPDATE, NOTIFY"
 AGENT = "wicct eP-CSCF emulator"
@@ -24,7 +24,7 @@ DEFAULT_EXPIRES = 600
 class Policy:
     """How the emulator answers the WIC's requests of one method."""
 
-    mode: str = "auto"  # auto | withhold | status | strip (received + rport)
+    mode: str = "auto"  # auto | withhold | status | strip (received + rport) | ring (INVITE: 180, no answer)
     status: int = 0  # for mode "status"
     content_length: str = "correct"  # "larger": declare 20 more bytes than the body
 

@@ -8,12 +8,15 @@ RFC 6750 §3). The verdicts are `harness.checks.tna`'s.
     expect.tna_refused           EPC-REG-05/-06: nothing reached the core, a 4xx, the preferred form
     expect.integrity_not_forwarded   EPC-REG-07: the WIC's integrity-protected never reached the core
     expect.wwsf_identity         EPC-REG-03: a foreign issuer's identity carried towards the core
+    expect.organization          EPC-SES-03: INVITEs after a foreign-token registration carry
+                                 Organization with the WWSF identity, never the WIC's own
     monitor tna                  EPC-REG-02 on every REGISTER with a valid token (always on)
 """
 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import secrets
 from dataclasses import dataclass
 from typing import Any
@@ -22,7 +25,7 @@ from harness.actors.token_issuer import MODES, TokenIssuer
 from harness.cases.context import CaseContext, Precondition
 from harness.cases.model import Step
 from harness.cases.registry import monitor, step
-from harness.checks import tna
+from harness.checks import organization, tna
 from harness.checks.framing import Judgement
 from harness.sip import SipMessage
 from harness.steps.epcscf.env import EPCSCF, core, wic
@@ -258,6 +261,38 @@ async def expect_wwsf_identity(ctx: CaseContext, args: dict[str, Any], step_: St
     auth = ctx.profile.auth
     _record(ctx, tna.wwsf_identity(list(ctx.timeline), since=stimulus.seq, header=auth.wwsf_identity_header,
                                    param=auth.wwsf_identity_param, issuer=issuer_id), cited)
+
+
+@step("expect.organization", roles=EPCSCF,
+      args={"conn": CONN, "to": {"type": "string"}, "after": {"type": "string"}}, required=("after",))
+async def expect_organization(ctx: CaseContext, args: dict[str, Any], step_: Step) -> None:
+    """EPC-SES-03 (SEED 5.Y.2, should): every INVITE the core received since the REGISTER
+    stored as `after` (`wic.bearer_register` with `token: foreign`) carries `Organization:`
+    with the WWSF identity (the foreign issuer, `auth.foreign_issuer`), and the WIC's own
+    Organization never reached the core (replaced, or the INVITE refused). Waits for the
+    final response to the INVITE stored as `to` (default `invite`), releases the call if it
+    was answered (ACK, BYE), then watches the core for `timers.retransmit_watch`."""
+    chan = channel(ctx, args)
+    _, stimulus, _ = _stimulus(ctx, {"to": args["after"]})
+    request = ctx.vars.get(args.get("to", "invite"))
+    if not isinstance(request, SipMessage):
+        raise RuntimeError("expect.organization: no INVITE stored as `to` (use `as:` on wic.invite)")
+    got = await chan.response_to(request, ctx.within(args, ctx.timers.response_timeout + 2.0))
+    if got is not None and 200 <= (sip(got).status or 0) < 300:  # release it: not under test
+        dialog = wic(ctx).dialog(request, sip(got))
+        await chan.send(wic(ctx).in_dialog(dialog, "ACK", chan))
+        bye = wic(ctx).in_dialog(dialog, "BYE", chan)
+        await chan.send(bye)
+        await chan.response_to(bye, ctx.timers.response_timeout)
+    window = ctx.timers.retransmit_watch
+    await asyncio.sleep(window)
+    ctx.mandated(window, "no INVITE with the WIC's Organization at the core")
+    judgement = organization.organization(list(ctx.timeline), since=stimulus.seq,
+                                          identity=ctx.profile.auth.tokens.foreign_issuer)
+    watched = (f"; the core watched until {window:g} s after the last final response "
+               "(timers.retransmit_watch)")
+    _record(ctx, dataclasses.replace(judgement, reason=judgement.reason + watched),
+            [stimulus.seq, *([got.entry] if got is not None else [])])
 
 
 @monitor("tna", always=True, requirements=["EPC-REG-02"])

@@ -3,6 +3,6 @@
 Importing this package registers the role's environment and steps.
 """
 
-from harness.steps.wic import auth, connection, controls, env, sip
+from harness.steps.wic import auth, calls, connection, controls, env, sip
 
-__all__ = ["auth", "connection", "controls", "env", "sip"]
+__all__ = ["auth", "calls", "connection", "controls", "env", "sip"]

@@ -12,6 +12,7 @@ from typing import Any
 
 from harness.actors.channel import SipChannel
 from harness.actors.epcscf_emulator import CERTIFICATES, POLICY_MODES, Policy
+from harness.actors.epcscf_emulator.offers import OFFER_KINDS
 from harness.cases.context import CaseContext, Precondition
 from harness.cases.model import Step
 from harness.cases.registry import step
@@ -92,15 +93,18 @@ async def epcscf_policy(ctx: CaseContext, args: dict[str, Any], step_: Step) -> 
     emulator(ctx).set_policy(args["method"], policy)
 
 
-@step("epcscf.invite", roles=WIC, args={"conn": CONN, "as": {"type": "string"}})
+@step("epcscf.invite", roles=WIC,
+      args={"conn": CONN, "as": {"type": "string"}, "offer": {"enum": list(OFFER_KINDS)}})
 async def epcscf_invite(ctx: CaseContext, args: dict[str, Any], step_: Step) -> None:
-    """The IMS core calls the registered WIC: INVITE with a real aiortc offer (the 2xx is
-    ACKed by the emulator). Stored as `as` (default `invite`) for expect.response."""
+    """The IMS core calls the registered WIC: INVITE with a real aiortc offer, `offer`
+    `audio` (default), `audio-video`, `ims` or `ims-audio-video` (IMS-style: no BUNDLE,
+    `a=rtcp:` on its own port beside rtcp-mux; WIC-SES-03). The 2xx is ACKed by the emulator. Stored as `as`
+    (default `invite`) for expect.response."""
     emu = emulator(ctx)
     if emu.registration is None:
         raise Precondition("the WIC is not registered: no Contact to send an INVITE to")
     chan = await channel(ctx, args)
-    invite, seq = await emu.invite(chan)
+    invite, seq = await emu.invite(chan, args.get("offer", "audio"))
     ctx.vars[args.get("as", "invite")] = invite
     ctx.vars["last_sent_seq"] = seq
 

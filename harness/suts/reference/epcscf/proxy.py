@@ -140,6 +140,8 @@ class Proxy:
                     await self._guard(self.from_wic(flow, message))
         finally:
             self.impus.forget(flow.token)
+            if self.tna is not None:
+                self.tna.wwsf.pop(flow.token, None)
             self.log(f"flow {flow.token}: closed (close code {conn.close_code}, error {conn.error})")
 
     async def send_ws(self, flow: Flow, data: bytes) -> None:
@@ -223,7 +225,10 @@ class Proxy:
                 if admission.response is not None:
                     await self.send_ws(flow, admission.response.to_bytes())
                 return
+            self.tna.registered(flow.token, admission)
             msg = admission.forward
+        elif self.tna is not None:
+            msg = self.tna.organization(flow.token, msg)  # SEED 5.Y.2 (EPC-SES-03)
         upstream = msg
         msg, _ = self.pop_own_routes(msg)
         if method == "REGISTER":

@@ -19,8 +19,15 @@ issuer unreachable or answering garbage → 503 (the WIC cannot be blamed).
 Fault switches (harness.suts.faults): `tna_forward_bearer`, `tna_integrity_yes`
 (EPC-REG-02), `tna_accept_expired`, `tna_skip_signature_check` (EPC-REG-05),
 `tna_keep_state`, `tna_accept_missing_authorization` (EPC-REG-06),
-`tna_pass_forged_integrity` (EPC-REG-07), `tna_omit_wwsf_identity` (EPC-REG-03). Tokens are never logged: a SHA-256 fingerprint
+`tna_pass_forged_integrity` (EPC-REG-07), `tna_omit_wwsf_identity` (EPC-REG-03),
+`tna_pass_organization` (EPC-SES-03). Tokens are never logged: a SHA-256 fingerprint
 stands in.
+
+Organization (SEED 5.Y.2, EPC-SES-03): a WebSocket registered with a token from outside the
+operator domain has its IMPU from that WWSF (wicct reads the catalogue's "pool-assigned
+IMPU" as the IMPU a foreign token registers: the core, not the WIC, vouches for it); every
+later request over it reaches the core with `Organization: <the token's issuer>`, whatever
+Organization the WIC wrote. Over other WebSockets the WIC's Organization is removed.
 """
 
 from __future__ import annotations
@@ -63,6 +70,7 @@ class Admission:
 
     forward: SipMessage | None = None
     response: SipMessage | None = None
+    wwsf: str = ""  # the token's issuer when it is outside the operator domain
 
 
 def _scheme(value: str) -> str:
@@ -94,6 +102,7 @@ class Tna:
         self.log = log
         self.foreign_ok = "wwsf-identity" in profile.features
         self.last_impi: str | None = None  # only the tna_keep_state fault reads it
+        self.wwsf: dict[str, str] = {}  # flow token → WWSF identity of its registration
 
     async def admit(self, msg: SipMessage) -> Admission:
         values = _authorizations(msg)
@@ -133,7 +142,30 @@ class Tna:
             self.last_impi = impi
         issuer = str(claims.get("iss") or "")
         self.log(f"TNA: token sha256:{fingerprint(token)} valid for {impi} (issuer {issuer})")
-        return Admission(forward=self._tna(msg, impi, issuer))
+        foreign = issuer if issuer and issuer not in self.endpoint.operator_issuers else ""
+        return Admission(forward=self._tna(msg, impi, issuer), wwsf=foreign)
+
+    # -- Organization (SEED 5.Y.2) ----------------------------------------------------------
+
+    def registered(self, flow: str, admission: Admission) -> None:
+        """The flow's registration was admitted: remember its WWSF identity (or none)."""
+        if admission.wwsf:
+            self.wwsf[flow] = admission.wwsf
+        else:
+            self.wwsf.pop(flow, None)
+
+    def organization(self, flow: str, msg: SipMessage) -> SipMessage:
+        """A request from the WIC towards the core: `Organization:` is the WWSF identity of
+        the flow's registration, never the WIC's own value (EPC-SES-03)."""
+        identity = self.wwsf.get(flow, "")
+        own = msg.header("Organization")
+        if own is not None and "tna_pass_organization" in self.faults:
+            self.log(f"TNA: the WIC's Organization {own!r} passed through unchecked (fault)")
+            return msg
+        if own is not None and own.strip() != identity:
+            self.log(f"TNA: the WIC's Organization {own!r} removed")
+        out = msg.remove_header("Organization")
+        return out.add_header("Organization", identity) if identity else out
 
     # -- validation (RFC 8898 §2.2) --------------------------------------------------------
 

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from harness.sdp.jsep import MediaPeer, make_answer, make_offer
+from harness.sdp.media import send_audio
 from harness.sip import NameAddr, SipMessage, build_request, build_response, new_call_id, new_tag
 from harness.sip.dialog import Dialog as SipDialog
 from harness.sip.dialog import (
@@ -20,6 +21,7 @@ from harness.sip.dialog import (
     uas_dialog,
 )
 from harness.suts.reference.wic.identity import AGENT, ALLOW
+from harness.suts.reference.wic.sdp import answer_again, offer_kinds, sent_answer, sent_offer
 
 if TYPE_CHECKING:
     from harness.suts.reference.wic.ua import ReferenceWic
@@ -39,6 +41,7 @@ class Call:
     outgoing: bool
     state: str = "calling"  # calling | early | ringing | answered | confirmed | ended
     media: MediaPeer | None = None
+    sdp: str = ""  # the SDP the WIC sent last in this call (its offer or answer)
     ack: SipMessage | None = None
     extra: dict[str, Any] = field(default_factory=dict)
 
@@ -64,7 +67,9 @@ class Calls:
     async def place(self, target: str) -> None:
         """UAC: INVITE with a JSEP offer, ACK on 2xx (RFC 3261 §13.2)."""
         ua, me = self.ua, self.me
-        media = await make_offer()
+        faults = ua.faults
+        media = await make_offer(offer_kinds(faults))
+        offer = sent_offer(media.sdp, faults)
         local = NameAddr.parse(me.aor).with_param("tag", new_tag())
         headers = [
             ("Via", me.dialog_via()),
@@ -81,8 +86,8 @@ class Calls:
             *me.invite_extras(),
             *me.bearer("INVITE"),
         ]
-        invite = build_request("INVITE", target, headers, media.sdp.encode(), "application/sdp")
-        call = Call(uac_dialog(invite), invite, outgoing=True, media=media)
+        invite = build_request("INVITE", target, headers, offer.encode(), "application/sdp")
+        call = Call(uac_dialog(invite), invite, outgoing=True, media=media, sdp=offer)
         ua.call = call
 
         def provisional(response: SipMessage) -> None:
@@ -108,6 +113,7 @@ class Calls:
         call.ack = ack_for_2xx(call.dialog, invite, me.dialog_via(), headers=[*_AGENT, *me.bearer("ACK")])
         call.state = "confirmed"
         await ua.send(call.ack)
+        send_audio(media.pc)  # SEED 5.1.X.2: the call's media (silence) flows
 
     def on_stray_response(self, response: SipMessage) -> None:
         """A response no client transaction wants: a retransmitted 2xx is ACKed again."""
@@ -124,16 +130,19 @@ class Calls:
 
     async def accept(self, call: Call) -> None:
         """UAS: 200 with a JSEP answer to the ringing call (SEED 5.1.X.3)."""
-        offer = call.invite.body.decode("utf-8", "replace")
-        call.media = await (make_answer(offer) if call.invite.body else make_offer())
+        offer, faults = call.invite.body.decode("utf-8", "replace"), self.ua.faults
+        call.media = await (make_answer(offer, audio=True) if call.invite.body else make_offer())
+        call.sdp = (sent_answer(offer, call.media.sdp, faults) if call.invite.body
+                    else sent_offer(call.media.sdp, faults))
         if call.state != "ringing":
             return  # cancelled meanwhile
         call.state = "answered"
         await self.ua.transactions.reply(
-            call.invite, 200, to_tag=call.dialog.local_tag, body=call.media.sdp.encode(),
+            call.invite, 200, to_tag=call.dialog.local_tag, body=call.sdp.encode(),
             headers=[("Contact", self.me.dialog_contact()), ("Allow", ALLOW)],
             content_type="application/sdp",
         )
+        send_audio(call.media.pc)
 
     async def release(self, call: Call) -> None:
         """BYE, CANCEL or a rejection, by the state of the call."""
@@ -170,12 +179,14 @@ class Calls:
     async def on_invite(self, request: SipMessage) -> None:
         ua = self.ua
         call = ua.call
-        if request.to.tag is not None:  # in-dialog: a re-INVITE keeps the session as it is
-            if call is None or call.call_id != request.call_id or call.media is None:
+        if request.to.tag is not None:  # in-dialog: a re-INVITE (RFC 3261 §14.2)
+            if call is None or call.call_id != request.call_id or not call.sdp:
                 await ua.transactions.reply(request, 481)
                 return
+            if request.body:  # a re-offer (a hold): answered from the current session
+                call.sdp = answer_again(call.sdp, request.body.decode("utf-8", "replace"))
             await ua.transactions.reply(request, 200, headers=[("Contact", self.me.dialog_contact())],
-                                        body=call.media.sdp.encode(), content_type="application/sdp")
+                                        body=call.sdp.encode(), content_type="application/sdp")
             return
         if call is not None and not call.ended:
             await ua.transactions.reply(request, 486, to_tag=new_tag())
@@ -185,6 +196,10 @@ class Calls:
             ("Contact", self.me.dialog_contact()), ("Allow", ALLOW), ("User-Agent", AGENT),
         ])
         ua.call = Call(uas_dialog(request, ringing), request, outgoing=False, state="ringing")
+        if "no_180" in ua.faults:  # SEED 5.1.X.3 broken on purpose: 200 with no alerting
+            ua.transactions.record(request, trying)
+            await ua.send(trying)
+            return
         ua.transactions.record(request, trying, ringing)
         await ua.send(trying, pack_with=ringing)  # SEED 5.1.X.3: 180 at once
 
