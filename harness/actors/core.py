@@ -411,8 +411,10 @@ class CoreStub:
             self._spawn(self._answer(rx))
         else:
             self.responses.append(rx)
-            await self._notify()
+            # the call is recorded (and ACKed) before any waiter wakes: a step that saw the
+            # 2xx and at once releases the call must find it (core.bye after a 200)
             self._after_response(rx)
+            await self._notify()
 
     # -- answering (an S-CSCF with a registrar and a callee behind it) -------------------
 
