@@ -1,14 +1,15 @@
 """Benchmark: `wicct run --jobs N` against a sequential run, and whether verdicts agree.
 
-Runs the default suite (both reference SUTs) through the real command, once with
-`--jobs 1` and `--runs` times (default 20) with `--jobs N` (default: twice the number of cores, as `wicct run`),
+Runs the default suite (the reference profiles) through the real command, once with
+`--jobs 1` and `--runs` times (default 20) with `--jobs N` (default: as `wicct run`,
+`harness.schedule.default_jobs`: six per core for in-process SUTs),
 each in a subprocess writing its own report. Prints the wall times of both (min and
 median), and every case whose verdict in some jobs run differs from the sequential run;
 exits 1 if any differed (or a run failed to produce a report).
 
     .venv/bin/python bench/bench_jobs.py [--runs 20] [--jobs N] [--sequential 1]
 
-About 14 s sequential and 8 s with 2 jobs on 2 cores: a few minutes in all.
+Several minutes in all (the sequential run alone takes minutes with four profiles).
 """
 
 from __future__ import annotations
@@ -54,8 +55,8 @@ def summary(label: str, walls: list[float]) -> str:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--runs", type=int, default=20, help="runs with --jobs N (default 20)")
-    parser.add_argument("--jobs", type=int, default=2 * (os.cpu_count() or 1),
-                        help="default: twice the cores, as wicct run")
+    parser.add_argument("--jobs", type=int, default=6 * (os.cpu_count() or 1),
+                        help="default: six per core, as wicct run for the reference profiles")
     parser.add_argument("--sequential", type=int, default=1, help="runs with --jobs 1")
     args = parser.parse_args()
 

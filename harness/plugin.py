@@ -180,7 +180,7 @@ def pytest_configure(config: pytest.Config) -> None:
     jobs = config.getoption("wicct_jobs")
     if jobs is not None and jobs < 1:
         raise pytest.UsageError(f"--wicct-jobs must be at least 1, not {jobs}")
-    state.jobs = jobs or default_jobs()
+    state.jobs = jobs or default_jobs(profiles)
     state.run.jobs = state.jobs
     state.run.suts = [sut_info(p) for p in profiles]
     config.stash[STATE] = state

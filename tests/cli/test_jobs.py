@@ -154,3 +154,20 @@ def test_which_profiles_run_one_at_a_time(tmp_path: Path) -> None:
         profile(wic + "driver: browser\nwwsf_origin: 'http://127.0.0.1:8123'\n")
     )
     assert "manual driver" in schedule.one_at_a_time(profile(wic + "driver: manual\n"))
+
+
+def test_default_jobs_are_more_for_in_process_suts():
+    """Reference SUTs are a few tasks per case: six per core; a real peer is a process per
+    case (Kamailio, Chromium): two per core."""
+    import os
+
+    from harness import builtin
+    from harness.profiles import load_profile
+    from harness.schedule import default_jobs
+
+    cores = max(1, os.cpu_count() or 1)
+    reference = [load_profile(p) for p in builtin.default_profiles()]
+    kamailio = load_profile(builtin.profiles_dir() / "kamailio-epcscf.yaml")
+    assert default_jobs(reference) == 6 * cores
+    assert default_jobs([*reference, kamailio]) == 2 * cores
+    assert default_jobs() == 2 * cores
