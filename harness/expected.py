@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from harness import yamlmarks
+from harness.cases.runner import is_not_claimed
 
 KINDS = ("peer-defect", "peer-config", "wicct-limit", "spec-reading")
 
@@ -95,8 +96,7 @@ def failing_strength(case: dict[str, Any]) -> str:
 def _not_claimed(case: dict[str, Any], profile_id: str) -> bool:
     """NOT-APPLICABLE for want of a feature the profile does not claim (the runner's
     reason, harness.cases.runner)."""
-    prefix = f"profile {profile_id} does not declare feature"
-    return case["verdict"] == "NOT-APPLICABLE" and str(case.get("reason", "")).startswith(prefix)
+    return case["verdict"] == "NOT-APPLICABLE" and is_not_claimed(str(case.get("reason", "")), profile_id)
 
 
 def compare(report: dict[str, Any], profile_id: str, expected: dict[str, Expectation]) -> list[str]:

@@ -14,6 +14,7 @@ import errno
 import tempfile
 import time
 import traceback
+from collections.abc import Iterable
 from pathlib import Path
 
 from harness import evidence as ev
@@ -95,13 +96,23 @@ def missing_features(case: Case, profile: Profile) -> list[str]:
     return [f for f in case.requires if f not in profile.features]
 
 
+
+def not_claimed_reason(profile_id: str, missing: Iterable[str]) -> str:
+    """The NOT-APPLICABLE reason of a case whose `requires:` the profile does not claim
+    (its PICS); `is_not_claimed` recognises it (expected-results files need not list it)."""
+    return f"profile {profile_id} does not declare feature(s): {', '.join(missing)}"
+
+
+def is_not_claimed(reason: str, profile_id: str) -> bool:
+    return reason.startswith(not_claimed_reason(profile_id, ()).rstrip(": "))
+
 async def run_case(case: Case, profile: Profile, pki: Pki, workdir: Path | None = None) -> CaseResult:
     """Run one case against one profile and judge it."""
     started = time.monotonic()
     registry = load_providers()
     missing = missing_features(case, profile)
     if missing:
-        reason = f"profile {profile.id} does not declare feature(s): {', '.join(missing)}"
+        reason = not_claimed_reason(profile.id, missing)
         return _result(case, profile, Verdict.NOT_APPLICABLE, reason, None, started)
     if case.sut != profile.role:
         reason = f"case is for a {case.sut} SUT, profile {profile.id} is a {profile.role}"

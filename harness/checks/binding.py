@@ -14,8 +14,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from harness.checks.framing import Judgement
-from harness.evidence import SIP, Entry, sip
-from harness.sip import NameAddr, SipMessage, SipParseError, SipUri, parse
+from harness.checks.transport import message_of
+from harness.evidence import SIP, Entry
+from harness.sip import NameAddr, SipMessage, SipParseError, SipUri
 from harness.verdicts import Verdict
 
 WIC = "wic"
@@ -32,20 +33,6 @@ class Claim:
     method: str
     call_id: str
     cseq: str
-
-
-def message_of(entry: Entry) -> SipMessage | None:
-    """The SIP message a `SIP` entry holds, None when it does not parse."""
-    if entry.kind != SIP:
-        return None
-    raw: object = sip.of(entry)["raw"]
-    data = raw.encode("utf-8", "surrogateescape") if isinstance(raw, str) else raw
-    if not isinstance(data, bytes):
-        return None
-    try:
-        return parse(data).message
-    except SipParseError:
-        return None
 
 
 def claim_of(entry: Entry) -> Claim | None:

@@ -73,9 +73,7 @@ def _what(message: SipMessage) -> str:
 
 def _messages(entries: list[Entry], actor: str) -> list[tuple[Entry, SipMessage, bool]]:
     """`actor`'s SIP messages both ways in timeline order; True: from the WIC."""
-    both = [(e, m, True) for e, m in sip_messages(entries, actor, "rx")]
-    both += [(e, m, False) for e, m in sip_messages(entries, actor, "tx")]
-    return sorted(both, key=lambda item: item[0].seq)
+    return [(e, m, e.direction == "rx") for e, m in sip_messages(entries, actor)]
 
 
 def _carries_offer_answer(message: SipMessage) -> bool:

@@ -23,9 +23,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from harness.checks.framing import CITED, Judgement
-from harness.checks.relay import raw_bytes
-from harness.evidence import NOTE, SIP, Entry, sip
-from harness.sip import SipMessage, SipParseError, parse
+from harness.checks.transport import sip_messages
+from harness.evidence import NOTE, Entry
+from harness.sip import SipMessage, SipParseError
 from harness.sip.auth import parse_credentials
 from harness.verdicts import Verdict
 
@@ -89,7 +89,7 @@ def forwarded_registers(entries: list[Entry], actor: str = "core") -> list[Forwa
     bound: set[str] = set()
     stages: dict[tuple[str, str, str], str] = {}
     out: list[ForwardedRegister] = []
-    for entry, message in _messages(entries, actor):
+    for entry, message in sip_messages(entries, actor):
         if entry.seq in strays or not _is_register(message):
             continue
         call_id = message.call_id
@@ -106,20 +106,6 @@ def forwarded_registers(entries: list[Entry], actor: str = "core") -> list[Forwa
         stage = stages.setdefault(_key(message), stage)
         values, quoted, digest, error = _integrity(message)
         out.append(ForwardedRegister(entry.seq, message, stage, values, quoted, digest, error))
-    return out
-
-
-def _messages(entries: list[Entry], actor: str) -> list[tuple[Entry, SipMessage]]:
-    """What `actor` received and sent, in timeline order (its answers move the stages);
-    what does not parse is left to other checks."""
-    out = []
-    for entry in entries:
-        if entry.actor != actor or entry.kind != SIP:
-            continue
-        try:
-            out.append((entry, parse(raw_bytes(sip.of(entry)["raw"])).message))
-        except SipParseError:
-            continue
     return out
 
 

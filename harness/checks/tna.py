@@ -29,8 +29,9 @@ from dataclasses import dataclass
 
 from harness.checks.framing import Judgement
 from harness.checks.relay import raw_bytes
+from harness.checks.transport import message_of
 from harness.evidence import NOTE, SIP, TOKEN, Entry, sip, token
-from harness.sip import SipMessage, SipParseError, parse
+from harness.sip import SipMessage, SipParseError
 from harness.sip.auth import Challenge, Credentials, parse_challenge, parse_credentials
 from harness.verdicts import Verdict
 
@@ -88,11 +89,10 @@ def messages(entries: Iterable[Entry], actor: str, direction: str, *, requests: 
     for entry in entries:
         if entry.kind != SIP or entry.actor != actor or entry.direction != direction or entry.seq <= after:
             continue
-        raw = raw_bytes(sip.of(entry).get("raw"))
-        try:
-            message = parse(raw).message
-        except SipParseError:
+        message = message_of(entry)
+        if message is None:
             continue
+        raw = raw_bytes(sip.of(entry).get("raw"))
         if requests is not None and message.is_request != requests:
             continue
         if method is not None and (not message.is_request or message.method.upper() != method):

@@ -6,6 +6,7 @@ Pure functions over the SIP requests wicct's peer received from the SUT.
 from __future__ import annotations
 
 from harness.checks.framing import Judgement, cited
+from harness.checks.relay import raw_bytes
 from harness.evidence import SIP, Entry, sip
 from harness.sip import SipMessage, SipParseError, parse
 from harness.verdicts import Verdict
@@ -22,22 +23,30 @@ def received_messages(entries: list[Entry], actor: str) -> list[tuple[Entry, Sip
     return sip_messages(entries, actor, "rx")
 
 
-def sip_messages(entries: list[Entry], actor: str, direction: str) -> list[tuple[Entry, SipMessage]]:
-    """Every SIP message `actor` received ("rx") or sent ("tx"), parsed, with its entry."""
+def message_of(entry: Entry) -> SipMessage | None:
+    """The SIP message a `SIP` entry holds (bytes, or text from an untyped writer), None
+    for another kind or when it does not parse (the framing checks judge those). The one
+    reader of recorded SIP for every check."""
+    if entry.kind != SIP:
+        return None
+    try:
+        return parse(raw_bytes(sip.of(entry)["raw"])).message
+    except SipParseError:
+        return None
+
+
+def sip_messages(
+    entries: list[Entry], actor: str, direction: str | None = None
+) -> list[tuple[Entry, SipMessage]]:
+    """Every SIP message `actor` received ("rx"), sent ("tx") or both (None), in timeline
+    order, parsed, with its entry."""
     out = []
     for entry in entries:
-        if entry.actor != actor or entry.direction != direction or entry.kind != SIP:
+        if entry.actor != actor or (direction is not None and entry.direction != direction):
             continue
-        raw: object = sip.of(entry)["raw"]
-        if isinstance(raw, str):  # text from an untyped writer (`Timeline.add`)
-            raw = raw.encode()
-        if not isinstance(raw, bytes):
-            continue
-        try:
-            message = parse(raw).message
-        except SipParseError:
-            continue
-        out.append((entry, message))
+        message = message_of(entry)
+        if message is not None:
+            out.append((entry, message))
     return out
 
 

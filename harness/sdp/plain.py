@@ -2,23 +2,39 @@
 
 Behind an eP-CSCF with an eIMS-AGW the core receives `RTP/AVP` offers with no ICE, DTLS or
 BUNDLE (TS 23.228 U.1); aiortc cannot answer those, so wicct's core answers each m= line
-with its own UDP port, the offer's first format (and its rtpmap) and `sendrecv`. Pure.
+with its own UDP port, the offer's first format (and its rtpmap) and `sendrecv`. Pure; the
+offer is read by aiortc's SDP parser (no SDP reading of wicct's own).
 """
 
 from __future__ import annotations
 
+from aiortc.sdp import SessionDescription
+
 PLAIN_PROTOCOLS = frozenset({"RTP/AVP", "RTP/AVPF"})
+
+# what aiortc's parser raises on an SDP it refuses (see harness/sdp/located.py)
+_REFUSED = (AssertionError, ValueError, KeyError, IndexError, TypeError, AttributeError, StopIteration)
+
+
+def _media(offer: str) -> list[tuple[str, str, str, str | None]]:
+    """(kind, protocol, first format, its rtpmap value) of each m= line, in order, as
+    aiortc's SDP parser reads the offer ([] when it refuses it)."""
+    try:
+        parsed = SessionDescription.parse(offer)
+    except _REFUSED:
+        return []
+    out = []
+    for m in parsed.media:
+        if m.fmt:
+            fmt = str(m.fmt[0])
+            rtpmap = next((str(c) for c in m.rtp.codecs if str(c.payloadType) == fmt), None)
+            out.append((m.kind, m.profile, fmt, rtpmap))
+    return out
 
 
 def plain_media(offer: str) -> list[tuple[str, str, str]]:
     """(kind, protocol, first format) of each m= line of an offer, in order."""
-    out = []
-    for line in offer.splitlines():
-        if line.startswith("m="):
-            parts = line[2:].split()
-            if len(parts) >= 4:
-                out.append((parts[0], parts[2], parts[3]))
-    return out
+    return [(kind, proto, fmt) for kind, proto, fmt, _ in _media(offer)]
 
 
 def is_plain(offer: str) -> bool:
@@ -27,19 +43,14 @@ def is_plain(offer: str) -> bool:
     return bool(media) and all(proto in PLAIN_PROTOCOLS for _, proto, _ in media)
 
 
-def _rtpmap(offer: str, fmt: str) -> str | None:
-    return next((line for line in offer.splitlines() if line.startswith(f"a=rtpmap:{fmt} ")), None)
-
-
 def plain_answer(offer: str, host: str, ports: list[int], session_id: int) -> str:
     """The answer: one m= line per offered one (same kind and protocol, RFC 3264 §6), on
     `ports` (0 rejects a line), each with the offer's first format."""
     lines = ["v=0", f"o=wicct-core {session_id} 1 IN IP4 {host}", "s=wicct core", f"c=IN IP4 {host}", "t=0 0"]
-    for (kind, proto, fmt), port in zip(plain_media(offer), ports, strict=True):
+    for (kind, proto, fmt, rtpmap), port in zip(_media(offer), ports, strict=True):
         lines.append(f"m={kind} {port} {proto} {fmt}")
-        rtpmap = _rtpmap(offer, fmt)
         if rtpmap:
-            lines.append(rtpmap)
+            lines.append(f"a=rtpmap:{fmt} {rtpmap}")
         lines.append("a=sendrecv")
     return "\r\n".join(lines) + "\r\n"
 
