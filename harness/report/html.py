@@ -24,6 +24,8 @@ from typing import Any
 import jinja2
 from markupsafe import Markup
 
+from harness.report.ladder import build_ladder, render_svg
+
 TEMPLATES = resources.files("harness.report").joinpath("templates")  # package data
 
 VERDICT_ORDER = ("PASS", "FAIL", "INCONCLUSIVE", "NOT-APPLICABLE", "ERROR")
@@ -264,6 +266,17 @@ def _case_view(
         "findings": findings,
         "evidence": evidence,
         "cited_count": sum(1 for e in evidence if e["cited"]),
+        **_ladder_view(case, anchor),
+    }
+
+
+def _ladder_view(case: Mapping[str, Any], anchor: str) -> dict[str, Any]:
+    """The case's ladder: full for a case that did not pass, compact (no frame lines, no
+    step marks) for a PASS; none when the case has nothing on the wire."""
+    ladder = build_ladder(case, compact=str(case.get("verdict", "")) == "PASS")
+    return {
+        "ladder": render_svg(ladder, anchor) if ladder.drawable else "",
+        "ladder_windows": len(ladder.windows),
     }
 
 
