@@ -287,7 +287,7 @@ def _label(entry: Mapping[str, Any]) -> str:
         if data.get("error"):
             return f"TLS failed: {_one_line(data.get('error'), 60)}"
         version, cipher = data.get("version"), data.get("cipher")
-        return " ".join(str(x) for x in ("TLS", version, cipher) if x) if version else summary
+        return " ".join(str(x) for x in (version, cipher) if x) if version else summary
     if kind == "http.request":
         method, path = data.get("method"), data.get("path")
         return f"{method} {path} (upgrade)" if method else summary
@@ -305,8 +305,12 @@ def _label(entry: Mapping[str, Any]) -> str:
         return _strip_direction(summary)
     if kind == "ws.frame":
         return "frame " + _frame_text(data)
-    if kind == "ws.close":
-        return _one_line(entry.get("summary"), 70)
+    if kind == "ws.close":  # RFC 6455 §7.1: who started closing, the codes, both Close frames seen
+        if "by" not in data:
+            return summary
+        codes = f"{data.get('code', '-')}/{data.get('sent_code', '-')}".replace("None", "-")  # rcvd/sent
+        state = "clean" if data.get("clean") else "not clean"
+        return f"closed by {data.get('by')} · {codes} · {state}"
     return _strip_direction(summary)
 
 
@@ -500,7 +504,7 @@ def _draw(rung: Rung, xs: Mapping[str, int], y: int, width: int, anchor: str, co
             x1, y + 3, x2, -7 * sign, 7 * sign, -7 * sign, mid, y - 1, _fit(rung.label, room))
     details = Markup("").join(
         Markup('<text class="d" x="{}" y="{}">{}</text>').format(
-            mid, y + 15 + i * _DETAIL, _fit(d, (hi - lo + 160) / 6.0))  # may pass the lifelines
+            mid, y + 15 + i * _DETAIL, _fit(d, 2 * min(mid - _LEFT, width - mid) / 6.0))
         for i, d in enumerate(rung.details)
     )
     return _link(rung, anchor, Markup('<g class="{}">{}{}{}{}</g>').format(cls, left, conn, body, details))

@@ -107,7 +107,7 @@ class TestModel:
         wire = [r for r in build_ladder(_case()).rungs if r.shape in ("arrow", "span")]
         assert [(r.shape, r.label, r.src, r.dst) for r in wire[:4]] == [
             ("arrow", "TCP connect", "wic", "epcscf"),
-            ("span", "TLS TLSv1.3 AES", "wic", "epcscf"),
+            ("span", "TLSv1.3 AES", "wic", "epcscf"),
             ("arrow", "GET / (upgrade)", "wic", "epcscf"),
             ("arrow", "HTTP 101 Switching Protocols", "epcscf", "wic"),
         ]
