@@ -43,6 +43,8 @@ _ARROW_KINDS = frozenset(
      "sip.error", "note"}
 )
 _SPAN_KINDS = frozenset({"tls", "ws.close", "ws.error"})
+_COMMON_WORDS = frozenset({"to", "from", "date", "path", "event", "allow", "require", "server"})
+_HEADER_WORD_AFTER = r"(?=:| header|-tag| tag| URI|'|`)"
 COLLAPSE_AT = 5  # a run of this many uncited control-frame rungs becomes one rung
 GAP_S = 0.5  # a pause this long between two rungs is drawn as a break with its length
 _MAX_RUNGS = 400  # beyond this a ladder says how many rungs it leaves out
@@ -363,10 +365,13 @@ def _failing_header(entry: Mapping[str, Any], reasons: Sequence[str]) -> str:
     if not isinstance(raw, str) or not reasons:
         return ""
     headers = [line for line in raw.split("\r\n")[1:] if ":" in line][:60]
-    said = " ".join(reasons).lower()
+    said = " ".join(reasons)
     for line in headers:
         name = line.split(":", 1)[0].strip()
-        if name and re.search(rf"(?<![\w-]){re.escape(name.lower())}(?![\w-])", said):
+        # as the reason writes it (`Via`, `Contact`); a name that is also a common word
+        # (`To`, `From`) only when the reason calls it a header or quotes it
+        after = _HEADER_WORD_AFTER if name.lower() in _COMMON_WORDS else r"(?![\w-])"
+        if name and re.search(rf"(?<![\w-]){re.escape(name)}{after}", said):
             return _one_line(line, 70)
     return ""
 

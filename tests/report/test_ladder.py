@@ -17,6 +17,7 @@ REGISTER = (
 )
 OK = (
     "SIP/2.0 200 OK\r\nVia: SIP/2.0/TCP a.invalid;branch=z9hG4bK1\r\nCSeq: 1 REGISTER\r\n"
+    "To: <sip:alice@ims.example.test>\r\n"
     f"Subject: {XSS}\r\nContent-Length: 0\r\n\r\n"
 )
 
@@ -202,3 +203,12 @@ class TestInReport:
         passed = html.index('id="case-reference-epcscf--EPC-HS-01-basic"')
         article = html[passed : html.index("</article>", passed)]
         assert '<details class="ladder"><summary>Ladder diagram</summary><svg' in article
+
+
+def test_a_header_named_like_a_word_only_when_called_a_header() -> None:
+    case = _case()
+    case["findings"][0]["reason"] = "a close to the WIC came 5 s after the release"
+    assert not any("✗" in d for r in build_ladder(case).rungs for d in r.details)
+    case["findings"][0]["reason"] = "the To header has no tag"
+    (hint,) = [d for r in build_ladder(case).rungs for d in r.details if "✗" in d]
+    assert hint == "✗ To: <sip:alice@ims.example.test>"
