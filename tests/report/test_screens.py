@@ -98,3 +98,19 @@ def test_screenshots_first_screen_and_a_fail_with_its_ladder(fault_run: Path, tm
         Path(keep).mkdir(parents=True, exist_ok=True)
         for path in shots.values():
             shutil.copy(path, Path(keep) / path.name)
+
+
+def test_the_fail_and_its_ladder_are_in_the_pdf(fault_run: Path) -> None:
+    from pypdf import PdfReader
+
+    proc = subprocess.run(
+        [sys.executable, "-m", "harness.cli", "pdf", str(fault_run)],
+        cwd=ROOT, capture_output=True, text=True, timeout=300, check=False,
+    )
+    assert proc.returncode == 0, proc.stderr
+    pages = [" ".join(p.extract_text().split()) for p in PdfReader(fault_run / "report.pdf").pages]
+    whole = " ".join(pages)
+    assert "BOTH-KA-01-epcscf" in whole and "no Pong with payload" in whole
+    # the ladder is vector text in the PDF: its lanes and the failing Ping are readable
+    assert "eP-CSCF (SUT)" in whole and "frame ping 10B FIN MASK" in whole
+    assert "run-no-pong" in pages[-1] and "End of report run-no-pong" in pages[-1]
