@@ -43,7 +43,9 @@ def _parser() -> argparse.ArgumentParser:
                      f"({', '.join(builtin.profile_names())}); repeatable; "
                      "default: the reference profiles")
     run.add_argument("--out", metavar="DIR", help="report directory (default reports/run-<time>)")
-    run.add_argument("--select", metavar="EXPR", help="pytest -k expression over case ids")
+    run.add_argument("--select", metavar="EXPR",
+                     help="cases whose id, requirement ids or profile match EXPR "
+                     "(and/or/not, substrings, as pytest -k; e.g. 'ORIGIN and not 03')")
     _case_options(run)
     run.add_argument("--strict", action="store_true", help="INCONCLUSIVE counts as a failure")
     run.add_argument("--alluredir", metavar="DIR", help="also write Allure results here")
@@ -208,7 +210,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     for path in profile_paths:
         pytest_args += ["--profile", path]
     if args.select:
-        pytest_args += ["-k", args.select]
+        pytest_args += ["--wicct-select", args.select]
     if args.strict:
         pytest_args.append("--wicct-strict")
     if args.alluredir:
