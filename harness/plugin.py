@@ -107,6 +107,12 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help="run up to N cases at once (default: twice the number of cores; 1: one after another)",
     )
     group.addoption(
+        "--wicct-lab-info",
+        default=None,
+        metavar="FILE",
+        help="YAML lab block for the report: lab, customer, authoriser, scope (harness.report.lab)",
+    )
+    group.addoption(
         "--wicct-compact",
         action="store_true",
         default=False,
@@ -151,6 +157,23 @@ def profile_details(profile: Profile) -> dict[str, object]:
     return details
 
 
+def sut_identity(profile: Profile) -> dict[str, Any]:
+    """What report.json states about the implementation under test: `implementation`
+    (the profile's vendor, product, version; a reference SUT's version is the running
+    wicct's), its PICS (`pics`: the features claimed) and PIXIT (`pixit`: the settings
+    used, Profile.pixit)."""
+    implementation = dict(profile.implementation)
+    if profile.driver == "reference" and implementation and "version" not in implementation:
+        from harness import __version__
+
+        implementation["version"] = __version__
+    return {
+        **({"implementation": implementation} if implementation else {}),
+        "pics": profile.pics(),
+        "pixit": profile.pixit(),
+    }
+
+
 def sut_info(profile: Profile) -> SutInfo:
     from harness.suts.checks import profile_warnings
 
@@ -183,6 +206,16 @@ def pytest_configure(config: pytest.Config) -> None:
     state.jobs = jobs or default_jobs(profiles)
     state.run.jobs = state.jobs
     state.run.suts = [sut_info(p) for p in profiles]
+    state.run.identities = {p.id: sut_identity(p) for p in profiles}
+    state.run.select = config.getoption("keyword", None) or None
+    lab = config.getoption("wicct_lab_info")
+    if lab:
+        from harness.report.lab import load_lab_info
+
+        try:
+            state.run.lab = load_lab_info(Path(lab))
+        except yamlmarks.DocumentError as exc:
+            raise pytest.UsageError(f"bad lab info: {exc}") from None
     config.stash[STATE] = state
     config.addinivalue_line("markers", "wicct: a wicct conformance case (YAML)")
     if config.getoption("wicct_compact"):
@@ -208,6 +241,7 @@ class CaseFile(pytest.File):
         except yamlmarks.DocumentError as exc:
             _add_broken(state, _broken_case_result(self.path, exc))
             raise self.CollectError(f"malformed case: {exc}") from None
+        state.run.collected.setdefault(case.id, (case.sut, tuple(case.verifies)))
         first = state.case_ids.setdefault(case.id, real)
         if first != real:
             duplicate = yamlmarks.DocumentError(
@@ -600,6 +634,9 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     if not state.run.cases:
         return
     state.run.finished = _dt.datetime.now(_dt.UTC)
+    from harness.report.identity import suite_hash_of_paths
+
+    state.run.suite_hash = suite_hash_of_paths(state.case_files) if state.case_files else None
     if exitstatus == pytest.ExitCode.INTERRUPTED:
         state.run.notes.append(
             f"run interrupted after {len(state.run.cases)} case(s): this report is partial"

@@ -1,4 +1,4 @@
-"""Validate a report dict against `schema.json` (format wicct-report/1) and its own counts.
+"""Validate a report dict against `schema.json` (format wicct-report/2) and its own counts.
 
 Two layers, every problem collected before failing once (Tavern's verifiers):
 
@@ -19,12 +19,12 @@ from typing import Any
 
 import jsonschema
 
-FORMAT = "wicct-report/1"
+FORMAT = "wicct-report/2"
 _SHOWN = 25  # problems listed in the message; all of them stay in `.problems`
 
 
 class ReportValidationError(ValueError):
-    """The report does not conform to wicct-report/1; `.problems` lists every mismatch."""
+    """The report does not conform to wicct-report/2; `.problems` lists every mismatch."""
 
     def __init__(self, problems: list[str]) -> None:
         self.problems = list(problems)
@@ -53,7 +53,7 @@ def _validator() -> jsonschema.protocols.Validator:
 
 
 def validate_report(report: Mapping[str, Any]) -> None:
-    """Raise `ReportValidationError` naming each place where `report` breaks wicct-report/1."""
+    """Raise `ReportValidationError` naming each place where `report` breaks wicct-report/2."""
     if not isinstance(report, Mapping):
         raise ReportValidationError([f"(root): expected an object, got {type(report).__name__}"])
     if "format" in report and report["format"] != FORMAT:
