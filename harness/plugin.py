@@ -167,11 +167,36 @@ def sut_identity(profile: Profile) -> dict[str, Any]:
         from harness import __version__
 
         implementation["version"] = __version__
+    if implementation:
+        implementation = _with_runtime_components(profile, implementation)
     return {
         **({"implementation": implementation} if implementation else {}),
         "pics": profile.pics(),
         "pixit": profile.pixit(),
     }
+
+
+def _with_runtime_components(profile: Profile, implementation: dict[str, Any]) -> dict[str, Any]:
+    """Fill in what the driver reads at run time (`components(profile)` on its class, e.g.
+    the browser driver's Chromium version): a component of the profile with the same
+    product gets the version it left out; a new one is added."""
+    from harness.suts.base import SutUnavailable
+    from harness.suts.registry import driver_class
+
+    try:
+        read = getattr(driver_class(profile.role, profile.driver), "components", None)
+    except SutUnavailable:
+        return implementation
+    if not callable(read):
+        return implementation
+    components = [dict(c) for c in implementation.get("components", [])]
+    for found in read(profile):
+        same = next((c for c in components if c.get("product") == found.get("product")), None)
+        if same is None:
+            components.append(dict(found))
+        elif "version" not in same and found.get("version"):
+            same["version"] = found["version"]
+    return {**implementation, "components": components} if components else implementation
 
 
 def sut_info(profile: Profile) -> SutInfo:
@@ -451,7 +476,7 @@ def _write_allure_extras(options: Any, state: WicctState) -> None:
     path = Path(directory)
     path.mkdir(parents=True, exist_ok=True)
     (path / "categories.json").write_text(json.dumps(CATEGORIES, indent=2), encoding="utf-8")
-    lines = [f"wicct={__version__}"]
+    lines = [f"wicct={__version__}", f"wicct.report_id={state.run.report_id}"]
     for sut in state.run.suts:
         faults = f" faults={','.join(sut.faults)}" if sut.faults else ""
         lines.append(f"profile.{sut.profile}={sut.role}: {sut.name} ({sut.driver}){faults}")

@@ -133,8 +133,8 @@ def not_tested(
         for rid in ids:
             verified_by.setdefault((rid, role), []).append(cid)
     ran: dict[tuple[str, str], list[CaseResult]] = {}
-    for case in cases:
-        for rid in case.verifies:
+    for case in cases:  # the ids a case lists, and those its always-on monitors judged
+        for rid in dict.fromkeys([*case.verifies, *(f.requirement for f in case.findings)]):
             ran.setdefault((rid, case.profile), []).append(case)
     rows: list[dict[str, Any]] = []
     for rid, req in sorted(requirements.catalogue().items()):

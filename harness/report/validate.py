@@ -4,7 +4,8 @@ Two layers, every problem collected before failing once (Tavern's verifiers):
 
 1. the JSON Schema, draft 2020-12, the contract between `RunResult.to_json()` and the writers;
 2. consistency the schema cannot say: the summary counts match the cases, each finding
-   cites evidence entries its case holds, each requirement row names cases of the run.
+   cites evidence entries its case holds, each requirement row names cases of the run, no
+   id listed as not tested has a verdict.
    A report whose numbers disagree with its own rows would lie (docs/architecture.md principle 6).
 """
 
@@ -120,6 +121,11 @@ def _consistency(report: Mapping[str, Any]) -> Iterable[str]:
                     f"cases[{i}].findings[{j}].evidence: cites {missing}, "
                     f"not in the evidence of case {case['id']!r}"
                 )
+
+    judged = {(r["profile"], r["id"]) for r in report["requirements"] if r["verdict"] != "NOT-APPLICABLE"}
+    for i, row in enumerate(report["not_tested"]):
+        if (row["profile"], row["id"]) in judged:
+            yield f"not_tested[{i}]: {row['id']} is listed as {row['reason']} but has a verdict for profile {row['profile']!r}"
 
     run = {(c["profile"], c["id"]) for c in cases}
     for i, row in enumerate(report["requirements"]):

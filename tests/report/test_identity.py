@@ -3,6 +3,8 @@ PICS/PIXIT, ids not tested and why, per-SUT conformance status, lab block, 17025
 
 from __future__ import annotations
 
+import dataclasses
+import os
 import re
 import subprocess
 import xml.etree.ElementTree as ET
@@ -230,3 +232,43 @@ def test_junit_suite_carries_sut_identity() -> None:
     status = next(s["conformance"]["status"] for s in report["suts"] if s["profile"] == EPC)
     assert props["wicct.sut.version"] == "9.9" and props["wicct.sut.conformance"] == status
     ET.tostring(suite)  # serialisable
+
+
+def test_chromium_version_is_read_from_the_binary_at_run_time() -> None:
+    from harness.suts.browser.driver import CHROMIUM
+
+    profile = load_profile(ROOT / "profiles" / "jssip-chromium-wic.yaml")
+    if not Path(CHROMIUM).is_file():
+        message = f"REAL PEER MISSING: chromium ({CHROMIUM}; run scripts/install-real-peers.sh)"
+        if os.environ.get("CI"):
+            pytest.fail(message)
+        pytest.skip(message)
+    stated = subprocess.run([CHROMIUM, "--version"], capture_output=True, text=True,
+                            check=True).stdout
+    chromium = sut_identity(profile)["implementation"]["components"][0]
+    assert chromium["product"] == "Chromium" and chromium["version"] in stated
+    assert re.match(r"^\d+(\.\d+)+$", chromium["version"])
+    missing = dataclasses.replace(profile, driver_options={**profile.driver_options,
+                                                           "executable": "/nonexistent/chromium"})
+    assert "version" not in sut_identity(missing)["implementation"]["components"][0]
+
+
+def test_an_id_listed_as_not_tested_with_a_verdict_is_refused(report: dict[str, Any]) -> None:
+    from harness.report import ReportValidationError
+
+    row = next(r for r in report["requirements"] if r["verdict"] == "PASS")
+    report["not_tested"].append({"id": row["id"], "profile": row["profile"], "sut_role": row["sut_role"],
+                                 "reason": "no-case", "detail": "x"})
+    with pytest.raises(ReportValidationError, match=f"{row['id']} is listed as no-case"):
+        validate_report(report)
+
+
+def test_an_id_judged_by_a_monitor_in_another_case_is_tested() -> None:
+    # EPC-HS-01-x verifies EPC-HS-01 only, but an always-on monitor judged BOTH-FR-04 in it
+    ran = case("EPC-HS-01-x", EPC, "epcscf", ("EPC-HS-01",),
+               (finding("EPC-HS-01", Verdict.PASS, "ok"), finding("BOTH-FR-04", Verdict.PASS, "ok")))
+    collected = {"EPC-HS-01-x": ("epcscf", ("EPC-HS-01",)),
+                 "BOTH-FR-04-epcscf": ("epcscf", ("BOTH-FR-04",))}
+    rows = not_tested([(EPC, "epcscf")], collected, [ran])
+    assert ("BOTH-FR-04", EPC) not in {(r["id"], r["profile"]) for r in rows}
+    validate_report(_run_with([ran], collected).to_json())
