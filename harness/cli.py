@@ -48,7 +48,9 @@ def _parser() -> argparse.ArgumentParser:
                      f"({', '.join(builtin.profile_names())}); repeatable; "
                      "default: the reference profiles")
     run.add_argument("--out", metavar="DIR", help="report directory (default reports/run-<time>)")
-    run.add_argument("--select", metavar="EXPR", help="pytest -k expression over case ids")
+    run.add_argument("--select", metavar="EXPR",
+                     help="cases whose id, requirement ids or profile match EXPR "
+                     "(and/or/not, substrings, as pytest -k; e.g. 'ORIGIN and not 03')")
     run.add_argument("--lab-info", metavar="FILE",
                      help="YAML lab block for the report: lab, customer, authoriser, scope")
     _case_options(run)
@@ -228,7 +230,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     for path in profile_paths:
         pytest_args += ["--profile", path]
     if args.select:
-        pytest_args += ["-k", args.select]
+        pytest_args += ["--wicct-select", args.select]
     if args.lab_info:
         pytest_args += ["--wicct-lab-info", args.lab_info]
     if args.strict:
