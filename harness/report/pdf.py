@@ -42,11 +42,12 @@ class PdfError(Exception):
 def report_id(report: Mapping[str, Any], directory: str | Path | None = None) -> str:
     """The report's identity, printed on every page.
 
-    The report's own id when it has one (`report_id`, or `id`), else the name of the run's
+    The report's own id (`report.id`, format wicct-report/2), else the name of the run's
     directory (`run-20261128-011807`), else the start time.
     """
-    for key in ("report_id", "id"):
-        value = report.get(key)
+    ident = report.get("report")
+    own = ident.get("id") if isinstance(ident, Mapping) else None  # wicct-report/2: report.id
+    for value in (own, report.get("report_id"), report.get("id")):
         if isinstance(value, str) and value.strip():
             return value.strip()
     if directory is not None and Path(directory).resolve().name:

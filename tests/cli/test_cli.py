@@ -187,7 +187,7 @@ def test_default_run_passes_and_writes_the_report(tmp_path):
     proc = wicct("run", "-q", "--out", str(out))
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     report = json.loads((out / "report.json").read_text())
-    assert report["format"] == "wicct-report/1"
+    assert report["format"] == "wicct-report/2"
     assert report["summary"]["cases"] >= 30
     assert report["summary"]["FAIL"] == report["summary"]["ERROR"] == 0
     for case in report["cases"]:

@@ -36,6 +36,8 @@ class TestReportId:
     def test_the_reports_own_id_first(self) -> None:
         assert report_id({"report_id": "LAB-2026-0042", "id": "x"}, "/tmp/run-1") == "LAB-2026-0042"
         assert report_id({"id": "R-7"}, "/tmp/run-1") == "R-7"
+        assert report_id({"report": {"id": "WICCT-20261128T020000Z-0a1b2c3d"}, "id": "x"}) == (
+            "WICCT-20261128T020000Z-0a1b2c3d")  # wicct-report/2
 
     def test_else_the_run_directory(self, tmp_path: Path) -> None:
         assert report_id({}, tmp_path / "run-20261128-011807") == "run-20261128-011807"
@@ -61,7 +63,7 @@ class TestPrintView:
         assert '<figure class="ladder"><svg' in article and "<details class=\"evidence\" open>" in article
 
     def test_id_and_end_marker_no_navigation(self, printed: str) -> None:
-        assert "<dd>RID-42</dd>" in printed
+        assert '<code id="report-id">RID-42</code>' in printed
         assert printed.count(END_MARKER) == 1 and f"{END_MARKER} RID-42" in printed
         assert printed.index(END_MARKER) > printed.index('<section id="cases">')
         assert '<nav class="toc">' not in printed and "Appendix" not in printed
@@ -75,7 +77,7 @@ class TestPrintView:
 
     def test_the_interactive_page_is_unchanged(self, report: dict[str, Any]) -> None:
         html = render_html(report)
-        assert END_MARKER not in html and '<nav class="toc">' in html
+        assert 'class="end-marker"' not in html and '<nav class="toc">' in html
 
 
 def test_no_chromium_is_a_clear_error(tmp_path: Path, report: dict[str, Any]) -> None:
@@ -106,9 +108,10 @@ def reference_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
 class TestReferenceRunPdf:
     def test_a_few_dozen_pages_with_id_page_numbers_and_end(self, reference_run: Path) -> None:
         text = pages(reference_run / "report.pdf")
+        rid = json.loads((reference_run / "report.json").read_text())["report"]["id"]
         assert 5 <= len(text) <= 48, len(text)  # issue 10: a few dozen pages, not hundreds
         for n, page in enumerate(text, 1):
-            assert page.count("run-reference") >= 2, (n, page[:200])  # header and footer
+            assert page.count(rid) >= 2, (n, page[:200])  # header and footer
             assert f"Page {n} of {len(text)}" in page, n
         assert [END_MARKER in page for page in text] == [False] * (len(text) - 1) + [True]
 

@@ -113,4 +113,5 @@ def test_the_fail_and_its_ladder_are_in_the_pdf(fault_run: Path) -> None:
     assert "BOTH-KA-01-epcscf" in whole and "no Pong with payload" in whole
     # the ladder is vector text in the PDF: its lanes and the failing Ping are readable
     assert "eP-CSCF (SUT)" in whole and "frame ping 10B FIN MASK" in whole
-    assert "run-no-pong" in pages[-1] and "End of report run-no-pong" in pages[-1]
+    rid = json.loads((fault_run / "report.json").read_text())["report"]["id"]
+    assert f"End of report {rid}" in pages[-1]
