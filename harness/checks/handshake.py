@@ -12,6 +12,7 @@ import hashlib
 from collections.abc import Iterable, Sequence
 
 from harness.checks.framing import Judgement, cited
+from harness.checks.registry import rejudgeable
 from harness.evidence import HTTP_REQUEST, HTTP_RESPONSE, TLS, Entry
 from harness.verdicts import Verdict
 
@@ -107,6 +108,7 @@ def _judge_each(
     return Judgement(Verdict.PASS, f"{len(items)} {noun}(s): {ok}", cited(items))
 
 
+@rejudgeable
 def upgrade_requests_valid(entries: list[Entry], actor: str) -> Judgement | None:
     """WIC-HS-01 on EVERY upgrade request the SUT made in the case (reconnects included):
     over TLS, GET with Upgrade, Connection, version 13, a valid key and `sip` offered."""
@@ -121,6 +123,7 @@ def upgrade_requests_valid(entries: list[Entry], actor: str) -> Judgement | None
                        "GET over TLS with Upgrade, Connection, version 13, a valid key and 'sip'")
 
 
+@rejudgeable
 def origins_valid(entries: list[Entry], actor: str, expected: str) -> Judgement | None:
     """WIC-HS-02 on EVERY upgrade request of the case: one Origin, the WWSF's."""
     requests = _requests(entries, actor)
@@ -134,6 +137,7 @@ def opened(entries: list[Entry], actor: str) -> list[Entry]:
             and e.direction == "tx" and e.data.get("status") == 101]
 
 
+@rejudgeable
 def accepts_valid(entries: list[Entry], actor: str) -> Judgement | None:
     """EPC-HS-01 on EVERY 101 the SUT sent to wicct's client (`actor`): the subprotocol
     `sip` selected and Sec-WebSocket-Accept computed from that connection's key."""
