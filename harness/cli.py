@@ -15,6 +15,11 @@ CA or key file is unusable, or whose fixed port is taken (its cases are reported
 tried, the other profiles still run, the report is written). `--jobs N` runs up to N cases
 at once (default: twice the number of cores).
 
+`--bundle [DIR]` also writes the signed evidence bundle and its customer copy
+(harness.report.bundle; `--signing-key FILE`, made by `wicct keygen FILE`); `wicct verify
+BUNDLE` checks one offline (harness.report.verify), `wicct rejudge BUNDLE` judges its stored
+evidence again (harness.report.rejudge): exit 0 verified / same verdicts, 1 not, 2 unreadable.
+
 Cases and profiles default to the built-in ones shipped as package data (harness.builtin),
 so `wicct run` works from any directory. `--cases DIR` adds a folder of one's own cases to
 the built-in ones (`--no-builtin-cases` leaves those out); `--profile` takes a path or the

@@ -101,7 +101,7 @@ def verify(files: Mapping[str, bytes], public_key: Ed25519PublicKey | None = Non
             key.verify(signature, body)
         except InvalidSignature:
             problems.append(
-                f"{MANIFEST} or {SIGNATURE}: altered: the signature does not verify "
+                f"{MANIFEST}, {SIGNATURE}: one is altered: the signature does not verify "
                 f"with the key {fingerprint(key)[:16]}… (the manifest or its signature was changed, "
                 "or another key signed it)"
             )
