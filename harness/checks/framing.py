@@ -122,3 +122,15 @@ def only_sip_and_keepalives(entries: list[Entry], actor: str) -> Judgement | Non
                          tuple(e.seq for e in junk[:5]))
     return Judgement(Verdict.PASS, f"{len(messages)} WebSocket message(s), all SIP or keep-alives",
                      cited(messages))
+
+
+@rejudgeable
+def pong_echoes(pong: Entry, payload: bytes, *, ping: int = 0) -> Judgement:
+    """BOTH-FR-05, BOTH-KA-01 (RFC 6455 §5.5.3): the Pong (the `WS_FRAME` entry `pong`)
+    carries the Application data of the Ping wicct sent (entry `ping`)."""
+    got = ws_frame.of(pong)["payload"]
+    echoed = got.encode("utf-8") if isinstance(got, str) else bytes(got)
+    evidence = tuple(s for s in (ping, pong.seq) if s)
+    if echoed == payload:
+        return Judgement(Verdict.PASS, f"Pong with payload {payload!r}", evidence)
+    return Judgement(Verdict.FAIL, f"Pong with payload {echoed!r}, expected {payload!r}", evidence)

@@ -5,7 +5,7 @@ evidence, without the SUT. A check marked `@rejudgeable` is registered under
 `<module>.<function>` (`framing.frames_masked`); while a case runs (`recording`, set by
 `harness.cases.context.CaseContext`), each call of it is remembered with its arguments
 encoded as JSON: a list of timeline entries becomes the seqs it held (`{"entries": [[first,
-last], ...]}`), one entry `{"entry": seq}`, a SIP message its wire form (`{"sip": text}`,
+last], ...]}`), one entry `{"entry": seq}`, octets `{"bytes": hex}`, a SIP message its wire form (`{"sip": text}`,
 parsed again by `harness.sip`), a frozen dataclass of `harness.checks` `{"dataclass":
 "module:Class", "fields": {...}}`, a mapping `{"map": {...}}`, texts, numbers and lists of
 them as they are. A call
@@ -39,7 +39,7 @@ REGISTRY: dict[str, Callable[..., Any]] = {}
 
 KEPT = 64  # calls a case remembers: a judgement follows its check call closely
 
-_TAGS = frozenset({"entries", "entry", "dataclass", "set", "map", "sip"})
+_TAGS = frozenset({"entries", "entry", "dataclass", "set", "map", "sip", "bytes"})
 
 
 class Unrecordable(Exception):
@@ -130,6 +130,8 @@ def encode(value: Any) -> Any:
         return value
     if isinstance(value, Entry):
         return {"entry": value.seq}
+    if isinstance(value, bytes | bytearray):
+        return {"bytes": bytes(value).hex()}
     if isinstance(value, list | tuple):
         if value and all(isinstance(v, Entry) for v in value):
             return {"entries": ranges([v.seq for v in value])}
@@ -165,6 +167,8 @@ def decode(value: Any, entries: Mapping[int, Entry]) -> Any:
         return entries[int(value["entry"])]
     if tag == "entries":
         return [entries[s] for first, last in value["entries"] for s in range(first, last + 1)]
+    if tag == "bytes":
+        return bytes.fromhex(str(value["bytes"]))
     if tag == "sip":
         wire = value["sip"]
         data = bytes.fromhex(wire["hex"]) if isinstance(wire, dict) else str(wire).encode("utf-8")

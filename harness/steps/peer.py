@@ -15,6 +15,7 @@ from harness.cases.context import CaseContext, Precondition
 from harness.cases.model import Step
 from harness.cases.registry import step
 from harness.checks.closing import Closer, close_story
+from harness.checks.framing import pong_echoes
 from harness.checks.status import answered, status_matches
 from harness.evidence import NOTE, STIMULUS
 from harness.sip import SipMessage, SipParseError
@@ -237,7 +238,12 @@ async def expect_pong(ctx: CaseContext, args: dict[str, Any], step_: Step) -> No
             evidence=[ctx.vars.get("ping_seq", 0)],
         )
     else:
-        ctx.passed(f"Pong with payload {payload!r}", evidence=[ctx.vars.get("ping_seq", 0), pong.entry])
+        judged = pong_echoes(ctx.timeline[pong.entry], payload, ping=ctx.vars.get("ping_seq", 0))
+        evidence = [ctx.vars.get("ping_seq", 0), pong.entry]
+        if judged.verdict is Verdict.PASS:
+            ctx.passed(judged.reason, evidence=evidence)
+        else:
+            ctx.failed(judged.reason, evidence=evidence)
 
 
 @step(

@@ -140,7 +140,7 @@ def test_rejudge_reproduces_every_verdict(lab: dict[str, Path]) -> None:
     # most findings come from registered checks: the monitors and the moved step judgements
     assert len(rejudged) > 2 * result.counts.get(rj.NOT_REJUDGEABLE, 0)
     assert {o.check for o in rejudged} >= {"framing.frames_masked", "handshake.origins_valid",
-                                           "status.answered"}
+                                           "status.answered", "handshake.refusal", "framing.pong_echoes"}
 
 
 def test_rejudge_reproduces_fail_verdicts(faulty: Path) -> None:

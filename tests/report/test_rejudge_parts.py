@@ -12,8 +12,17 @@ from pathlib import Path
 import pytest
 
 from harness import pki
-from harness.checks import binding, framing, registry, status
-from harness.evidence import NOTE, SIP, STIMULUS, WS_FRAME, WS_MESSAGE, Timeline
+from harness.checks import binding, framing, handshake, registry, status
+from harness.evidence import (
+    HTTP_REQUEST,
+    HTTP_RESPONSE,
+    NOTE,
+    SIP,
+    STIMULUS,
+    WS_FRAME,
+    WS_MESSAGE,
+    Timeline,
+)
 from harness.report.bundle import KEYLOG, generate_key, write_both
 from harness.report.rejudge import entry_from_json
 from harness.report.verify import read_bundle, verify
@@ -120,3 +129,34 @@ def test_a_sample_run_bundles_and_verifies(tmp_path: Path, report: dict) -> None
     manifest = json.loads((lab.directory / "manifest.json").read_text())
     assert manifest["signature"]["key"].startswith("ephemeral")
     assert "report.pdf" not in manifest["files"]  # only the files the run wrote
+
+
+def test_a_pong_is_judged_on_its_recorded_payload() -> None:
+    t = Timeline()
+    ping = t.add("wic", WS_FRAME, "tx ping", direction="tx", opcode="ping", payload="abc")
+    pong = t.add("wic", WS_FRAME, "rx pong", direction="rx", opcode="pong", payload="abc")
+    odd = t.add("wic", WS_FRAME, "rx pong", direction="rx", opcode="pong", payload=b"\xff")
+    good = framing.pong_echoes(pong, b"abc", ping=ping.seq)
+    assert (good.verdict, good.reason, good.evidence) == (Verdict.PASS, "Pong with payload b'abc'", (1, 2))
+    bad = framing.pong_echoes(odd, b"abc")
+    assert (bad.verdict, bad.reason) == (Verdict.FAIL, "Pong with payload b'\\xff', expected b'abc'")
+
+
+def test_a_handshake_refusal_is_judged_on_the_recorded_response() -> None:
+    def response(status: int, phrase: str, *headers: tuple[str, str]) -> list:
+        t = Timeline()
+        t.add("wic", HTTP_REQUEST, "tx GET", direction="tx", headers=[], raw="GET / HTTP/1.1")
+        t.add("wic", HTTP_RESPONSE, f"rx {status}", direction="rx", status=status, reason=phrase,
+              headers=[list(h) for h in headers], raw="", error=None)
+        return list(t)
+
+    assert handshake.refusal(response(403, "Forbidden"), "4xx").reason == "refused with 403 Forbidden"
+    assert handshake.refusal(response(403, "Forbidden"), 400).verdict is Verdict.FAIL
+    assert handshake.refusal(response(426, "Upgrade Required"), 400, any_4xx=True).verdict is Verdict.PASS
+    accepted = handshake.refusal(response(101, "Switching Protocols"), "4xx", any_4xx=True)
+    assert accepted.verdict is Verdict.FAIL and "101" in accepted.reason
+    upgrade = response(426, "Upgrade Required", ("Sec-WebSocket-Version", "13, 8"))
+    assert handshake.refusal(upgrade, 426, headers={"Sec-WebSocket-Version": "13"}).verdict is Verdict.PASS
+    missing = handshake.refusal(upgrade, 426, headers={"Sec-WebSocket-Version": "14"})
+    assert missing.reason == "426 without Sec-WebSocket-Version: 14 (got ['13', '8'])"
+    assert handshake.refusal(response(403, "x")[:1], "4xx") is None
