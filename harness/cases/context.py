@@ -102,7 +102,7 @@ class CaseContext:
         ids = self._targets(requirement)
         made = []
         evidence = tuple(sorted(set(e for e in evidence if e)))
-        check = self.check_of(verdict, reason)
+        check = self.check_of(verdict, reason, evidence)
         for rid in ids:
             req = requirements.get(rid)
             finding = Finding(
@@ -119,16 +119,20 @@ class CaseContext:
             made.append(finding)
         return made
 
-    def check_of(self, verdict: Verdict, reason: str) -> dict[str, Any] | None:
+    def check_of(self, verdict: Verdict, reason: str, evidence: Iterable[int] = ()) -> dict[str, Any] | None:
         """Which rejudgeable check made the judgement a step or monitor records now: the
-        latest call whose judgement's reason the finding's reason contains (the same
-        verdict preferred), as report.json keeps it (`harness.checks.registry`); None when
-        no check call matches (the step or an actor decided it)."""
+        latest call whose judgement's reason the finding's reason contains and whose
+        evidence the finding cites (the same verdict preferred), as report.json keeps it
+        (`harness.checks.registry`); None when no check call matches (the step or an
+        actor decided it)."""
         calls = list(self.check_calls)[::-1]
+        cited = set(evidence)
         for same in (True, False):
             for call in calls:
                 for pick, made in enumerate(call.results):
                     if made is None or not made.reason or made.reason not in reason:
+                        continue
+                    if not {e for e in getattr(made, "evidence", ()) or () if e} <= cited:
                         continue
                     if same and str(made.verdict) != str(verdict):
                         continue
