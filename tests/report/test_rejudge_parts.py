@@ -160,3 +160,29 @@ def test_a_handshake_refusal_is_judged_on_the_recorded_response() -> None:
     missing = handshake.refusal(upgrade, 426, headers={"Sec-WebSocket-Version": "14"})
     assert missing.reason == "426 without Sec-WebSocket-Version: 14 (got ['13', '8'])"
     assert handshake.refusal(response(403, "x")[:1], "4xx") is None
+
+
+def test_a_finding_names_the_check_whose_judgement_it_records(tmp_path: Path) -> None:
+    from harness import builtin
+    from harness.cases.context import CaseContext
+    from harness.cases.model import load_case
+    from harness.profiles import load_profile
+
+    case_path = tmp_path / "C.yaml"
+    case_path.write_text("id: C\ntitle: t\nsut: epcscf\nverifies: [BOTH-FR-05]\nsteps:\n  - wait: {for: 1s}\n")
+
+    def run() -> list:
+        timeline = _timeline()
+        ctx = CaseContext(case=load_case(case_path), profile=load_profile(builtin.profiles_dir() / "reference-epcscf.yaml"),
+                          timeline=timeline, pki=None, workdir=tmp_path)  # type: ignore[arg-type]
+        judged = status.answered(timeline[4], "4xx", request=1)
+        ctx.passed(judged.reason, evidence=[1, 4])  # the check's judgement, as a step records it
+        ctx.passed("MESSAGE answered 403 (cited elsewhere)", evidence=[2])  # same words, other entries
+        ctx.passed("the SUT did something", evidence=[1, 4])
+        return ctx.findings
+
+    linked, elsewhere, own = contextvars.Context().run(run)
+    assert linked.check == {"name": "status.answered", "args": [{"entry": 4}, "4xx"],
+                            "kwargs": {"request": 1}, "pick": 0}
+    assert elsewhere.check is None and own.check is None
+    assert linked.to_json()["check"]["name"] == "status.answered" and "check" not in own.to_json()
