@@ -138,7 +138,7 @@ def manifest(
     body = {
         "format": FORMAT,
         "copy": copy,
-        "report_id": report.get("report_id"),
+        "report_id": report.get("report_id") or report.get("id"),
         "report_format": report.get("format"),
         "wicct": (harness or {}).get("version"),
         "run": {"started": report.get("started"), "finished": report.get("finished")},
