@@ -15,6 +15,11 @@ CA or key file is unusable, or whose fixed port is taken (its cases are reported
 tried, the other profiles still run, the report is written). `--jobs N` runs up to N cases
 at once (default: twice the number of cores).
 
+`--bundle [DIR]` also writes the signed evidence bundle and its customer copy
+(harness.report.bundle; `--signing-key FILE`, made by `wicct keygen FILE`); `wicct verify
+BUNDLE` checks one offline (harness.report.verify), `wicct rejudge BUNDLE` judges its stored
+evidence again (harness.report.rejudge): exit 0 verified / same verdicts, 1 not, 2 unreadable.
+
 Cases and profiles default to the built-in ones shipped as package data (harness.builtin),
 so `wicct run` works from any directory. `--cases DIR` adds a folder of one's own cases to
 the built-in ones (`--no-builtin-cases` leaves those out); `--profile` takes a path or the
@@ -33,6 +38,7 @@ import datetime as _dt
 import json
 import sys
 from pathlib import Path
+from typing import Any
 
 from harness import __version__, builtin, yamlmarks
 
@@ -72,6 +78,25 @@ def _parser() -> argparse.ArgumentParser:
     pdf = sub.add_parser("pdf", help="print a run's report.json to report.pdf in its directory")
     pdf.add_argument("report_dir", metavar="REPORT_DIR", help="the run's directory (holds report.json)")
     pdf.add_argument("--appendix", action="store_true", help="add every case's full timeline")
+
+    run.add_argument("--bundle", nargs="?", const="", default=None, metavar="DIR",
+                     help="also write a signed evidence bundle (directory and .zip; default "
+                     "<out>/bundle) and its customer copy (DIR-customer)")
+    run.add_argument("--signing-key", metavar="FILE",
+                     help="Ed25519 private key (PEM) that signs the bundle (wicct keygen makes "
+                     "one); default: a key made for the run, named ephemeral in the manifest")
+
+    ver = sub.add_parser("verify", help="check an evidence bundle offline: signature and every file")
+    ver.add_argument("bundle", metavar="BUNDLE", help="a bundle directory or its .zip")
+    ver.add_argument("--public-key", metavar="FILE",
+                     help="the lab's Ed25519 public key (PEM); default: the key the manifest names")
+
+    rej = sub.add_parser("rejudge", help="judge a bundle's (or report.json's) stored evidence again")
+    rej.add_argument("bundle", metavar="BUNDLE", help="a bundle directory, its .zip, or a report.json")
+    rej.add_argument("--json", action="store_true")
+
+    key = sub.add_parser("keygen", help="make an Ed25519 signing key for evidence bundles")
+    key.add_argument("out", metavar="FILE", help="private key (PEM, mode 0600); FILE.pub gets the public key")
 
     lst = sub.add_parser("list", help="list the cases with their requirement ids and clauses")
     lst.add_argument("--json", action="store_true")
@@ -178,6 +203,12 @@ def _main(argv: list[str] | None) -> int:
         return cmd_list(args)
     if args.command == "steps":
         return cmd_steps(args)
+    if args.command == "verify":
+        return cmd_verify(args)
+    if args.command == "rejudge":
+        return cmd_rejudge(args)
+    if args.command == "keygen":
+        return cmd_keygen(args)
     if args.command == "pdf":
         return cmd_pdf(args)
     if args.command == "diff":
@@ -214,6 +245,15 @@ def cmd_run(args: argparse.Namespace) -> int:
         except yamlmarks.DocumentError as exc:
             print(f"wicct: bad lab info: {exc}", file=sys.stderr)
             return 2
+    signing = None
+    if args.bundle is not None and args.signing_key:
+        from harness.report.bundle import BundleError, load_private_key
+
+        try:
+            signing = load_private_key(Path(args.signing_key))
+        except BundleError as exc:
+            print(f"wicct: {exc}", file=sys.stderr)
+            return 2
     stamp = _dt.datetime.now().strftime("%Y%m%d-%H%M%S")
     out = Path(args.out) if args.out else Path("reports") / f"run-{stamp}"
     out.mkdir(parents=True, exist_ok=True)
@@ -249,7 +289,12 @@ def cmd_run(args: argparse.Namespace) -> int:
         pytest_args += ["--alluredir", args.alluredir]
     if args.jobs is not None:
         pytest_args += ["--wicct-jobs", str(args.jobs)]
-    code = pytest.main(pytest_args)
+    keys = _KeyLog() if args.bundle is not None else None
+    try:
+        code = pytest.main(pytest_args)
+    finally:
+        if keys is not None:
+            keys.stop()
     report_path = out / "report.json"
     if not report_path.exists():
         print(f"wicct: no case ran (pytest exit {int(code)}); nothing to report", file=sys.stderr)
@@ -266,11 +311,18 @@ def cmd_run(args: argparse.Namespace) -> int:
             console.print(f"allure results: {args.alluredir}")
         sys.stdout.flush()
         if (args.pdf or args.pdf_appendix) and cmd_pdf(argparse.Namespace(report_dir=out, appendix=args.pdf_appendix)):
+            if keys is not None:
+                keys.remove()  # no bundle without the PDF asked for
             return 2  # asked for and not made: cmd_pdf said why
     except BrokenPipeError:  # `wicct run | head`: the verdicts below still decide the exit
         from harness.plugin import silence_stdout
 
         silence_stdout()
+    if keys is not None:
+        bundled = _bundle(out, args.bundle, signing, keys)
+        keys.remove()
+        if not bundled:
+            return 2
     summary = report.get("summary") if isinstance(report.get("summary"), dict) else {}
     bad = summary.get("FAIL", 0) + summary.get("ERROR", 0)
     if args.strict:
@@ -287,6 +339,112 @@ def cmd_run(args: argparse.Namespace) -> int:
     # pytest's own outcome too: an interrupted run, or an error the report could not hold,
     # is not a clean run even when the (partial) report shows no FAIL or ERROR.
     return 1 if bad or not summary or int(code) != pytest.ExitCode.OK else 0
+
+
+class _KeyLog:
+    """The run's TLS key log (harness.pki.log_keys), in a private directory for the run only."""
+
+    def __init__(self) -> None:
+        import tempfile
+
+        from harness import pki
+
+        self._dir = tempfile.TemporaryDirectory(prefix="wicct-keys-")
+        self.path = Path(self._dir.name) / "tls-keys.log"
+        self.path.touch(mode=0o600)
+        pki.log_keys(self.path)
+
+    def stop(self) -> None:
+        from harness import pki
+
+        pki.log_keys(None)
+
+    def remove(self) -> None:
+        self._dir.cleanup()
+
+
+def _bundle(out: Path, where: str, signing: Any, keys: _KeyLog) -> bool:
+    """Write the lab and customer bundles of the run in `out`; say where."""
+    from harness.report.bundle import BundleError, generate_key, write_both
+
+    target = Path(where) if where else out / "bundle"
+    key = signing if signing is not None else generate_key()
+    try:
+        written = write_both(out, target, key, keylog=keys.path, ephemeral=signing is None)
+    except (BundleError, OSError) as exc:
+        print(f"wicct: bundle not written: {exc}", file=sys.stderr)
+        return False
+    for item in written:
+        print(f"bundle ({item.copy} copy): {item.directory}  (zip: {item.archive})")
+    if signing is None:
+        print("wicct: the bundle is signed with a key made for this run (--signing-key FILE "
+              "signs it with the lab's)", file=sys.stderr)
+    return True
+
+
+def cmd_verify(args: argparse.Namespace) -> int:
+    from harness.report.verify import BundleUnreadable, load_public_key, read_bundle, render, verify
+
+    path = Path(args.bundle)
+    try:
+        key = load_public_key(Path(args.public_key)) if args.public_key else None
+        files = read_bundle(path)
+    except (BundleUnreadable, OSError) as exc:
+        print(f"wicct: {exc}", file=sys.stderr)
+        return 2
+    result = verify(files, key)
+    print(render(path, result))
+    return 0 if result.ok else 1
+
+
+def cmd_rejudge(args: argparse.Namespace) -> int:
+    from harness.report import rejudge
+    from harness.report.verify import BundleUnreadable, read_bundle, verify
+
+    path = Path(args.bundle)
+    try:
+        if path.is_file() and path.suffix == ".json":
+            files = {"report.json": path.read_bytes()}
+        else:
+            files = read_bundle(path)
+        report = json.loads(files["report.json"].decode("utf-8"))
+    except KeyError:
+        print(f"wicct: {path}: no report.json in the bundle", file=sys.stderr)
+        return 2
+    except (BundleUnreadable, OSError, ValueError) as exc:
+        print(f"wicct: {exc}", file=sys.stderr)
+        return 2
+    if "manifest.json" in files:
+        checked = verify(files)
+        state = "verified" if checked.ok else "NOT VERIFIED: " + "; ".join(checked.problems)
+        print(f"bundle {state}", file=sys.stderr)
+    result = rejudge.rejudge(report)
+    if args.json:
+        print(json.dumps({"cases": result.cases, "counts": dict(result.counts),
+                          "findings": [vars(o) for o in result.outcomes]}, indent=2))
+    else:
+        print(rejudge.render(result))
+    return 1 if result.differences else 0
+
+
+def cmd_keygen(args: argparse.Namespace) -> int:
+    import os
+
+    from harness.report.bundle import fingerprint, generate_key, private_pem, public_pem
+
+    out = Path(args.out)
+    if out.exists():
+        print(f"wicct: {out} exists: not overwritten", file=sys.stderr)
+        return 2
+    key = generate_key()
+    fd = os.open(out, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "wb") as handle:
+        handle.write(private_pem(key))
+    public = out.with_name(out.name + ".pub")
+    public.write_bytes(public_pem(key.public_key()))
+    print(f"signing key: {out} (keep it private); public key: {public}; "
+          f"SHA-256 {fingerprint(key.public_key())}")
+    return 0
 
 
 def cmd_pdf(args: argparse.Namespace) -> int:

@@ -18,6 +18,24 @@ import trustme
 
 LOOPBACK_NAMES = ("127.0.0.1", "localhost", "::1")
 
+# The run's TLS key log (SSLKEYLOGFILE format, for Wireshark), set by `wicct run --bundle`
+# for the run only: every context made here writes its session secrets to it.
+_keylog: Path | None = None
+
+
+def log_keys(path: Path | None) -> None:
+    """Write the TLS secrets of every context made from now on to `path` (None: stop).
+    The file is a secret: it decrypts the run's traffic (issue 10, evidence bundle)."""
+    global _keylog
+    _keylog = path
+
+
+def keylogged(ctx: ssl.SSLContext) -> ssl.SSLContext:
+    """`ctx`, writing its TLS secrets to the run's key log when one is set (`log_keys`)."""
+    if _keylog is not None:
+        ctx.keylog_filename = str(_keylog)
+    return ctx
+
 
 @dataclass(frozen=True)
 class LeafFiles:
@@ -63,7 +81,7 @@ class Pki:
         files = self.leaf(*names)
         ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
         ctx.load_cert_chain(str(files.cert_chain), str(files.key))
-        return ctx
+        return keylogged(ctx)
 
     def client_context(self) -> ssl.SSLContext:
         return client_context(self.ca_pem)
@@ -82,4 +100,4 @@ def client_context(ca_pem: Path | None, *, verify: bool = True) -> ssl.SSLContex
     if not verify:
         ctx.check_hostname = False
         ctx.verify_mode = ssl.CERT_NONE
-    return ctx
+    return keylogged(ctx)

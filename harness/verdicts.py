@@ -62,6 +62,9 @@ class Finding:
     reason: str
     evidence: tuple[int, ...] = ()
     note: str = ""  # NON-STRICT and similar qualifiers
+    # which rejudgeable check made it, with its arguments (harness.checks.registry), or why
+    # it cannot be replayed; None when a step or actor decided it without one
+    check: Mapping[str, Any] | None = field(default=None, compare=False)
 
     def __post_init__(self) -> None:
         if self.strength is Strength.MAY and self.verdict is Verdict.FAIL:
@@ -79,6 +82,8 @@ class Finding:
         }
         if self.note:
             data["note"] = self.note
+        if self.check is not None:
+            data["check"] = dict(self.check)
         return data
 
 

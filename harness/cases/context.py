@@ -18,6 +18,7 @@ from typing import Any
 from harness import evidence as ev
 from harness import requirements
 from harness.cases.model import Case, Step
+from harness.checks import registry as checks_registry
 from harness.evidence import Timeline
 from harness.pki import Pki
 from harness.profiles import Profile, parse_duration
@@ -66,6 +67,11 @@ class CaseContext:
     # judgements armed by a step and made once the steps are over (however they ended),
     # before teardown is judged: each gets the seq of the last entry the steps produced
     watches: list[Callable[[int], None]] = field(default_factory=list)
+    # the rejudgeable checks called so far (harness.checks.registry), for `check_of`
+    check_calls: Iterable[checks_registry.CheckCall] = field(default_factory=tuple)
+
+    def __post_init__(self) -> None:
+        self.check_calls = checks_registry.recording()
 
     @property
     def timers(self):  # noqa: ANN201 - Timers
@@ -96,6 +102,7 @@ class CaseContext:
         ids = self._targets(requirement)
         made = []
         evidence = tuple(sorted(set(e for e in evidence if e)))
+        check = self.check_of(verdict, reason, evidence)
         for rid in ids:
             req = requirements.get(rid)
             finding = Finding(
@@ -106,10 +113,41 @@ class CaseContext:
                 reason=self._where(reason),
                 evidence=evidence,
                 note=note,
+                check=check,
             )
             self.findings.append(finding)
             made.append(finding)
         return made
+
+    def check_of(self, verdict: Verdict, reason: str, evidence: Iterable[int] = ()) -> dict[str, Any] | None:
+        """Which rejudgeable check made the judgement a step or monitor records now: the
+        latest call whose judgement's reason the finding's reason contains and whose
+        evidence the finding cites (the same verdict preferred), as report.json keeps it
+        (`harness.checks.registry`); None when no check call matches (the step or an
+        actor decided it)."""
+        calls = list(self.check_calls)[::-1]
+        cited = set(evidence)
+        for same in (True, False):
+            for call in calls:
+                for pick, made in enumerate(call.results):
+                    if made is None or not made.reason or made.reason not in reason:
+                        continue
+                    if not {e for e in getattr(made, "evidence", ()) or () if e} <= cited:
+                        continue
+                    if same and str(made.verdict) != str(verdict):
+                        continue
+                    if call.problem:
+                        return {"name": call.name, "unrecorded": call.problem}
+                    record: dict[str, Any] = {
+                        "name": call.name,
+                        "args": self.timeline.redactor.value(list(call.args)),
+                        "kwargs": self.timeline.redactor.value(dict(call.kwargs)),
+                        "pick": pick,
+                    }
+                    if str(made.verdict) != str(verdict):
+                        record["verdict"] = str(made.verdict)  # the step recorded another
+                    return record
+        return None
 
     def strength_of(self, requirement: str, explicit: Strength | None = None) -> Strength:
         """A finding's own strength: the one the check names, else the step's `strength:`

@@ -14,6 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from harness.checks.framing import Judgement
+from harness.checks.registry import rejudgeable
 from harness.checks.transport import message_of
 from harness.evidence import SIP, Entry
 from harness.sip import NameAddr, SipMessage, SipParseError, SipUri
@@ -91,6 +92,7 @@ def final_response(entries: list[Entry], claim: Claim) -> tuple[Entry, SipMessag
     return None
 
 
+@rejudgeable
 def refused(entries: list[Entry], claim: Claim, impu: str) -> tuple[Judgement, Judgement | None] | None:
     """EPC-REG-04 on the claiming connection: (any 4xx, shall; 403, should) judgements.
 
@@ -155,6 +157,7 @@ def forwarded(entries: list[Entry], claims: list[Claim]) -> list[tuple[Entry, Si
     return found
 
 
+@rejudgeable
 def never_forwarded(
     entries: list[Entry], claims: list[Claim], impu: str, watched: str
 ) -> Judgement | None:
@@ -190,6 +193,7 @@ def never_forwarded(
     )
 
 
+@rejudgeable
 def registered_over(
     entries: list[Entry], register: Claim
 ) -> Judgement | None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from harness.checks.registry import rejudgeable
 from harness.evidence import (
     SIP,
     SIP_ERROR,
@@ -45,6 +46,7 @@ def _rx(entries: Iterable[Entry], actor: str, kind: str) -> list[Entry]:
     return [e for e in entries if e.actor == actor and e.direction == "rx" and e.kind == kind]
 
 
+@rejudgeable
 def one_sip_message_per_ws_message(entries: list[Entry], actor: str) -> Judgement | None:
     """WIC-FR-01: each WS message is exactly one SIP message, nothing after its body, and no
     SIP message spans two WS messages (a fragment shows up as an unparsable message)."""
@@ -75,6 +77,7 @@ def one_sip_message_per_ws_message(entries: list[Entry], actor: str) -> Judgemen
                      cited(sips))
 
 
+@rejudgeable
 def frames_masked(entries: list[Entry], actor: str) -> Judgement | None:
     """WIC-FR-02 (RFC 6455 §5.1): a client masks every frame it sends."""
     frames = _rx(entries, actor, WS_FRAME)
@@ -90,6 +93,7 @@ def frames_masked(entries: list[Entry], actor: str) -> Judgement | None:
                      "frame the WIC sent was judged)", cited(frames))
 
 
+@rejudgeable
 def text_is_utf8(entries: list[Entry], actor: str) -> Judgement | None:
     """WIC-FR-03 (RFC 7118 §4.2): text frames carry valid UTF-8."""
     errors = [
@@ -106,6 +110,7 @@ def text_is_utf8(entries: list[Entry], actor: str) -> Judgement | None:
     return Judgement(Verdict.PASS, f"{len(messages)} text message(s), all valid UTF-8", cited(messages))
 
 
+@rejudgeable
 def only_sip_and_keepalives(entries: list[Entry], actor: str) -> Judgement | None:
     """BOTH-FR-10 (RFC 7118 §4.1, informational): the SUT sends only SIP and CRLF keep-alives."""
     messages = _rx(entries, actor, WS_MESSAGE)
@@ -117,3 +122,15 @@ def only_sip_and_keepalives(entries: list[Entry], actor: str) -> Judgement | Non
                          tuple(e.seq for e in junk[:5]))
     return Judgement(Verdict.PASS, f"{len(messages)} WebSocket message(s), all SIP or keep-alives",
                      cited(messages))
+
+
+@rejudgeable
+def pong_echoes(pong: Entry, payload: bytes, *, ping: int = 0) -> Judgement:
+    """BOTH-FR-05, BOTH-KA-01 (RFC 6455 §5.5.3): the Pong (the `WS_FRAME` entry `pong`)
+    carries the Application data of the Ping wicct sent (entry `ping`)."""
+    got = ws_frame.of(pong)["payload"]
+    echoed = got.encode("utf-8") if isinstance(got, str) else bytes(got)
+    evidence = tuple(s for s in (ping, pong.seq) if s)
+    if echoed == payload:
+        return Judgement(Verdict.PASS, f"Pong with payload {payload!r}", evidence)
+    return Judgement(Verdict.FAIL, f"Pong with payload {echoed!r}, expected {payload!r}", evidence)

@@ -9,10 +9,13 @@ from __future__ import annotations
 import base64
 import binascii
 import hashlib
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
 
 from harness.checks.framing import Judgement, cited
-from harness.evidence import HTTP_REQUEST, HTTP_RESPONSE, TLS, Entry
+from harness.checks.registry import rejudgeable
+from harness.checks.status import status_matches
+from harness.evidence import HTTP_REQUEST, HTTP_RESPONSE, TLS, Entry, http_response
 from harness.verdicts import Verdict
 
 WS_GUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"  # RFC 6455 §1.3
@@ -107,6 +110,7 @@ def _judge_each(
     return Judgement(Verdict.PASS, f"{len(items)} {noun}(s): {ok}", cited(items))
 
 
+@rejudgeable
 def upgrade_requests_valid(entries: list[Entry], actor: str) -> Judgement | None:
     """WIC-HS-01 on EVERY upgrade request the SUT made in the case (reconnects included):
     over TLS, GET with Upgrade, Connection, version 13, a valid key and `sip` offered."""
@@ -121,6 +125,7 @@ def upgrade_requests_valid(entries: list[Entry], actor: str) -> Judgement | None
                        "GET over TLS with Upgrade, Connection, version 13, a valid key and 'sip'")
 
 
+@rejudgeable
 def origins_valid(entries: list[Entry], actor: str, expected: str) -> Judgement | None:
     """WIC-HS-02 on EVERY upgrade request of the case: one Origin, the WWSF's."""
     requests = _requests(entries, actor)
@@ -134,6 +139,7 @@ def opened(entries: list[Entry], actor: str) -> list[Entry]:
             and e.direction == "tx" and e.data.get("status") == 101]
 
 
+@rejudgeable
 def accepts_valid(entries: list[Entry], actor: str) -> Judgement | None:
     """EPC-HS-01 on EVERY 101 the SUT sent to wicct's client (`actor`): the subprotocol
     `sip` selected and Sec-WebSocket-Accept computed from that connection's key."""
@@ -158,3 +164,29 @@ def accepts_valid(entries: list[Entry], actor: str) -> Judgement | None:
             found.append(f"Sec-WebSocket-Accept {accept or 'absent'} does not match the key")
         problems[response.seq] = found
     return _judge_each(responses, problems, "sip selected, Sec-WebSocket-Accept correct", "101")
+
+
+@rejudgeable
+def refusal(
+    entries: list[Entry], wanted: Any, *, any_4xx: bool = False, headers: Mapping[str, str] | None = None
+) -> Judgement | None:
+    """EPC-HS-02/03, EPC-ORIGIN-02 (RFC 6455 §4.2.2, §4.1): the eP-CSCF answered wicct's
+    upgrade request (the HTTP response among `entries`, one handshake's) with the refusal
+    the case wants (`status_matches`, or any 4xx), never a 101 (a Close afterwards would not
+    undo it), carrying each header value of `headers`. None when no response was recorded."""
+    responses = [e for e in entries if e.kind == HTTP_RESPONSE and "status" in http_response.of(e)]
+    if not responses:
+        return None
+    data = http_response.of(responses[-1])
+    status, phrase = data.get("status", 0), data.get("reason", "")
+    evidence = tuple(e.seq for e in entries)
+    if status == 101:
+        return Judgement(Verdict.FAIL, "handshake accepted with 101 (a Close afterwards would not undo it)",
+                         evidence)
+    if not status_matches(status, wanted) and not (any_4xx and 400 <= status < 500):
+        return Judgement(Verdict.FAIL, f"refused with {status} {phrase}, expected {wanted}", evidence)
+    for name, value in (headers or {}).items():
+        got = [v.strip() for line in header_values(data["headers"], name) for v in line.split(",")]
+        if value not in got:
+            return Judgement(Verdict.FAIL, f"{status} without {name}: {value} (got {got or 'none'})", evidence)
+    return Judgement(Verdict.PASS, f"refused with {status} {phrase}", evidence)

@@ -8,6 +8,7 @@ every Ping and the close. Pure: a function of timeline entries.
 from __future__ import annotations
 
 from harness.checks.framing import Judgement
+from harness.checks.registry import rejudgeable
 from harness.evidence import WS_CLOSE, WS_FRAME, WS_MESSAGE, Entry, ws_close, ws_frame, ws_message
 from harness.verdicts import Verdict
 
@@ -19,6 +20,7 @@ def _intervals(times: list[float]) -> str:
     return f", every {min(gaps):.1f}-{max(gaps):.1f} s" if max(gaps) - min(gaps) > 0.05 else f", every {gaps[0]:.1f} s"
 
 
+@rejudgeable
 def idle_policy(entries: list[Entry], conn: str, since: int, window: float, *, pongs: bool) -> Judgement:
     """The SUT's Pings and CRLF keep-alives received on `conn` after entry `since`, and its
     close, over an idle `window` (seconds) with the WIC's Pongs withheld unless `pongs`."""

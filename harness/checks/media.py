@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from harness.checks.registry import rejudgeable
 from harness.sdp.media import MediaFacts
 from harness.verdicts import Verdict
 
@@ -22,6 +23,7 @@ class MediaJudgement:
     reason: str
 
 
+@rejudgeable
 def media_outcome(facts: MediaFacts, *, waited: float, window: float,
                   connected_after: float | None) -> MediaJudgement:
     """Judge wicct's peer's media facts after `waited` seconds of a `window`;

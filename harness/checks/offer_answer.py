@@ -23,6 +23,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 
+from harness.checks.registry import rejudgeable
 from harness.checks.transport import sip_messages
 from harness.evidence import Entry
 from harness.sdp.checker import check_answer, check_offer
@@ -84,6 +85,7 @@ def _carries_offer_answer(message: SipMessage) -> bool:
     return message.cseq.method == "INVITE" and 100 < status < 300
 
 
+@rejudgeable
 def judge_wic_sdp(entries: list[Entry], actor: str, *,
                   answer_requirement: str = ANSWER_REQUIREMENT) -> list[SdpVerdict]:
     """Every SDP offer and answer the WIC sent to `actor` (wicct's eP-CSCF), judged."""
@@ -152,6 +154,7 @@ def _line(finding: SdpFinding) -> str:
     return f"line {finding.line} `{shown}` [{finding.rule}, {finding.level}]: {finding.reason}"
 
 
+@rejudgeable
 def alerting_before_answer(entries: list[Entry], actor: str) -> list[SdpVerdict]:
     """WIC-SES-02 (SEED 5.1.X.3): the WIC sent 180 before the 2xx to each initial INVITE
     wicct sent it. An INVITE it did not answer with a 2xx is not judged, nor one whose 180

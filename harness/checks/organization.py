@@ -16,6 +16,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from harness.checks.framing import Judgement
+from harness.checks.registry import rejudgeable
 from harness.checks.tna import Seen, messages
 from harness.evidence import Entry
 from harness.sip import SipMessage
@@ -44,6 +45,7 @@ def _final(entries: Sequence[Entry], sent: Seen, wic: str) -> Seen | None:
     return None
 
 
+@rejudgeable
 def organization(entries: Sequence[Entry], *, since: int, identity: str, wic: str = "wic") -> Judgement:
     """EPC-SES-03 on every INVITE after seq `since` (the registration with the foreign
     token): the core's copies carry `Organization: <identity>` and no value the WIC

@@ -23,6 +23,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from harness.checks.framing import CITED, Judgement
+from harness.checks.registry import rejudgeable
 from harness.checks.transport import sip_messages
 from harness.evidence import NOTE, Entry
 from harness.sip import SipMessage, SipParseError
@@ -109,6 +110,7 @@ def forwarded_registers(entries: list[Entry], actor: str = "core") -> list[Forwa
     return out
 
 
+@rejudgeable
 def path_on_every_register(registers: list[ForwardedRegister]) -> Judgement | None:
     """RFC 3327 §5.2 (EPC-REG-01): the eP-CSCF adds a Path to every REGISTER it forwards."""
     if not registers:
@@ -142,6 +144,7 @@ def _wrong(register: ForwardedRegister, expected: str) -> str | None:
     return f"integrity-protected={off[0]}" if off else None
 
 
+@rejudgeable
 def integrity_protected(
     registers: list[ForwardedRegister], expected: Mapping[str, str]
 ) -> Judgement | None:

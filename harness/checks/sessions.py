@@ -27,6 +27,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from harness.checks.framing import Judgement
+from harness.checks.registry import rejudgeable
 from harness.sdp.located import Unparsable, locate, numbered
 from harness.sip import NameAddr, SipMessage, SipParseError, SipUri
 from harness.verdicts import Verdict
@@ -51,6 +52,7 @@ def bundle_lines(sdp: str) -> list[tuple[int, str]]:
     return found
 
 
+@rejudgeable
 def bundle_at_core(invites: list[Seen]) -> Judgement | None:
     """EPC-SES-01 on every INVITE with SDP that reached the core (None: none had SDP)."""
     judged = [s for s in invites if b"v=0" in s.message.body]
@@ -128,6 +130,7 @@ def _match(sent: SipMessage, candidates: list[Seen]) -> Seen | None:
                  and str(c.message.cseq) == str(sent.cseq)), None)
 
 
+@rejudgeable
 def forwarded(sent: Seen, candidates: list[Seen], direction: str) -> Judgement:
     """EPC-SES-02: the INVITE `sent` arrived (among `candidates`) as a proxy forwards it."""
     got = _match(sent.message, candidates)
@@ -145,6 +148,7 @@ def forwarded(sent: Seen, candidates: list[Seen], direction: str) -> Judgement:
                      (sent.seq, got.seq))
 
 
+@rejudgeable
 def record_route_ws(delivered: Seen) -> Judgement:
     """EPC-TP-03: the top Record-Route of a terminating INVITE delivered to the WIC names
     the SUT over the WebSocket: `transport=ws` (RFC 7118 Appendix B)."""
@@ -161,6 +165,7 @@ def record_route_ws(delivered: Seen) -> Judgement:
     return Judgement(Verdict.PASS, f"top Record-Route {top} carries transport=ws", (delivered.seq,))
 
 
+@rejudgeable
 def same_connection(registered: str, delivered: str, seq: int, register_seq: int) -> Judgement:
     """EPC-TP-03: delivered over the WebSocket connection named `registered`."""
     if delivered != registered:

@@ -28,6 +28,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from harness.checks.framing import Judgement
+from harness.checks.registry import rejudgeable
 from harness.checks.relay import raw_bytes
 from harness.checks.transport import message_of
 from harness.evidence import NOTE, SIP, TOKEN, Entry, sip, token
@@ -162,6 +163,7 @@ def tna_problems(message: SipMessage, raw: str, *, impi: str, fields: Sequence[s
     return problems
 
 
+@rejudgeable
 def tna_forwarded(entries: Sequence[Entry], *, fields: Sequence[str], wic: str = "wic") -> Judgement | None:
     """EPC-REG-02 on every REGISTER the core received whose original the WIC sent with one
     Authorization header, a Bearer with a valid token; None when there was none."""
@@ -212,6 +214,7 @@ def tna_forwarded(entries: Sequence[Entry], *, fields: Sequence[str], wic: str =
 # --- EPC-REG-05, -06: nothing reaches the core ---------------------------------------------
 
 
+@rejudgeable
 def nothing_reached_core(entries: Sequence[Entry], *, since: int, fingerprints: Sequence[str],
                          watched: str) -> Judgement:
     """No REGISTER transaction the core had not seen by seq `since` (the bad stimulus), and
@@ -251,6 +254,7 @@ def _username(message: SipMessage) -> str | None:
     return None
 
 
+@rejudgeable
 def refused(status: int, reason: str, what: str) -> Judgement:
     """The SUT must refuse `what` with a 4xx (RFC 8898 §2.2; RFC 6750 §3.1)."""
     if 400 <= status < 500:
@@ -280,6 +284,7 @@ FORMS: dict[str, tuple[int, str | None, str]] = {
 }
 
 
+@rejudgeable
 def preferred_form(response: SipMessage, form: str) -> Judgement:
     """Whether the refusal has the form the catalogue prefers (should-level)."""
     status, error, words = FORMS[form]
@@ -304,6 +309,7 @@ def preferred_form(response: SipMessage, form: str) -> Judgement:
 # --- EPC-REG-07: the WIC's integrity-protected -----------------------------------------------
 
 
+@rejudgeable
 def forged_integrity(entries: Sequence[Entry], *, since: int, marker: str, value: str,
                      with_token: bool) -> Judgement:
     """The WIC sent `integrity-protected=value` in an Authorization header of its own,
@@ -357,6 +363,7 @@ def _flags(message: SipMessage) -> list[str]:
     return out
 
 
+@rejudgeable
 def refused_forged(status: int, reason: str) -> Judgement:
     """A refusal of a REGISTER with a forged integrity-protected: 401 or 403 as the
     catalogue says (EPC-REG-07); another 4xx refuses too (NON-STRICT); anything else is no
@@ -384,6 +391,7 @@ def identity_values(message: SipMessage, header: str, param: str) -> list[str]:
     return [m.group(1) if m.group(1) is not None else m.group(2) for v in values for m in found.finditer(v)]
 
 
+@rejudgeable
 def wwsf_identity(entries: Sequence[Entry], *, since: int, header: str, param: str,
                   issuer: str) -> Judgement:
     """EPC-REG-03: every REGISTER the core received after seq `since` (a REGISTER with a

@@ -6,6 +6,7 @@ Pure functions over the SIP requests wicct's peer received from the SUT.
 from __future__ import annotations
 
 from harness.checks.framing import Judgement, cited
+from harness.checks.registry import rejudgeable
 from harness.checks.relay import raw_bytes
 from harness.evidence import SIP, Entry, sip
 from harness.sip import SipMessage, SipParseError, parse
@@ -62,6 +63,7 @@ def _carries_dialog_contact(message: SipMessage) -> bool:
         return False
 
 
+@rejudgeable
 def via_transport_wss(entries: list[Entry], actor: str) -> Judgement | None:
     """WIC-TP-01: the top Via of every request names the WSS transport.
 
@@ -87,6 +89,7 @@ def via_transport_wss(entries: list[Entry], actor: str) -> Judgement | None:
                      cited([e for e, _ in requests]))
 
 
+@rejudgeable
 def contact_transport_ws(entries: list[Entry], actor: str) -> Judgement | None:
     """WIC-TP-02 (RFC 7118 §5.2): the Contact URI has `transport=ws` in every REGISTER and
     INVITE the SUT sent and in every 1xx/2xx it answered an INVITE with (both directions).

@@ -14,6 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from harness.checks.framing import Judgement, cited
+from harness.checks.registry import rejudgeable
 from harness.checks.transport import received_requests, sip_messages
 from harness.evidence import NOTE, AuthFacts, Entry, note
 from harness.sip import Challenge, SipMessage, SipParseError, parse_challenge
@@ -79,6 +80,7 @@ def _refused_answer(sent: Sent401, registers: list[tuple[Entry, AuthFacts]]) -> 
                and f.get("nonce_issued") and not f.get("verified") for _, f in registers)
 
 
+@rejudgeable
 def digest_retries(entries: list[Entry], actor: str) -> Judgement | None:
     """WIC-REG-01 (shall; RFC 3261 §22.2, §10.2.4, §8.1.3.5): after each 401 the WIC sends
     the REGISTER again with the same Call-ID, CSeq + 1 and a right Digest response to that
@@ -138,6 +140,7 @@ def digest_retries(entries: list[Entry], actor: str) -> Judgement | None:
     )
 
 
+@rejudgeable
 def initial_authorization(entries: list[Entry], actor: str, impi: str, realm: str) -> Judgement | None:
     """WIC-REG-01 (should; TS 24.229 5.1.1.2.1, TS 34.229-1 C.2b): an initial REGISTER, one
     that answers no 401 and reuses no nonce wicct issued, carries `Authorization: Digest`
@@ -179,6 +182,7 @@ def initial_authorization(entries: list[Entry], actor: str, impi: str, realm: st
     )
 
 
+@rejudgeable
 def no_sec_agree(entries: list[Entry], actor: str) -> Judgement | None:
     """WIC-REG-01 (informational): a WSS WIC sends no `Security-Client` and no `sec-agree`
     option tag (RFC 3329): TLS is set up before registration."""
@@ -223,6 +227,7 @@ def exempt(facts: AuthFacts, failed: set[tuple[str, int]]) -> str:
     return ""
 
 
+@rejudgeable
 def bearer_on_every_request(entries: list[Entry], actor: str) -> Judgement | None:
     """WIC-REG-02 (shall): `Authorization: Bearer <b64token>` with the provisioned token on
     REGISTER and every later request the WIC sends (INVITE, ACK for a 2xx, BYE, MESSAGE,

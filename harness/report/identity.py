@@ -12,7 +12,7 @@ import datetime as _dt
 import hashlib
 import subprocess
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -41,6 +41,13 @@ def new_report_id(when: _dt.datetime | None = None) -> str:
     """`WICCT-<UTC date and time>-<8 hex>`: sortable by time, and unique (uuid4)."""
     moment = (when or _dt.datetime.now(_dt.UTC)).astimezone(_dt.UTC)
     return f"WICCT-{moment:%Y%m%dT%H%M%SZ}-{uuid.uuid4().hex[:8]}"
+
+
+def report_id_of(report: Mapping[str, Any]) -> str | None:
+    """The id a report.json carries (`report.id`, format wicct-report/2), or None."""
+    ident = report.get("report")
+    value = ident.get("id") if isinstance(ident, Mapping) else None
+    return value.strip() if isinstance(value, str) and value.strip() else None
 
 
 def suite_hash(files: Iterable[tuple[str, bytes]]) -> str:

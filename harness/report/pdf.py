@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from harness.report.html import PrintView, render_html
+from harness.report.identity import report_id_of
 from harness.suts.browser.driver import CHROMIUM
 
 PDF_NAME = "report.pdf"
@@ -45,9 +46,7 @@ def report_id(report: Mapping[str, Any], directory: str | Path | None = None) ->
     The report's own id (`report.id`, format wicct-report/2), else the name of the run's
     directory (`run-20261128-011807`), else the start time.
     """
-    ident = report.get("report")
-    own = ident.get("id") if isinstance(ident, Mapping) else None  # wicct-report/2: report.id
-    for value in (own, report.get("report_id"), report.get("id")):
+    for value in (report_id_of(report), report.get("report_id"), report.get("id")):
         if isinstance(value, str) and value.strip():
             return value.strip()
     if directory is not None and Path(directory).resolve().name:

@@ -15,7 +15,8 @@ from harness.cases.context import CaseContext, Precondition
 from harness.cases.model import Step
 from harness.cases.registry import step
 from harness.checks.closing import Closer, close_story
-from harness.checks.status import status_matches
+from harness.checks.framing import pong_echoes
+from harness.checks.status import answered, status_matches
 from harness.evidence import NOTE, STIMULUS
 from harness.sip import SipMessage, SipParseError
 from harness.sip.stimuli import content_length_stimulus
@@ -158,12 +159,12 @@ async def expect_response(ctx: CaseContext, args: dict[str, Any], step_: Step) -
                   [sent, *(r.entry for r in bad)])
         return
     ctx.vars[f"response_{args.get('to', 'last')}"] = got
-    status = sip(got).status or 0
-    if status_matches(status, args.get("status")):
+    judged = answered(ctx.timeline[got.entry], args.get("status"), request=sent)
+    if judged.verdict is Verdict.PASS:
         if not ctx.is_precondition():
-            ctx.passed(f"{request.method} answered {status}", evidence=[sent, got.entry])
+            ctx.passed(judged.reason, evidence=[sent, got.entry])
         return
-    reason = f"{request.method} answered {status}, expected {args.get('status')}"
+    reason = judged.reason
     if ctx.is_precondition():
         raise Precondition(reason, [sent, got.entry])
     ctx.failed(reason, evidence=[sent, got.entry])
@@ -237,7 +238,12 @@ async def expect_pong(ctx: CaseContext, args: dict[str, Any], step_: Step) -> No
             evidence=[ctx.vars.get("ping_seq", 0)],
         )
     else:
-        ctx.passed(f"Pong with payload {payload!r}", evidence=[ctx.vars.get("ping_seq", 0), pong.entry])
+        judged = pong_echoes(ctx.timeline[pong.entry], payload, ping=ctx.vars.get("ping_seq", 0))
+        evidence = [ctx.vars.get("ping_seq", 0), pong.entry]
+        if judged.verdict is Verdict.PASS:
+            ctx.passed(judged.reason, evidence=evidence)
+        else:
+            ctx.failed(judged.reason, evidence=evidence)
 
 
 @step(

@@ -20,6 +20,7 @@ import ssl
 from typing import Any
 
 from harness.evidence import TlsData
+from harness.pki import keylogged
 from harness.ws import tls as tlsinfo
 
 READ_SIZE = 65536
@@ -78,7 +79,9 @@ class TlsStream(PlainStream):
         super().__init__(reader, writer)
         self._incoming = ssl.MemoryBIO()
         self._outgoing = ssl.MemoryBIO()
-        self.ssl_object = context.wrap_bio(
+        # the run's TLS key log, when `wicct run --bundle` keeps one (harness.pki.log_keys):
+        # also for contexts a driver made itself
+        self.ssl_object = keylogged(context).wrap_bio(
             self._incoming,
             self._outgoing,
             server_side=server_side,

@@ -15,8 +15,7 @@ from harness.actors.wic_emulator import DEFAULT_ORIGIN
 from harness.cases.context import CaseContext, Precondition
 from harness.cases.model import Step
 from harness.cases.registry import step
-from harness.checks.handshake import accept_value
-from harness.checks.status import status_matches
+from harness.checks.handshake import accept_value, refusal
 from harness.evidence import (
     CONNECT,
     HTTP_REQUEST,
@@ -29,6 +28,7 @@ from harness.evidence import (
 )
 from harness.steps.epcscf.env import EPCSCF, wic
 from harness.steps.schema import CONN, STATUS
+from harness.verdicts import Verdict
 from harness.ws import ConnectResult
 
 FOREIGN_ORIGIN = "https://attacker.example.net"
@@ -248,19 +248,13 @@ async def expect_handshake_refused(ctx: CaseContext, args: dict[str, Any], step_
         ctx.failed(f"no HTTP refusal: the connection ended without a response ({result.error})",
                    evidence=evidence)
         return
-    status = response.status_code
-    if status == 101:
-        if result.conn is not None:
-            await result.conn.close(1.0)
-        ctx.failed("handshake accepted with 101 (a Close afterwards would not undo it)", evidence=evidence)
+    if response.status_code == 101 and result.conn is not None:
+        await result.conn.close(1.0)
+    judged = refusal([ctx.timeline[seq] for seq in evidence], args.get("status", "4xx"),
+                     any_4xx=bool(args.get("any_4xx")), headers=args.get("header", {}))
+    if judged is None:
+        raise RuntimeError(f"the {response.status_code} to the upgrade request was not recorded")
+    if judged.verdict is not Verdict.PASS:
+        ctx.failed(judged.reason, evidence=evidence)
         return
-    wanted = args.get("status", "4xx")
-    if not status_matches(status, wanted) and not (args.get("any_4xx") and 400 <= status < 500):
-        ctx.failed(f"refused with {status} {response.reason_phrase}, expected {wanted}", evidence=evidence)
-        return
-    for name, value in args.get("header", {}).items():
-        got = [v.strip() for line in response.headers.get_all(name) for v in line.split(",")]
-        if value not in got:
-            ctx.failed(f"{status} without {name}: {value} (got {got or 'none'})", evidence=evidence)
-            return
-    ctx.passed(f"refused with {status} {response.reason_phrase}", evidence=evidence)
+    ctx.passed(judged.reason, evidence=evidence)

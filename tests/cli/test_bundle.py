@@ -1,0 +1,195 @@
+"""The signed evidence bundle end to end (issue 10 items 3 and 4, "must hold"): the reference
+run's bundle verifies; one altered byte in any file makes `wicct verify` fail naming the
+file; `wicct rejudge` reproduces every verdict, and says so when evidence or a verdict was
+changed after the run."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import zipfile
+from pathlib import Path
+from typing import Any
+
+import pytest
+from test_cli import ROOT, wicct  # tests/cli is on sys.path (no __init__.py)
+
+from harness.report import rejudge as rj
+from harness.report.bundle import KEYLOG, MANIFEST, SIGNATURE
+from harness.report.verify import load_public_key, read_bundle, verify
+
+
+@pytest.fixture(scope="module")
+def lab(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """The default reference run with --bundle, signed with a key from `wicct keygen`."""
+    base = tmp_path_factory.mktemp("bundle")
+    key = base / "lab.pem"
+    made = wicct("keygen", str(key))
+    assert made.returncode == 0, made.stderr
+    out = base / "run"
+    proc = wicct("run", "-q", "--out", str(out), "--bundle", "--signing-key", str(key))
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    assert "bundle (lab copy)" in proc.stdout and "bundle (customer copy)" in proc.stdout
+    return {"key": key, "pub": base / "lab.pem.pub", "out": out, "lab": out / "bundle",
+            "customer": out / "bundle-customer"}
+
+
+@pytest.fixture(scope="module")
+def faulty(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A run with a fault switch, so that the bundle holds FAIL verdicts to rejudge."""
+    base = tmp_path_factory.mktemp("faulty")
+    text = (ROOT / "profiles" / "reference-epcscf.yaml").read_text().replace(
+        "faults: []", "faults: [accept_any_origin]")
+    profile = base / "faulty.yaml"
+    profile.write_text(text)
+    out = base / "run"
+    proc = wicct("run", "-q", "--profile", str(profile), "--out", str(out), "--bundle", str(base / "b"),
+                 "--select", "ORIGIN-02 or (HS-01 and not reconnect)")
+    assert proc.returncode == 1, proc.stdout[-3000:] + proc.stderr[-3000:]
+    return base / "b"
+
+
+def test_the_reference_bundle_verifies_as_directory_and_zip(lab: dict[str, Path]) -> None:
+    for where in (lab["lab"], lab["lab"].with_name("bundle.zip"), lab["customer"],
+                  lab["customer"].with_name("bundle-customer.zip")):
+        proc = wicct("verify", str(where), "--public-key", str(lab["pub"]))
+        assert proc.returncode == 0, proc.stdout + proc.stderr
+        assert "verified" in proc.stdout and "by the given public key" in proc.stdout
+    manifest = json.loads((lab["lab"] / MANIFEST).read_text())
+    assert {"report.json", "report.html", "junit.xml", KEYLOG} <= set(manifest["files"])
+    assert any(name.startswith("timelines/reference-wic/") for name in manifest["files"])
+    assert manifest["signature"]["key"] == "the lab's signing key"
+    report = json.loads((lab["lab"] / "report.json").read_text())
+    assert manifest["report_id"] == report["report"]["id"] and manifest["report_id"].startswith("WICCT-")
+    assert "traffic.pcapng" in manifest["omitted"]
+
+
+def test_another_key_does_not_verify_the_bundle(lab: dict[str, Path], tmp_path: Path) -> None:
+    other = tmp_path / "other.pem"
+    assert wicct("keygen", str(other)).returncode == 0
+    proc = wicct("verify", str(lab["lab"]), "--public-key", str(other) + ".pub")
+    assert proc.returncode == 1
+    assert "manifest.json, manifest.sig: one is altered: the signature does not verify" in proc.stdout
+
+
+def test_one_altered_byte_in_any_file_is_named(lab: dict[str, Path]) -> None:
+    files = read_bundle(lab["lab"])
+    key = load_public_key(lab["pub"])
+    assert verify(files, key).ok
+    assert verify(files).ok  # the key the manifest names
+    for name, data in files.items():
+        assert data, name
+        where = len(data) // 2
+        changed = dict(files)
+        changed[name] = data[:where] + bytes([data[where] ^ 0x01]) + data[where + 1:]
+        for given in (key, None):
+            result = verify(changed, given)
+            assert not result.ok, name
+            named = [p for p in result.problems if name in p.split(": ", 1)[0].split(", ")]
+            assert named, (name, result.problems)
+
+
+def test_missing_and_added_files_are_named(lab: dict[str, Path]) -> None:
+    files = read_bundle(lab["lab"])
+    fewer = {k: v for k, v in files.items() if k != "junit.xml"}
+    assert verify(fewer).problems == ("junit.xml: missing from the bundle",)
+    more = {**files, "extra.txt": b"x"}
+    assert verify(more).problems == ("extra.txt: added: not in the manifest",)
+    unsigned = {k: v for k, v in files.items() if k != SIGNATURE}
+    assert verify(unsigned).problems == ("manifest.sig: missing: the manifest is not signed",)
+
+
+def test_verify_names_the_altered_file_on_the_command_line(lab: dict[str, Path], tmp_path: Path) -> None:
+    copy = tmp_path / "bundle"
+    shutil.copytree(lab["lab"], copy)
+    target = next(p for p in sorted(copy.glob("timelines/*/*.json")))
+    data = bytearray(target.read_bytes())
+    data[10] ^= 0x20
+    target.write_bytes(bytes(data))
+    proc = wicct("verify", str(copy))
+    assert proc.returncode == 1
+    assert "NOT VERIFIED" in proc.stdout
+    assert f"{target.relative_to(copy).as_posix()}: altered" in proc.stdout
+
+
+def test_the_key_log_is_in_the_lab_copy_only_and_named_a_secret(lab: dict[str, Path]) -> None:
+    keylog = (lab["lab"] / KEYLOG).read_text()
+    assert "CLIENT_TRAFFIC_SECRET_0" in keylog and "SERVER_TRAFFIC_SECRET_0" in keylog
+    assert (lab["lab"] / KEYLOG).stat().st_mode & 0o077 == 0
+    manifest = json.loads((lab["lab"] / MANIFEST).read_text())
+    assert "decrypt" in manifest["secrets"][KEYLOG]
+    customer = json.loads((lab["customer"] / MANIFEST).read_text())
+    assert customer["copy"] == "customer" and customer["secrets"] == {}
+    assert KEYLOG not in customer["files"] and KEYLOG in customer["omitted"]
+    assert not (lab["customer"] / KEYLOG).exists()
+    with zipfile.ZipFile(lab["customer"].with_name("bundle-customer.zip")) as zf:
+        assert not any(n.endswith(KEYLOG) for n in zf.namelist())
+    # every other file keeps secrets redacted (the profiles' password, the bearer tokens)
+    for path in lab["customer"].rglob("*"):
+        if path.is_file() and path.name != SIGNATURE:
+            text = path.read_text("utf-8")
+            assert "reference-secret-pw" not in text and "eyJ" not in text, path
+
+
+def test_rejudge_reproduces_every_verdict(lab: dict[str, Path]) -> None:
+    proc = wicct("rejudge", str(lab["lab"].with_name("bundle.zip")))
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "0 differ" in proc.stdout and "bundle verified" in proc.stderr
+    report = json.loads((lab["lab"] / "report.json").read_text())
+    result = rj.rejudge(report)
+    assert result.differences == []
+    rejudged = [o for o in result.outcomes if o.status == rj.SAME]
+    # most findings come from registered checks: the monitors and the moved step judgements
+    assert len(rejudged) > 2 * result.counts.get(rj.NOT_REJUDGEABLE, 0)
+    assert {o.check for o in rejudged} >= {"framing.frames_masked", "handshake.origins_valid",
+                                           "status.answered", "handshake.refusal", "framing.pong_echoes"}
+
+
+def test_rejudge_reproduces_fail_verdicts(faulty: Path) -> None:
+    report = json.loads((faulty / "report.json").read_text())
+    result = rj.rejudge(report)
+    failed = [o for o in result.outcomes if o.recorded == "FAIL"]
+    assert failed and result.differences == []
+    assert wicct("rejudge", str(faulty)).returncode == 0
+
+
+def _first(report: dict[str, Any], check: str) -> tuple[dict[str, Any], dict[str, Any]]:
+    for case in report["cases"]:
+        for finding in case["findings"]:
+            if (finding.get("check") or {}).get("name") == check and finding["verdict"] == "PASS":
+                return case, finding
+    raise AssertionError(f"no PASS finding of {check}")
+
+
+def test_rejudge_shows_a_verdict_that_no_longer_follows_from_the_wire(lab: dict[str, Path], tmp_path: Path) -> None:
+    report = json.loads((lab["lab"] / "report.json").read_text())
+    # 1. the recorded verdict changed after the run
+    case, finding = _first(report, "framing.frames_masked")
+    finding["verdict"] = "FAIL"
+    # 2. the stored evidence changed after the run: a response of another status
+    case2, finding2 = _first(report, "status.answered")
+    seq = finding2["evidence"][-1]
+    entry = next(e for e in case2["evidence"] if e["seq"] == seq)
+    entry["data"]["raw"] = entry["data"]["raw"].replace("SIP/2.0 200 OK", "SIP/2.0 500 Server Error", 1)
+    result = rj.rejudge(report)
+    differs = {(o.case, o.profile, o.requirement, o.check, o.replayed) for o in result.differences}
+    assert (case["id"], case["profile"], finding["requirement"], "framing.frames_masked", "PASS") in differs
+    assert (case2["id"], case2["profile"], finding2["requirement"], "status.answered", "FAIL") in differs
+    changed = tmp_path / "report.json"
+    changed.write_text(json.dumps(report))
+    proc = wicct("rejudge", str(changed))
+    assert proc.returncode == 1
+    assert "DIFFERS" in proc.stdout and "framing.frames_masked gives PASS" in proc.stdout
+
+
+def test_bad_signing_key_and_unreadable_bundle_exit_2(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.pem"
+    bad.write_text("not a key")
+    proc = wicct("run", "--bundle", "--signing-key", str(bad), "--out", str(tmp_path / "o"))
+    assert proc.returncode == 2 and "signing key" in proc.stderr
+    assert not (tmp_path / "o" / "report.json").exists()
+    assert wicct("verify", str(tmp_path / "nowhere")).returncode == 2
+    assert wicct("rejudge", str(tmp_path / "nowhere")).returncode == 2
+    existing = tmp_path / "k.pem"
+    existing.write_text("keep")
+    assert wicct("keygen", str(existing)).returncode == 2 and existing.read_text() == "keep"
