@@ -190,3 +190,12 @@ def refusal(
         if value not in got:
             return Judgement(Verdict.FAIL, f"{status} without {name}: {value} (got {got or 'none'})", evidence)
     return Judgement(Verdict.PASS, f"refused with {status} {phrase}", evidence)
+
+
+def ended_by_client(tls: Sequence[Entry]) -> list[Entry]:
+    """Server-side TLS handshakes that the client ended itself: an alert or a close during
+    the handshake (RFC 8446 §6.2, what a client that refuses the server's certificate does),
+    as opposed to ones wicct's server gave up on after its handshake timeout with nothing
+    from the client (WIC-HS-03: silence after a TCP connect is no evidence that the WIC
+    judged the certificate)."""
+    return [e for e in tls if e.data.get("error") and e.data.get("error") != "timeout"]

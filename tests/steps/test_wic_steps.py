@@ -117,6 +117,15 @@ class TlsOnlyWic(BrokenVerbs):
         return WicState(connected=True)
 
 
+class TcpOnlyWic(TlsOnlyWic):
+    """Opens TCP to wicct's eP-CSCF and sends nothing: no TLS handshake ever begins."""
+
+    async def register(self) -> None:
+        assert self._env is not None
+        port = int(self._env.epcscf_url.rsplit(":", 1)[1].strip("/"))
+        _, self.writer = await asyncio.open_connection("127.0.0.1", port)
+
+
 class TestEnvironment:
     def test_expected_origin_is_the_driver_s(self, tmp_path: Path, profile: Profile, pki: Pki,
                                             monkeypatch: pytest.MonkeyPatch) -> None:
@@ -177,6 +186,26 @@ class TestHandshakeVerdicts:
                  "expect.no_connection: {within: 0.2}")
         result = run_with(ReferenceWicDriver(), monkeypatch, c, profile, pki)
         assert result.verdict is Verdict.INCONCLUSIVE and "no connection attempt" in result.reason
+
+    def test_hs03_silence_after_tcp_is_no_evidence(self, tmp_path: Path, profile: Profile, pki: Pki,
+                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+        """A WIC that connects and sends nothing never judged the certificate: INCONCLUSIVE,
+        not the PASS that silence alone gave (a hostile WIC stalling after TCP passed)."""
+        fast = dataclasses.replace(profile, timers=dataclasses.replace(profile.timers, handshake_timeout=0.2))
+        c = case(tmp_path, "WIC-HS-03", "epcscf.certificate: {kind: untrusted}", "driver.register: {}",
+                 "expect.no_connection: {within: 0.6}")
+        result = run_with(TcpOnlyWic(), monkeypatch, c, fast, pki)
+        assert result.verdict is Verdict.INCONCLUSIVE, result.reason
+        assert "no evidence that it judged the untrusted certificate" in result.reason
+
+    def test_hs01_silence_after_tcp_is_not_a_refused_certificate(
+        self, tmp_path: Path, profile: Profile, pki: Pki, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        fast = dataclasses.replace(profile, timers=dataclasses.replace(profile.timers, handshake_timeout=0.2))
+        c = case(tmp_path, "WIC-HS-01", "driver.register: {}", "expect.handshake: {within: 0.6}")
+        result = run_with(TcpOnlyWic(), monkeypatch, c, fast, pki)
+        assert result.verdict is Verdict.INCONCLUSIVE, result.reason
+        assert "began no TLS handshake" in result.reason and "refused" not in result.reason
 
 
 def test_precondition_steps_record_no_finding(tmp_path: Path, profile: Profile, pki: Pki,

@@ -67,9 +67,13 @@ async def expect_handshake(ctx: CaseContext, args: dict[str, Any], step_: Step) 
         if any(not e.data.get("error") for e in tls):
             ctx.failed(f"TLS was established but no upgrade request came within {within:g} s",
                        evidence=[e.seq for e in tls])
+        ended = handshake.ended_by_client(tls)
+        if ended:
+            raise Precondition(f"the WIC refused wicct's valid certificate: {ended[0].data.get('error')}",
+                               [ended[0].seq])
         if tls:
-            raise Precondition(f"the WIC refused wicct's valid certificate: {tls[0].data.get('error')}",
-                               [tls[0].seq])
+            raise Precondition(f"the WIC connected but began no TLS handshake that wicct's server could "
+                               f"complete within {ctx.timers.handshake_timeout:g} s", [tls[0].seq])
         raise Precondition(f"the WIC made no connection within {within:g} s")
     request = requests[0]
     responses = await _poll(lambda: [e for e in _tx(ctx, HTTP_RESPONSE) if e.conn == request.conn],
@@ -134,11 +138,19 @@ async def expect_no_connection(ctx: CaseContext, args: dict[str, Any], step_: St
     if any(not e.data.get("error") for e in tls):
         ctx.failed(f"TLS was established with the {certificate} certificate",
                    evidence=[e.seq for e in tls if not e.data.get("error")])
-    errors = sorted({str(e.data.get("error")) for e in tls})
+    ended = handshake.ended_by_client(tls)
+    if not ended:  # connected, then nothing: no evidence the WIC ever saw the certificate
+        raise Precondition(
+            f"the WIC connected {len(attempts)} time(s) within {within:g} s but ended no TLS handshake "
+            f"itself (each timed out after {ctx.timers.handshake_timeout:g} s with nothing from it, "
+            f"or none began): no evidence that it judged the {certificate} certificate",
+            [e.seq for e in tls[:3]] or [attempts[0].seq],
+        )
+    errors = sorted({str(e.data.get("error")) for e in ended})
     ctx.passed(
-        f"watched {within:g} s: {len(attempts)} attempt(s), TLS aborted each time ({'; '.join(errors) or 'no TLS'}); "
-        "no upgrade request, no REGISTER",
-        evidence=[e.seq for e in tls[:3]] or [attempts[0].seq],
+        f"watched {within:g} s: {len(attempts)} attempt(s), the WIC ended {len(ended)} TLS handshake(s) "
+        f"itself ({'; '.join(errors)}); no upgrade request, no REGISTER",
+        evidence=[e.seq for e in ended[:3]],
     )
 
 
