@@ -336,9 +336,27 @@ def cmd_run(args: argparse.Namespace) -> int:
         for sut in setup_failures:
             print(f"wicct: {setup_failure_message(sut['profile'], sut['setup_failure'])}", file=sys.stderr)
         return 2
+    undecided = undecided_profiles(report)
+    for profile, count in undecided.items():
+        print(f"wicct: profile {profile}: none of its {count} case(s) could be decided (each INCONCLUSIVE "
+              "or NOT-APPLICABLE): nothing was verified", file=sys.stderr)
     # pytest's own outcome too: an interrupted run, or an error the report could not hold,
     # is not a clean run even when the (partial) report shows no FAIL or ERROR.
-    return 1 if bad or not summary or int(code) != pytest.ExitCode.OK else 0
+    return 1 if bad or undecided or not summary or int(code) != pytest.ExitCode.OK else 0
+
+
+def undecided_profiles(report: dict[str, Any]) -> dict[str, int]:
+    """Profiles that ran cases of which none was decided: at least one INCONCLUSIVE and not
+    one PASS, FAIL or ERROR. Such a run verified nothing (a SUT that stalls after TCP makes
+    every case wait out its window), so it never exits 0."""
+    verdicts: dict[str, list[str]] = {}
+    for case in report.get("cases") or []:
+        if isinstance(case, dict):
+            verdicts.setdefault(str(case.get("profile", "")), []).append(str(case.get("verdict", "")))
+    return {
+        profile: len(seen) for profile, seen in verdicts.items()
+        if "INCONCLUSIVE" in seen and not {"PASS", "FAIL", "ERROR"} & set(seen)
+    }
 
 
 class _KeyLog:

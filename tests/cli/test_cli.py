@@ -272,3 +272,19 @@ def test_select_that_does_not_parse_is_a_usage_error(tmp_path):
     proc = wicct("run", "--profile", "reference-epcscf", "--out", str(tmp_path / "o"), "--select", "SES and")
     assert proc.returncode != 0
     assert "--select 'SES and'" in proc.stdout + proc.stderr
+
+
+def test_a_profile_whose_cases_were_all_undecided_is_named_and_never_exits_0():
+    """A SUT that stalls makes every case INCONCLUSIVE: nothing verified is not a green run."""
+    from harness.cli import undecided_profiles
+
+    def case(profile: str, verdict: str) -> dict[str, str]:
+        return {"profile": profile, "verdict": verdict}
+
+    report = {"cases": [
+        case("stalling", "INCONCLUSIVE"), case("stalling", "NOT-APPLICABLE"), case("stalling", "INCONCLUSIVE"),
+        case("fine", "PASS"), case("fine", "INCONCLUSIVE"),
+        case("absent", "NOT-APPLICABLE"),
+        case("broken", "INCONCLUSIVE"), case("broken", "FAIL"),
+    ]}
+    assert undecided_profiles(report) == {"stalling": 3}
