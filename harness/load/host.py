@@ -1,0 +1,131 @@
+"""The SUT's side of a load run, in a process of its own: `python -m harness.load.host`.
+
+An asyncio process (never gevent): it starts the light IMS core (`core.py`), brings the
+eP-CSCF up through the profile's driver with that core as its next hop (the reference
+eP-CSCF runs inside this process; Kamailio as its child, with the driver's load preset),
+makes one JSEP offer and its answer with aiortc, then writes `ready.json` into DIR (the
+URL, the CA, the SUT's process id, the offer) and serves until SIGTERM or SIGINT. It then
+stops the SUT and writes the SUT's log (`sut.log`) and the core's counts (`core.json`).
+A start-up failure is written as `ready.json` with `error` (and the exit status is 2).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import dataclasses
+import json
+import os
+import signal
+from pathlib import Path
+from typing import Any
+
+from harness.load.core import LoadCore
+from harness.pki import Pki
+from harness.profiles import Profile, load_profile
+from harness.suts.base import EpcscfDriver, EpcscfEnv, SutUnavailable, start_within
+from harness.suts.registry import make_driver
+from harness.yamlmarks import DocumentError
+
+READY = "ready.json"
+
+
+def load_profile_for(profile: Profile) -> Profile:
+    """The profile with the driver's load preset turned on where the driver has one."""
+    if profile.driver == "kamailio":
+        options = {"load_preset": True, **profile.driver_options}
+        return dataclasses.replace(profile, driver_options=options)
+    return profile
+
+
+async def _media() -> tuple[str, str]:
+    """A JSEP offer and the answer to it, made once by aiortc (RFC 8829 §5.2, §5.3)."""
+    from harness.sdp.jsep import make_answer, make_offer
+
+    offer = await make_offer(("audio",))
+    answer = await make_answer(offer.sdp)
+    sdps = offer.sdp, answer.sdp
+    await offer.close()
+    await answer.close()
+    return sdps
+
+
+def _sut_pid(driver: EpcscfDriver) -> tuple[int, bool]:
+    """The SUT's process id and whether watching it tells the SUT's life: the driver's
+    child (Kamailio), or this process for the in-process reference; an external SUT has
+    none (its crash shows as connections refused)."""
+    process = getattr(driver, "process", None)
+    pid = getattr(process, "pid", None)
+    if isinstance(pid, int):
+        return pid, True
+    return os.getpid(), driver.name == "reference"
+
+
+async def serve(profile_path: Path, workdir: Path) -> int:
+    ready = workdir / READY
+    try:
+        profile = load_profile_for(load_profile(profile_path))
+    except (DocumentError, OSError) as exc:
+        ready.write_text(json.dumps({"error": f"profile: {exc}"}))
+        return 2
+    if profile.role != "epcscf":
+        ready.write_text(json.dumps({"error": f"load runs against an eP-CSCF; {profile.id} is a "
+                                     f"{profile.role} profile"}))
+        return 2
+    if "web-credentials" in profile.features:
+        ready.write_text(json.dumps({"error": "Bearer registration under load is not built yet: "
+                                     "use a digest profile"}))
+        return 2
+    offer, answer = await _media()
+    core = LoadCore(host="127.0.0.1", realm=profile.domain, password=profile.password,
+                    challenge="digest" in profile.features, answer=answer)
+    await core.start()
+    pki = Pki(workdir / "pki")
+    driver = make_driver(profile)
+    if not isinstance(driver, EpcscfDriver):
+        ready.write_text(json.dumps({"error": f"driver {profile.driver!r} is not an eP-CSCF driver"}))
+        return 2
+    log_lines: list[str] = []
+    env = EpcscfEnv(profile=profile, pki=pki, core_host=core.host, core_port=core.port,
+                    core_transport="udp", workdir=workdir / "sut", log=log_lines.append)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    status = 0
+    try:
+        endpoint = await start_within(driver.start(env), profile, f"{profile.driver} eP-CSCF")
+        facts: dict[str, Any] = {
+            "ws_url": endpoint.ws_url, "ca_pem": str(endpoint.ca_pem) if endpoint.ca_pem else None,
+            "host": endpoint.host, "sut_pid": _sut_pid(driver)[0], "watched": _sut_pid(driver)[1],
+            "host_pid": os.getpid(),
+            "driver": profile.driver, "profile": profile.id, "offer": offer,
+            "challenge": core.challenge, "log": log_lines,
+        }
+        ready.write_text(json.dumps(facts))
+        await stop.wait()
+    except SutUnavailable as exc:
+        ready.write_text(json.dumps({"error": f"{exc.label} ({exc.kind}): {exc}"}))
+        status = 2
+    finally:
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(driver.stop(), 10.0)
+        core.stop()
+        (workdir / "sut.log").write_text(driver.log_text(), encoding="utf-8")
+        (workdir / "core.json").write_text(json.dumps(dict(core.counts)))
+        pki.close()
+    return status
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(prog="python -m harness.load.host")
+    parser.add_argument("--profile", required=True, type=Path)
+    parser.add_argument("--dir", required=True, type=Path)
+    args = parser.parse_args()
+    args.dir.mkdir(parents=True, exist_ok=True)
+    return asyncio.run(serve(args.profile, args.dir))
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
