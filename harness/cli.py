@@ -197,6 +197,13 @@ def cmd_load(args: argparse.Namespace) -> int:
     """`wicct load`: Locust in processes of its own against the profile's eP-CSCF
     (harness.load.run); exit 0 no shall-level violation and no crash, 1 otherwise, 2 bad
     input or a SUT that did not start."""
+    import importlib.util
+
+    missing = [m for m in ("locust", "gevent", "hdrh") if importlib.util.find_spec(m) is None]
+    if missing:
+        print(f"wicct: load mode needs {', '.join(missing)}: pip install -e '.[load]' "
+              "(or '.[dev]')", file=sys.stderr)
+        return 2
     from harness.load.run import LoadOptions, run_load
 
     try:

@@ -91,6 +91,8 @@ class LoadCore(asyncio.DatagramProtocol):
                 self._send(build_response(message, 401, to_tag=new_tag(),
                                           headers=[("WWW-Authenticate", challenge)]), addr)
                 return
+        elif any('integrity-protected="auth-done"' in v for v in message.header_values("Authorization")):
+            self.counts["REGISTER TNA"] += 1  # asserted by the eP-CSCF (TS 33.203 Annex U)
         echoed = [("Contact", f"{c};expires={message.header('Expires') or 600}")
                   for c in message.header_values("Contact")]
         echoed += [("Path", p) for p in message.header_values("Path")]

@@ -3,7 +3,8 @@
 An asyncio process (never gevent): it starts the light IMS core (`core.py`), brings the
 eP-CSCF up through the profile's driver with that core as its next hop (the reference
 eP-CSCF runs inside this process; Kamailio as its child, with the driver's load preset),
-makes one JSEP offer and its answer with aiortc, then writes `ready.json` into DIR (the
+makes one JSEP offer and its answer with aiortc (with web credentials, starts wicct's token
+issuer and mints the users' Bearer token into a private file), then writes `ready.json` into DIR (the
 URL, the CA, the SUT's process id, the offer) and serves until SIGTERM or SIGINT. It then
 stops the SUT and writes the SUT's log (`sut.log`) and the core's counts (`core.json`).
 A start-up failure is written as `ready.json` with `error` (and the exit status is 2).
@@ -29,6 +30,7 @@ from harness.suts.registry import make_driver
 from harness.yamlmarks import DocumentError
 
 READY = "ready.json"
+BEARER = "bearer.secret"  # the Bearer token the load users register with (0600)
 
 
 def load_profile_for(profile: Profile) -> Profile:
@@ -73,22 +75,33 @@ async def serve(profile_path: Path, workdir: Path) -> int:
         ready.write_text(json.dumps({"error": f"load runs against an eP-CSCF; {profile.id} is a "
                                      f"{profile.role} profile"}))
         return 2
-    if "web-credentials" in profile.features:
-        ready.write_text(json.dumps({"error": "Bearer registration under load is not built yet: "
-                                     "use a digest profile"}))
-        return 2
+    bearer = "web-credentials" in profile.features
     offer, answer = await _media()
+    # with web credentials the eP-CSCF authenticates the WIC and asserts it (TNA): the core
+    # does not challenge (TS 33.203 Annex U; SEED 5.Y.1.3)
     core = LoadCore(host="127.0.0.1", realm=profile.domain, password=profile.password,
-                    challenge="digest" in profile.features, answer=answer)
+                    challenge="digest" in profile.features and not bearer, answer=answer)
     await core.start()
     pki = Pki(workdir / "pki")
+    issuer = None
+    if bearer:  # wicct's token issuer, the WWSF's authorization server (RFC 8898 §2.2)
+        from harness.actors.token_issuer import TokenIssuer
+        from harness.evidence import Timeline
+
+        issuer = TokenIssuer(Timeline(), profile.auth.tokens, pki)
+        await issuer.start()
+        token = issuer.mint("valid", impi=profile.impi, impus=(profile.impu,)).token
+        secret = workdir / BEARER
+        secret.write_text(token, encoding="utf-8")  # a secret: read and removed by run.py
+        secret.chmod(0o600)
     driver = make_driver(profile)
     if not isinstance(driver, EpcscfDriver):
         ready.write_text(json.dumps({"error": f"driver {profile.driver!r} is not an eP-CSCF driver"}))
         return 2
     log_lines: list[str] = []
     env = EpcscfEnv(profile=profile, pki=pki, core_host=core.host, core_port=core.port,
-                    core_transport="udp", workdir=workdir / "sut", log=log_lines.append)
+                    core_transport="udp", workdir=workdir / "sut", log=log_lines.append,
+                    issuer=issuer.endpoint() if issuer is not None else None)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
@@ -101,7 +114,7 @@ async def serve(profile_path: Path, workdir: Path) -> int:
             "host": endpoint.host, "sut_pid": _sut_pid(driver)[0], "watched": _sut_pid(driver)[1],
             "host_pid": os.getpid(),
             "driver": profile.driver, "profile": profile.id, "offer": offer,
-            "challenge": core.challenge, "log": log_lines,
+            "challenge": core.challenge, "bearer": bearer, "log": log_lines,
         }
         ready.write_text(json.dumps(facts))
         await stop.wait()
@@ -112,6 +125,9 @@ async def serve(profile_path: Path, workdir: Path) -> int:
         with contextlib.suppress(Exception):
             await asyncio.wait_for(driver.stop(), 10.0)
         core.stop()
+        if issuer is not None:
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(issuer.stop(), 5.0)
         (workdir / "sut.log").write_text(driver.log_text(), encoding="utf-8")
         (workdir / "core.json").write_text(json.dumps(dict(core.counts)))
         pki.close()

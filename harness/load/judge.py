@@ -16,7 +16,15 @@ from dataclasses import dataclass
 
 from harness.checks import framing, handshake
 from harness.checks.framing import Judgement
-from harness.evidence import HTTP_REQUEST, HTTP_RESPONSE, SIP, SIP_ERROR, WS_MESSAGE, Entry
+from harness.evidence import (
+    HTTP_REQUEST,
+    HTTP_RESPONSE,
+    SIP,
+    SIP_ERROR,
+    WS_MESSAGE,
+    Entry,
+    Redactor,
+)
 from harness.sip import SipMessage, SipParseError, is_keepalive, parse
 from harness.verdicts import Verdict
 
@@ -34,7 +42,8 @@ class Violation:
     strength: str
     verdict: str  # FAIL or INFORMATIONAL
     reason: str
-    sample: str  # the message (or the 101) it was judged on, cut to SAMPLE characters
+    sample: str  # the message (or the 101) it was judged on, secrets redacted by their
+    # shape (harness.evidence), cut to SAMPLE characters
 
 
 @dataclass(frozen=True)
@@ -112,5 +121,6 @@ def _violations(rules: tuple[Rule, ...], entries: list[Entry], shown: str) -> li
         if judgement is None or judgement.verdict is Verdict.PASS:
             continue
         found.append(Violation(rule.check.__name__, rule.requirement, rule.clause, rule.strength,
-                               judgement.verdict.value, judgement.reason, shown[:SAMPLE]))
+                               judgement.verdict.value, judgement.reason,
+                               Redactor().text(shown)[:SAMPLE]))  # tokens, digest responses
     return found

@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from harness.load import report as load_report
-from harness.load.host import READY
+from harness.load.host import BEARER, READY
 from harness.load.settings import ENV, SCENARIOS, LoadSettings
 from harness.load.stats import merge
 
@@ -203,7 +203,9 @@ def run_load(options: LoadOptions, say: Any = print) -> int:
             server_hostname=ready["host"], origin=_profile_value(options.profile, "wwsf_origin"),
             domain=_profile_value(options.profile, "domain"), callee=_profile_value(options.profile, "callee"),
             password=_profile_value(options.profile, "password"),
-            auth="digest" if ready["challenge"] else "none", bearer="", offer=ready["offer"],
+            auth="bearer" if ready.get("bearer") else "digest" if ready["challenge"] else "none",
+            bearer=_take_secret((options.attach or out / "host") / BEARER,
+                                remove=options.attach is None), offer=ready["offer"],
             stats_dir=str(figures_dir), response_timeout=options.response_timeout,
             reregister_interval=options.reregister_interval,
             keepalive_interval=options.keepalive_interval, call_hold=options.call_hold,
@@ -272,6 +274,17 @@ def refusals(figures: dict[str, Any], started: float) -> dict[str, Any] | None:
             "after_s": round(first - started, 3), "pid": None,
             "how": f"connections refused after {figures['connects']['ok']} succeeded "
                    "(no SUT process to watch)"}
+
+
+def _take_secret(path: Path, *, remove: bool) -> str:
+    """The token the host minted ("" without one); the file is removed once read unless
+    the host is an attached one that later runs still use."""
+    if not path.exists():
+        return ""
+    token = path.read_text(encoding="utf-8").strip()
+    if remove:
+        path.unlink(missing_ok=True)
+    return token
 
 
 def _errors_line(errors: dict[str, dict[str, Any]]) -> str:
