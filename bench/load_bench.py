@@ -152,65 +152,117 @@ def wicct_run(out: Path, hostdir: Path, profile_path: Path, scenario: str, users
     return load
 
 
+class Host:
+    """The one SUT host of the bench; started again (and said so) when the SUT died."""
+
+    def __init__(self, profile_path: Path, workdir: Path) -> None:
+        self.profile_path = profile_path
+        self.workdir = workdir
+        self.process: subprocess.Popen[bytes] | None = None
+        self.dir = workdir
+        self.ready: dict[str, Any] = {}
+        self.starts = 0
+
+    def ensure(self, phase: str) -> dict[str, Any]:
+        if self.process is not None and self.process.poll() is None:
+            return self.ready
+        if self.process is not None:
+            print(f"  (the SUT died before {phase}: its log is in {self.dir / 'sut.log'}; started again)")
+        self.starts += 1
+        self.dir = self.workdir / f"host-{self.starts}"
+        self.dir.mkdir()
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "harness.load.host", "--profile", str(self.profile_path),
+             "--dir", str(self.dir)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            start_new_session=True, cwd=ROOT)
+        deadline = time.monotonic() + 90
+        while not (self.dir / READY).exists() and time.monotonic() < deadline:
+            time.sleep(0.1)
+        time.sleep(0.2)
+        self.ready = json.loads((self.dir / READY).read_text())
+        if "error" in self.ready:
+            raise RuntimeError(f"the SUT did not start: {self.ready['error']}")
+        return self.ready
+
+    def dead(self) -> bool:
+        return self.process is None or self.process.poll() is not None
+
+    def once_more(self, phase: str, run: Any) -> Any:
+        """`run()` on a live SUT; when the SUT died during it (Kamailio 5.6.3's TLS worker
+        does, see the README), said so, the SUT started again and `run()` tried once more."""
+        self.ensure(phase)
+        result = run()
+        if isinstance(result, dict) and (result.get("crash") or {}).get("how", "").startswith("unresponsive"):
+            self.stop()  # hung, not dead: ended here, started again below
+        if self.dead():
+            print(f"  (the SUT died or hung during {phase}: {self.dir / 'sut.log'}; started again, "
+                  "the run repeated once)")
+            self.ensure(phase)
+            result = run()
+        return result
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGTERM)
+            try:
+                self.process.wait(30)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.process.pid, signal.SIGKILL)
+
+
+def _crash(load: dict[str, Any]) -> str:
+    return f"; CRASH: {load['crash']['summary']}" if load["crash"] else ""
+
+
 def compare(args: argparse.Namespace) -> int:
     from harness.builtin import resolve_profile
 
     profile_path, _ = resolve_profile(args.profile)
     profile = load_profile(profile_path)
     workdir = Path(tempfile.mkdtemp(prefix="wicct-load-bench-"))
-    hostdir = workdir / "host"
-    hostdir.mkdir()
     print(f"machine: {os.cpu_count()} cores, load average {os.getloadavg()[0]:.2f} before the run "
           "(shared with other sessions: figures are indicative)")
-    host = subprocess.Popen([sys.executable, "-m", "harness.load.host", "--profile", str(profile_path),
-                             "--dir", str(hostdir)], stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL, start_new_session=True, cwd=ROOT)
+    host = Host(profile_path, workdir)
     try:
-        deadline = time.monotonic() + 90
-        while not (hostdir / READY).exists() and time.monotonic() < deadline:
-            time.sleep(0.1)
-        time.sleep(0.2)
-        ready = json.loads((hostdir / READY).read_text())
-        if "error" in ready:
-            print(f"the SUT did not start: {ready['error']}")
-            return 2
+        ready = host.ensure("the first run")
         print(f"SUT: {ready['driver']} at {ready['ws_url']} (pid {ready['sut_pid']})")
         for users in (args.small, args.large):
-            raw = raw_run(ready, profile, users, args.time)
-            load = wicct_run(workdir / f"register-{users}", hostdir, profile_path, "register",
-                             users, args.time)
+            raw = host.once_more(f"the raw client at {users}",
+                                 lambda u=users: raw_run(host.ready, profile, u, args.time))
+            load = host.once_more(f"wicct load at {users}", lambda u=users: wicct_run(
+                workdir / f"register-{u}", host.dir, profile_path, "register", u, args.time))
             ratio = load["steady_rate"] / raw["rate"] if raw.get("rate") else 0.0
             print(f"REGISTER at {users} users: raw asyncio {raw.get('rate', 0):.0f}/s, wicct load "
                   f"{load['steady_rate']:.0f}/s, ratio {ratio:.2f} (target ≥ 0.9); wicct: "
                   f"{len(load['violations'])} violation kinds, errors {load['errors'] or 'none'}, "
                   f"p50 {load['latency'].get('REGISTER', {}).get('percentiles_ms', {}).get('p50')} ms"
                   + (f"; raw errors {raw.get('errors')} {raw.get('first_error') or raw.get('error') or ''}"
-                     if raw.get("errors") or raw.get("error") else ""))
+                     if raw.get("errors") or raw.get("error") else "") + _crash(load))
             if users == args.large and raw.get("rss_kib_connected"):
                 print(f"  raw client memory: {raw['rss_kib_connected'] / users:.0f} KiB per connection "
                       f"(whole process, {users} connections)")
-        base = wicct_run(workdir / "idle-10", hostdir, profile_path, "idle", 10, 3)
+        base = host.once_more("idle at 10", lambda: wicct_run(
+            workdir / "idle-10", host.dir, profile_path, "idle", 10, 3))
         for users in args.idle:
-            idle = wicct_run(workdir / f"idle-{users}", hostdir, profile_path, "idle", users, 5)
+            idle = host.once_more(f"idle at {users}", lambda u=users: wicct_run(
+                workdir / f"idle-{u}", host.dir, profile_path, "idle", u, 5))
             per = (idle["harness_rss_peak_kib"] - base["harness_rss_peak_kib"]) / max(1, users - 10)
             print(f"idle {users} users: {idle['peak_connections']} connections held, Locust RSS "
                   f"{idle['harness_rss_peak_kib'] / 1024:.0f} MiB, {per:.1f} KiB per connection "
-                  f"(target ≤ 40); crash: {idle['crash']['summary'] if idle['crash'] else 'none'}; "
-                  f"errors {idle['errors'] or 'none'}")
-        two = wicct_run(workdir / "workers-2", hostdir, profile_path, "register", args.large,
-                        args.time, workers=2)
+                  f"(target ≤ 40); errors {idle['errors'] or 'none'}{_crash(idle)}")
+        two = host.once_more("the two-worker run", lambda: wicct_run(
+            workdir / "workers-2", host.dir, profile_path, "register", args.large, args.time,
+            workers=2))
         print(f"two workers, {args.large} users: {two['steady_rate']:.0f} REGISTER/s steady, "
               f"{two['peak_connections']} connections, errors {two['errors'] or 'none'}, "
-              f"{len(two['violations'])} violation kinds")
+              f"{len(two['violations'])} violation kinds{_crash(two)}")
         print(f"reports under {workdir}")
         return 0
+    except RuntimeError as exc:
+        print(exc)
+        return 2
     finally:
-        if host.poll() is None:
-            os.killpg(host.pid, signal.SIGTERM)
-            try:
-                host.wait(30)
-            except subprocess.TimeoutExpired:
-                os.killpg(host.pid, signal.SIGKILL)
+        host.stop()
 
 
 def main() -> int:

@@ -5,8 +5,9 @@ eP-CSCF up through the profile's driver with that core as its next hop (the refe
 eP-CSCF runs inside this process; Kamailio as its child, with the driver's load preset),
 makes one JSEP offer and its answer with aiortc (with web credentials, starts wicct's token
 issuer and mints the users' Bearer token into a private file), then writes `ready.json` into DIR (the
-URL, the CA, the SUT's process id, the offer) and serves until SIGTERM or SIGINT. It then
-stops the SUT and writes the SUT's log (`sut.log`) and the core's counts (`core.json`).
+URL, the CA, the SUT's process id, the offer) and serves until SIGTERM or SIGINT, or until
+the SUT's own process ends (exit status 3). It then stops the SUT and writes the SUT's log
+(`sut.log`) and the core's counts (`core.json`).
 A start-up failure is written as `ready.json` with `error` (and the exit status is 2).
 """
 
@@ -51,6 +52,25 @@ async def _media() -> tuple[str, str]:
     await offer.close()
     await answer.close()
     return sdps
+
+
+async def _until_stopped_or_dead(driver: EpcscfDriver, stop: asyncio.Event) -> bool:
+    """Serve until asked to stop (False) or until the SUT's own process ends (True); then
+    the rest of its process group goes too (workers a dead Kamailio left behind)."""
+    process = getattr(driver, "process", None)
+    if not isinstance(process, asyncio.subprocess.Process):
+        await stop.wait()
+        return False
+    stopping = asyncio.ensure_future(stop.wait())
+    dying = asyncio.ensure_future(process.wait())
+    await asyncio.wait((stopping, dying), return_when=asyncio.FIRST_COMPLETED)
+    stopping.cancel()
+    dying.cancel()
+    if process.returncode is None:
+        return False
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(process.pid, signal.SIGKILL)
+    return True
 
 
 def _sut_pid(driver: EpcscfDriver) -> tuple[int, bool]:
@@ -117,7 +137,8 @@ async def serve(profile_path: Path, workdir: Path) -> int:
             "challenge": core.challenge, "bearer": bearer, "log": log_lines,
         }
         ready.write_text(json.dumps(facts))
-        await stop.wait()
+        if await _until_stopped_or_dead(driver, stop):
+            status = 3  # the SUT died: its log is written now, for the run's crash report
     except SutUnavailable as exc:
         ready.write_text(json.dumps({"error": f"{exc.label} ({exc.kind}): {exc}"}))
         status = 2

@@ -99,7 +99,7 @@ def message_entries(opcode: str, payload: bytes) -> tuple[list[Entry], SipMessag
 def judge_message(opcode: str, payload: bytes) -> tuple[SipMessage | None, list[Violation]]:
     """One received WebSocket message judged by every message rule."""
     entries, message = message_entries(opcode, payload)
-    return message, _violations(MESSAGE_RULES, entries, payload.decode("utf-8", "replace"))
+    return message, _violations(MESSAGE_RULES, entries, lambda: payload.decode("utf-8", "replace"))
 
 
 def judge_handshake(request_headers: list[list[str]], status: int,
@@ -110,11 +110,13 @@ def judge_handshake(request_headers: list[list[str]], status: int,
         _entry(2, HTTP_RESPONSE, "rx", {"headers": response_headers, "status": status,
                                         "raw": "", "error": None}),
     ]
-    shown = f"HTTP/1.1 {status}\r\n" + "".join(f"{k}: {v}\r\n" for k, v in response_headers)
-    return _violations((HANDSHAKE_RULE,), entries, shown)
+    return _violations((HANDSHAKE_RULE,), entries, lambda: f"HTTP/1.1 {status}\r\n" + "".join(
+        f"{k}: {v}\r\n" for k, v in response_headers))
 
 
-def _violations(rules: tuple[Rule, ...], entries: list[Entry], shown: str) -> list[Violation]:
+def _violations(rules: tuple[Rule, ...], entries: list[Entry],
+                shown: Callable[[], str]) -> list[Violation]:
+    """The rules' non-PASS judgements; `shown` (the sample) is made only for those."""
     found = []
     for rule in rules:
         judgement = rule.check(entries, ACTOR)
@@ -122,5 +124,5 @@ def _violations(rules: tuple[Rule, ...], entries: list[Entry], shown: str) -> li
             continue
         found.append(Violation(rule.check.__name__, rule.requirement, rule.clause, rule.strength,
                                judgement.verdict.value, judgement.reason,
-                               Redactor().text(shown)[:SAMPLE]))  # tokens, digest responses
+                               Redactor().text(shown())[:SAMPLE]))  # tokens, digest responses
     return found

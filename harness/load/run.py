@@ -240,6 +240,8 @@ def run_load(options: LoadOptions, say: Any = print) -> int:
     figures = merge(parts)
     if crash is None and not ready.get("watched", True):
         crash = refusals(figures, started)
+    if crash is None:
+        crash = unresponsive(figures, started)
     if crash is not None:
         lost = sum(figures["unanswered"].values())
         crash["unanswered"] = lost
@@ -285,6 +287,18 @@ def _take_secret(path: Path, *, remove: bool) -> str:
     if remove:
         path.unlink(missing_ok=True)
     return token
+
+
+def unresponsive(figures: dict[str, Any], started: float) -> dict[str, Any] | None:
+    """A SUT whose process lives but that accepted no connection at all while every
+    attempt timed out (a hung Kamailio): reported like a crash, dated by the first timeout."""
+    timeouts = [c for c in ("connect-timeout", "timeout") if c in figures["errors"]]
+    if figures["connects"].get("ok") or not timeouts:
+        return None
+    first = min(figures["error_first"].get(c, started) for c in timeouts)
+    return {"at": _dt.datetime.fromtimestamp(first, _dt.UTC).isoformat(timespec="seconds"),
+            "after_s": round(first - started, 3), "pid": None,
+            "how": "unresponsive: no connection accepted, every attempt timed out"}
 
 
 def _errors_line(errors: dict[str, dict[str, Any]]) -> str:

@@ -33,7 +33,7 @@ from harness.sip import (
     parse_challenge,
 )
 from harness.sip.auth import Challenge
-from harness.sip.dialog import Dialog, ack_for_2xx, next_request, same_transaction, uac_dialog
+from harness.sip.dialog import Dialog, ack_for_2xx, client_transaction_key, next_request, uac_dialog
 
 Report = Callable[[str, float, int, Exception | None], None]
 USER_AGENT = "wicct-load"
@@ -205,6 +205,7 @@ class LoadWic:
         until = started + self.settings.response_timeout
         self.stats.requests[name] += 1
         provisional: list[SipMessage] = []
+        key = client_transaction_key(request)  # RFC 3261 §17.1.3, taken once per request
         try:
             self.wire.send(request.to_bytes())
             while True:
@@ -213,7 +214,7 @@ class LoadWic:
                     raise Unanswered(f"no final response to {name} within "
                                      f"{self.settings.response_timeout:g} s")
                 for message in messages:
-                    response = self._received(message.opcode, message.payload, request)
+                    response = self._received(message.opcode, message.payload, request, key)
                     if response is None:
                         continue
                     status = response.status or 0
@@ -225,9 +226,8 @@ class LoadWic:
                         self.stats.answered(name, status, seconds)
                         continue
                     self.stats.answered(name, status, seconds)
-                    via = request.top_via
-                    if via is not None and via.branch:
-                        self.done.append(via.branch)
+                    if key is not None:
+                        self.done.append(key[0])
                     outcome = Outcome(response, tuple(provisional), seconds)
                     if report:
                         error = None if status < 300 else Refused(f"{name} answered {status}")
@@ -239,8 +239,10 @@ class LoadWic:
                 self.report(name, time.monotonic() - started, 0, exc)
             raise
 
-    def _received(self, opcode: str, payload: bytes, pending: SipMessage | None) -> SipMessage | None:
-        """Judge one message; the response to `pending` if it is one."""
+    def _received(self, opcode: str, payload: bytes, pending: SipMessage | None,
+                  key: tuple[str, str] | None = None) -> SipMessage | None:
+        """Judge one message; the response to `pending` (whose transaction is `key`) if it
+        is one: same top Via branch and CSeq method (RFC 3261 §17.1.3), same Call-ID."""
         message, violations = judge_message(opcode, payload)
         self.stats.judged += 1
         for found in violations:
@@ -254,10 +256,10 @@ class LoadWic:
                 self.wire.send(build_response(message, 200, to_tag=new_tag()).to_bytes())
             self.stats.requests[f"from SUT {message.method}"] += 1
             return None
-        if pending is not None and same_transaction(message, pending):
+        own = client_transaction_key(message)
+        if pending is not None and own is not None and own == key and message.call_id == pending.call_id:
             return message
-        via = message.top_via
-        if via is not None and via.branch in self.done:
+        if own is not None and own[0] in self.done:
             self.stats.late[message.start_line] += 1  # e.g. a 1xx relayed after the final
             return None
         self.stats.error("unmatched-response", message.start_line)

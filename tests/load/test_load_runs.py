@@ -47,12 +47,17 @@ def load_section(out: Path) -> dict[str, Any]:
     return document["load"]
 
 
+def short_load(out: Path, profile: str, scenario: str, seconds: int, *args: str) -> dict[str, Any]:
+    """A short load that must end with exit 0; its `load` section."""
+    code, output = finish(start(out, profile, "--users", "3", "--spawn-rate", "3", "--time",
+                                str(seconds), "--scenario", scenario, *args))
+    assert code == 0, output
+    return load_section(out)
+
+
 def test_a_short_mixed_load_against_the_reference_is_counted_and_clean(tmp_path: Path) -> None:
     out = tmp_path / "mixed"
-    code, output = finish(start(out, "reference-epcscf.yaml", "--users", "3", "--spawn-rate", "3",
-                                "--time", "4", "--scenario", "mixed"))
-    assert code == 0, output
-    load = load_section(out)
+    load = short_load(out, "reference-epcscf.yaml", "mixed", 4)
     responses = load["responses"]
     # one user of each class: digest registration (401 then 200), a call, keep-alives
     assert responses.get("REGISTER 401", 0) >= 1 and responses.get("REGISTER 200", 0) >= 3
@@ -72,10 +77,7 @@ def test_a_short_mixed_load_against_the_reference_is_counted_and_clean(tmp_path:
 
 def test_bearer_registration_under_load_reaches_the_core_as_tna(tmp_path: Path) -> None:
     out = tmp_path / "bearer"
-    code, output = finish(start(out, "reference-epcscf-tna.yaml", "--users", "3", "--spawn-rate", "3",
-                                "--time", "3", "--scenario", "register"))
-    assert code == 0, output
-    load = load_section(out)
+    load = short_load(out, "reference-epcscf-tna.yaml", "register", 3)
     registers = load["requests"]["REGISTER"]
     assert registers >= 3 and load["responses"]["REGISTER 200"] == registers  # no challenge
     assert load["core"]["REGISTER TNA"] == load["core"]["REGISTER"] == registers

@@ -125,3 +125,14 @@ def test_an_unwatched_sut_refusing_after_it_served_is_taken_as_crashed() -> None
     stats.opened()
     crash = refusals(merge([stats.to_json()]), stats.error_first["refused"] - 2.0)
     assert crash is not None and crash["after_s"] == 2.0 and "refused after 1 succeeded" in crash["how"]
+
+
+def test_a_sut_that_accepted_nothing_and_timed_out_is_reported_unresponsive() -> None:
+    from harness.load.run import unresponsive
+
+    stats = LoadStats()
+    stats.error("connect-timeout", "timed out")
+    crash = unresponsive(merge([stats.to_json()]), stats.error_first["connect-timeout"] - 1.0)
+    assert crash is not None and crash["how"].startswith("unresponsive") and crash["after_s"] == 1.0
+    stats.opened()  # one connection accepted: slow, not hung
+    assert unresponsive(merge([stats.to_json()]), 0.0) is None
