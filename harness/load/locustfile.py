@@ -1,8 +1,7 @@
 """Locust's user classes for `wicct load` (imported by Locust only: gevent is active here).
 
-Run by `harness.load.run` as `locust -f <this file> <UserClass...>`; Locust's documented
-flags (`--master`, `--worker`, `--master-host`, `--expect-workers`) spread the users over
-processes and machines. Each user is a `LoadWic`; each transaction is a Locust request
+Run by `harness.load.run` as `locust -f <this file> <UserClass...>`, alone or as a master
+with local workers (Locust's `--master`, `--worker`, `--expect-workers`). Each user is a `LoadWic`; each transaction is a Locust request
 (its CSV files), and each process writes its own figures (`stats.LoadStats`) when it quits.
 Never import this module into an asyncio process: Locust's import patches `ssl`.
 """

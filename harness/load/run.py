@@ -238,8 +238,8 @@ def run_load(options: LoadOptions, say: Any = print) -> int:
         crash["log_tail"] = "\n".join(tail) or "(no SUT log: its process was killed)"
     parts = [json.loads(p.read_text()) for p in sorted(figures_dir.glob("stats-*.json"))]
     figures = merge(parts)
-    if crash is None and not ready.get("watched", True):
-        crash = refusals(figures, started)
+    if crash is None:  # its process lived on (or there is none), its listener did not
+        crash = refusals(figures, started, watched=bool(ready.get("watched", True)))
     if crash is None:
         crash = unresponsive(figures, started)
     if crash is not None:
@@ -266,16 +266,17 @@ def run_load(options: LoadOptions, say: Any = print) -> int:
     return 1 if crash is not None or failed or broken else 0
 
 
-def refusals(figures: dict[str, Any], started: float) -> dict[str, Any] | None:
-    """A SUT without a process to watch (an external one): connections refused after some
-    succeeded are taken as its crash, dated by the first refusal."""
+def refusals(figures: dict[str, Any], started: float, *, watched: bool = False) -> dict[str, Any] | None:
+    """Connections refused after some succeeded: the SUT's listener is gone, so the SUT is
+    down even when its process lingers (a Kamailio whose worker died, shutting down) or when
+    there is no process to watch (an external SUT). Dated by the first refusal."""
     first = figures["error_first"].get("refused")
     if first is None or not figures["connects"].get("ok"):
         return None
     return {"at": _dt.datetime.fromtimestamp(first, _dt.UTC).isoformat(timespec="seconds"),
             "after_s": round(first - started, 3), "pid": None,
             "how": f"connections refused after {figures['connects']['ok']} succeeded "
-                   "(no SUT process to watch)"}
+                   + ("(its process was still there)" if watched else "(no SUT process to watch)")}
 
 
 def _take_secret(path: Path, *, remove: bool) -> str:

@@ -94,6 +94,7 @@ class LoadWic:
                          settings.response_timeout)
         self.connected = False
         self.done: deque[str] = deque(maxlen=16)  # branches of transactions completed
+        self.branch = ""  # the top Via branch of the request built last
 
     # -- connection ----------------------------------------------------------------------
     def connect(self) -> None:
@@ -199,13 +200,14 @@ class LoadWic:
 
     # -- transactions --------------------------------------------------------------------
     def transact(self, request: SipMessage, name: str, *, report: bool = True) -> Outcome:
-        """Send `request`, return its final response; provisionals collected. The request
-        counts as unanswered when the time runs out or the connection is lost first."""
+        """Send `request` (the request built last: its branch is `self.branch`), return its
+        final response; provisionals collected. The request counts as unanswered when the time runs out or the connection is lost first."""
         started = time.monotonic()
         until = started + self.settings.response_timeout
         self.stats.requests[name] += 1
         provisional: list[SipMessage] = []
-        key = client_transaction_key(request)  # RFC 3261 §17.1.3, taken once per request
+        # RFC 3261 §17.1.3: the branch _via() made for this request (the last one built)
+        key = (self.branch, request.method)
         try:
             self.wire.send(request.to_bytes())
             while True:
@@ -226,8 +228,7 @@ class LoadWic:
                         self.stats.answered(name, status, seconds)
                         continue
                     self.stats.answered(name, status, seconds)
-                    if key is not None:
-                        self.done.append(key[0])
+                    self.done.append(key[0])
                     outcome = Outcome(response, tuple(provisional), seconds)
                     if report:
                         error = None if status < 300 else Refused(f"{name} answered {status}")
@@ -267,7 +268,8 @@ class LoadWic:
 
     # -- requests --------------------------------------------------------------------------
     def _via(self) -> str:
-        return f"SIP/2.0/WSS {self.host};branch={new_branch()}"
+        self.branch = new_branch()
+        return f"SIP/2.0/WSS {self.host};branch={self.branch}"
 
     def _request(self, method: str, ruri: str, *, call_id: str, cseq: int, from_tag: str,
                  contact: bool, body: bytes = b"", extra: tuple[tuple[str, str], ...] = ()) -> SipMessage:
