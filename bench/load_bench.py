@@ -188,15 +188,18 @@ class Host:
         return self.process is None or self.process.poll() is not None
 
     def once_more(self, phase: str, run: Any) -> Any:
-        """`run()` on a live SUT; when the SUT died during it (Kamailio 5.6.3's TLS worker
-        does, see the README), said so, the SUT started again and `run()` tried once more."""
+        """`run()` on a live SUT; when the SUT died or hung during it (Kamailio 5.6.3's TLS
+        workers do, see the README), said so, the SUT started again and `run()` tried once
+        more: the figures then come from the second try."""
         self.ensure(phase)
         result = run()
-        if isinstance(result, dict) and (result.get("crash") or {}).get("how", "").startswith("unresponsive"):
-            self.stop()  # hung, not dead: ended here, started again below
-        if self.dead():
-            print(f"  (the SUT died or hung during {phase}: {self.dir / 'sut.log'}; started again, "
-                  "the run repeated once)")
+        time.sleep(1.0)  # a SUT host whose Kamailio died is ending by now
+        crashed = isinstance(result, dict) and result.get("crash") or self.dead()
+        if crashed:
+            print(f"  (the SUT died or hung during {phase}: {self.dir / 'sut.log'}; started "
+                  "again, the run repeated once)")
+            self.stop()
+            self.process = None
             self.ensure(phase)
             result = run()
         return result
