@@ -8,8 +8,8 @@ wicct's light IMS core behind it, which challenges and verifies digest) serves e
      `wicct load --scenario register --reregister-interval 0`; the steady rate of each
      (after every user connected) and their ratio (target ≥ 0.9).
   2. The harness's memory per connection: `wicct load --scenario idle` at 10, 1,000 and
-     5,000 users, (peak RSS of Locust's processes at N − at 10) / (N − 10) (target ≤ 40 KiB;
-     ≥ 5,000 connections held).
+     5,000 users, (peak RSS of Locust's processes at N − at 10) / (connections held at N −
+     at 10) (target ≤ 40 KiB; ≥ 5,000 connections held).
   3. A two-worker run (`--workers 2`) at 1,000 registering users.
 Every REGISTER goes through Kamailio to the light core and back, for both clients. The
 machine may be shared: the figures are printed with the number of cores and the load
@@ -249,7 +249,8 @@ def compare(args: argparse.Namespace) -> int:
         for users in args.idle:
             idle = host.once_more(f"idle at {users}", lambda u=users: wicct_run(
                 workdir / f"idle-{u}", host.dir, profile_path, "idle", u, 5))
-            per = (idle["harness_rss_peak_kib"] - base["harness_rss_peak_kib"]) / max(1, users - 10)
+            held = idle["peak_connections"] - base["peak_connections"]
+            per = (idle["harness_rss_peak_kib"] - base["harness_rss_peak_kib"]) / max(1, held)
             print(f"idle {users} users: {idle['peak_connections']} connections held, Locust RSS "
                   f"{idle['harness_rss_peak_kib'] / 1024:.0f} MiB, {per:.1f} KiB per connection "
                   f"(target ≤ 40); errors {idle['errors'] or 'none'}{_crash(idle)}")

@@ -129,6 +129,7 @@ def kill_when_registering(process: subprocess.Popen[str], out: Path, *, group: b
     return facts
 
 
+@pytest.mark.realpeer
 def test_kamailio_killed_mid_run_is_reported_crashed_with_its_log(tmp_path: Path) -> None:
     need_kamailio()
     out = tmp_path / "kamailio-killed"
@@ -146,6 +147,7 @@ def test_kamailio_killed_mid_run_is_reported_crashed_with_its_log(tmp_path: Path
     assert load["responses"]["REGISTER 200"] >= 4
 
 
+@pytest.mark.realpeer
 def test_kamailio_under_its_load_preset_answers_a_short_load(tmp_path: Path) -> None:
     need_kamailio()
     out = tmp_path / "kamailio"
