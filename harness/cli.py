@@ -1,4 +1,4 @@
-"""The `wicct` command: run the suite, list cases, list fault switches.
+"""The `wicct` command: run the suite, list cases, list fault switches, compare runs.
 
 `wicct run` is pytest underneath (the plugin does the work), so vendors get the same
 outcomes, JUnit XML and Allure results in CI. It runs pytest with its terminal off and
@@ -18,7 +18,12 @@ at once (default: twice the number of cores).
 Cases and profiles default to the built-in ones shipped as package data (harness.builtin),
 so `wicct run` works from any directory. `--cases DIR` adds a folder of one's own cases to
 the built-in ones (`--no-builtin-cases` leaves those out); `--profile` takes a path or the
-name of a built-in profile.
+name of a built-in profile. `--lab-info FILE` adds a lab block to the report
+(harness.report.lab; a bad file exits 2 naming the key).
+
+`wicct diff OLD NEW` lists each verdict change between two reports (harness.report.diff;
+exit 1 when one changed); `wicct matrix R1 R2 ... --out FILE` writes a requirement × SUT
+matrix (harness.report.matrix).
 """
 
 from __future__ import annotations
@@ -44,7 +49,11 @@ def _parser() -> argparse.ArgumentParser:
                      f"({', '.join(builtin.profile_names())}); repeatable; "
                      "default: the reference profiles")
     run.add_argument("--out", metavar="DIR", help="report directory (default reports/run-<time>)")
-    run.add_argument("--select", metavar="EXPR", help="pytest -k expression over case ids")
+    run.add_argument("--select", metavar="EXPR",
+                     help="cases whose id, requirement ids or profile match EXPR "
+                     "(and/or/not, substrings, as pytest -k; e.g. 'ORIGIN and not 03')")
+    run.add_argument("--lab-info", metavar="FILE",
+                     help="YAML lab block for the report: lab, customer, authoriser, scope")
     _case_options(run)
     run.add_argument("--strict", action="store_true", help="INCONCLUSIVE counts as a failure")
     run.add_argument("--alluredir", metavar="DIR", help="also write Allure results here")
@@ -56,6 +65,14 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--jobs", "-j", type=_jobs, default=None, metavar="N",
                      help="run up to N cases at once (default: twice the number of cores; "
                      "1: one after another)")
+    run.add_argument("--pdf", action="store_true",
+                     help="also write report.pdf (printed by Debian's Chromium through Playwright)")
+    run.add_argument("--pdf-appendix", action="store_true",
+                     help="with --pdf: add every case's full timeline as an appendix")
+
+    pdf = sub.add_parser("pdf", help="print a run's report.json to report.pdf in its directory")
+    pdf.add_argument("report_dir", metavar="REPORT_DIR", help="the run's directory (holds report.json)")
+    pdf.add_argument("--appendix", action="store_true", help="add every case's full timeline")
 
     lst = sub.add_parser("list", help="list the cases with their requirement ids and clauses")
     lst.add_argument("--json", action="store_true")
@@ -63,6 +80,17 @@ def _parser() -> argparse.ArgumentParser:
 
     flt = sub.add_parser("faults", help="list the reference SUTs' fault switches")
     flt.add_argument("--json", action="store_true")
+
+    dif = sub.add_parser("diff", help="verdict changes between two runs (exit 1 if any)")
+    dif.add_argument("old", metavar="OLD", help="report.json, or a directory holding one")
+    dif.add_argument("new", metavar="NEW", help="report.json, or a directory holding one")
+    dif.add_argument("--json", action="store_true")
+
+    mtx = sub.add_parser("matrix", help="requirement x SUT matrix of several runs (HTML)")
+    mtx.add_argument("reports", metavar="REPORT", nargs="+",
+                     help="report.json files, or directories holding one")
+    mtx.add_argument("--out", metavar="FILE", default="matrix.html",
+                     help="the page to write (default matrix.html)")
 
     ld = sub.add_parser("load", help="load an eP-CSCF with many WICs on Locust, judging every response")
     ld.add_argument("--profile", required=True, metavar="PATH",
@@ -188,6 +216,12 @@ def _main(argv: list[str] | None) -> int:
         return cmd_list(args)
     if args.command == "steps":
         return cmd_steps(args)
+    if args.command == "pdf":
+        return cmd_pdf(args)
+    if args.command == "diff":
+        return cmd_diff(args)
+    if args.command == "matrix":
+        return cmd_matrix(args)
     if args.command == "load":
         return cmd_load(args)
     return cmd_faults(args)
@@ -239,10 +273,18 @@ def cmd_run(args: argparse.Namespace) -> int:
     except UsageProblem as exc:
         print(f"wicct: {exc}", file=sys.stderr)
         return 2
+    if args.lab_info:
+        from harness.report.lab import load_lab_info
+
+        try:
+            load_lab_info(Path(args.lab_info))
+        except yamlmarks.DocumentError as exc:
+            print(f"wicct: bad lab info: {exc}", file=sys.stderr)
+            return 2
     stamp = _dt.datetime.now().strftime("%Y%m%d-%H%M%S")
     out = Path(args.out) if args.out else Path("reports") / f"run-{stamp}"
     out.mkdir(parents=True, exist_ok=True)
-    for stale in ("report.json", "report.html", "junit.xml"):
+    for stale in ("report.json", "report.html", "junit.xml", "report.pdf"):
         (out / stale).unlink(missing_ok=True)
     pytest_args = [
         *map(str, cases),
@@ -265,7 +307,9 @@ def cmd_run(args: argparse.Namespace) -> int:
     for path in profile_paths:
         pytest_args += ["--profile", path]
     if args.select:
-        pytest_args += ["-k", args.select]
+        pytest_args += ["--wicct-select", args.select]
+    if args.lab_info:
+        pytest_args += ["--wicct-lab-info", args.lab_info]
     if args.strict:
         pytest_args.append("--wicct-strict")
     if args.alluredir:
@@ -288,6 +332,8 @@ def cmd_run(args: argparse.Namespace) -> int:
         if args.alluredir:
             console.print(f"allure results: {args.alluredir}")
         sys.stdout.flush()
+        if (args.pdf or args.pdf_appendix) and cmd_pdf(argparse.Namespace(report_dir=out, appendix=args.pdf_appendix)):
+            return 2  # asked for and not made: cmd_pdf said why
     except BrokenPipeError:  # `wicct run | head`: the verdicts below still decide the exit
         from harness.plugin import silence_stdout
 
@@ -308,6 +354,20 @@ def cmd_run(args: argparse.Namespace) -> int:
     # pytest's own outcome too: an interrupted run, or an error the report could not hold,
     # is not a clean run even when the (partial) report shows no FAIL or ERROR.
     return 1 if bad or not summary or int(code) != pytest.ExitCode.OK else 0
+
+
+def cmd_pdf(args: argparse.Namespace) -> int:
+    """`wicct pdf REPORT_DIR`: report.pdf beside report.json (harness/report/pdf.py); exit 2
+    with the reason when it cannot be made."""
+    from harness.report.pdf import PdfError, write_pdf
+
+    try:
+        path = write_pdf(args.report_dir, appendix=args.appendix)
+    except PdfError as exc:
+        print(f"wicct: {exc}", file=sys.stderr)
+        return 2
+    print(f"pdf: {path}")
+    return 0
 
 
 def cmd_list(args: argparse.Namespace) -> int:
@@ -363,6 +423,35 @@ def cmd_faults(args: argparse.Namespace) -> int:
     else:
         for f in FAULTS:
             print(f"{f.role:<7} {f.name:<32} breaks {', '.join(f.breaks) or '(nothing: NON-STRICT)'}")
+    return 0
+
+
+def cmd_diff(args: argparse.Namespace) -> int:
+    """Exit 0 when no verdict changed, 1 when one did, 2 when a report cannot be read."""
+    from harness.report.diff import ReportNotFound, diff_reports, load_report, render_text
+
+    try:
+        old, old_path = load_report(Path(args.old))
+        new, new_path = load_report(Path(args.new))
+    except ReportNotFound as exc:
+        print(f"wicct: {exc}", file=sys.stderr)
+        return 2
+    diff = diff_reports(old, new, old_path, new_path)
+    print(json.dumps(diff, indent=2, ensure_ascii=False) if args.json else render_text(diff))
+    return 1 if diff["changed"] else 0
+
+
+def cmd_matrix(args: argparse.Namespace) -> int:
+    from harness.report.diff import ReportNotFound, load_report
+    from harness.report.matrix import Source, write_matrix
+
+    try:
+        sources = [Source(*load_report(Path(p))) for p in args.reports]
+    except ReportNotFound as exc:
+        print(f"wicct: {exc}", file=sys.stderr)
+        return 2
+    out = write_matrix(sources, Path(args.out))
+    print(f"matrix: {out} ({len(sources)} report(s))")
     return 0
 
 

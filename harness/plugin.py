@@ -53,6 +53,7 @@ from harness.profiles import Profile, load_profile
 from harness.report import text
 from harness.results import RunResult
 from harness.schedule import Scheduler, default_jobs
+from harness.selection import SelectionError, case_names, compile_selection
 from harness.verdicts import CaseResult, SutInfo, Verdict
 
 DEFAULT_PROFILES = builtin.default_profiles()
@@ -107,6 +108,19 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help="run up to N cases at once (default: twice the number of cores; 1: one after another)",
     )
     group.addoption(
+        "--wicct-select",
+        default=None,
+        metavar="EXPR",
+        help="run the cases whose id, requirement ids or profile match EXPR (pytest -k's "
+        "language, matched on those names only: harness.selection)",
+    )
+    group.addoption(
+        "--wicct-lab-info",
+        default=None,
+        metavar="FILE",
+        help="YAML lab block for the report: lab, customer, authoriser, scope (harness.report.lab)",
+    )
+    group.addoption(
         "--wicct-compact",
         action="store_true",
         default=False,
@@ -151,6 +165,48 @@ def profile_details(profile: Profile) -> dict[str, object]:
     return details
 
 
+def sut_identity(profile: Profile) -> dict[str, Any]:
+    """What report.json states about the implementation under test: `implementation`
+    (the profile's vendor, product, version; a reference SUT's version is the running
+    wicct's), its PICS (`pics`: the features claimed) and PIXIT (`pixit`: the settings
+    used, Profile.pixit)."""
+    implementation = dict(profile.implementation)
+    if profile.driver == "reference" and implementation and "version" not in implementation:
+        from harness import __version__
+
+        implementation["version"] = __version__
+    if implementation:
+        implementation = _with_runtime_components(profile, implementation)
+    return {
+        **({"implementation": implementation} if implementation else {}),
+        "pics": profile.pics(),
+        "pixit": profile.pixit(),
+    }
+
+
+def _with_runtime_components(profile: Profile, implementation: dict[str, Any]) -> dict[str, Any]:
+    """Fill in what the driver reads at run time (`components(profile)` on its class, e.g.
+    the browser driver's Chromium version): a component of the profile with the same
+    product gets the version it left out; a new one is added."""
+    from harness.suts.base import SutUnavailable
+    from harness.suts.registry import driver_class
+
+    try:
+        read = getattr(driver_class(profile.role, profile.driver), "components", None)
+    except SutUnavailable:
+        return implementation
+    if not callable(read):
+        return implementation
+    components = [dict(c) for c in implementation.get("components", [])]
+    for found in read(profile):
+        same = next((c for c in components if c.get("product") == found.get("product")), None)
+        if same is None:
+            components.append(dict(found))
+        elif "version" not in same and found.get("version"):
+            same["version"] = found["version"]
+    return {**implementation, "components": components} if components else implementation
+
+
 def sut_info(profile: Profile) -> SutInfo:
     from harness.suts.checks import profile_warnings
 
@@ -183,11 +239,44 @@ def pytest_configure(config: pytest.Config) -> None:
     state.jobs = jobs or default_jobs(profiles)
     state.run.jobs = state.jobs
     state.run.suts = [sut_info(p) for p in profiles]
+    state.run.identities = {p.id: sut_identity(p) for p in profiles}
+    # `wicct run --select` (--wicct-select), or a pytest user's own -k
+    state.run.select = config.getoption("wicct_select") or config.getoption("keyword", None) or None
+    lab = config.getoption("wicct_lab_info")
+    if lab:
+        from harness.report.lab import load_lab_info
+
+        try:
+            state.run.lab = load_lab_info(Path(lab))
+        except yamlmarks.DocumentError as exc:
+            raise pytest.UsageError(f"bad lab info: {exc}") from None
     config.stash[STATE] = state
     config.addinivalue_line("markers", "wicct: a wicct conformance case (YAML)")
     if config.getoption("wicct_compact"):
         state.progress = CompactReporter()
         config.pluginmanager.register(state.progress, "wicct-compact")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """`--wicct-select`: keep the cases whose own names match (harness.selection)."""
+    text = config.getoption("wicct_select")
+    if not text:
+        return
+    try:
+        selection = compile_selection(text)
+    except SelectionError as error:
+        raise pytest.UsageError(str(error)) from None
+    kept, dropped = [], []
+    for item in items:
+        if isinstance(item, CaseItem) and not selection.matches(
+            case_names(item.case.id, item.case.verifies, item.profile.id)
+        ):
+            dropped.append(item)
+        else:
+            kept.append(item)
+    if dropped:
+        config.hook.pytest_deselected(items=dropped)
+        items[:] = kept
 
 
 def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> pytest.Collector | None:
@@ -208,6 +297,7 @@ class CaseFile(pytest.File):
         except yamlmarks.DocumentError as exc:
             _add_broken(state, _broken_case_result(self.path, exc))
             raise self.CollectError(f"malformed case: {exc}") from None
+        state.run.collected.setdefault(case.id, (case.sut, tuple(case.verifies)))
         first = state.case_ids.setdefault(case.id, real)
         if first != real:
             duplicate = yamlmarks.DocumentError(
@@ -417,7 +507,7 @@ def _write_allure_extras(options: Any, state: WicctState) -> None:
     path = Path(directory)
     path.mkdir(parents=True, exist_ok=True)
     (path / "categories.json").write_text(json.dumps(CATEGORIES, indent=2), encoding="utf-8")
-    lines = [f"wicct={__version__}"]
+    lines = [f"wicct={__version__}", f"wicct.report_id={state.run.report_id}"]
     for sut in state.run.suts:
         faults = f" faults={','.join(sut.faults)}" if sut.faults else ""
         lines.append(f"profile.{sut.profile}={sut.role}: {sut.name} ({sut.driver}){faults}")
@@ -600,6 +690,9 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     if not state.run.cases:
         return
     state.run.finished = _dt.datetime.now(_dt.UTC)
+    from harness.report.identity import suite_hash_of_paths
+
+    state.run.suite_hash = suite_hash_of_paths(state.case_files) if state.case_files else None
     if exitstatus == pytest.ExitCode.INTERRUPTED:
         state.run.notes.append(
             f"run interrupted after {len(state.run.cases)} case(s): this report is partial"

@@ -23,6 +23,8 @@ _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s)?\s*$")
 
 _duration_schema = {"type": ["string", "number"], "pattern": r"^\s*\d+(\.\d+)?\s*(ms|s)?\s*$"}
 
+_IDENTITY = {k: {"type": "string", "minLength": 1} for k in ("vendor", "product", "version")}
+
 PROFILE_SCHEMA: dict[str, Any] = {
     "$schema": "https://json-schema.org/draft/2020-12/schema",
     "title": "wicct SUT profile",
@@ -35,6 +37,21 @@ PROFILE_SCHEMA: dict[str, Any] = {
         "role": {"enum": list(ROLES)},
         "driver": {"type": "string", "pattern": r"^([a-z][a-z0-9_-]*|[A-Za-z_][\w.]*:[A-Za-z_]\w*)$"},
         "faults": {"type": "array", "items": {"type": "string"}, "uniqueItems": True},
+        # the implementation under test (ISO/IEC 9646-5 PCTR "IUT identification"): stated in
+        # the report; components name what runs with it (a media relay, the browser)
+        "implementation": {
+            "type": "object",
+            "additionalProperties": False,
+            "required": ["product"],
+            "properties": {
+                **_IDENTITY,
+                "components": {
+                    "type": "array",
+                    "items": {"type": "object", "additionalProperties": False,
+                              "required": ["product"], "properties": _IDENTITY},
+                },
+            },
+        },
         "sut": {
             "type": "object",
             "additionalProperties": False,
@@ -282,6 +299,8 @@ class Profile:
     features: frozenset[str] = frozenset()
     driver_options: dict[str, Any] = field(default_factory=dict)
     expected_results: str = ""
+    # `implementation:` as written (vendor, product, version, components); {}: not stated
+    implementation: dict[str, Any] = field(default_factory=dict)
     raw: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
     # dotted key ("driver", "driver_options.page", "features.2") → its line in the file
     lines: dict[str, int] = field(default_factory=dict, repr=False, compare=False)
@@ -303,6 +322,33 @@ class Profile:
             name: {"seconds": getattr(self.timers, name), "certification_default": default}
             for name in CERTIFICATION_WINDOWS
             if getattr(self.timers, name) < default
+        }
+
+    def pics(self) -> list[str]:
+        """The features the profile claims (its PICS, harness.features), sorted."""
+        return sorted(self.features)
+
+    def pixit(self) -> dict[str, Any]:
+        """The settings the run used to reach and judge this SUT (ISO/IEC 9646-5 PIXIT):
+        timers (seconds), origins, addresses and identities, TLS verification, and the
+        section-5 settings with the catalogue's unconfirmed points (`AuthSettings.used()`).
+        No secret: passwords and tokens are not settings of the test."""
+        return {
+            "timers": {name: getattr(self.timers, name) for name in self.timers.__dataclass_fields__},
+            "wwsf_origin": self.wwsf_origin,
+            "trusted_origins": list(self.trusted_origins),
+            "addresses": {
+                "sut_url": self.url,
+                "host": self.host,
+                "domain": self.domain,
+                "core_listen": self.core_listen,
+                "callee": self.callee,
+                "impi": self.impi,
+                "impu": self.impu,
+            },
+            "tls_verify": self.tls_verify,
+            "ca": self.ca,
+            "auth": self.auth.used(),
         }
 
     def line(self, dotted: str) -> int:
@@ -395,6 +441,7 @@ def load_profile(path: Path) -> Profile:
         features=frozenset(document.get("features", [])),
         driver_options=dict(document.get("driver_options", {})),
         expected_results=document.get("expected_results", ""),
+        implementation=yamlmarks.plain(document.get("implementation", {})),
         raw=yamlmarks.plain(document),
         lines=key_lines(document),
     )

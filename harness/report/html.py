@@ -1,6 +1,6 @@
 """report.html: a self-contained compliance report derived from the canonical report dict.
 
-Reads only the dict of `RunResult.to_json()` (format wicct-report/1), never live objects
+Reads only the dict of `RunResult.to_json()` (format wicct-report/2), never live objects
 (docs/architecture.md principle 5). The page works offline: CSS and the few lines of JS are inlined
 and pinned by hash in a Content-Security-Policy that forbids every other load, so even a
 payload that slipped past escaping could neither run nor fetch anything.
@@ -17,12 +17,15 @@ import json
 import re
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
 import jinja2
 from markupsafe import Markup
+
+from harness.report.ladder import build_ladder, render_svg
 
 TEMPLATES = resources.files("harness.report").joinpath("templates")  # package data
 
@@ -52,8 +55,22 @@ _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u2028\u2029]|\r(?!\n)")
 # -- rendering ---------------------------------------------------------------------------
 
 
-def render_html(report: Mapping[str, Any], *, problems: Sequence[str] = ()) -> str:
-    """The HTML page for `report`; `problems` (validation errors) are shown in a banner."""
+@dataclass(frozen=True)
+class PrintView:
+    """The page as report.pdf prints it (harness/report/pdf.py): the summary, the requirement
+    table and, per case that did not pass, its findings, ladder and cited evidence only; the
+    full timelines of every case in an appendix when asked; an end marker naming `report_id`
+    (ISO/IEC 17025 §7.8.2.1: a unique identification and a clear end)."""
+
+    report_id: str
+    appendix: bool = False
+
+
+def render_html(
+    report: Mapping[str, Any], *, problems: Sequence[str] = (), print_view: PrintView | None = None
+) -> str:
+    """The HTML page for `report`; `problems` (validation errors) are shown in a banner;
+    `print_view` renders the page report.pdf prints instead of the interactive one."""
     css = (TEMPLATES / "report.css").read_text(encoding="utf-8")
     js = (TEMPLATES / "report.js").read_text(encoding="utf-8")
     csp = "; ".join(
@@ -67,7 +84,9 @@ def render_html(report: Mapping[str, Any], *, problems: Sequence[str] = ()) -> s
         ]
     )
     context = build_context(report)
-    context.update(css=Markup(css), js=Markup(js), csp=csp, problems=list(problems))
+    context.update(css=Markup(css), js=Markup(js), csp=csp, problems=list(problems), print=print_view)
+    if print_view is not None:  # the id report.pdf prints on every page (pdf.report_id) heads the page too
+        context["report_id"] = print_view.report_id
     return _environment().get_template("report.html.j2").render(context)
 
 
@@ -108,15 +127,9 @@ def build_context(report: Mapping[str, Any]) -> dict[str, Any]:
 
     Tolerant of missing keys: a report that failed validation is still rendered.
     """
-    cases = sorted(
-        _mappings(report.get("cases")),
-        key=lambda c: (str(c.get("profile", "")), str(c.get("id", ""))),
-    )
+    cases = _sorted_cases(report)
     anchors = _Anchors()
-    case_anchor: dict[tuple[str, str], str] = {}
-    for case in cases:
-        key = (str(case.get("profile", "")), str(case.get("id", "")))
-        case_anchor.setdefault(key, anchors.new("case", *key))
+    case_anchor = _case_anchors(cases, anchors)
     rows = _requirement_rows(
         report, case_anchor, {k: c.get("verdict", "") for k, c in _keyed(cases)}
     )
@@ -132,7 +145,10 @@ def build_context(report: Mapping[str, Any]) -> dict[str, Any]:
             "name": str(harness.get("name", "wicct")),
             "version": str(harness.get("version", "?")),
             "python": str(harness.get("python", "")),
+            "commit": str(harness.get("commit", "")),
+            "commit_note": str(harness.get("commit_note", "")),
         },
+        **identity_view(report),
         "format": str(report.get("format", "")),
         "started": str(report.get("started", "")),
         "finished": str(report.get("finished", "")),
@@ -264,6 +280,17 @@ def _case_view(
         "findings": findings,
         "evidence": evidence,
         "cited_count": sum(1 for e in evidence if e["cited"]),
+        **_ladder_view(case, anchor),
+    }
+
+
+def _ladder_view(case: Mapping[str, Any], anchor: str) -> dict[str, Any]:
+    """The case's ladder: full for a case that did not pass, compact (no frame lines, no
+    step marks) for a PASS; none when the case has nothing on the wire."""
+    ladder = build_ladder(case, compact=str(case.get("verdict", "")) == "PASS")
+    return {
+        "ladder": render_svg(ladder, anchor) if ladder.drawable else "",
+        "ladder_windows": len(ladder.windows),
     }
 
 
@@ -300,7 +327,126 @@ def _sut_view(sut: Mapping[str, Any]) -> dict[str, Any]:
             for name, w in _windows(details)
         ],
         "warnings": [str(w) for w in _list(sut.get("warnings"))],
+        "implementation": _implementation(sut.get("implementation")),
+        "pics": [str(f) for f in _list(sut.get("pics"))],
+        "pixit": _json(sut["pixit"]) if isinstance(sut.get("pixit"), Mapping) else "",
+        "conformance": _conformance_view(sut.get("conformance")),
     }
+
+
+# -- identity, scope and conformance (ISO/IEC 9646-5 PCTR; ISO/IEC 17025 §7.8) -----------
+
+
+def identity_view(report: Mapping[str, Any]) -> dict[str, Any]:
+    """The report's identity, its case set and selection, the lab block and the ids not
+    tested, for the page's header and its "Scope" section."""
+    ident = _mapping(report.get("report"))
+    suite = _mapping(report.get("suite"))
+    lab = _mapping(report.get("lab"))
+    reasons: dict[str, list[dict[str, str]]] = {}
+    for row in _mappings(report.get("not_tested")):
+        reasons.setdefault(str(row.get("reason", "")), []).append(
+            {
+                "id": str(row.get("id", "")),
+                "profile": str(row.get("profile", "")) or "(none)",
+                "detail": str(row.get("detail", "")),
+            }
+        )
+    return {
+        "report_id": str(ident.get("id", "")) or "(no report id)",
+        "issuer": str(ident.get("issuer", "")),
+        "issued": str(ident.get("issued", "")),
+        "statement": str(ident.get("statement", "")),
+        "references": [
+            {"cited_as": str(r.get("cited_as", "")), "title": str(r.get("title", ""))}
+            for r in _mappings(ident.get("references"))
+        ],
+        "suite": {
+            "hash": str(suite.get("hash", "")) or str(suite.get("hash_note", "")),
+            "cases": suite.get("cases", ""),
+            "select": "" if suite.get("select") is None else str(suite.get("select")),
+        },
+        "lab": {
+            "name": str(_mapping(lab.get("lab")).get("name", "")),
+            "address": str(_mapping(lab.get("lab")).get("address", "")),
+            "accreditation": str(_mapping(lab.get("lab")).get("accreditation", "")),
+            "customer": _person(lab.get("customer")),
+            "authoriser": _person(lab.get("authoriser")),
+            "scope": str(lab.get("scope", "")),
+            "title": str(lab.get("report_title", "")),
+        } if lab else None,
+        "not_tested": [
+            {"reason": reason, "rows": reasons[reason]}
+            for reason in ("not-selected", "no-case", "not-applicable")
+            if reason in reasons
+        ],
+        "not_tested_count": sum(len(v) for v in reasons.values()),
+    }
+
+
+def _person(value: Any) -> str:
+    fields = _mapping(value)
+    return ", ".join(str(fields[k]) for k in fields if fields[k])
+
+
+def _implementation(value: Any) -> str:
+    """"vendor product version" (+ components), or "" when the profile states none."""
+    impl = _mapping(value)
+    if not impl:
+        return ""
+
+    def one(part: Mapping[str, Any]) -> str:
+        return " ".join(str(part[k]) for k in ("vendor", "product", "version") if part.get(k))
+
+    parts = [one(c) for c in _mappings(impl.get("components"))]
+    return one(impl) + (f" with {'; '.join(parts)}" if parts else "")
+
+
+_STATUS_CLASS = {
+    "non-conforming": "FAIL",
+    "undetermined": "INCONCLUSIVE",
+    "conforming with should-level failures": "FAIL",
+    "conforming": "PASS",
+}
+
+
+def _conformance_view(value: Any) -> dict[str, Any] | None:
+    conf = _mapping(value)
+    if not conf:
+        return None
+    status = str(conf.get("status", ""))
+    return {
+        "status": status,
+        "verdict": _STATUS_CLASS.get(status, ""),
+        "tested": conf.get("requirements_tested", 0),
+        "passed": conf.get("requirements_passed", 0),
+        "shall_failures": [str(i) for i in _list(conf.get("shall_failures"))],
+        "should_failures": [str(i) for i in _list(conf.get("should_failures"))],
+        "undecided": [str(i) for i in _list(conf.get("undecided"))],
+    }
+
+
+def case_anchors(report: Mapping[str, Any]) -> dict[tuple[str, str], str]:
+    """(profile, case id) → the case's anchor in report.html, as `build_context` makes
+    them (the matrix links to them)."""
+    return _case_anchors(_sorted_cases(report), _Anchors())
+
+
+def _sorted_cases(report: Mapping[str, Any]) -> list[Mapping[str, Any]]:
+    return sorted(
+        _mappings(report.get("cases")),
+        key=lambda c: (str(c.get("profile", "")), str(c.get("id", ""))),
+    )
+
+
+def _case_anchors(
+    cases: list[Mapping[str, Any]], anchors: _Anchors
+) -> dict[tuple[str, str], str]:
+    out: dict[tuple[str, str], str] = {}
+    for case in cases:
+        key = (str(case.get("profile", "")), str(case.get("id", "")))
+        out.setdefault(key, anchors.new("case", *key))
+    return out
 
 
 def _windows(details: Any) -> list[tuple[str, Mapping[str, Any]]]:

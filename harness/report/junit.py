@@ -16,7 +16,8 @@ and `name="<case id>"`. The verdict is the case's child:
 Every test case carries `<property>`s: `wicct.verdict`, `wicct.profile`, `wicct.title`,
 `wicct.requirements`, `wicct.clauses`, `wicct.duration_s`, one `wicct.requirement.<ID>`
 per id it verifies (strength and clause) and one `wicct.finding.<ID>` per non-PASS
-finding. Each suite carries the profile's SUT (name, role, driver, faults). Text comes
+finding. Each suite carries the report id (`wicct.report_id`) and the profile's SUT (name,
+role, driver, faults, vendor, product, version, conformance status). Text comes
 from report.json, whose evidence the timeline has already redacted.
 """
 
@@ -85,7 +86,7 @@ def _suite(
     suite = ET.Element("testsuite", name=name)
     counts = {"failures": 0, "errors": 0, "skipped": 0}
     elapsed = 0.0
-    properties = _suite_properties(sut)
+    properties = _suite_properties(sut, report)
     if len(properties):
         suite.append(properties)
     for case in cases:
@@ -110,8 +111,11 @@ def _suite(
     return suite
 
 
-def _suite_properties(sut: Mapping[str, Any] | None) -> ET.Element:
+def _suite_properties(sut: Mapping[str, Any] | None, report: Mapping[str, Any]) -> ET.Element:
     properties = ET.Element("properties")
+    identity = report.get("report")
+    if isinstance(identity, Mapping) and identity.get("id"):
+        _property(properties, "wicct.report_id", identity["id"])
     if sut is None:
         return properties
     for key in ("profile", "role", "name", "driver"):
@@ -119,6 +123,14 @@ def _suite_properties(sut: Mapping[str, Any] | None) -> ET.Element:
     _property(properties, "wicct.sut.faults", " ".join(map(str, sut.get("faults") or [])))
     if sut.get("tls_insecure"):
         _property(properties, "wicct.sut.tls_insecure", "true")
+    implementation = sut.get("implementation")
+    if isinstance(implementation, Mapping):
+        for key in ("vendor", "product", "version"):
+            if implementation.get(key):
+                _property(properties, f"wicct.sut.{key}", implementation[key])
+    conformance = sut.get("conformance")
+    if isinstance(conformance, Mapping) and conformance.get("status"):
+        _property(properties, "wicct.sut.conformance", conformance["status"])
     return properties
 
 

@@ -1,10 +1,11 @@
-"""Validate a report dict against `schema.json` (format wicct-report/1) and its own counts.
+"""Validate a report dict against `schema.json` (format wicct-report/2) and its own counts.
 
 Two layers, every problem collected before failing once (Tavern's verifiers):
 
 1. the JSON Schema, draft 2020-12, the contract between `RunResult.to_json()` and the writers;
 2. consistency the schema cannot say: the summary counts match the cases, each finding
-   cites evidence entries its case holds, each requirement row names cases of the run.
+   cites evidence entries its case holds, each requirement row names cases of the run, no
+   id listed as not tested has a verdict.
    A report whose numbers disagree with its own rows would lie (docs/architecture.md principle 6).
 """
 
@@ -19,12 +20,12 @@ from typing import Any
 
 import jsonschema
 
-FORMAT = "wicct-report/1"
+FORMAT = "wicct-report/2"
 _SHOWN = 25  # problems listed in the message; all of them stay in `.problems`
 
 
 class ReportValidationError(ValueError):
-    """The report does not conform to wicct-report/1; `.problems` lists every mismatch."""
+    """The report does not conform to wicct-report/2; `.problems` lists every mismatch."""
 
     def __init__(self, problems: list[str]) -> None:
         self.problems = list(problems)
@@ -53,7 +54,7 @@ def _validator() -> jsonschema.protocols.Validator:
 
 
 def validate_report(report: Mapping[str, Any]) -> None:
-    """Raise `ReportValidationError` naming each place where `report` breaks wicct-report/1."""
+    """Raise `ReportValidationError` naming each place where `report` breaks wicct-report/2."""
     if not isinstance(report, Mapping):
         raise ReportValidationError([f"(root): expected an object, got {type(report).__name__}"])
     if "format" in report and report["format"] != FORMAT:
@@ -120,6 +121,11 @@ def _consistency(report: Mapping[str, Any]) -> Iterable[str]:
                     f"cases[{i}].findings[{j}].evidence: cites {missing}, "
                     f"not in the evidence of case {case['id']!r}"
                 )
+
+    judged = {(r["profile"], r["id"]) for r in report["requirements"] if r["verdict"] != "NOT-APPLICABLE"}
+    for i, row in enumerate(report["not_tested"]):
+        if (row["profile"], row["id"]) in judged:
+            yield f"not_tested[{i}]: {row['id']} is listed as {row['reason']} but has a verdict for profile {row['profile']!r}"
 
     run = {(c["profile"], c["id"]) for c in cases}
     for i, row in enumerate(report["requirements"]):

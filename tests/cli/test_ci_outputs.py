@@ -164,7 +164,10 @@ def test_allure_statuses_titles_descriptions_attachments(run: Run) -> None:
     assert results[("faulty", "EPC-KA-04")]["name"].startswith("EPC-KA-04 [faulty]: ")
     categories = json.loads((run.allure / "categories.json").read_text())
     assert [c["matchedStatuses"] for c in categories][:2] == [["failed"], ["failed"]]
-    assert "profile.faulty=" in (run.allure / "environment.properties").read_text()
+    environment = (run.allure / "environment.properties").read_text()
+    assert "profile.faulty=" in environment
+    report_id = json.loads((run.out / "report.json").read_text())["report"]["id"]
+    assert f"wicct.report_id={report_id}\n" in environment  # the same id in every output
 
 
 def test_terminal_a_line_per_case_and_no_pytest_preamble(run: Run) -> None:

@@ -35,7 +35,7 @@ def test_a_shortened_window_is_stated_in_the_report(tmp_path):
         "keepalive_window": {"seconds": 5.0, "certification_default": 32.0}}
     info = sut_info(profile).to_json()
     assert info["details"]["shortened_windows"]["keepalive_window"]["seconds"] == 5.0
-    report = {"format": "wicct-report/1", "suts": [info], "cases": [], "requirements": [],
+    report = {"format": "wicct-report/2", "suts": [info], "cases": [], "requirements": [],
               "summary": {"cases": 0}, "harness": {"version": "t"}}
     html = render_html(report)
     assert 'id="shortened-windows-banner"' in html and "keepalive window 5 s" in html

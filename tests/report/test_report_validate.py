@@ -1,4 +1,4 @@
-"""report.json against schema.json (wicct-report/1) and its own counts."""
+"""report.json against schema.json (wicct-report/2) and its own counts."""
 
 from __future__ import annotations
 
@@ -88,9 +88,9 @@ class TestTampered:
 
     def test_other_format_is_named(self, tamper) -> None:
         report = tamper()
-        report["format"] = "wicct-report/2"
+        report["format"] = "wicct-report/1"
         assert problems_of(report) == [
-            "format: unsupported format 'wicct-report/2', this writer reads 'wicct-report/1'"
+            "format: unsupported format 'wicct-report/1', this writer reads 'wicct-report/2'"
         ]
 
     def test_not_an_object(self) -> None:
@@ -103,7 +103,7 @@ class TestTampered:
         with pytest.raises(ReportValidationError) as info:
             validate_report(report)
         message = str(info.value)
-        assert message.startswith("report does not conform to wicct-report/1 (2 problems):")
+        assert message.startswith("report does not conform to wicct-report/2 (2 problems):")
         assert "cases[0].verdict" in message and "suts[0].tls_insecure" in message
 
 

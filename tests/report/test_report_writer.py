@@ -21,7 +21,7 @@ class TestWriteReports:
         }
         assert json.loads(paths["json"].read_text(encoding="utf-8")) == report
         assert (
-            paths["json"].read_text(encoding="utf-8").startswith('{\n  "format": "wicct-report/1"')
+            paths["json"].read_text(encoding="utf-8").startswith('{\n  "format": "wicct-report/2"')
         )
         html = paths["html"].read_text(encoding="utf-8")
         assert all(c["id"] in html for c in report["cases"])
@@ -45,7 +45,7 @@ class TestWriteReports:
         assert json.loads(paths["json"].read_text(encoding="utf-8")) == report  # nothing lost
         assert 'id="validation-banner"' in paths["html"].read_text(encoding="utf-8")
         errors = paths["errors"].read_text(encoding="utf-8")
-        assert errors.startswith("report does not conform to wicct-report/1")
+        assert errors.startswith("report does not conform to wicct-report/2")
         assert "cases[0].verdict" in errors and "BOGUS" in errors
 
     def test_strict_raises_after_writing(self, tamper, tmp_path: Path) -> None:
@@ -56,7 +56,7 @@ class TestWriteReports:
         assert (tmp_path / "report.json").exists() and (tmp_path / "report.html").exists()
 
     def test_unrenderable_report_gets_a_fallback_page(self, tmp_path: Path) -> None:
-        report = {"format": "wicct-report/1", "cases": "<not a list>", "harness": 5}
+        report = {"format": "wicct-report/2", "cases": "<not a list>", "harness": 5}
         paths = write_reports(report, tmp_path)
         html = paths["html"].read_text(encoding="utf-8")
         assert html.startswith("<!DOCTYPE html>")

@@ -36,6 +36,7 @@ import contextlib
 import os
 import re
 import shutil
+import subprocess
 import time
 from collections.abc import Callable, Mapping
 from pathlib import Path
@@ -170,6 +171,21 @@ class BrowserWicDriver(WicDriver):
         except SiteError as exc:
             problems.append((f"driver_options.{exc.key}", str(exc)))
         return problems
+
+    @classmethod
+    def components(cls, profile: Profile) -> list[dict[str, str]]:
+        """What runs with the page, for the report's SUT identity: the Chromium this driver
+        launches, with the version the binary states at run time (`--version`); [] when it
+        cannot be read (not installed: the cases say so)."""
+        executable = str(profile.driver_options.get("executable", CHROMIUM))
+        try:
+            out = subprocess.run([executable, "--version"], capture_output=True, text=True,
+                                 timeout=10, check=False).stdout
+        except (OSError, subprocess.SubprocessError):
+            return []
+        found = re.search(r"Chromium\s+(\d+(?:\.\d+)+)", out)
+        return [{"product": "Chromium", "version": found.group(1)}] if found else []
+
     concurrent_cases = True  # a Chromium (and page server) of its own per case
 
     def __init__(self) -> None:
