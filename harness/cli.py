@@ -37,6 +37,7 @@ import argparse
 import datetime as _dt
 import json
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -116,6 +117,26 @@ def _parser() -> argparse.ArgumentParser:
     mtx.add_argument("--out", metavar="FILE", default="matrix.html",
                      help="the page to write (default matrix.html)")
 
+    ld = sub.add_parser("load", help="load an eP-CSCF with many WICs on Locust, judging every response")
+    ld.add_argument("--profile", required=True, metavar="PATH",
+                    help="an eP-CSCF profile: a path or a built-in profile's name")
+    ld.add_argument("--users", type=_positive(int), default=10, metavar="N", help="WICs (default 10)")
+    ld.add_argument("--spawn-rate", type=_positive(float), default=10.0, metavar="R",
+                    help="users started per second (default 10)")
+    ld.add_argument("--time", type=_positive(float), default=10.0, metavar="T",
+                    help="seconds of load (default 10)")
+    ld.add_argument("--scenario", choices=("register", "idle", "call", "mixed"), default="register")
+    ld.add_argument("--workers", type=_jobs_or_zero, default=0, metavar="K",
+                    help="Locust master and K local worker processes (default 0: one process)")
+    ld.add_argument("--reregister-interval", type=float, default=1.0, metavar="S",
+                    help="register scenario: seconds between re-registrations (default 1; 0: "
+                    "back to back)")
+    ld.add_argument("--keepalive-interval", type=float, default=2.0, metavar="S",
+                    help="idle scenario: seconds between keep-alives (default 2)")
+    ld.add_argument("--call-hold", type=float, default=0.5, metavar="S",
+                    help="call scenario: seconds between ACK and BYE (default 0.5)")
+    ld.add_argument("--out", metavar="DIR", help="report directory (default reports/load-<time>)")
+
     stp = sub.add_parser("steps", help="list the step kinds and monitors cases can use")
     stp.add_argument("--json", action="store_true")
     return parser
@@ -136,6 +157,23 @@ def _jobs(text: str) -> int:
     if value < 1:
         raise argparse.ArgumentTypeError(f"must be at least 1, not {value}")
     return value
+
+
+def _positive(kind: Callable[[str], float]) -> Callable[[str], float]:
+    def parse(text: str) -> float:
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+        if value <= 0:
+            raise argparse.ArgumentTypeError(f"must be more than 0, not {text}")
+        return value
+
+    return parse
+
+
+def _jobs_or_zero(text: str) -> int:
+    return 0 if text.strip() == "0" else _jobs(text)
 
 
 class UsageProblem(Exception):
@@ -215,7 +253,36 @@ def _main(argv: list[str] | None) -> int:
         return cmd_diff(args)
     if args.command == "matrix":
         return cmd_matrix(args)
+    if args.command == "load":
+        return cmd_load(args)
     return cmd_faults(args)
+
+
+def cmd_load(args: argparse.Namespace) -> int:
+    """`wicct load`: Locust in processes of its own against the profile's eP-CSCF
+    (harness.load.run); exit 0 no shall-level violation and no crash, 1 otherwise, 2 bad
+    input or a SUT that did not start."""
+    import importlib.util
+
+    missing = [m for m in ("locust", "gevent", "hdrh") if importlib.util.find_spec(m) is None]
+    if missing:
+        print(f"wicct: load mode needs {', '.join(missing)}: pip install -e '.[load]' "
+              "(or '.[dev]')", file=sys.stderr)
+        return 2
+    from harness.load.run import LoadOptions, run_load
+
+    try:
+        profile = resolve_profiles([args.profile])[0]
+    except yamlmarks.DocumentError as exc:
+        print(f"wicct: {exc}", file=sys.stderr)
+        return 2
+    stamp = _dt.datetime.now().strftime("%Y%m%d-%H%M%S")
+    out = Path(args.out) if args.out else Path("reports") / f"load-{stamp}"
+    options = LoadOptions(profile=profile, users=args.users, spawn_rate=args.spawn_rate,
+                          time_s=args.time, scenario=args.scenario, out=out, workers=args.workers,
+                          reregister_interval=args.reregister_interval,
+                          keepalive_interval=args.keepalive_interval, call_hold=args.call_hold)
+    return run_load(options)
 
 
 def cmd_run(args: argparse.Namespace) -> int:

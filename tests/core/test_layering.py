@@ -32,6 +32,8 @@ LAYERS: dict[str, int] = {
     "steps": 5,
     # 6: results and reports, then the front ends
     "results": 6, "expected": 6, "report": 6, "schedule": 6, "selection": 6,
+    # 6: the load mode (Locust users on the checks and drivers; a front end of its own)
+    "load": 6,
     "plugin": 7, "cli": 7,
 }
 # units that must never import the case layer (`cases`, `steps`): the contract

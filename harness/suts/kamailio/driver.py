@@ -23,12 +23,17 @@ Driver options (profile `driver_options`):
   rtpengine_binary: rtpengine  path of the rtpengine executable
   binary: kamailio           path of the kamailio executable
   wss_port / sip_port: 0     fixed ports instead of free ones (0: pick)
+  load_preset: false         true (set by `wicct load`): room for 5,000+ WSS connections:
+                             -m 1024 shared memory (-M 32 private), tcp/tls_max_connections
+                             16384, 4 SIP and 4 TCP workers, the open-file limit raised to
+                             the hard limit, log level 1 (the per-message lines would flood)
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import resource
 import shutil
 import socket
 import ssl
@@ -88,6 +93,17 @@ def free_port(host: str = HOST, kind: int = socket.SOCK_STREAM) -> int:
     raise OSError("no free port pair on loopback")
 
 
+LOAD_MEMORY = ("-m", "1024", "-M", "32")  # MiB shared, private per process (load preset)
+LOAD_DEBUG = 1  # notices and above: L_INFO logs every message
+
+
+def raise_open_files() -> None:
+    """In Kamailio's child before exec (load preset): the open-file limit up to the hard
+    limit, so thousands of TLS connections fit (each is a descriptor)."""
+    _, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+
+
 def tna_config(issuer: IssuerEndpoint | None, options: Mapping[str, object]) -> TnaConfig | None:
     """Bearer validation settings when wicct runs an issuer (profile claims web-credentials).
     Kamailio asks the issuer (RFC 7662 introspection with http_client); it has no JWT module
@@ -127,6 +143,7 @@ class KamailioEpcscfDriver(EpcscfDriver):
         "binary": "the kamailio executable",
         "wss_port": "WSS port (0: a free one)",
         "sip_port": "SIP port towards the core (0: a free one)",
+        "load_preset": "true: shared memory, connection and open-file limits for load runs",
     }
     ignores: ClassVar[Mapping[str, str]] = {
         "sut.url": "it starts the eP-CSCF itself and reports the URL",
@@ -152,6 +169,8 @@ class KamailioEpcscfDriver(EpcscfDriver):
             problems.append(("driver_options.issuer_timeout", "whole seconds from 1 to 30"))
         if not isinstance(options.get("rtpengine", False), bool):
             problems.append(("driver_options.rtpengine", "true or false"))
+        if not isinstance(options.get("load_preset", False), bool):
+            problems.append(("driver_options.load_preset", "true or false"))
         if not isinstance(options.get("token_validation", True), bool):
             problems.append(("driver_options.token_validation", "true or false"))
         return problems
@@ -195,6 +214,7 @@ class KamailioEpcscfDriver(EpcscfDriver):
         leaf = env.pki.leaf("127.0.0.1", "localhost")
         tls_cfg = workdir / "tls.cfg"
         tls_cfg.write_text(render_tls_cfg(leaf.cert_chain, leaf.key), encoding="utf-8")
+        preset = bool(options.get("load_preset", False))
         try:
             self.config = EpcscfConfig(
                 host=HOST,
@@ -206,13 +226,14 @@ class KamailioEpcscfDriver(EpcscfDriver):
                 tls_cfg=tls_cfg,
                 trusted_origins=tuple(env.profile.trusted_origins),
                 origins_check=bool(options.get("origins_check", True)),
-                debug=int(options.get("debug", 2)),
+                debug=LOAD_DEBUG if preset else int(options.get("debug", 2)),
                 ws_keepalive_mechanism=int(options.get("ws_keepalive_mechanism", 1)),
                 ws_keepalive_timeout=int(options.get("ws_keepalive_timeout", 180)),
                 domain=env.profile.domain,
                 tna=tna_config(env.issuer, options),
                 integrity_protected=dict(env.profile.auth.integrity_protected),
                 rtpengine_port=rtpengine_port,
+                defines=("WITH_LOAD_PRESET",) if preset else (),
             )
         except (ConfigError, ValueError, TypeError) as exc:
             raise SutUnavailable(f"kamailio config: {exc}") from exc
@@ -228,11 +249,12 @@ class KamailioEpcscfDriver(EpcscfDriver):
             "-DD", "-E",
             "-Y", str(rundir),
             "-P", str(rundir / "kamailio.pid"),
-            "-m", "64", "-M", "8",
+            *(LOAD_MEMORY if preset else ("-m", "64", "-M", "8")),
             stdin=asyncio.subprocess.DEVNULL,
             stdout=asyncio.subprocess.PIPE,
             stderr=asyncio.subprocess.STDOUT,
             start_new_session=True,
+            preexec_fn=raise_open_files if preset else None,
         )  # fmt: skip
         self._reader = asyncio.create_task(self._read_log(self.process))
         try:

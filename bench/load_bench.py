@@ -1,0 +1,297 @@
+"""Benchmark: `wicct load` against a raw asyncio websockets client, side by side in one run
+against the same Kamailio (issue 12).
+
+One SUT host (`python -m harness.load.host`: Kamailio with the driver's load preset, and
+wicct's light IMS core behind it, which challenges and verifies digest) serves every run:
+  1. REGISTER rate at 10 and 1,000 users: the raw client (`--baseline`, in a process of its
+     own: asyncio `websockets` connections registering back to back, digest answered) and
+     `wicct load --scenario register --reregister-interval 0`; the steady rate of each
+     (after every user connected) and their ratio (target ≥ 0.9).
+  2. The harness's memory per connection: `wicct load --scenario idle` at 10, 1,000 and
+     5,000 users, (peak RSS of Locust's processes at N − at 10) / (connections held at N −
+     at 10) (target ≤ 40 KiB; ≥ 5,000 connections held).
+  3. A two-worker run (`--workers 2`) at 1,000 registering users.
+Every REGISTER goes through Kamailio to the light core and back, for both clients. The
+machine may be shared: the figures are printed with the number of cores and the load
+average before the run.
+
+    .venv/bin/python bench/load_bench.py [--time 10] [--large 1000] [--idle 1000,5000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import resource
+import secrets
+import signal
+import ssl
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from harness.load.host import READY  # noqa: E402
+from harness.load.run import LoadOptions, run_load  # noqa: E402
+from harness.profiles import load_profile  # noqa: E402
+from harness.sip import (  # noqa: E402
+    build_digest_authorization,
+    build_request,
+    new_branch,
+    new_tag,
+    parse,
+    parse_challenge,
+)
+
+
+# -- the raw client (run with --baseline, in its own process) ---------------------------------
+def _register(user: str, host: str, call_id: str, tag: str, cseq: int, domain: str,
+              authorization: str | None) -> bytes:
+    fields = [("Via", f"SIP/2.0/WSS {host};branch={new_branch()}"), ("Max-Forwards", "70"),
+              ("To", f"<sip:{user}@{domain}>"), ("From", f"<sip:{user}@{domain}>;tag={tag}"),
+              ("Call-ID", call_id), ("CSeq", f"{cseq} REGISTER"),
+              ("Contact", f"<sip:{user}@{host};transport=ws>"), ("Expires", "600")]
+    if authorization:
+        fields.append(("Authorization", authorization))
+    return build_request("REGISTER", f"sip:{domain}", fields).to_bytes()
+
+
+async def _raw_user(context: ssl.SSLContext, args: argparse.Namespace, state: dict[str, Any]) -> None:
+    """One raw WIC: connect, wait for all, then REGISTER back to back (digest answered)."""
+    from websockets.asyncio.client import connect
+    from websockets.typing import Origin, Subprotocol
+
+    user = f"raw{os.getpid()}x{secrets.token_hex(4)}"
+    host = f"{secrets.token_hex(6)}.invalid"
+    call_id, tag, cseq, nc = f"{secrets.token_hex(10)}@{host}", new_tag(), 0, 0
+    challenge = None
+    async with connect(args.url, ssl=context, server_hostname=args.server_hostname,
+                       origin=Origin(args.origin), subprotocols=[Subprotocol("sip")],
+                       max_size=None, compression=None, open_timeout=120) as ws:
+        state["connected"] += 1
+        if state["connected"] == args.users:
+            state["all"].set()
+        await state["all"].wait()
+        while time.monotonic() < state["until"]:
+            cseq += 1
+            authorization = None
+            if challenge is not None:
+                nc += 1
+                authorization = build_digest_authorization(
+                    username=f"{user}@{args.domain}", realm=challenge.param("realm") or args.domain,
+                    password=args.password, method="REGISTER", uri=f"sip:{args.domain}",
+                    nonce=challenge.param("nonce") or "", qop="auth", nc=nc)
+            await ws.send(_register(user, host, call_id, tag, cseq, args.domain, authorization).decode())
+            while True:
+                data = await ws.recv()
+                payload = data.encode() if isinstance(data, str) else data
+                if payload.strip(b"\r\n"):
+                    break
+            response = parse(payload).message
+            if response.status == 401:
+                challenge = parse_challenge(response.header("WWW-Authenticate") or "")
+            elif response.status == 200 and time.monotonic() >= state["from"]:
+                state["registered"] += 1
+
+
+async def _raw(args: argparse.Namespace) -> dict[str, Any]:
+    context = ssl.create_default_context(cafile=args.ca)
+    state: dict[str, Any] = {"connected": 0, "all": asyncio.Event(), "registered": 0,
+                             "until": float("inf"), "from": float("inf")}
+    tasks = [asyncio.create_task(_raw_user(context, args, state)) for _ in range(args.users)]
+    await asyncio.wait_for(state["all"].wait(), 180)
+    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    state["from"] = time.monotonic() + 1.0  # a second to settle, then measure
+    state["until"] = state["from"] + args.time
+    done, _ = await asyncio.wait(tasks, timeout=args.time + 60)
+    errors = [repr(t.exception()) for t in done if t.exception() is not None]
+    return {"users": args.users, "registered": state["registered"],
+            "rate": state["registered"] / args.time, "rss_kib_connected": rss,
+            "errors": len(errors), "first_error": errors[0] if errors else None}
+
+
+# -- the comparison ------------------------------------------------------------------------
+def steady_rate(load: dict[str, Any], users: int, spawn_rate: float) -> float:
+    """REGISTER 200s per second once every user is spawned and connected, the last second
+    left out (Locust stops users in it)."""
+    series = load["rate_over_time"]
+    ramp = int(users / spawn_rate) + 2
+    window = [n for t, n in series[ramp:-1]]
+    return sum(window) / len(window) if window else 0.0
+
+
+def raw_run(ready: dict[str, Any], profile: Any, users: int, seconds: float) -> dict[str, Any]:
+    command = [sys.executable, __file__, "--baseline", "--url", ready["ws_url"], "--ca", ready["ca_pem"],
+               "--server-hostname", ready["host"], "--origin", profile.wwsf_origin,
+               "--domain", profile.domain, "--users", str(users), "--time", str(seconds)]
+    env = {**os.environ, "WICCT_BENCH_PASSWORD": profile.password}
+    done = subprocess.run(command, capture_output=True, text=True, timeout=seconds + 300, env=env)
+    if done.returncode != 0:
+        return {"rate": 0.0, "error": done.stderr[-500:]}
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def wicct_run(out: Path, hostdir: Path, profile_path: Path, scenario: str, users: int,
+              seconds: float, workers: int = 0) -> dict[str, Any]:
+    spawn = float(min(users, 500))
+    options = LoadOptions(profile=profile_path, users=users, spawn_rate=spawn,
+                          time_s=seconds + users / spawn + 3, scenario=scenario, out=out,
+                          workers=workers, reregister_interval=0.0, keepalive_interval=20.0,
+                          response_timeout=10.0, attach=hostdir)
+    code = run_load(options, say=lambda text: None)
+    load = json.loads((out / "report.json").read_text())["load"]
+    load["exit"] = code
+    load["steady_rate"] = steady_rate(load, users, spawn)
+    return load
+
+
+class Host:
+    """The one SUT host of the bench; started again (and said so) when the SUT died."""
+
+    def __init__(self, profile_path: Path, workdir: Path) -> None:
+        self.profile_path = profile_path
+        self.workdir = workdir
+        self.process: subprocess.Popen[bytes] | None = None
+        self.dir = workdir
+        self.ready: dict[str, Any] = {}
+        self.starts = 0
+
+    def ensure(self, phase: str) -> dict[str, Any]:
+        if self.process is not None and self.process.poll() is None:
+            return self.ready
+        if self.process is not None:
+            print(f"  (the SUT died before {phase}: its log is in {self.dir / 'sut.log'}; started again)")
+        self.starts += 1
+        self.dir = self.workdir / f"host-{self.starts}"
+        self.dir.mkdir()
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "harness.load.host", "--profile", str(self.profile_path),
+             "--dir", str(self.dir)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            start_new_session=True, cwd=ROOT)
+        deadline = time.monotonic() + 90
+        while not (self.dir / READY).exists() and time.monotonic() < deadline:
+            time.sleep(0.1)
+        time.sleep(0.2)
+        self.ready = json.loads((self.dir / READY).read_text())
+        if "error" in self.ready:
+            raise RuntimeError(f"the SUT did not start: {self.ready['error']}")
+        return self.ready
+
+    def dead(self) -> bool:
+        return self.process is None or self.process.poll() is not None
+
+    def once_more(self, phase: str, run: Any) -> Any:
+        """`run()` on a live SUT; when the SUT died or hung during it (Kamailio 5.6.3's TLS
+        workers do, see the README), said so, the SUT started again and `run()` tried once
+        more: the figures then come from the second try."""
+        self.ensure(phase)
+        result = run()
+        time.sleep(1.0)  # a SUT host whose Kamailio died is ending by now
+        crashed = isinstance(result, dict) and result.get("crash") or self.dead()
+        if crashed:
+            print(f"  (the SUT died or hung during {phase}: {self.dir / 'sut.log'}; started "
+                  "again, the run repeated once)")
+            self.stop()
+            self.process = None
+            self.ensure(phase)
+            result = run()
+        return result
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGTERM)
+            try:
+                self.process.wait(30)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.process.pid, signal.SIGKILL)
+
+
+def _crash(load: dict[str, Any]) -> str:
+    return f"; CRASH: {load['crash']['summary']}" if load["crash"] else ""
+
+
+def compare(args: argparse.Namespace) -> int:
+    from harness.builtin import resolve_profile
+
+    profile_path, _ = resolve_profile(args.profile)
+    profile = load_profile(profile_path)
+    workdir = Path(tempfile.mkdtemp(prefix="wicct-load-bench-"))
+    print(f"machine: {os.cpu_count()} cores, load average {os.getloadavg()[0]:.2f} before the run "
+          "(shared with other sessions: figures are indicative)")
+    host = Host(profile_path, workdir)
+    try:
+        ready = host.ensure("the first run")
+        print(f"SUT: {ready['driver']} at {ready['ws_url']} (pid {ready['sut_pid']})")
+        for users in (args.small, args.large):
+            raw = host.once_more(f"the raw client at {users}",
+                                 lambda u=users: raw_run(host.ready, profile, u, args.time))
+            load = host.once_more(f"wicct load at {users}", lambda u=users: wicct_run(
+                workdir / f"register-{u}", host.dir, profile_path, "register", u, args.time))
+            ratio = load["steady_rate"] / raw["rate"] if raw.get("rate") else 0.0
+            print(f"REGISTER at {users} users: raw asyncio {raw.get('rate', 0):.0f}/s, wicct load "
+                  f"{load['steady_rate']:.0f}/s, ratio {ratio:.2f} (target ≥ 0.9); wicct: "
+                  f"{len(load['violations'])} violation kinds, errors {load['errors'] or 'none'}, "
+                  f"p50 {load['latency'].get('REGISTER', {}).get('percentiles_ms', {}).get('p50')} ms"
+                  + (f"; raw errors {raw.get('errors')} {raw.get('first_error') or raw.get('error') or ''}"
+                     if raw.get("errors") or raw.get("error") else "") + _crash(load))
+            if users == args.large and raw.get("rss_kib_connected"):
+                print(f"  raw client memory: {raw['rss_kib_connected'] / users:.0f} KiB per connection "
+                      f"(whole process, {users} connections)")
+        base = host.once_more("idle at 10", lambda: wicct_run(
+            workdir / "idle-10", host.dir, profile_path, "idle", 10, 3))
+        for users in args.idle:
+            idle = host.once_more(f"idle at {users}", lambda u=users: wicct_run(
+                workdir / f"idle-{u}", host.dir, profile_path, "idle", u, 5))
+            held = idle["peak_connections"] - base["peak_connections"]
+            per = (idle["harness_rss_peak_kib"] - base["harness_rss_peak_kib"]) / max(1, held)
+            print(f"idle {users} users: {idle['peak_connections']} connections held, Locust RSS "
+                  f"{idle['harness_rss_peak_kib'] / 1024:.0f} MiB, {per:.1f} KiB per connection "
+                  f"(target ≤ 40); errors {idle['errors'] or 'none'}{_crash(idle)}")
+        two = host.once_more("the two-worker run", lambda: wicct_run(
+            workdir / "workers-2", host.dir, profile_path, "register", args.large, args.time,
+            workers=2))
+        print(f"two workers, {args.large} users: {two['steady_rate']:.0f} REGISTER/s steady, "
+              f"{two['peak_connections']} connections, errors {two['errors'] or 'none'}, "
+              f"{len(two['violations'])} violation kinds{_crash(two)}")
+        print(f"reports under {workdir}")
+        return 0
+    except RuntimeError as exc:
+        print(exc)
+        return 2
+    finally:
+        host.stop()
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--baseline", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--url")
+    parser.add_argument("--ca")
+    parser.add_argument("--server-hostname", default="127.0.0.1")
+    parser.add_argument("--origin")
+    parser.add_argument("--domain")
+    parser.add_argument("--users", type=int, default=10)
+    parser.add_argument("--profile", default="kamailio-epcscf")
+    parser.add_argument("--time", type=float, default=10.0, help="seconds measured per run")
+    parser.add_argument("--small", type=int, default=10)
+    parser.add_argument("--large", type=int, default=1000)
+    parser.add_argument("--idle", type=lambda t: [int(x) for x in t.split(",")], default=[1000, 5000])
+    args = parser.parse_args()
+    if args.baseline:
+        args.password = os.environ.get("WICCT_BENCH_PASSWORD", "")
+        _, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+        resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+        print(json.dumps(asyncio.run(_raw(args))))
+        return 0
+    return compare(args)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

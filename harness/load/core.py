@@ -1,0 +1,120 @@
+"""A light IMS core for load runs: the next hop of the eP-CSCF under test, on UDP.
+
+The conformance core stub (`harness.actors.core`) records every message on a case's
+timeline and answers each INVITE with a fresh aiortc peer: right for a case, too heavy for
+thousands of registrations. This one answers as an S-CSCF with a registrar and a callee
+would, and keeps counts only:
+  REGISTER  Digest challenge (RFC 3261 §22.1, one nonce per run) and verification
+            (§22.4, `harness.sip.verify_digest`); 200 echoing Contact and Path (§10.3,
+            RFC 3327 §5.3). With web credentials the eP-CSCF authenticated the WIC (TNA):
+            no challenge.
+  INVITE    180, then (5 ms later) 200 with an answer made once: aiortc's answer to a JSEP offer, or a
+            plain RTP/AVP answer to an offer an eIMS-AGW rewrote (`harness.sdp.plain`).
+  ACK       nothing; anything else 200.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import secrets
+from collections import Counter
+
+from harness.sdp.plain import is_plain, plain_answer, plain_media
+from harness.sip import (
+    SipMessage,
+    SipParseError,
+    build_digest_challenge,
+    build_response,
+    new_tag,
+    parse,
+    verify_digest,
+)
+
+RING_S = 0.005  # between the 180 and the 200
+PLAIN_PORT = 9  # RFC 3264 §6: a real port is not needed, no media flows in a load run
+
+
+class LoadCore(asyncio.DatagramProtocol):
+    def __init__(self, *, host: str, realm: str, password: str, challenge: bool, answer: str) -> None:
+        self.host = host
+        self.realm = realm
+        self.password = password
+        self.challenge = challenge
+        self.answer = answer  # the JSEP answer made once
+        self.nonce = secrets.token_hex(16)
+        self.port = 0
+        self.counts: Counter[str] = Counter()
+        self._transport: asyncio.DatagramTransport | None = None
+        self._tags: dict[str, str] = {}
+
+    async def start(self) -> None:
+        loop = asyncio.get_running_loop()
+        transport, _ = await loop.create_datagram_endpoint(lambda: self, local_addr=(self.host, 0))
+        self._transport = transport
+        self.port = transport.get_extra_info("sockname")[1]
+
+    def stop(self) -> None:
+        if self._transport is not None:
+            self._transport.close()
+            self._transport = None
+
+    def datagram_received(self, data: bytes, addr: tuple[str, int]) -> None:
+        if not data.strip(b"\r\n"):
+            return  # RFC 5626 keep-alive
+        try:
+            message = parse(data).message
+        except SipParseError:
+            self.counts["unparsable"] += 1
+            return
+        if not message.is_request:
+            self.counts["responses"] += 1
+            return
+        method = message.method.upper()
+        self.counts[method] += 1
+        if method == "ACK":
+            return
+        if method == "REGISTER":
+            self._register(message, addr)
+        elif method == "INVITE":
+            self._invite(message, addr)
+        else:
+            self._send(build_response(message, 200, to_tag=new_tag()), addr)
+
+    def _register(self, message: SipMessage, addr: tuple[str, int]) -> None:
+        if self.challenge:
+            credentials = [v for v in message.header_values("Authorization")
+                           if v.lower().startswith("digest")]
+            if not any(verify_digest(c, password=self.password, method="REGISTER",
+                                     realm=self.realm, nonce=self.nonce) for c in credentials):
+                self.counts["REGISTER challenged"] += 1
+                challenge = build_digest_challenge(self.realm, self.nonce)
+                self._send(build_response(message, 401, to_tag=new_tag(),
+                                          headers=[("WWW-Authenticate", challenge)]), addr)
+                return
+        elif any('integrity-protected="auth-done"' in v for v in message.header_values("Authorization")):
+            self.counts["REGISTER TNA"] += 1  # asserted by the eP-CSCF (TS 33.203 Annex U)
+        echoed = [("Contact", f"{c};expires={message.header('Expires') or 600}")
+                  for c in message.header_values("Contact")]
+        echoed += [("Path", p) for p in message.header_values("Path")]
+        self._send(build_response(message, 200, to_tag=new_tag(), headers=echoed), addr)
+
+    def _invite(self, message: SipMessage, addr: tuple[str, int]) -> None:
+        tag = self._tags.setdefault(message.call_id, new_tag())
+        contact = [("Contact", f"<sip:callee@{self.host}:{self.port};transport=udp>")]
+        self._send(build_response(message, 180, to_tag=tag, headers=contact), addr)
+        offer = message.body.decode("utf-8", "replace")
+        if is_plain(offer):
+            answer = plain_answer(offer, self.host, [PLAIN_PORT] * len(plain_media(offer)),
+                                  secrets.randbelow(2**31))
+        else:
+            answer = self.answer
+        ok = build_response(message, 200, to_tag=tag, headers=contact, body=answer.encode(),
+                            content_type="application/sdp")
+        self._tags.pop(message.call_id, None)
+        # the callee answers a moment after it rang: sent back to back over UDP, a proxy
+        # with several workers may relay the 200 before the 180 (seen with Kamailio)
+        asyncio.get_running_loop().call_later(RING_S, self._send, ok, addr)
+
+    def _send(self, message: SipMessage, addr: tuple[str, int]) -> None:
+        if self._transport is not None:
+            self._transport.sendto(message.to_bytes(), addr)

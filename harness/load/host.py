@@ -1,0 +1,168 @@
+"""The SUT's side of a load run, in a process of its own: `python -m harness.load.host`.
+
+An asyncio process (never gevent): it starts the light IMS core (`core.py`), brings the
+eP-CSCF up through the profile's driver with that core as its next hop (the reference
+eP-CSCF runs inside this process; Kamailio as its child, with the driver's load preset),
+makes one JSEP offer and its answer with aiortc (with web credentials, starts wicct's token
+issuer and mints the users' Bearer token into a private file), then writes `ready.json` into DIR (the
+URL, the CA, the SUT's process id, the offer) and serves until SIGTERM or SIGINT, or until
+the SUT's own process ends (exit status 3). It then stops the SUT and writes the SUT's log
+(`sut.log`) and the core's counts (`core.json`).
+A start-up failure is written as `ready.json` with `error` (and the exit status is 2).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import dataclasses
+import json
+import os
+import signal
+from pathlib import Path
+from typing import Any
+
+from harness.load.core import LoadCore
+from harness.pki import Pki
+from harness.profiles import Profile, load_profile
+from harness.suts.base import EpcscfDriver, EpcscfEnv, SutUnavailable, start_within
+from harness.suts.registry import make_driver
+from harness.yamlmarks import DocumentError
+
+READY = "ready.json"
+BEARER = "bearer.secret"  # the Bearer token the load users register with (0600)
+
+
+def load_profile_for(profile: Profile) -> Profile:
+    """The profile with the driver's load preset turned on where the driver has one."""
+    if profile.driver == "kamailio":
+        options = {"load_preset": True, **profile.driver_options}
+        return dataclasses.replace(profile, driver_options=options)
+    return profile
+
+
+async def _media() -> tuple[str, str]:
+    """A JSEP offer and the answer to it, made once by aiortc (RFC 8829 §5.2, §5.3)."""
+    from harness.sdp.jsep import make_answer, make_offer
+
+    offer = await make_offer(("audio",))
+    answer = await make_answer(offer.sdp)
+    sdps = offer.sdp, answer.sdp
+    await offer.close()
+    await answer.close()
+    return sdps
+
+
+async def _until_stopped_or_dead(driver: EpcscfDriver, stop: asyncio.Event) -> bool:
+    """Serve until asked to stop (False) or until the SUT's own process ends (True); then
+    the rest of its process group goes too (workers a dead Kamailio left behind)."""
+    process = getattr(driver, "process", None)
+    if not isinstance(process, asyncio.subprocess.Process):
+        await stop.wait()
+        return False
+    stopping = asyncio.ensure_future(stop.wait())
+    dying = asyncio.ensure_future(process.wait())
+    await asyncio.wait((stopping, dying), return_when=asyncio.FIRST_COMPLETED)
+    stopping.cancel()
+    dying.cancel()
+    if process.returncode is None:
+        return False
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(process.pid, signal.SIGKILL)
+    return True
+
+
+def _sut_pid(driver: EpcscfDriver) -> tuple[int, bool]:
+    """The SUT's process id and whether watching it tells the SUT's life: the driver's
+    child (Kamailio), or this process for the in-process reference; an external SUT has
+    none (its crash shows as connections refused)."""
+    process = getattr(driver, "process", None)
+    pid = getattr(process, "pid", None)
+    if isinstance(pid, int):
+        return pid, True
+    return os.getpid(), driver.name == "reference"
+
+
+async def serve(profile_path: Path, workdir: Path) -> int:
+    ready = workdir / READY
+    try:
+        profile = load_profile_for(load_profile(profile_path))
+    except (DocumentError, OSError) as exc:
+        ready.write_text(json.dumps({"error": f"profile: {exc}"}))
+        return 2
+    if profile.role != "epcscf":
+        ready.write_text(json.dumps({"error": f"load runs against an eP-CSCF; {profile.id} is a "
+                                     f"{profile.role} profile"}))
+        return 2
+    bearer = "web-credentials" in profile.features
+    offer, answer = await _media()
+    # with web credentials the eP-CSCF authenticates the WIC and asserts it (TNA): the core
+    # does not challenge (TS 33.203 Annex U; SEED 5.Y.1.3)
+    core = LoadCore(host="127.0.0.1", realm=profile.domain, password=profile.password,
+                    challenge="digest" in profile.features and not bearer, answer=answer)
+    await core.start()
+    pki = Pki(workdir / "pki")
+    issuer = None
+    if bearer:  # wicct's token issuer, the WWSF's authorization server (RFC 8898 §2.2)
+        from harness.actors.token_issuer import TokenIssuer
+        from harness.evidence import Timeline
+
+        issuer = TokenIssuer(Timeline(), profile.auth.tokens, pki)
+        await issuer.start()
+        token = issuer.mint("valid", impi=profile.impi, impus=(profile.impu,)).token
+        secret = workdir / BEARER
+        secret.write_text(token, encoding="utf-8")  # a secret: read and removed by run.py
+        secret.chmod(0o600)
+    driver = make_driver(profile)
+    if not isinstance(driver, EpcscfDriver):
+        ready.write_text(json.dumps({"error": f"driver {profile.driver!r} is not an eP-CSCF driver"}))
+        return 2
+    log_lines: list[str] = []
+    env = EpcscfEnv(profile=profile, pki=pki, core_host=core.host, core_port=core.port,
+                    core_transport="udp", workdir=workdir / "sut", log=log_lines.append,
+                    issuer=issuer.endpoint() if issuer is not None else None)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    status = 0
+    try:
+        endpoint = await start_within(driver.start(env), profile, f"{profile.driver} eP-CSCF")
+        facts: dict[str, Any] = {
+            "ws_url": endpoint.ws_url, "ca_pem": str(endpoint.ca_pem) if endpoint.ca_pem else None,
+            "host": endpoint.host, "sut_pid": _sut_pid(driver)[0], "watched": _sut_pid(driver)[1],
+            "host_pid": os.getpid(),
+            "driver": profile.driver, "profile": profile.id, "offer": offer,
+            "challenge": core.challenge, "bearer": bearer, "log": log_lines,
+        }
+        ready.write_text(json.dumps(facts))
+        if await _until_stopped_or_dead(driver, stop):
+            status = 3  # the SUT died: its log is written now, for the run's crash report
+    except SutUnavailable as exc:
+        ready.write_text(json.dumps({"error": f"{exc.label} ({exc.kind}): {exc}"}))
+        status = 2
+    finally:
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(driver.stop(), 10.0)
+        core.stop()
+        if issuer is not None:
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(issuer.stop(), 5.0)
+        (workdir / "sut.log").write_text(driver.log_text(), encoding="utf-8")
+        (workdir / "core.json").write_text(json.dumps(dict(core.counts)))
+        pki.close()
+    return status
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(prog="python -m harness.load.host")
+    parser.add_argument("--profile", required=True, type=Path)
+    parser.add_argument("--dir", required=True, type=Path)
+    args = parser.parse_args()
+    args.dir.mkdir(parents=True, exist_ok=True)
+    return asyncio.run(serve(args.profile, args.dir))
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,128 @@
+"""What each received message is judged on under load: the conformance checks themselves.
+
+Pure functions (no socket, no gevent). A received WebSocket message becomes the timeline
+entries the conformance cases record (`ws.message`, then `sip` with any excess, or
+`sip.error`), and the same checks of `harness.checks` judge them: one SIP message per
+WebSocket message (RFC 7118 §5, the rule of WIC-FR-01 applied to the eP-CSCF), valid UTF-8
+in text messages (RFC 7118 §4.2, BOTH-FR-09), only SIP and keep-alives (BOTH-FR-10,
+informational) and, per connection, the 101 (EPC-HS-01). A FAIL or INFORMATIONAL becomes
+a `Violation`; a PASS is counted by the caller as a message judged.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from harness.checks import framing, handshake
+from harness.checks.framing import Judgement
+from harness.evidence import (
+    HTTP_REQUEST,
+    HTTP_RESPONSE,
+    SIP,
+    SIP_ERROR,
+    WS_MESSAGE,
+    Entry,
+    Redactor,
+)
+from harness.sip import SipMessage, SipParseError, is_keepalive, parse
+from harness.verdicts import Verdict
+
+ACTOR = "wic"  # the load users stand where the WIC emulator stands in the cases
+SAMPLE = 400  # characters of a violating message kept as its evidence sample
+
+
+@dataclass(frozen=True)
+class Violation:
+    """A check that did not pass on a message received under load."""
+
+    check: str  # the function of harness.checks
+    requirement: str
+    clause: str
+    strength: str
+    verdict: str  # FAIL or INFORMATIONAL
+    reason: str
+    sample: str  # the message (or the 101) it was judged on, secrets redacted by their
+    # shape (harness.evidence), cut to SAMPLE characters
+
+
+@dataclass(frozen=True)
+class Rule:
+    check: Callable[[list[Entry], str], Judgement | None]
+    requirement: str
+    clause: str
+    strength: str
+
+
+MESSAGE_RULES = (
+    Rule(framing.one_sip_message_per_ws_message, "WIC-FR-01 (applied to the eP-CSCF)",
+         "RFC 7118 §5", "shall"),
+    Rule(framing.text_is_utf8, "BOTH-FR-09", "RFC 7118 §4.2; RFC 6455 §8.1", "shall"),
+    Rule(framing.only_sip_and_keepalives, "BOTH-FR-10", "RFC 7118 §4.1", "may"),
+)
+HANDSHAKE_RULE = Rule(handshake.accepts_valid, "EPC-HS-01", "RFC 7118 §4.1", "shall")
+
+
+def _entry(seq: int, kind: str, direction: str, data: dict[str, object]) -> Entry:
+    return Entry(seq=seq, t=0.0, actor=ACTOR, kind=kind, summary="", direction=direction,
+                 conn="load", data=data)
+
+
+def message_entries(opcode: str, payload: bytes) -> tuple[list[Entry], SipMessage | None]:
+    """The entries the conformance WIC emulator records for one received WebSocket message,
+    and the SIP message when it parses (None for a keep-alive or junk)."""
+    text: str | bytes = payload
+    if opcode == "text":
+        try:
+            text = payload.decode("utf-8")
+        except UnicodeDecodeError:
+            text = payload
+    entries = [_entry(1, WS_MESSAGE, "rx", {"opcode": opcode, "length": len(payload),
+                                             "payload": text, "frames": []})]
+    if is_keepalive(payload):
+        return entries, None
+    try:
+        result = parse(payload)
+    except SipParseError as exc:
+        entries.append(_entry(2, SIP_ERROR, "rx", {"raw": payload, "offset": exc.offset,
+                                                    "reason": exc.reason, "ws_message": 1}))
+        return entries, None
+    message = result.message
+    data: dict[str, object] = {"raw": payload, "start_line": message.start_line,
+                               "call_id": message.call_id, "ws_message": 1, "opcode": opcode}
+    if result.excess:
+        data["excess"] = result.excess
+    entries.append(_entry(2, SIP, "rx", data))
+    return entries, message
+
+
+def judge_message(opcode: str, payload: bytes) -> tuple[SipMessage | None, list[Violation]]:
+    """One received WebSocket message judged by every message rule."""
+    entries, message = message_entries(opcode, payload)
+    return message, _violations(MESSAGE_RULES, entries, lambda: payload.decode("utf-8", "replace"))
+
+
+def judge_handshake(request_headers: list[list[str]], status: int,
+                    response_headers: list[list[str]]) -> list[Violation]:
+    """EPC-HS-01 on one connection's 101: `sip` selected, Sec-WebSocket-Accept right."""
+    entries = [
+        _entry(1, HTTP_REQUEST, "tx", {"headers": request_headers}),
+        _entry(2, HTTP_RESPONSE, "rx", {"headers": response_headers, "status": status,
+                                        "raw": "", "error": None}),
+    ]
+    return _violations((HANDSHAKE_RULE,), entries, lambda: f"HTTP/1.1 {status}\r\n" + "".join(
+        f"{k}: {v}\r\n" for k, v in response_headers))
+
+
+def _violations(rules: tuple[Rule, ...], entries: list[Entry],
+                shown: Callable[[], str]) -> list[Violation]:
+    """The rules' non-PASS judgements; `shown` (the sample) is made only for those."""
+    found = []
+    for rule in rules:
+        judgement = rule.check(entries, ACTOR)
+        if judgement is None or judgement.verdict is Verdict.PASS:
+            continue
+        found.append(Violation(rule.check.__name__, rule.requirement, rule.clause, rule.strength,
+                               judgement.verdict.value, judgement.reason,
+                               Redactor().text(shown())[:SAMPLE]))  # tokens, digest responses
+    return found

@@ -1,0 +1,233 @@
+"""One WIC's SIP-over-WebSocket connection on a blocking socket (RFC 7118, RFC 6455).
+
+The frames are websockets' sans-I/O `ClientProtocol`; this module only moves its bytes
+over a TLS socket. In Locust's process gevent has patched `socket` and `ssl`, so a
+blocking call here yields to the other users. Nothing here decides a verdict: what was
+received is handed back (with the handshake's headers) for `judge.py`.
+"""
+
+from __future__ import annotations
+
+import socket
+import ssl
+import time
+from dataclasses import dataclass, field
+
+from websockets.client import ClientProtocol
+from websockets.datastructures import Headers
+from websockets.exceptions import InvalidHandshake
+from websockets.frames import Frame, Opcode
+from websockets.http11 import Response
+from websockets.protocol import State
+from websockets.typing import Origin, Subprotocol
+from websockets.uri import parse_uri
+
+READ_SIZE = 65536
+
+
+class WireError(Exception):
+    """The connection could not be opened or was lost; `cause` is the word the load report
+    counts it under (refused, reset, eof, timeout, tls, handshake, closed...)."""
+
+    def __init__(self, cause: str, detail: str) -> None:
+        super().__init__(f"{cause}: {detail}")
+        self.cause = cause
+        self.detail = detail
+
+
+@dataclass(frozen=True)
+class Handshake:
+    """The upgrade as it happened: what EPC-HS-01 is judged on."""
+
+    request_headers: list[list[str]]
+    status: int
+    response_headers: list[list[str]]
+    error: str | None
+
+
+@dataclass(frozen=True)
+class Message:
+    """One reassembled WebSocket data message (RFC 6455 §5.4)."""
+
+    opcode: str  # "text" | "binary"
+    payload: bytes
+    at: float  # time.monotonic() when its last frame arrived
+
+
+@dataclass
+class Wire:
+    """A WebSocket to the eP-CSCF: `open()`, then `send()`/`receive()`; `close()` always."""
+
+    url: str
+    context: ssl.SSLContext | None
+    server_hostname: str
+    origin: str
+    timeout: float
+    sock: socket.socket | None = None
+    protocol: ClientProtocol | None = None
+    pongs: int = 0
+    _parts: list[bytes] = field(default_factory=list)
+    _opcode: str = "text"
+
+    def open(self) -> Handshake:
+        """TCP, TLS, then the upgrade offering `sip` with the WWSF's Origin (RFC 7118 §4.1)."""
+        uri = parse_uri(self.url)
+        try:
+            raw = socket.create_connection((uri.host, uri.port), timeout=self.timeout)
+        except ConnectionRefusedError as exc:
+            raise WireError("refused", str(exc)) from exc
+        except TimeoutError as exc:
+            raise WireError("connect-timeout", str(exc)) from exc
+        except OSError as exc:
+            raise WireError("connect-error", str(exc)) from exc
+        raw.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        self.sock = raw
+        if self.context is not None:
+            try:
+                self.sock = self.context.wrap_socket(raw, server_hostname=self.server_hostname)
+            except ssl.SSLError as exc:
+                raw.close()
+                raise WireError("tls", str(exc)) from exc
+            except OSError as exc:
+                raw.close()
+                raise WireError(_cause(exc), str(exc)) from exc
+        self.protocol = ClientProtocol(
+            uri, origin=Origin(self.origin), subprotocols=[Subprotocol("sip")], max_size=None
+        )
+        request = self.protocol.connect()
+        self.protocol.send_request(request)
+        self._flush()
+        response: Response | None = None
+        while response is None:
+            self._read()
+            for event in self.protocol.events_received():
+                if isinstance(event, Response):
+                    response = event
+        error = self.protocol.handshake_exc
+        facts = Handshake(_pairs(request.headers), response.status_code, _pairs(response.headers),
+                          f"{type(error).__name__}: {error}" if error is not None else None)
+        if error is not None or self.protocol.state is not State.OPEN:
+            self.close()
+            if isinstance(error, InvalidHandshake):
+                raise HandshakeRefused(facts)
+            raise WireError("handshake", facts.error or f"HTTP {response.status_code}")
+        return facts
+
+    def send(self, data: bytes) -> None:
+        """One SIP message (or a CRLF keep-alive) as one text message (RFC 7118 §5)."""
+        self._need().send_text(data)
+        self._flush()
+
+    def ping(self, payload: bytes) -> None:
+        """A Ping (RFC 6455 §5.5.2); the Pong is counted in `pongs`."""
+        self._need().send_ping(payload)
+        self._flush()
+
+    def receive(self, until: float) -> list[Message]:
+        """The data messages that arrive before monotonic time `until` (at least one, unless
+        the time runs out: then an empty list). Pings are answered by the protocol."""
+        messages: list[Message] = []
+        while not messages:
+            left = until - time.monotonic()
+            if left <= 0:
+                return messages
+            self._read(left)
+            messages = self._drain()
+        return messages
+
+    def close(self) -> None:
+        sock, self.sock = self.sock, None
+        if sock is None:
+            return
+        try:
+            if self.protocol is not None and self.protocol.state is State.OPEN:
+                self.protocol.send_close(1000)
+                for data in self.protocol.data_to_send():
+                    if data:
+                        sock.sendall(data)
+        except OSError:
+            pass
+        finally:
+            sock.close()
+
+    # -- bytes ---------------------------------------------------------------------------
+    def _need(self) -> ClientProtocol:
+        if self.protocol is None or self.sock is None or self.protocol.state is not State.OPEN:
+            raise WireError("closed", "the WebSocket is not open")
+        return self.protocol
+
+    def _flush(self) -> None:
+        assert self.protocol is not None and self.sock is not None
+        for data in self.protocol.data_to_send():
+            if not data:
+                continue  # the EOF marker: the socket is closed by close()
+            try:
+                self.sock.sendall(data)
+            except OSError as exc:
+                raise WireError(_cause(exc), str(exc)) from exc
+
+    def _read(self, timeout: float | None = None) -> None:
+        assert self.protocol is not None
+        if self.sock is None:
+            raise WireError("closed", "the WebSocket is closed")
+        self.sock.settimeout(self.timeout if timeout is None else timeout)
+        try:
+            data = self.sock.recv(READ_SIZE)
+        except TimeoutError:
+            if timeout is None:
+                raise WireError("timeout", f"nothing within {self.timeout:g} s") from None
+            return
+        except ssl.SSLError as exc:
+            raise WireError("tls", str(exc)) from exc
+        except OSError as exc:
+            raise WireError(_cause(exc), str(exc)) from exc
+        if not data:
+            self.protocol.receive_eof()
+            raise WireError("eof", "the SUT closed the TCP connection")
+        self.protocol.receive_data(data)
+        self._flush()
+
+    def _drain(self) -> list[Message]:
+        assert self.protocol is not None
+        messages: list[Message] = []
+        for frame in self.protocol.events_received():
+            if not isinstance(frame, Frame):
+                continue
+            if frame.opcode is Opcode.PONG:
+                self.pongs += 1
+            elif frame.opcode in (Opcode.TEXT, Opcode.BINARY, Opcode.CONT):
+                if frame.opcode is not Opcode.CONT:
+                    self._opcode = "text" if frame.opcode is Opcode.TEXT else "binary"
+                self._parts.append(bytes(frame.data))
+                if frame.fin:
+                    messages.append(Message(self._opcode, b"".join(self._parts), time.monotonic()))
+                    self._parts = []
+            elif frame.opcode is Opcode.CLOSE:
+                code = self.protocol.close_code
+                raise WireError("closed", f"Close {code} from the SUT")
+        if self.protocol.state is not State.OPEN:  # the protocol failed the connection
+            raise WireError("protocol", f"websockets failed the connection: "
+                            f"{getattr(self.protocol, 'parser_exc', None)!r}")
+        return messages
+
+
+class HandshakeRefused(WireError):
+    """The SUT did not open the WebSocket (a non-101, or a 101 websockets refused)."""
+
+    def __init__(self, facts: Handshake) -> None:
+        super().__init__("handshake", facts.error or f"HTTP {facts.status}")
+        self.facts = facts
+
+
+def _pairs(headers: Headers) -> list[list[str]]:
+    return [[name, value] for name, value in headers.raw_items()]
+
+
+def _cause(exc: OSError) -> str:
+    if isinstance(exc, ConnectionRefusedError):
+        return "refused"
+    if isinstance(exc, ConnectionResetError | BrokenPipeError):
+        return "reset"
+    if isinstance(exc, TimeoutError):
+        return "timeout"
+    return "os-error"

@@ -1,0 +1,138 @@
+"""The load mode's pure parts: judging received messages with the conformance checks, the
+figures and their merge, the varied offer, the report section (issue 12). No Locust here:
+its import patches ssl, so it never enters the pytest process."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import sys
+
+from harness.load.judge import judge_handshake, judge_message
+from harness.load.report import rate_over_time, render_html, report, section
+from harness.load.stats import LoadStats, merge
+from harness.load.wic import vary_offer
+
+RESPONSE = (b"SIP/2.0 200 OK\r\nVia: SIP/2.0/WSS a.invalid;branch=z9hG4bK1\r\n"
+            b"From: <sip:a@x>;tag=1\r\nTo: <sip:a@x>;tag=2\r\nCall-ID: c1\r\nCSeq: 1 REGISTER\r\n"
+            b"Content-Length: 0\r\n\r\n")
+
+
+def test_a_whole_response_alone_in_its_message_passes_every_rule() -> None:
+    message, violations = judge_message("text", RESPONSE)
+    assert message is not None and message.status == 200
+    assert violations == []
+
+
+def test_two_sip_messages_in_one_websocket_message_is_a_fail_with_its_sample() -> None:
+    _, violations = judge_message("text", RESPONSE + RESPONSE)
+    [found] = [v for v in violations if v.check == "one_sip_message_per_ws_message"]
+    assert found.verdict == "FAIL" and found.strength == "shall" and found.clause == "RFC 7118 §5"
+    assert "more than one SIP message" in found.reason
+    assert found.sample.startswith("SIP/2.0 200 OK")
+
+
+def test_invalid_utf8_in_a_text_message_and_junk_are_judged() -> None:
+    _, bad_text = judge_message("text", RESPONSE.replace(b"c1", b"c\xff"))
+    assert {v.requirement for v in bad_text} >= {"BOTH-FR-09"}
+    _, junk = judge_message("text", b"hello, not SIP")
+    assert {v.verdict for v in junk} == {"FAIL", "INFORMATIONAL"}  # framing FAIL, BOTH-FR-10 info
+
+
+def test_a_crlf_keepalive_is_no_sip_and_no_violation() -> None:
+    message, violations = judge_message("text", b"\r\n")
+    assert message is None and violations == []
+
+
+def _accept(key: str) -> str:
+    digest = hashlib.sha1((key + "258EAFA5-E914-47DA-95CA-C5AB0DC85B11").encode()).digest()
+    return base64.b64encode(digest).decode()
+
+
+def test_the_101_is_judged_for_its_accept_and_subprotocol() -> None:
+    key = base64.b64encode(b"0123456789abcdef").decode()
+    request = [["Sec-WebSocket-Key", key], ["Sec-WebSocket-Protocol", "sip"]]
+    good = [["Sec-WebSocket-Accept", _accept(key)], ["Sec-WebSocket-Protocol", "sip"]]
+    assert judge_handshake(request, 101, good) == []
+    wrong = [["Sec-WebSocket-Accept", _accept("other")], ["Sec-WebSocket-Protocol", "sip"]]
+    [found] = judge_handshake(request, 101, wrong)
+    assert found.requirement == "EPC-HS-01" and "does not match the key" in found.reason
+
+
+def test_figures_of_two_processes_merge() -> None:
+    first, second = LoadStats(), LoadStats()
+    for stats, ms in ((first, 2.0), (second, 40.0)):
+        stats.requests["REGISTER"] += 1
+        stats.answered("REGISTER", 200, ms / 1000)
+        stats.opened()
+        stats.error("refused", "[Errno 111]")
+    _, violations = judge_message("text", RESPONSE + RESPONSE)
+    second.violation(violations[0])
+    second.violation(violations[0])
+    merged = merge([first.to_json(), second.to_json()])
+    assert merged["requests"] == {"REGISTER": 2} and merged["responses"] == {"REGISTER 200": 2}
+    assert merged["errors"] == {"refused": 2} and merged["peak_connections"] == 2
+    latency = merged["latency"]["REGISTER"]
+    assert latency["count"] == 2
+    assert 1.9 < latency["percentiles_ms"]["p50"] < 2.1 and 39 < latency["percentiles_ms"]["p100"] < 41
+    [(key, count)] = merged["violations"].items()
+    assert count == 2 and merged["violation_samples"][key]["check"] == "one_sip_message_per_ws_message"
+
+
+def test_each_call_varies_the_offer_made_once() -> None:
+    offer = ("v=0\r\no=- 123 456 IN IP4 0.0.0.0\r\ns=-\r\nt=0 0\r\nm=audio 9 UDP/TLS/RTP/SAVPF 111\r\n"
+             "a=ice-ufrag:abcd\r\na=ice-pwd:0123456789abcdef01234567\r\n")
+    first, second = vary_offer(offer), vary_offer(offer)
+    assert first != second
+    for varied in (first, second):
+        assert "o=- 123 " not in varied and "a=ice-ufrag:abcd" not in varied
+        assert "m=audio 9 UDP/TLS/RTP/SAVPF 111" in varied
+
+
+def test_the_rate_over_time_keeps_silent_seconds() -> None:
+    assert rate_over_time({"101": 5, "103": 7}, 100.2, 103.9) == [[0, 0], [1, 5], [2, 0], [3, 7]]
+
+
+def test_the_section_and_its_page_show_crash_violations_and_errors() -> None:
+    stats = LoadStats()
+    stats.answered("REGISTER", 200, 0.003)
+    stats.error("refused", "[Errno 111] Connection refused")
+    _, violations = judge_message("text", RESPONSE + RESPONSE)
+    stats.violation(violations[0])
+    figures = merge([stats.to_json()])
+    crash = {"at": "t", "after_s": 1.5, "how": "process 7 is gone", "pid": 7, "unanswered": 3,
+             "summary": "SUT crashed 1.5 s into the run (process 7 is gone); 3 request(s) left unanswered",
+             "log_tail": "last <line>"}
+    load = section(parameters={"scenario": "register", "users": 2, "spawn_rate": 2.0, "time_s": 3,
+                               "workers": 0}, sut={"profile": "ref"}, figures=figures, started=10.0,
+                   finished=12.0, crash=crash, core={})
+    assert load["final_responses"] == 1 and load["violations"][0]["count"] == 1
+    page = render_html(report(load, "a", "b"))
+    assert "SUT crashed 1.5 s" in page and "last &lt;line&gt;" in page
+    assert "refused" in page and "RFC 7118 §5" in page and "<svg" in page
+
+
+def test_locust_never_entered_this_process() -> None:
+    assert "locust" not in sys.modules and "gevent.monkey" not in sys.modules
+
+
+def test_an_unwatched_sut_refusing_after_it_served_is_taken_as_crashed() -> None:
+    from harness.load.run import refusals
+
+    stats = LoadStats()
+    stats.error("refused", "[Errno 111] Connection refused")
+    assert refusals(merge([stats.to_json()]), 0.0) is None  # never reached: not a crash
+    stats.opened()
+    crash = refusals(merge([stats.to_json()]), stats.error_first["refused"] - 2.0)
+    assert crash is not None and crash["after_s"] == 2.0 and "refused after 1 succeeded" in crash["how"]
+
+
+def test_a_sut_that_accepted_nothing_and_timed_out_is_reported_unresponsive() -> None:
+    from harness.load.run import unresponsive
+
+    stats = LoadStats()
+    stats.error("connect-timeout", "timed out")
+    crash = unresponsive(merge([stats.to_json()]), stats.error_first["connect-timeout"] - 1.0)
+    assert crash is not None and crash["how"].startswith("unresponsive") and crash["after_s"] == 1.0
+    stats.opened()  # one connection accepted: slow, not hung
+    assert unresponsive(merge([stats.to_json()]), 0.0) is None
