@@ -218,8 +218,32 @@ async def run_case(
             kept = timeline.redactor.text(text)[-SUT_LOG_CHARS:]
             timeline.add("sut", "sut.log", f"{name} log ({len(text)} chars)", text=kept)
 
+    stopped = _state_the_cap(ctx, stopped)
     verdict, reason = _verdict(ctx, stopped)
     return _result(case, profile, verdict, reason, ctx, started)
+
+
+def _state_the_cap(ctx: CaseContext, stopped: tuple[Verdict, str] | None) -> tuple[Verdict, str] | None:
+    """When the timeline counted entries instead of storing them (harness.evidence
+    MAX_ENTRIES), say so in a note and in every finding; entries counted past the hard cap
+    were not judged, so the case cannot PASS."""
+    timeline = ctx.timeline
+    summary = timeline.cap_summary()
+    if not summary:
+        return stopped
+    repeats = sorted(timeline.repeats.values(), key=lambda r: -r.count)
+    entry = timeline.add("runner", NOTE, summary, repeats=[r.to_json() for r in repeats[:64]])
+    said = f"evidence capped: {timeline.counted} entries counted, not stored (entry {entry.seq})"
+    ctx.findings[:] = [
+        dataclasses.replace(f, note=f"{f.note}; {said}" if f.note else said) for f in ctx.findings
+    ]
+    if timeline.hard_capped and stopped is None:
+        return (
+            Verdict.INCONCLUSIVE,
+            f"{timeline.hard_capped} evidence entries past the hard cap of {ev.HARD_MAX_ENTRIES} "
+            f"were counted, not judged (entry {entry.seq})",
+        )
+    return stopped
 
 
 def _verdict(ctx: CaseContext, stopped: tuple[Verdict, str] | None) -> tuple[Verdict, str]:
