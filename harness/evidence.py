@@ -52,10 +52,12 @@ REDACTED = "<redacted>"
 # counted, not stored: each distinct kind of frame stays in the timeline for the checks,
 # and `Timeline.repeats` says how many of each came. Past `HARD_MAX_ENTRIES`, every entry is
 # counted by kind only (`Timeline.hard_capped`), and the runner does not PASS the case.
-MAX_ENTRIES = 5000
-HARD_MAX_ENTRIES = 20000
+MAX_ENTRIES = 400  # the default run's largest case holds under 100
+HARD_MAX_ENTRIES = 2000
 MAX_FIELD = 32 * 1024  # report.json: a longer text or bytes value is `summarised`
 SUMMARY_HEAD = 256
+CASE_DATA = 512 * 1024  # report.json: past this many characters of a case's long values,
+# every value longer than 2 x SUMMARY_HEAD is `summarised` too
 RECENT_DROPPED = 256  # counted entries still found by `timeline[seq]` (the latest ones)
 
 # Credentials found by their shape, whoever made them (a SUT's own token is one wicct never
@@ -176,7 +178,7 @@ class Entry:
     conn: str = ""
     data: Mapping[str, Any] = field(default_factory=dict)
 
-    def to_json(self, redactor: Redactor | None = None) -> dict[str, Any]:
+    def to_json(self, redactor: Redactor | None = None, budget: "_Budget | None" = None) -> dict[str, Any]:
         return {
             "seq": self.seq,
             "t": round(self.t, 6),
@@ -185,7 +187,7 @@ class Entry:
             "direction": self.direction,
             "conn": self.conn,
             "summary": self.summary,
-            "data": _jsonable(self.data, redactor or Redactor()),
+            "data": _jsonable(self.data, redactor or Redactor(), budget),
         }
 
 
@@ -203,10 +205,26 @@ def summarised(value: str | bytes | bytearray) -> dict[str, Any]:
     return {"summarised": True, "length": len(value), "sha256": hashlib.sha256(data).hexdigest(), "head": head}
 
 
-def _jsonable(value: Any, redactor: Redactor) -> Any:
+class _Budget:
+    """Characters of long values one case still writes to report.json in full."""
+
+    def __init__(self, left: int = CASE_DATA) -> None:
+        self.left = left
+
+    def whole(self, value: str | bytes | bytearray) -> bool:
+        if len(value) <= 2 * SUMMARY_HEAD:
+            return True
+        if len(value) > MAX_FIELD or len(value) > self.left:
+            self.left = 0  # what comes later is summarised too: the report keeps time order
+            return False
+        self.left -= len(value)
+        return True
+
+
+def _jsonable(value: Any, redactor: Redactor, budget: _Budget | None = None) -> Any:
     # Texts were redacted when the entry was appended; what only becomes text here (keys,
     # the repr of an object such as an exception) is redacted here.
-    if isinstance(value, bytes | bytearray | str) and len(value) > MAX_FIELD:
+    if isinstance(value, bytes | bytearray | str) and not (budget or _Budget()).whole(value):
         return summarised(value)
     if isinstance(value, bytes | bytearray):
         try:
@@ -215,11 +233,11 @@ def _jsonable(value: Any, redactor: Redactor) -> Any:
             return {"hex": bytes(value).hex()}
     if isinstance(value, Mapping):
         return {
-            (k if isinstance(k, str) else redactor.text(str(k))): _jsonable(v, redactor)
+            (k if isinstance(k, str) else redactor.text(str(k))): _jsonable(v, redactor, budget)
             for k, v in value.items()
         }
     if isinstance(value, list | tuple | set | frozenset):
-        return [_jsonable(v, redactor) for v in value]
+        return [_jsonable(v, redactor, budget) for v in value]
     if isinstance(value, str | int | float | bool) or value is None:
         return value
     return redactor.text(repr(value))
@@ -725,5 +743,11 @@ class Timeline:
             and (conn is None or e.conn == conn)
         ]
 
+    def is_stored(self, seq: int) -> bool:
+        return seq in self._by_seq
+
     def to_json(self) -> list[dict[str, Any]]:
-        return [e.to_json(self.redactor) for e in self._entries]
+        """The stored entries for report.json, long values `summarised` past `MAX_FIELD`
+        each and past `CASE_DATA` in all."""
+        budget = _Budget()
+        return [e.to_json(self.redactor, budget) for e in self._entries]

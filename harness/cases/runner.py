@@ -235,7 +235,13 @@ def _state_the_cap(ctx: CaseContext, stopped: tuple[Verdict, str] | None) -> tup
     entry = timeline.add("runner", NOTE, summary, repeats=[r.to_json() for r in repeats[:64]])
     said = f"evidence capped: {timeline.counted} entries counted, not stored (entry {entry.seq})"
     ctx.findings[:] = [
-        dataclasses.replace(f, note=f"{f.note}; {said}" if f.note else said) for f in ctx.findings
+        dataclasses.replace(
+            f,
+            note=f"{f.note}; {said}" if f.note else said,
+            # a counted entry is cited through the note that counts it
+            evidence=tuple(sorted({s if timeline.is_stored(s) else entry.seq for s in f.evidence})),
+        )
+        for f in ctx.findings
     ]
     if timeline.hard_capped and stopped is None:
         return (
