@@ -299,6 +299,8 @@ def run_case_sync(case: Case, profile: Profile, pki: Pki, workdir: Path | None =
     from outside (harness.cases.watchdog), whatever its loop is doing."""
 
     def abandoned(watch: Watch) -> CaseResult:
+        if watch.state is None:  # it never armed: a wicct bug before its steps began
+            return error_result(case, profile, RuntimeError(watch.reason), time.monotonic())
         ctx, started = watch.state
         ctx.timeline.add("runner", NOTE, watch.reason)
         verdict, reason = _verdict(ctx, (Verdict.INCONCLUSIVE, watch.reason))
