@@ -627,10 +627,10 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         session.exitstatus = pytest.ExitCode.TESTS_FAILED  # `wicct run` makes this exit 2
     if state.out is None:
         return
+    ended = run_ending(state, exitstatus)  # first: it adds the cases that finished ahead
     if not state.run.cases:
         return
     state.run.finished = _dt.datetime.now(_dt.UTC)
-    ended = run_ending(state, exitstatus)
     if ended:
         state.run.notes.append(ended)
     write_run_reports(state)

@@ -100,3 +100,23 @@ def test_wicct_run_killed_by_an_internal_error_still_writes_its_report(tmp_path)
     assert any("internal error: MemoryError: simulated out of memory" in n for n in report["notes"])
     assert (out / "report.html").exists()
     assert "internal error: MemoryError" in proc.stderr  # and the terminal says why
+
+
+def test_an_interrupted_run_reports_the_cases_that_finished_ahead(tmp_path):
+    from concurrent.futures import Future
+
+    from harness.schedule import Scheduler
+
+    profile = plugin.load_profiles(plugin.DEFAULT_PROFILES)[0]
+    state = plugin.WicctState(profiles=[profile], out=tmp_path / "out", strict=False)
+    state.scheduler = Scheduler(2, lambda: None, lambda case, profile: _result("never"))  # type: ignore[arg-type, return-value]
+    finished: Future[CaseResult] = Future()
+    finished.set_result(_result("AHEAD-1"))
+    state.scheduler._futures["item"] = finished
+    state.scheduler._futures["pending"] = Future()  # still running: not in the report
+    session = SimpleNamespace(config=SimpleNamespace(stash={plugin.STATE: state}))
+    plugin.pytest_sessionfinish(session, pytest.ExitCode.INTERRUPTED)
+    report = json.loads((tmp_path / "out" / "report.json").read_text())
+    assert [c["id"] for c in report["cases"]] == ["AHEAD-1"]
+    assert any(n.startswith("run interrupted after 1 case(s) (with 1 that had finished ahead")
+               for n in report["notes"])
