@@ -54,14 +54,11 @@ async def after_upgrade(wire: Wire, behaviour: str) -> None:
     await AFTER_UPGRADE.get(behaviour, stall)(wire)
 
 
-async def _answer(
-    wire: Wire, reply: Callable[[bytes], list[bytes]], *, requests_only: bool = True
-) -> None:
-    """Read until the end; send `reply(message)`'s messages for each SIP request (each
-    message, when not `requests_only`)."""
+async def _answer(wire: Wire, reply: Callable[[bytes], list[bytes]]) -> None:
+    """Read until the end; send `reply(request)`'s messages for each SIP request."""
     while (messages := await wire.read_messages()) is not None:
         for message in messages:
-            if not requests_only or _is_request(message):
+            if _is_request(message):
                 for text in reply(message):
                     await send_sip(wire, text)
 
@@ -168,9 +165,8 @@ async def torture_requests(wire: Wire) -> None:
 
 
 async def torture_responses(wire: Wire) -> None:
-    """Every torture message where a response is awaited: after each request wicct sends,
-    and (a WIC gets few requests from wicct) after each response it gets too."""
-    await _answer(wire, lambda _message: list(torture.messages().values()), requests_only=False)
+    """Every torture message where a response is awaited: after each request wicct sends."""
+    await _answer(wire, lambda _request: list(torture.messages().values()))
 
 
 def _twice_200(request: bytes) -> list[bytes]:

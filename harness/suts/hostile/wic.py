@@ -5,7 +5,9 @@ wicct's eP-CSCF emulator when told to register, and misbehaves as
 It trusts the run's CA and checks the emulator's name (RFC 7118 §9.1) when it does TLS at
 all; its upgrade request is websockets' own (`ClientProtocol`, Origin = the profile's
 `wwsf_origin`, subprotocol `sip`) unless the row is about the handshake. It has no call
-control: `call`, `answer` and `hangup` raise DriverError (the case is INCONCLUSIVE).
+control: `call`, `answer` and `hangup` raise DriverError (the case is INCONCLUSIVE). In the
+rows that answer requests it first sends a REGISTER, and says it is registered once a 2xx
+to it came (what it reports is true), so that wicct's cases go on to send it requests.
 """
 
 from __future__ import annotations
@@ -30,7 +32,8 @@ from harness.suts.hostile.loop import PeerLoop
 from harness.suts.hostile.matrix import behaviours, check_behaviour
 from harness.suts.hostile.wire import READ_CHUNK, Wire
 
-REGISTERS_FIRST = ("torture-responses", "duplicated-responses")  # so wicct has a UA to talk to
+# rows that answer requests register first, so that wicct's cases send them requests
+REGISTERS_FIRST = ("torture-responses", "duplicated-responses")
 
 
 def register_request(profile: Profile, url: str) -> bytes:
@@ -157,8 +160,13 @@ class HostileWicDriver(WicDriver):
         raise DriverError("hangup: the hostile WIC has no call control")
 
     async def state(self) -> WicState:
-        open_ = self.client is not None and self.client.open
-        return WicState(connected=open_, detail="hostile WIC: it never says it registered")
+        client = self.client
+        wire = client.wire if client is not None else None
+        return WicState(
+            connected=client is not None and client.open,
+            registered=wire is not None and wire.registered,
+            detail=f"hostile WIC: {self.env.profile.driver_options['behaviour'] if self.env else ''}",
+        )
 
     async def stop(self) -> None:
         peer, self.peer = self.peer, None

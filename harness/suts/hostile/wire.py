@@ -19,11 +19,23 @@ from websockets.client import ClientProtocol
 from websockets.frames import Frame, Opcode
 from websockets.server import ServerProtocol
 
+from harness.sip import SipParseError, parse
+
 READ_CHUNK = 65536
 WRITE_LIMIT = 1 << 20  # a flood waits for the socket past this many unsent octets
 # a flood pauses 1 ms every this many writes: the peer shares wicct's process (and GIL),
 # where a real SUT would have its own; the flood still outruns any reader
 BURST = 64
+
+
+def _registered_by(message: bytes) -> bool:
+    """Whether `message` is a 2xx to a REGISTER (RFC 3261 §10.3)."""
+    if not message.startswith(b"SIP/2.0 2"):
+        return False
+    try:
+        return parse(message).message.cseq.method == "REGISTER"
+    except SipParseError:
+        return False
 
 
 def frame_header(opcode: int, length: int, *, masked: bool, fin: bool = True) -> bytes:
@@ -54,6 +66,7 @@ class Wire:
         self.protocol = protocol
         self._parts: list[bytes] = []
         self._writes = 0
+        self.registered = False  # a 2xx to a REGISTER came (what a hostile WIC reports)
 
     @property
     def masked(self) -> bool:
@@ -96,8 +109,10 @@ class Wire:
             else:
                 continue
             if event.fin:
-                messages.append(b"".join(self._parts))
+                message = b"".join(self._parts)
                 self._parts = []
+                self.registered = self.registered or _registered_by(message)
+                messages.append(message)
         await self.flush()
         return messages
 
