@@ -211,6 +211,11 @@ def cmd_run(args: argparse.Namespace) -> int:
         print(f"wicct: no case ran (pytest exit {int(code)}); nothing to report", file=sys.stderr)
         return 2 if int(code) in (4, 5) else 1
     report = json.loads(report_path.read_text("utf-8"))
+    if not isinstance(report.get("cases"), list):  # the last-resort report: counts and why
+        for note in report.get("notes") or []:
+            print(f"wicct: {note}", file=sys.stderr)
+        print(f"wicct: only the counts could be written: {report_path}", file=sys.stderr)
+        return 1
     try:
         from harness.report import render_summary
 
@@ -229,8 +234,9 @@ def cmd_run(args: argparse.Namespace) -> int:
     bad = summary.get("FAIL", 0) + summary.get("ERROR", 0)
     if args.strict:
         bad += summary.get("INCONCLUSIVE", 0)
-    if int(code) == pytest.ExitCode.INTERRUPTED:
-        print("wicct: run interrupted: the report is partial", file=sys.stderr)
+    if int(code) in (pytest.ExitCode.INTERRUPTED, pytest.ExitCode.INTERNAL_ERROR):
+        ended = [n for n in report.get("notes") or [] if "this report is partial" in str(n)]
+        print(f"wicct: {ended[-1] if ended else 'run interrupted: the report is partial'}", file=sys.stderr)
     setup_failures = [s for s in report.get("suts") or [] if isinstance(s, dict) and s.get("setup_failure")]
     if setup_failures:
         from harness.plugin import setup_failure_message

@@ -46,6 +46,20 @@ TOKEN = "token"  # TokenData
 
 REDACTED = "<redacted>"
 
+# Limits on one case's evidence (issue 11: a SUT that sends frames without end must not
+# exhaust wicct's memory or its report). Past `MAX_ENTRIES` stored entries, an entry whose
+# `signature` (every fact a check reads of it, its payload aside) was already stored is
+# counted, not stored: each distinct kind of frame stays in the timeline for the checks,
+# and `Timeline.repeats` says how many of each came. Past `HARD_MAX_ENTRIES`, every entry is
+# counted by kind only (`Timeline.hard_capped`), and the runner does not PASS the case.
+MAX_ENTRIES = 400  # the default run's largest case holds under 100
+HARD_MAX_ENTRIES = 2000
+MAX_FIELD = 32 * 1024  # report.json: a longer text or bytes value is `summarised`
+SUMMARY_HEAD = 256
+CASE_DATA = 512 * 1024  # report.json: past this many characters of a case's long values,
+# every value longer than 2 x SUMMARY_HEAD is `summarised` too
+RECENT_DROPPED = 256  # counted entries still found by `timeline[seq]` (the latest ones)
+
 # Credentials found by their shape, whoever made them (a SUT's own token is one wicct never
 # minted; a digest response is computed from the password but is not the password). Each
 # pattern's group "secret" is replaced by its fingerprint; what surrounds it stays, so an
@@ -164,7 +178,7 @@ class Entry:
     conn: str = ""
     data: Mapping[str, Any] = field(default_factory=dict)
 
-    def to_json(self, redactor: Redactor | None = None) -> dict[str, Any]:
+    def to_json(self, redactor: Redactor | None = None, budget: "_Budget | None" = None) -> dict[str, Any]:
         return {
             "seq": self.seq,
             "t": round(self.t, 6),
@@ -173,13 +187,45 @@ class Entry:
             "direction": self.direction,
             "conn": self.conn,
             "summary": self.summary,
-            "data": _jsonable(self.data, redactor or Redactor()),
+            "data": _jsonable(self.data, redactor or Redactor(), budget),
         }
 
 
-def _jsonable(value: Any, redactor: Redactor) -> Any:
+def summarised(value: str | bytes | bytearray) -> dict[str, Any]:
+    """What report.json holds of a value longer than `MAX_FIELD`: its length (characters
+    of a text, bytes of bytes), its SHA-256 (of the UTF-8 text or the bytes) and its first
+    `SUMMARY_HEAD` characters or bytes (text, else hex)."""
+    data = value.encode("utf-8", "surrogatepass") if isinstance(value, str) else bytes(value)
+    head: Any = value[:SUMMARY_HEAD]
+    if isinstance(head, bytes | bytearray):
+        try:
+            head = bytes(head).decode("utf-8")
+        except UnicodeDecodeError:
+            head = {"hex": bytes(head).hex()}
+    return {"summarised": True, "length": len(value), "sha256": hashlib.sha256(data).hexdigest(), "head": head}
+
+
+class _Budget:
+    """Characters of long values one case still writes to report.json in full."""
+
+    def __init__(self, left: int = CASE_DATA) -> None:
+        self.left = left
+
+    def whole(self, value: str | bytes | bytearray) -> bool:
+        if len(value) <= 2 * SUMMARY_HEAD:
+            return True
+        if len(value) > MAX_FIELD or len(value) > self.left:
+            self.left = 0  # what comes later is summarised too: the report keeps time order
+            return False
+        self.left -= len(value)
+        return True
+
+
+def _jsonable(value: Any, redactor: Redactor, budget: _Budget | None = None) -> Any:
     # Texts were redacted when the entry was appended; what only becomes text here (keys,
     # the repr of an object such as an exception) is redacted here.
+    if isinstance(value, bytes | bytearray | str) and not (budget or _Budget()).whole(value):
+        return summarised(value)
     if isinstance(value, bytes | bytearray):
         try:
             return bytes(value).decode("utf-8")
@@ -187,11 +233,11 @@ def _jsonable(value: Any, redactor: Redactor) -> Any:
             return {"hex": bytes(value).hex()}
     if isinstance(value, Mapping):
         return {
-            (k if isinstance(k, str) else redactor.text(str(k))): _jsonable(v, redactor)
+            (k if isinstance(k, str) else redactor.text(str(k))): _jsonable(v, redactor, budget)
             for k, v in value.items()
         }
     if isinstance(value, list | tuple | set | frozenset):
-        return [_jsonable(v, redactor) for v in value]
+        return [_jsonable(v, redactor, budget) for v in value]
     if isinstance(value, str | int | float | bool) or value is None:
         return value
     return redactor.text(repr(value))
@@ -501,8 +547,44 @@ KINDS: Mapping[str, Kind[Any]] = {
 """Every typed kind by name."""
 
 
+def signature(kind: str, data: Mapping[str, Any]) -> tuple[Any, ...] | None:
+    """Every fact a check reads of an entry of a kind a flood can repeat, its payload
+    aside (RFC 6455 §5.2 frame bits, the opcode, a Close's code and reason; a binary or
+    invalid-UTF-8 message's opcode; an unparsable message's reason); None for the kinds
+    stored whatever their number (SIP messages, handshakes, closes...) up to the hard cap."""
+    if kind == WS_FRAME:
+        facts = ("opcode", "fin", "rsv1", "rsv2", "rsv3", "masked", "code", "reason", "close_error")
+        return (*(data.get(k) for k in facts), "empty" if not data.get("length") else "data")
+    if kind == WS_MESSAGE and (data.get("opcode") == "binary" or isinstance(data.get("payload"), bytes)):
+        return (data.get("opcode"), "bytes" if isinstance(data.get("payload"), bytes) else "text")
+    if kind == SIP_ERROR:
+        return (data.get("reason"),)
+    if kind == NOTE and "keepalive" in data:
+        return ("keep-alive",)
+    return None
+
+
+@dataclass
+class Repeats:
+    """Entries of one signature counted by the cap instead of stored."""
+
+    kind: str
+    actor: str
+    direction: str
+    conn: str
+    signature: str
+    count: int
+    bytes: int
+    first_seq: int
+    last_seq: int
+
+    def to_json(self) -> dict[str, Any]:
+        return dict(vars(self))
+
+
 class Timeline:
-    """Append-only list of entries for one case. Listeners are called on every append."""
+    """Append-only list of entries for one case. Listeners are called on every append.
+    Bounded: see `MAX_ENTRIES`."""
 
     def __init__(self, redactor: Redactor | None = None, clock: Callable[[], float] = time.monotonic) -> None:
         self.redactor = redactor or Redactor()
@@ -512,6 +594,12 @@ class Timeline:
         self._clock = clock
         self._t0 = clock()
         self._entries: list[Entry] = []
+        self._by_seq: dict[int, Entry] = {}
+        self._last = 0  # the last seq given, stored or counted
+        self._seen: set[tuple[Any, ...]] = set()  # signatures stored
+        self._recent: dict[int, Entry] = {}  # the latest counted entries, by seq
+        self.repeats: dict[tuple[str, str, str, str, str], Repeats] = {}
+        self.hard_capped = 0  # entries counted past HARD_MAX_ENTRIES
         self._listeners: list[Callable[[Entry], None]] = []
 
     def now(self) -> float:
@@ -546,8 +634,9 @@ class Timeline:
         conn: str,
         data: Mapping[str, Any],
     ) -> Entry:
+        self._last += 1
         entry = Entry(
-            seq=len(self._entries) + 1,
+            seq=self._last,
             t=self.now(),
             actor=actor,
             kind=kind,
@@ -556,10 +645,65 @@ class Timeline:
             conn=conn,
             data=self.redactor.value(data),
         )
-        self._entries.append(entry)
+        if self._keep(entry):
+            self._entries.append(entry)
+            self._by_seq[entry.seq] = entry
         for listener in list(self._listeners):
-            listener(entry)
+            listener(entry)  # listeners see every entry, stored or counted
         return entry
+
+    def _keep(self, entry: Entry) -> bool:
+        """Store `entry`, or count it (see `MAX_ENTRIES`)."""
+        sig = signature(entry.kind, entry.data)
+        key = None if sig is None else (entry.kind, entry.actor, entry.direction, entry.conn, sig)
+        stored = len(self._entries)
+        if entry.actor == "runner":
+            return True  # the runner's own notes (steps, stops, the cap's summary) are few
+        if stored < MAX_ENTRIES or (stored < HARD_MAX_ENTRIES and (key is None or key not in self._seen)):
+            if key is not None:
+                self._seen.add(key)
+            return True
+        if stored >= HARD_MAX_ENTRIES:
+            self.hard_capped += 1
+            sig = ("any",)
+        label = ", ".join(str(part) for part in sig or ())
+        rkey = (entry.kind, entry.actor, entry.direction, entry.conn, label)
+        repeat = self.repeats.get(rkey)
+        size = entry.data.get("length")
+        size = size if isinstance(size, int) else len(entry.data.get("payload") or entry.data.get("raw") or b"")
+        if repeat is None:
+            self.repeats[rkey] = Repeats(*rkey, count=1, bytes=size, first_seq=entry.seq, last_seq=entry.seq)
+        else:
+            repeat.count += 1
+            repeat.bytes += size
+            repeat.last_seq = entry.seq
+        self._recent[entry.seq] = entry
+        if len(self._recent) > RECENT_DROPPED:
+            del self._recent[next(iter(self._recent))]
+        return False
+
+    @property
+    def counted(self) -> int:
+        """Entries counted instead of stored."""
+        return sum(r.count for r in self.repeats.values())
+
+    def cap_summary(self) -> str:
+        """What the cap dropped, in words ("" when nothing was)."""
+        if not self.repeats:
+            return ""
+        parts = [
+            f"{r.count} {r.kind} {r.direction} on {r.conn or '-'} by {r.actor} ({r.signature}; "
+            f"{r.bytes} bytes; seq {r.first_seq}-{r.last_seq})"
+            for r in sorted(self.repeats.values(), key=lambda r: -r.count)[:8]
+        ]
+        more = len(self.repeats) - 8
+        hard = (f"; past {HARD_MAX_ENTRIES} stored entries {self.hard_capped} entries were counted "
+                "by kind only, not judged") if self.hard_capped else ""
+        return (
+            f"evidence capped: {len(self._entries)} entries stored of {self._last}; past "
+            f"{MAX_ENTRIES}, entries whose facts repeat a stored one were counted: "
+            + "; ".join(parts) + (f"; and {more} more kinds" if more > 0 else "") + hard
+        )
 
     def subscribe(self, listener: Callable[[Entry], None]) -> Callable[[], None]:
         self._listeners.append(listener)
@@ -569,10 +713,15 @@ class Timeline:
         return iter(list(self._entries))
 
     def __len__(self) -> int:
-        return len(self._entries)
+        """The last seq given (entries counted by the cap included): `since=len(timeline)`
+        selects what comes next."""
+        return self._last
 
     def __getitem__(self, seq: int) -> Entry:
-        return self._entries[seq - 1]
+        entry = self._by_seq.get(seq) or self._recent.get(seq)
+        if entry is None:
+            raise IndexError(f"evidence entry {seq} is not stored (see Timeline.repeats)")
+        return entry
 
     def select(
         self,
@@ -594,5 +743,11 @@ class Timeline:
             and (conn is None or e.conn == conn)
         ]
 
+    def is_stored(self, seq: int) -> bool:
+        return seq in self._by_seq
+
     def to_json(self) -> list[dict[str, Any]]:
-        return [e.to_json(self.redactor) for e in self._entries]
+        """The stored entries for report.json, long values `summarised` past `MAX_FIELD`
+        each and past `CASE_DATA` in all."""
+        budget = _Budget()
+        return [e.to_json(self.redactor, budget) for e in self._entries]

@@ -600,17 +600,80 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     if not state.run.cases:
         return
     state.run.finished = _dt.datetime.now(_dt.UTC)
+    ended = run_ending(state, exitstatus)
+    if ended:
+        state.run.notes.append(ended)
+    write_run_reports(state)
+
+
+def run_ending(state: WicctState, exitstatus: int) -> str:
+    """Why the run ended early ("" for a run that went through), for the report's notes;
+    the cases that had already finished ahead of pytest's loop (harness.schedule) are
+    added to the report first, so that it holds every result there is."""
+    if exitstatus not in (pytest.ExitCode.INTERRUPTED, pytest.ExitCode.INTERNAL_ERROR):
+        return ""
+    ahead = state.scheduler.finished_ahead() if state.scheduler is not None else []
+    for result in ahead:
+        state.run.add(result)
+    also = f" (with {len(ahead)} that had finished ahead of their turn)" if ahead else ""
     if exitstatus == pytest.ExitCode.INTERRUPTED:
-        state.run.notes.append(
-            f"run interrupted after {len(state.run.cases)} case(s): this report is partial"
-        )
+        why = "run interrupted"
+    else:
+        why = f"run ended by an internal error: {_INTERNAL_ERRORS[-1] if _INTERNAL_ERRORS else 'see the terminal'}"
+    _INTERNAL_ERRORS.clear()
+    return f"{why} after {len(state.run.cases)} case(s){also}: this report is partial"
+
+
+_INTERNAL_ERRORS: list[str] = []  # the last lines of pytest's INTERNALERRORs of this session
+
+
+def pytest_internalerror(excrepr: Any, excinfo: pytest.ExceptionInfo[BaseException]) -> None:
+    """Remember what ended the run (MemoryError, a wicct bug in a hook...) for the report."""
+    _INTERNAL_ERRORS.append(f"{excinfo.typename}: {str(excinfo.value)[:300]}")
+
+
+def write_run_reports(state: WicctState) -> None:
+    """report.json, report.html and junit.xml, whatever state the run is in: when building
+    or writing the whole report fails (memory exhausted, a result that does not serialise),
+    the report is written again without the cases' evidence, saying why; when that fails
+    too, a report.json with the counts and the reason alone."""
     from harness.report import write_reports
     from harness.report.junit import JUNIT_NAME, write_junit
 
-    # the results are redacted already (harness.cases.runner); this is the net under them
-    report = run_redactor(state).value(state.run.to_json())
-    state.written = write_reports(report, state.out)
+    assert state.out is not None
+    try:
+        # the results are redacted already (harness.cases.runner); this is the net under them
+        report = run_redactor(state).value(state.run.to_json())
+        state.written = write_reports(report, state.out)
+    except Exception as exc:  # noqa: BLE001 - MemoryError included: the report must exist
+        report = None
+        why = f"the full report could not be written ({type(exc).__name__}: {str(exc)[:300]}): the cases' evidence is left out"
+        try:
+            slim = state.run.to_json()
+            for case in slim["cases"]:
+                case["evidence"] = []
+                for finding in case["findings"]:
+                    finding["evidence"] = []
+            slim["notes"].append(why)
+            report = run_redactor(state).value(slim)
+            state.written = write_reports(report, state.out)
+        except Exception as again:  # noqa: BLE001
+            state.written = {"json": _bare_report(state, f"{why}; then {type(again).__name__}: {again}")}
+            return
     state.written["junit"] = write_junit(report, state.out / JUNIT_NAME, strict=state.strict)
+
+
+def _bare_report(state: WicctState, why: str) -> Path:
+    """The last resort: report.json with the verdict counts, the notes and `why`."""
+    assert state.out is not None
+    counts: dict[str, int] = {}
+    for case in state.run.cases:
+        counts[str(case.verdict)] = counts.get(str(case.verdict), 0) + 1
+    path = state.out / "report.json"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    notes = [run_redactor(state).text(n) for n in [*state.run.notes, why]]
+    path.write_text(json.dumps({"summary": {"cases": len(state.run.cases), **counts}, "notes": notes}))
+    return path
 
 
 def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:

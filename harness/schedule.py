@@ -178,6 +178,17 @@ class Scheduler:
         self._probe(lane)
         return self._run(lane, case)
 
+    def finished_ahead(self) -> list[CaseResult]:
+        """The results of cases that finished ahead and were never taken (a run that ended
+        early), in case order; they are taken now."""
+        done = [(k, f) for k, f in self._futures.items() if f.done() and not f.cancelled()]
+        results = []
+        for key, future in done:
+            del self._futures[key]
+            if future.exception() is None:
+                results.append(future.result())
+        return results
+
     def close(self) -> None:
         """Cancel what has not started (an interrupted or stopped session); cases already
         running end within their own timeouts."""

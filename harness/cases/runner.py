@@ -21,6 +21,7 @@ from harness import evidence as ev
 from harness.cases.context import CaseContext, NotApplicable, Precondition, StepEnded, StepFailed
 from harness.cases.model import Case
 from harness.cases.registry import load_providers
+from harness.cases.watchdog import DeadlineExceeded, Watch, run_watched
 from harness.evidence import NOTE, Redactor, Timeline
 from harness.pki import Pki
 from harness.profiles import Profile, parse_duration
@@ -106,8 +107,11 @@ def not_claimed_reason(profile_id: str, missing: Iterable[str]) -> str:
 def is_not_claimed(reason: str, profile_id: str) -> bool:
     return reason.startswith(not_claimed_reason(profile_id, ()).rstrip(": "))
 
-async def run_case(case: Case, profile: Profile, pki: Pki, workdir: Path | None = None) -> CaseResult:
-    """Run one case against one profile and judge it."""
+async def run_case(
+    case: Case, profile: Profile, pki: Pki, workdir: Path | None = None, watch: Watch | None = None
+) -> CaseResult:
+    """Run one case against one profile and judge it. With a `watch`, the case publishes its
+    hard deadline to the watchdog that runs it (harness.cases.watchdog)."""
     started = time.monotonic()
     registry = load_providers()
     missing = missing_features(case, profile)
@@ -132,6 +136,13 @@ async def run_case(case: Case, profile: Profile, pki: Pki, workdir: Path | None 
     limit = budget(ctx)
     hard = asyncio.timeout(limit + TEARDOWN_TIMEOUT)
     soft = asyncio.timeout(limit)
+    if watch is not None:
+        watch.state = (ctx, started)
+        watch.arm(
+            limit + TEARDOWN_TIMEOUT,
+            f"overall timeout {limit:g} s + teardown {TEARDOWN_TIMEOUT:g} s",
+            lambda: ctx.step.where if ctx.step else "",
+        )
     try:
         if environment is None:
             raise RuntimeError(f"no environment registered for SUT role {case.sut!r}")
@@ -167,6 +178,14 @@ async def run_case(case: Case, profile: Profile, pki: Pki, workdir: Path | None 
         else:  # a TimeoutError that escaped a step is a wicct bug, not the case's timeout
             timeline.add("runner", NOTE, f"harness error: {exc!r}", traceback=traceback.format_exc())
             stopped = (Verdict.ERROR, f"harness error at {where}: unhandled {exc!r}")
+    except (asyncio.CancelledError, DeadlineExceeded):
+        if watch is None or not watch.fired:
+            raise  # not the watchdog's: the caller's cancellation
+        task = asyncio.current_task()
+        if task is not None:
+            task.uncancel()
+        timeline.add("runner", NOTE, watch.reason)
+        stopped = (Verdict.INCONCLUSIVE, watch.reason)
     except Exception as exc:  # a wicct bug: ERROR, with the traceback as evidence
         if port_in_use(exc):  # the machine's state, not wicct's bug nor the SUT's fault
             stopped = (Verdict.INCONCLUSIVE, f"{PortInUse.label}: {exc}")
@@ -180,9 +199,9 @@ async def run_case(case: Case, profile: Profile, pki: Pki, workdir: Path | None 
         if tmp is not None:
             tmp.cleanup()
 
-    for watch in ctx.watches:
+    for watcher in ctx.watches:
         try:
-            watch(steps_ended or len(timeline))
+            watcher(steps_ended or len(timeline))
         except Exception as exc:  # noqa: BLE001 - a watch bug must not hide the case
             timeline.add("runner", NOTE, f"watch error: {exc!r}", traceback=traceback.format_exc())
             stopped = (Verdict.ERROR, f"a watch failed: {exc!r}")
@@ -199,14 +218,49 @@ async def run_case(case: Case, profile: Profile, pki: Pki, workdir: Path | None 
             kept = timeline.redactor.text(text)[-SUT_LOG_CHARS:]
             timeline.add("sut", "sut.log", f"{name} log ({len(text)} chars)", text=kept)
 
-    verdict, reason = case_verdict(ctx.findings, case.verifies)
+    stopped = _state_the_cap(ctx, stopped)
+    verdict, reason = _verdict(ctx, stopped)
+    return _result(case, profile, verdict, reason, ctx, started)
+
+
+def _state_the_cap(ctx: CaseContext, stopped: tuple[Verdict, str] | None) -> tuple[Verdict, str] | None:
+    """When the timeline counted entries instead of storing them (harness.evidence
+    MAX_ENTRIES), say so in a note and in every finding; entries counted past the hard cap
+    were not judged, so the case cannot PASS."""
+    timeline = ctx.timeline
+    summary = timeline.cap_summary()
+    if not summary:
+        return stopped
+    repeats = sorted(timeline.repeats.values(), key=lambda r: -r.count)
+    entry = timeline.add("runner", NOTE, summary, repeats=[r.to_json() for r in repeats[:64]])
+    said = f"evidence capped: {timeline.counted} entries counted, not stored (entry {entry.seq})"
+    ctx.findings[:] = [
+        dataclasses.replace(
+            f,
+            note=f"{f.note}; {said}" if f.note else said,
+            # a counted entry is cited through the note that counts it
+            evidence=tuple(sorted({s if timeline.is_stored(s) else entry.seq for s in f.evidence})),
+        )
+        for f in ctx.findings
+    ]
+    if timeline.hard_capped and stopped is None:
+        return (
+            Verdict.INCONCLUSIVE,
+            f"{timeline.hard_capped} evidence entries past the hard cap of {ev.HARD_MAX_ENTRIES} "
+            f"were counted, not judged (entry {entry.seq})",
+        )
+    return stopped
+
+
+def _verdict(ctx: CaseContext, stopped: tuple[Verdict, str] | None) -> tuple[Verdict, str]:
+    verdict, reason = case_verdict(ctx.findings, ctx.case.verifies)
     if stopped is not None:
         # a FAIL stop already left its finding; a wicct bug outranks everything, and a
         # precondition that never happened outranks all but a FAIL the SUT earned before it
         kind, why = stopped
         if kind is Verdict.ERROR or (kind is Verdict.INCONCLUSIVE and verdict is not Verdict.FAIL):
             verdict, reason = kind, why
-    return _result(case, profile, verdict, reason, ctx, started)
+    return verdict, reason
 
 
 def budget(ctx: CaseContext) -> float:
@@ -240,5 +294,15 @@ async def _run_cleanups(ctx: CaseContext) -> None:
 
 
 def run_case_sync(case: Case, profile: Profile, pki: Pki, workdir: Path | None = None) -> CaseResult:
-    """Run one case in a fresh event loop (one loop per case keeps cases isolated)."""
-    return asyncio.run(run_case(case, profile, pki, workdir))
+    """Run one case in a fresh event loop (one loop per case keeps cases isolated), in a
+    thread of its own watched from this one: past its hard deadline the watchdog ends it
+    from outside (harness.cases.watchdog), whatever its loop is doing."""
+
+    def abandoned(watch: Watch) -> CaseResult:
+        ctx, started = watch.state
+        ctx.timeline.add("runner", NOTE, watch.reason)
+        verdict, reason = _verdict(ctx, (Verdict.INCONCLUSIVE, watch.reason))
+        return _result(case, profile, verdict, reason, ctx, started)
+
+    return run_watched(lambda watch: run_case(case, profile, pki, workdir, watch), abandoned,
+                       name=f"wicct-case-{case.id}")

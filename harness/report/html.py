@@ -44,8 +44,15 @@ _CSS_CLASS = {
     "INFORMATIONAL": "v-info",
 }
 _TEXT_KEYS = frozenset({"raw", "payload", "body", "text", "reason", "error"})
-_MAX_TEXT = 256 * 1024  # characters of one data block shown; report.json keeps the rest
-_MAX_HEX = 64 * 1024  # bytes of one binary block shown as a hex dump
+_MAX_TEXT = 64 * 1024  # characters of one data block shown; report.json keeps the rest
+_MAX_HEX = 16 * 1024  # bytes of one binary block shown as a hex dump
+# The page stays small enough to open whatever the SUT sent (issue 11): a case shows the
+# entries its findings cite and its first `CASE_ROWS` others; their data blocks share
+# `PAGE_DATA` characters for the whole page, cited entries first, then the cases that did
+# not pass. What is left out is counted on the page; report.json has everything.
+CASE_ROWS = 200
+PAGE_DATA = 1_000_000
+_BETWEEN_TAGS = re.compile(r">\n[ \t]+<(?!/pre>)")
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u2028\u2029]|\r(?!\n)")
 
 
@@ -68,7 +75,9 @@ def render_html(report: Mapping[str, Any], *, problems: Sequence[str] = ()) -> s
     )
     context = build_context(report)
     context.update(css=Markup(css), js=Markup(js), csp=csp, problems=list(problems))
-    return _environment().get_template("report.html.j2").render(context)
+    page = _environment().get_template("report.html.j2").render(context)
+    # the template's indentation, between tags only (a <pre>'s text is escaped: no "<")
+    return _BETWEEN_TAGS.sub(">\n<", page)
 
 
 def write_html(
@@ -122,6 +131,7 @@ def build_context(report: Mapping[str, Any]) -> dict[str, Any]:
     )
     req_anchor = {(r["profile"], r["id"]): r["anchor"] for r in rows}
     case_views = [_case_view(c, anchors, case_anchor, req_anchor) for c in cases]
+    _allot(case_views)
 
     suts = [_sut_view(s) for s in _mappings(report.get("suts"))]
     summary = _mapping(report.get("summary"))
@@ -280,8 +290,29 @@ def _entry_view(entry: Mapping[str, Any], case_anchor: str, cited: set[Any]) -> 
         "kind": str(entry.get("kind", "")),
         "summary": _visible(str(entry.get("summary", ""))),
         "cited": seq in cited,
-        "blocks": data_blocks(entry.get("data")),
+        "data": entry.get("data"),  # made into "blocks" by `_allot`
     }
+
+
+def _allot(case_views: list[dict[str, Any]]) -> None:
+    """Choose the evidence rows and data blocks the page shows (see `CASE_ROWS`)."""
+    passed = ("PASS", "NOT-APPLICABLE", "INFORMATIONAL")
+    order = sorted(case_views, key=lambda v: v["verdict"] in passed)  # stable: case order
+    for view in order:
+        rows = view["evidence"]
+        kept = [r for i, r in enumerate(rows) if r["cited"] or i < CASE_ROWS]
+        view["evidence"], view["rows_omitted"], view["data_omitted"] = kept, len(rows) - len(kept), 0
+    left = PAGE_DATA
+    for cited in (True, False):  # the data findings cite first, in every case
+        for view in order:
+            for row in view["evidence"]:
+                if row["cited"] is not cited:
+                    continue
+                blocks = data_blocks(row.pop("data"))
+                size = sum(len(b["text"]) for b in blocks)
+                row["blocks"] = blocks if size <= left else []
+                left -= size if size <= left else 0
+                view["data_omitted"] += bool(blocks and not row["blocks"])
 
 
 def _sut_view(sut: Mapping[str, Any]) -> dict[str, Any]:

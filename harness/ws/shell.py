@@ -424,6 +424,7 @@ class WsConnection:
                     # sending (empty continuations, a Ping flood) would otherwise starve
                     # the loop and every timer on it, the case's deadline included.
                     await asyncio.sleep(0)
+                    await self._drained()
                     continue
                 if not self._tcp_closing:
                     self._eof_seen = True
@@ -432,6 +433,14 @@ class WsConnection:
                 break
         finally:
             self._finish()
+
+    async def _drained(self) -> None:
+        """Bound what waits to be sent: websockets answers every Ping (RFC 6455 §5.5.2), so
+        a SUT that floods Pings and never reads would grow the transport's buffer without
+        end. Reading pauses until the SUT takes what it was sent (asyncio's high-water
+        mark); the case's deadline bounds the wait."""
+        with contextlib.suppress(OSError, RuntimeError):
+            await self._stream.drain()
 
     def _step(self) -> None:
         """After each protocol step: handshake events, the log, bytes out, timers."""
