@@ -11,7 +11,6 @@ The whole suites against every row: `bench/hostile_matrix.py`.
 
 from __future__ import annotations
 
-import os
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -25,13 +24,7 @@ SELECT = {
     "epcscf": "EPC-HS-01 or EPC-REG-01 or BOTH-FR-10-epcscf",
     "wic": "WIC-HS-01 or WIC-FR-01-register or BOTH-FR-10-wic",
 }
-GAPS = os.environ.get("WICCT_HOSTILE_GAPS") == "1"  # also run the rows with a known gap
-PAIRS = [
-    (role, row.name)
-    for role in ROLES
-    for row in rows_for(role)
-    if GAPS or not row.expect[role].costly
-]
+PAIRS = [(role, row.name) for role in ROLES for row in rows_for(role)]
 WORKERS = 3  # runs at once: most rows wait on timeouts; floods are CPU-bound
 
 
@@ -52,10 +45,7 @@ def _param(role: str, name: str) -> object:
     if not expect.gap:
         return pytest.param(role, name)
     # strict: once the gap is closed the row's test says so (remove `gap` from the row)
-    run = GAPS or not expect.costly
-    return pytest.param(
-        role, name, marks=pytest.mark.xfail(reason=expect.gap, strict=True, run=run)
-    )
+    return pytest.param(role, name, marks=pytest.mark.xfail(reason=expect.gap, strict=True))
 
 
 @pytest.mark.parametrize(
