@@ -8,7 +8,7 @@ import ssl
 from pathlib import Path
 
 import pytest
-from websockets.frames import Opcode
+from websockets.frames import Frame, Opcode
 from websockets.protocol import State
 from websockets.server import ServerProtocol
 
@@ -24,6 +24,7 @@ def test_a_masked_header_with_the_zero_key_carries_its_payload_as_it_is() -> Non
     server = ServerProtocol(state=State.OPEN)
     server.receive_data(frame_header(Opcode.TEXT.value, 5, masked=True) + b"hello")
     [frame] = server.events_received()
+    assert isinstance(frame, Frame)
     assert (frame.opcode, frame.data, frame.fin) == (Opcode.TEXT, b"hello", True)
     long = frame_header(Opcode.BINARY.value, 70000, masked=False)
     assert long[:2] == b"\x82\x7f" and int.from_bytes(long[2:10], "big") == 70000
