@@ -547,6 +547,10 @@ KINDS: Mapping[str, Kind[Any]] = {
 """Every typed kind by name."""
 
 
+class EvidenceDropped(IndexError):
+    """An entry the cap counted instead of storing was looked up (`timeline[seq]`)."""
+
+
 def signature(kind: str, data: Mapping[str, Any]) -> tuple[Any, ...] | None:
     """Every fact a check reads of an entry of a kind a flood can repeat, its payload
     aside (RFC 6455 §5.2 frame bits, the opcode, a Close's code and reason; a binary or
@@ -720,7 +724,7 @@ class Timeline:
     def __getitem__(self, seq: int) -> Entry:
         entry = self._by_seq.get(seq) or self._recent.get(seq)
         if entry is None:
-            raise IndexError(f"evidence entry {seq} is not stored (see Timeline.repeats)")
+            raise EvidenceDropped(f"evidence entry {seq} was counted, not stored (the evidence cap)")
         return entry
 
     def select(

@@ -4,8 +4,10 @@ Cases are pytest items, consumed by pytest in their collected order. The schedul
 their `run_case` ahead of time in worker threads (one event loop per case, as
 `run_case_sync` always does), and each item's setup takes its own result when pytest
 reaches it: outcomes, progress lines, JUnit, Allure and report.json keep the item order,
-only the waiting overlaps. With `jobs == 1` nothing runs ahead: each case runs in the main
-thread when its item is reached, exactly as before.
+only the waiting overlaps. With `jobs == 1` nothing runs ahead: each case runs when its
+item is reached, exactly as before. Either way a case's event loop runs in a thread of its
+own, watched from the thread that asked for it (harness.cases.watchdog): past its hard
+deadline it is ended from outside, so no case holds a worker (or the run) beyond it.
 
 Which profiles may run their cases concurrently (`one_at_a_time`):
 - the driver must declare `concurrent_cases = True` (a SUT instance of its own per case:

@@ -186,6 +186,9 @@ async def run_case(
             task.uncancel()
         timeline.add("runner", NOTE, watch.reason)
         stopped = (Verdict.INCONCLUSIVE, watch.reason)
+    except ev.EvidenceDropped as exc:  # a flood past the cap, not a wicct bug
+        where = ctx.step.where if ctx.step else "set-up"
+        stopped = (Verdict.INCONCLUSIVE, f"could not judge at {where}: {exc}")
     except Exception as exc:  # a wicct bug: ERROR, with the traceback as evidence
         if port_in_use(exc):  # the machine's state, not wicct's bug nor the SUT's fault
             stopped = (Verdict.INCONCLUSIVE, f"{PortInUse.label}: {exc}")
@@ -299,6 +302,8 @@ def run_case_sync(case: Case, profile: Profile, pki: Pki, workdir: Path | None =
     from outside (harness.cases.watchdog), whatever its loop is doing."""
 
     def abandoned(watch: Watch) -> CaseResult:
+        if watch.state is None:  # it never armed: a wicct bug before its steps began
+            return error_result(case, profile, RuntimeError(watch.reason), time.monotonic())
         ctx, started = watch.state
         ctx.timeline.add("runner", NOTE, watch.reason)
         verdict, reason = _verdict(ctx, (Verdict.INCONCLUSIVE, watch.reason))

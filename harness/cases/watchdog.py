@@ -134,6 +134,13 @@ def _ticks(watch: Watch) -> bool:
     return ticked.wait(TICK_WAIT)
 
 
+def _interrupted(watch: Watch, done: threading.Event) -> None:
+    """Ctrl-C in the caller's thread: let the case tear down (briefly) before it goes on."""
+    watch.reason = "the run was interrupted"
+    _cancel(watch)
+    done.wait(INTERRUPTED_TEARDOWN)
+
+
 def _raise_in(thread: threading.Thread) -> None:
     """Raise DeadlineExceeded in `thread` at its next bytecode (CPython's async exception)."""
     if thread.ident is not None:
@@ -166,19 +173,21 @@ def run_watched(
 
     thread = threading.Thread(target=target, name=name, daemon=True)
     thread.start()
-    # `armed` is also set when the thread ends (a NOT-APPLICABLE case never arms)
-    if not watch.armed.wait(UNARMED_BOUND) and watch.deadline is None:
-        watch.deadline = time.monotonic()
-        watch.describe = f"{UNARMED_BOUND:g} s: the case never armed its deadline"
+    try:
+        # `armed` is also set when the thread ends (a NOT-APPLICABLE case never arms)
+        if not watch.armed.wait(UNARMED_BOUND) and watch.deadline is None:
+            watch.deadline = time.monotonic()
+            watch.describe = f"{UNARMED_BOUND:g} s: the case never armed its deadline"
+    except BaseException:
+        _interrupted(watch, done)
+        raise
     deadline = watch.deadline if watch.deadline is not None else time.monotonic()
     for stage, after in enumerate((CANCEL_AFTER, INTERRUPT_AFTER, ABANDON_AFTER)):
         try:
             if done.wait(max(0.0, deadline + after - time.monotonic())):
                 break
-        except BaseException:  # Ctrl-C in the caller's thread: let the case tear down first
-            watch.reason = "the run was interrupted"
-            _cancel(watch)
-            done.wait(INTERRUPTED_TEARDOWN)
+        except BaseException:
+            _interrupted(watch, done)
             raise
         if stage == 0:
             watch.reason = (

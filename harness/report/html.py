@@ -52,7 +52,8 @@ _MAX_HEX = 16 * 1024  # bytes of one binary block shown as a hex dump
 # not pass. What is left out is counted on the page; report.json has everything.
 CASE_ROWS = 200
 PAGE_DATA = 1_000_000
-_BETWEEN_TAGS = re.compile(r">\n[ \t]+<(?!/pre>)")
+_BETWEEN_TAGS = re.compile(r">\n[ \t]+<")
+_VERBATIM = re.compile(r"(<pre\b.*?</pre>|<script\b.*?</script>|<style\b.*?</style>)", re.S)
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u2028\u2029]|\r(?!\n)")
 
 
@@ -76,8 +77,14 @@ def render_html(report: Mapping[str, Any], *, problems: Sequence[str] = ()) -> s
     context = build_context(report)
     context.update(css=Markup(css), js=Markup(js), csp=csp, problems=list(problems))
     page = _environment().get_template("report.html.j2").render(context)
-    # the template's indentation, between tags only (a <pre>'s text is escaped: no "<")
-    return _BETWEEN_TAGS.sub(">\n<", page)
+    return _compact(page)
+
+
+def _compact(page: str) -> str:
+    """The page without the template's indentation between tags; what is shown verbatim
+    (<pre>) or hashed for the CSP (<script>, <style>) is left as it is."""
+    parts = _VERBATIM.split(page)
+    return "".join(p if i % 2 else _BETWEEN_TAGS.sub(">\n<", p) for i, p in enumerate(parts))
 
 
 def write_html(

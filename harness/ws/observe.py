@@ -176,10 +176,18 @@ class ObservedMixin(Protocol):
         super().fail(code, reason)
 
 
+# Bytes one data message may hold (websockets' `max_size`: a longer message, or a frame
+# announcing a longer one, fails the connection with Close 1009 before it is buffered).
+# With record.MAX_FRAGMENTS and the read loop waiting for the transport to drain, it bounds
+# what one connection buffers: a message being reassembled, one read, the unsent answers.
+MAX_MESSAGE = 2**20
+
+
 class ObservedClient(ObservedMixin, ClientProtocol):
     """websockets' ClientProtocol with evidence hooks."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("max_size", MAX_MESSAGE)
         ClientProtocol.__init__(self, *args, **kwargs)
         self._observe()
 
@@ -192,6 +200,7 @@ class ObservedServer(ObservedMixin, ServerProtocol):
     """websockets' ServerProtocol with evidence hooks and the RFC 6455 §4.4 426 answer."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("max_size", MAX_MESSAGE)
         ServerProtocol.__init__(self, *args, **kwargs)
         self._observe()
 

@@ -48,7 +48,7 @@ def test_a_flood_is_counted_and_a_different_frame_after_it_is_still_judged():
     assert late.seq in judgement.evidence
     assert "evidence capped" in timeline.cap_summary() and str(repeat.count) in timeline.cap_summary()
     assert timeline[flood].seq == flood  # a recent counted entry can still be looked up
-    with pytest.raises(IndexError):
+    with pytest.raises(ev.EvidenceDropped):
         timeline[ev.MAX_ENTRIES + 1]  # an old counted one is gone
 
 
@@ -111,3 +111,21 @@ def test_a_flood_of_one_kind_keeps_a_pass_and_states_the_cap(tmp_path, env, pki,
     assert result.verdict is Verdict.PASS
     assert "evidence capped: 451 entries" in result.findings[0].note  # 500 - (50 - 1 runner note)
     assert runner  # the runner module is the one that states it
+
+
+def test_a_step_that_needs_a_counted_entry_is_inconclusive_not_an_error(tmp_path, env, pki, profile, monkeypatch):
+    monkeypatch.setattr(ev, "MAX_ENTRIES", 10)
+
+    async def lookup(ctx, args, step):
+        first = ctx.timeline.put("wic", "rx ping", _frame(), direction="rx", conn="c1")
+        for _ in range(ev.RECENT_DROPPED + 20):
+            ctx.timeline.put("wic", "rx ping", _frame(), direction="rx", conn="c1")
+        late = ctx.timeline.put("wic", "rx ping", _frame(), direction="rx", conn="c1")
+        assert ctx.timeline[first.seq] is first  # stored before the cap
+        ctx.timeline[late.seq - ev.RECENT_DROPPED - 5]  # counted, and no longer recent
+
+    monkeypatch.setitem(registry.REGISTRY.steps, "test.judge", registry.StepKind(
+        "test.judge", lookup, {"mode": {"type": "string"}}, registry.ROLES))
+    result = run_case_sync(test_runner.case_file(tmp_path, "pass"), profile, pki)
+    assert result.verdict is Verdict.INCONCLUSIVE
+    assert "counted, not stored" in result.reason

@@ -66,3 +66,10 @@ def test_every_entry_is_validated_past_the_schema_sample(report):
     text = "\n".join(err.value.problems)
     assert f"cases[1].evidence[{SCHEMA_ENTRIES + 5}]: not an evidence entry" in text
     assert f"cases[0].evidence[{SCHEMA_ENTRIES + 7}]: wrong type of t" in text
+
+
+def test_indentation_is_dropped_between_tags_only():
+    from harness.report.html import _compact
+
+    page = "<div>\n    <p>x</p>\n</div><pre>a>\n   <b</pre><script>if (a>\n  <b) {}</script>"
+    assert _compact(page) == "<div>\n<p>x</p>\n</div><pre>a>\n   <b</pre><script>if (a>\n  <b) {}</script>"

@@ -40,6 +40,9 @@ class BufferedStream(PlainStream):
     def write(self, data: bytes) -> None:
         pass
 
+    async def drain(self) -> None:
+        pass  # nothing waits to be sent
+
     def close(self) -> None:
         self.closing = True
 
