@@ -24,10 +24,12 @@ DRIVERS: dict[tuple[str, str], str | DriverClass] = {
     ("epcscf", "kamailio"): "harness.suts.kamailio.driver:KamailioEpcscfDriver",
     ("epcscf", "external"): "harness.suts.external:ExternalEpcscfDriver",
     ("epcscf", "manual"): "harness.suts.manual:ManualEpcscfDriver",
+    ("epcscf", "hostile"): "harness.suts.hostile.epcscf:HostileEpcscfDriver",
     ("wic", "reference"): "harness.suts.reference.wic:ReferenceWicDriver",
     ("wic", "browser"): "harness.suts.browser.driver:BrowserWicDriver",
     ("wic", "external"): "harness.suts.external:ExternalWicDriver",
     ("wic", "manual"): "harness.suts.manual:ManualWicDriver",
+    ("wic", "hostile"): "harness.suts.hostile.wic:HostileWicDriver",
 }
 
 
