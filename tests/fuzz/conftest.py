@@ -11,6 +11,12 @@ FUZZ = Path(__file__).resolve().parents[2] / "bench" / "fuzz"
 TARGETS = ("sip", "sipstream", "framing", "evidence", "report", "sdp")
 
 
+def runner() -> ModuleType:
+    """bench/fuzz/_runner.py, the targets' shared command line."""
+    target("sip")
+    return sys.modules["_runner"]
+
+
 def target(name: str) -> ModuleType:
     """bench/fuzz/fuzz_<name>.py as a module (its `_runner` importable beside it)."""
     if str(FUZZ) not in sys.path:

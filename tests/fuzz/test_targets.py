@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import pytest
 
-from .conftest import TARGETS, target
+from .conftest import TARGETS, runner, target
 
 EXAMPLES = {"report": 15}  # the report writers render HTML per example: seconds each
 
@@ -26,8 +26,7 @@ def test_seeds_pass_the_target(name: str) -> None:
 @pytest.mark.parametrize("name", TARGETS)
 def test_properties_hold_on_a_short_run(name: str, capsys: pytest.CaptureFixture[str]) -> None:
     module = target(name)
-    runner = target("sip").main.__globals__["run_properties"]
-    assert runner(name, module.PROPERTIES, EXAMPLES.get(name, 60)) == 0
+    assert runner().run_properties(name, module.PROPERTIES, EXAMPLES.get(name, 60)) == 0
     out = capsys.readouterr().out
     assert f"[{name}] hypothesis:" in out and "0 crash(es)" in out
 
@@ -37,9 +36,7 @@ def test_a_broken_property_is_reported() -> None:
     would guard nothing)."""
     from hypothesis import strategies as st
 
-    runner = target("sip").main.__globals__["run_properties"]
-
     def broken(data: bytes) -> None:
         assert len(data) < 3
 
-    assert runner("broken", [(st.binary(), broken)], 50) == 1
+    assert runner().run_properties("broken", [(st.binary(), broken)], 50) == 1
