@@ -74,10 +74,14 @@ SECRET_PATTERNS: tuple[str, ...] = (
     r"(?i)\bbearer[ \t]+(?P<secret>[A-Za-z0-9\-._~+/]{16,}=*" + _END + ")",
     # the `access_token` parameter form (RFC 6750 §2.2) and JWTs (RFC 7519 §3) by shape
     r"(?i)\baccess_token[ \t]*=[ \t]*\"?(?!<redacted)(?P<secret>[^\"\s,;&]+)",
-    r"\b(?P<secret>eyJ[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]*)",
+    # (a JWT starts where no base64url character precedes it: with `\b`, every `eyJ` after
+    # a `-` was a start, and "eyJ-eyJ-..." cost quadratic time, minutes for one message)
+    r"(?<![A-Za-z0-9_-])(?P<secret>eyJ[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]*)",
     # RFC 3261 §22.4 / RFC 7616 §3.4: the digest `response` (and the server's `rspauth`),
-    # quoted and non-empty, or unquoted hex
-    r"(?i)\b(?:response|rspauth)[ \t]*=[ \t]*(?:\"(?!<redacted)(?P<secret>[^\"]+)\"|(?P<bare>[0-9a-f]{8,})\b)",
+    # quoted and non-empty, or unquoted hex; a quoted value never runs over another
+    # `response=` (`username="response=", response="..."` must not hide the real one)
+    r"(?i)\b(?:response|rspauth)[ \t]*=[ \t]*(?:\"(?!<redacted)"
+    r"(?P<secret>(?:(?!(?:response|rspauth)[ \t]*=)[^\"])+)\"|(?P<bare>[0-9a-f]{8,})\b)",
 )
 _TEXT_PATTERNS = tuple(re.compile(p) for p in SECRET_PATTERNS)
 _BYTES_PATTERNS = tuple(re.compile(p.encode()) for p in SECRET_PATTERNS)
@@ -85,32 +89,44 @@ _BYTES_PATTERNS = tuple(re.compile(p.encode()) for p in SECRET_PATTERNS)
 
 def fingerprint_stand_in(secret: str | bytes) -> str:
     """`<redacted sha256:1a2b3c4d>`: the first 8 hex of the secret's SHA-256, so that a
-    report can tell two tokens apart (and match one wicct's issuer minted)."""
-    data = secret.encode("utf-8") if isinstance(secret, str) else secret
+    report can tell two tokens apart (and match one wicct's issuer minted). Text read with
+    `surrogateescape` (a SUT's stray bytes) hashes as those bytes."""
+    data = secret.encode("utf-8", "surrogatepass") if isinstance(secret, str) else secret
     return f"<redacted sha256:{hashlib.sha256(data).hexdigest()[:8]}>"
 
 
-def _stand_in(match: re.Match[Any]) -> Any:
-    """The match with its secret group ("secret", else "bare") replaced by a fingerprint."""
-    name = next(n for n in ("secret", "bare") if n in match.re.groupindex and match.group(n) is not None)
-    whole, offset = match.group(0), match.start()
-    start, end = match.span(name)
-    stand_in: Any = fingerprint_stand_in(match.group(name))
-    if isinstance(whole, bytes):
-        stand_in = stand_in.encode()
-    return whole[: start - offset] + stand_in + whole[end - offset:]
+def _secret_spans(value: Any, patterns: Iterable[re.Pattern[Any]]) -> list[tuple[int, int]]:
+    """Where the secrets are (group "secret", else "bare"), every pattern matched against
+    the same text and overlapping spans merged: one pattern's match never hides the name
+    of another's credential (`access_token= response="..."`)."""
+    spans = sorted(
+        match.span("secret" if match.group("secret") is not None else "bare")
+        for pattern in patterns
+        for match in pattern.finditer(value)
+    )
+    merged: list[tuple[int, int]] = []
+    for start, end in spans:
+        if merged and start < merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(merged[-1][1], end))
+        else:
+            merged.append((start, end))
+    return merged
 
 
 def _by_pattern(value: str) -> str:
-    for pattern in _TEXT_PATTERNS:
-        value = pattern.sub(_stand_in, value)
-    return value
+    parts, last = [], 0
+    for start, end in _secret_spans(value, _TEXT_PATTERNS):
+        parts += [value[last:start], fingerprint_stand_in(value[start:end])]
+        last = end
+    return "".join(parts) + value[last:] if parts else value
 
 
 def _by_pattern_bytes(value: bytes) -> bytes:
-    for pattern in _BYTES_PATTERNS:
-        value = pattern.sub(_stand_in, value)
-    return value
+    parts, last = [], 0
+    for start, end in _secret_spans(value, _BYTES_PATTERNS):
+        parts += [value[last:start], fingerprint_stand_in(value[start:end]).encode()]
+        last = end
+    return b"".join(parts) + value[last:] if parts else value
 
 
 class Redactor:

@@ -83,7 +83,7 @@ def _suite(
     report: Mapping[str, Any],
     strict: bool,
 ) -> ET.Element:
-    suite = ET.Element("testsuite", name=name)
+    suite = ET.Element("testsuite", name=one_line(name))
     counts = {"failures": 0, "errors": 0, "skipped": 0}
     elapsed = 0.0
     properties = _suite_properties(sut, report)

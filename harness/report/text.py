@@ -14,13 +14,20 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 CITED_PER_FINDING = 12  # evidence lines under one finding; the rest are in report.html
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+# and what XML 1.0 §2.2 forbids besides: lone surrogates (a SUT's stray bytes read with
+# `surrogateescape`), U+FFFE and U+FFFF
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff\ufffe\uffff]")
 
 
 def clean(value: Any) -> str:
     """Text safe for a terminal or an XML 1.0 document: control characters (ANSI escapes
-    too) shown as \\xNN, tabs and newlines kept."""
-    return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", str(value))
+    too) shown as \\xNN, lone surrogates as \\uNNNN, tabs and newlines kept."""
+    return _CONTROL.sub(_escaped, str(value))
+
+
+def _escaped(match: re.Match[str]) -> str:
+    code = ord(match.group())
+    return f"\\x{code:02x}" if code <= 0xFF else f"\\u{code:04x}"
 
 
 def one_line(value: Any) -> str:

@@ -135,6 +135,8 @@ def check_answer(sdp: str, *, requirement: str = "WIC-SES-02",
 def answer_fits(offer: str, answer: str, *, requirement: str = "WIC-SES-02") -> SdpJudgement:
     """Judge whether `answer` answers `offer` (RFC 3264 §6, RFC 9429 §5.3.1)."""
     find = _Finder(requirement)
+    if not numbered(answer):  # aiortc parses an empty body: nothing to compare
+        return judgement("answer to offer", [find("sdp-syntax", Line(0, ""), "the answer is empty")], ())
     offered, answered = locate(offer), locate(answer)
     if isinstance(answered, Unparsable):
         return judgement("answer to offer", [_unparsable(find, answered)], ())

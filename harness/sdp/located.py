@@ -105,11 +105,11 @@ def numbered(sdp: str) -> tuple[Line, ...]:
 def locate(sdp: str) -> Located | Unparsable:
     """Parse `sdp` with aiortc; on failure name the first line aiortc cannot take."""
     lines = numbered(sdp)
+    session_texts, groups = grouplines(sdp)
     try:
         model = SessionDescription.parse(sdp)
     except PARSE_ERRORS as exc:
-        return _first_refused(lines, exc)
-    session_texts, groups = grouplines(sdp)
+        return _first_refused(lines, len(session_texts), [len(g) for g in groups], exc)
     session = lines[: len(session_texts)]
     sections = []
     start = len(session_texts)
@@ -119,21 +119,64 @@ def locate(sdp: str) -> Located | Unparsable:
     return Located(lines, session, tuple(sections), model)
 
 
-def _first_refused(lines: tuple[Line, ...], exc: Exception) -> Unparsable:
+# A section longer than this is searched by halves (fuzzing, issue 11: trying every prefix
+# of a hostile body of 10^4 lines took minutes)
+SCAN_LINES = 256
+
+
+def _refusal(lines: tuple[Line, ...]) -> Exception | None:
+    try:
+        SessionDescription.parse("\r\n".join(line.text for line in lines))
+    except PARSE_ERRORS as exc:
+        return exc
+    return None
+
+
+def _first_refused(lines: tuple[Line, ...], session_count: int, sizes: list[int],
+                   exc: Exception) -> Unparsable:
     """The shortest prefix of the body aiortc refuses ends on the line it cannot take.
 
-    aiortc reads a:fmtp and a:rtcp-fb after the rest of their m= section, so a prefix that
-    ends on one of them without its rtpmap is refused there too: that is the line naming a
-    payload type the section does not (yet) define.
+    aiortc reads the session lines one by one, then each m= section on its own (a section
+    never depends on another, nor on the session lines beyond their own parse), so the
+    refused line is in the session part if that part alone is refused, else in the first
+    section refused alone; each is searched on its own lines, not the whole body's.
+    aiortc reads a:fmtp after the rest of its m= section, so a prefix that ends on one
+    without its rtpmap is refused there too: that is the line naming a payload type the
+    section does not (yet) define. A section of more than `SCAN_LINES` lines is searched
+    by halves: the line named is one whose addition makes aiortc refuse.
     """
-    for end in range(1, len(lines) + 1):
-        try:
-            SessionDescription.parse("\r\n".join(line.text for line in lines[:end]))
-        except PARSE_ERRORS as prefix_exc:
-            return Unparsable(lines[end - 1], _describe(prefix_exc))
+    session = lines[:session_count]
+    if _refusal(session) is not None:
+        # session lines are refused one by one: a refused prefix stays refused
+        return _by_halves(session)
+    start = session_count
+    for size in sizes:
+        section = lines[start : start + size]
+        start += size
+        if _refusal(section) is None:
+            continue
+        if size > SCAN_LINES:
+            return _by_halves(section)
+        for end in range(1, size + 1):
+            if (prefix_exc := _refusal(section[:end])) is not None:
+                return Unparsable(section[end - 1], _describe(prefix_exc))
     # only the whole body fails (never seen): blame its last line, with the whole's error
     last = lines[-1] if lines else Line(0, "")
     return Unparsable(last, _describe(exc))
+
+
+def _by_halves(lines: tuple[Line, ...]) -> Unparsable:
+    """The line `end` with lines[:end - 1] taken and lines[:end] refused (`lines` refused)."""
+    low, high = 0, len(lines)  # lines[:low] is taken (the empty body is), lines[:high] not
+    while high - low > 1:
+        middle = (low + high) // 2
+        if _refusal(lines[:middle]) is None:
+            low = middle
+        else:
+            high = middle
+    refused = _refusal(lines[:high])
+    assert refused is not None
+    return Unparsable(lines[high - 1], _describe(refused))
 
 
 def _describe(exc: Exception) -> str:
