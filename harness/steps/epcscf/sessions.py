@@ -295,8 +295,8 @@ async def _watch_media(ctx: CaseContext, peer: Any, answer: bytes, endpoints: li
     deadline = start + window
     if peer.pc.remoteDescription is None and b"v=0" in answer:
         try:
-            await peer.accept_answer(answer.decode("utf-8", "replace"))
-        except Exception as exc:  # noqa: BLE001 - an answer aiortc refuses: no media, said so
+            await asyncio.wait_for(peer.accept_answer(answer.decode("utf-8", "replace")), window)
+        except Exception as exc:  # noqa: BLE001 - an answer aiortc refuses (or a stall): no media, said so
             ctx.informational(f"the WIC's peer refused the SUT's answer: {exc!r}")
     send_audio(peer.pc)
     connected_t: float | None = None
