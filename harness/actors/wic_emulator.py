@@ -19,7 +19,7 @@ import contextlib
 import secrets
 import ssl
 import uuid
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -315,6 +315,14 @@ class WicEmulator:
         request = request.with_body(offer.sdp.encode(), "application/sdp")
         await channel.send(request)
         return request
+
+    def media_note(self, call_id: str, facts: Mapping[str, Any]) -> int:
+        """A note with what the call's aiortc peer saw of its media (ICE and connection
+        states, RTP packets received and sent: `harness.sdp.media.media_facts`); its seq."""
+        return self.timeline.add(
+            ACTOR, NOTE, f"media of the call {call_id}: ICE {facts['ice']}, connection {facts['connection']}, "
+            f"RTP received {facts['rtp_received']}, sent {facts['rtp_sent']}", media=dict(facts), call_id=call_id,
+        ).seq
 
     def dialog(self, invite: SipMessage, response: SipMessage) -> Dialog:
         """The UAC's dialog from a 2xx (RFC 3261 §12.1.2): route set = reversed Record-Route."""

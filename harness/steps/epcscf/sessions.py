@@ -19,7 +19,6 @@ import asyncio
 from dataclasses import replace
 from typing import Any
 
-from harness.actors.wic_emulator import ACTOR as WIC_ACTOR
 from harness.cases.context import CaseContext, Precondition
 from harness.cases.model import Step
 from harness.cases.registry import step
@@ -33,7 +32,7 @@ from harness.checks.sessions import (
     record_route_ws,
     same_connection,
 )
-from harness.evidence import NOTE, SIP, Entry
+from harness.evidence import SIP, Entry
 from harness.sdp.checker import check_offer
 from harness.sdp.media import MediaFacts, media_facts, send_audio
 from harness.sdp.plain import plain_media
@@ -274,9 +273,7 @@ async def expect_media_through(ctx: CaseContext, args: dict[str, Any], step_: St
                    wic_protocols=_protocols(wic_sdp), core_protocols=_protocols(core_sdp), window=window)
     if no_media_path(leg) is None and peer is not None and endpoints:
         facts, connected_t, waited = await _watch_media(ctx, peer, answer, endpoints, window)
-        cited.append(emu.timeline.add(WIC_ACTOR, NOTE, f"media of the call {call_id}: ICE {facts['ice']}, "
-                                      f"connection {facts['connection']}, RTP received {facts['rtp_received']}, "
-                                      f"sent {facts['rtp_sent']}", media=dict(facts), call_id=call_id).seq)
+        cited.append(emu.media_note(call_id, facts))
         cited += [e.record() for e in endpoints]
     if answered is not None:
         cited.append(answered.seq)
