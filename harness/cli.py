@@ -43,7 +43,9 @@ def _parser() -> argparse.ArgumentParser:
                      f"({', '.join(builtin.profile_names())}); repeatable; "
                      "default: the reference profiles")
     run.add_argument("--out", metavar="DIR", help="report directory (default reports/run-<time>)")
-    run.add_argument("--select", metavar="EXPR", help="pytest -k expression over case ids")
+    run.add_argument("--select", metavar="EXPR",
+                     help="cases whose id, requirement ids or profile match EXPR "
+                     "(and/or/not, substrings, as pytest -k; e.g. 'ORIGIN and not 03')")
     _case_options(run)
     run.add_argument("--strict", action="store_true", help="INCONCLUSIVE counts as a failure")
     run.add_argument("--alluredir", metavar="DIR", help="also write Allure results here")
@@ -55,6 +57,14 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--jobs", "-j", type=_jobs, default=None, metavar="N",
                      help="run up to N cases at once (default: twice the number of cores; "
                      "1: one after another)")
+    run.add_argument("--pdf", action="store_true",
+                     help="also write report.pdf (printed by Debian's Chromium through Playwright)")
+    run.add_argument("--pdf-appendix", action="store_true",
+                     help="with --pdf: add every case's full timeline as an appendix")
+
+    pdf = sub.add_parser("pdf", help="print a run's report.json to report.pdf in its directory")
+    pdf.add_argument("report_dir", metavar="REPORT_DIR", help="the run's directory (holds report.json)")
+    pdf.add_argument("--appendix", action="store_true", help="add every case's full timeline")
 
     lst = sub.add_parser("list", help="list the cases with their requirement ids and clauses")
     lst.add_argument("--json", action="store_true")
@@ -150,6 +160,8 @@ def _main(argv: list[str] | None) -> int:
         return cmd_list(args)
     if args.command == "steps":
         return cmd_steps(args)
+    if args.command == "pdf":
+        return cmd_pdf(args)
     return cmd_faults(args)
 
 
@@ -175,7 +187,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     stamp = _dt.datetime.now().strftime("%Y%m%d-%H%M%S")
     out = Path(args.out) if args.out else Path("reports") / f"run-{stamp}"
     out.mkdir(parents=True, exist_ok=True)
-    for stale in ("report.json", "report.html", "junit.xml"):
+    for stale in ("report.json", "report.html", "junit.xml", "report.pdf"):
         (out / stale).unlink(missing_ok=True)
     pytest_args = [
         *map(str, cases),
@@ -198,7 +210,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     for path in profile_paths:
         pytest_args += ["--profile", path]
     if args.select:
-        pytest_args += ["-k", args.select]
+        pytest_args += ["--wicct-select", args.select]
     if args.strict:
         pytest_args.append("--wicct-strict")
     if args.alluredir:
@@ -221,6 +233,8 @@ def cmd_run(args: argparse.Namespace) -> int:
         if args.alluredir:
             console.print(f"allure results: {args.alluredir}")
         sys.stdout.flush()
+        if (args.pdf or args.pdf_appendix) and cmd_pdf(argparse.Namespace(report_dir=out, appendix=args.pdf_appendix)):
+            return 2  # asked for and not made: cmd_pdf said why
     except BrokenPipeError:  # `wicct run | head`: the verdicts below still decide the exit
         from harness.plugin import silence_stdout
 
@@ -241,6 +255,20 @@ def cmd_run(args: argparse.Namespace) -> int:
     # pytest's own outcome too: an interrupted run, or an error the report could not hold,
     # is not a clean run even when the (partial) report shows no FAIL or ERROR.
     return 1 if bad or not summary or int(code) != pytest.ExitCode.OK else 0
+
+
+def cmd_pdf(args: argparse.Namespace) -> int:
+    """`wicct pdf REPORT_DIR`: report.pdf beside report.json (harness/report/pdf.py); exit 2
+    with the reason when it cannot be made."""
+    from harness.report.pdf import PdfError, write_pdf
+
+    try:
+        path = write_pdf(args.report_dir, appendix=args.appendix)
+    except PdfError as exc:
+        print(f"wicct: {exc}", file=sys.stderr)
+        return 2
+    print(f"pdf: {path}")
+    return 0
 
 
 def cmd_list(args: argparse.Namespace) -> int:

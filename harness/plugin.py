@@ -53,6 +53,7 @@ from harness.profiles import Profile, load_profile
 from harness.report import text
 from harness.results import RunResult
 from harness.schedule import Scheduler, default_jobs
+from harness.selection import SelectionError, case_names, compile_selection
 from harness.verdicts import CaseResult, SutInfo, Verdict
 
 DEFAULT_PROFILES = builtin.default_profiles()
@@ -105,6 +106,13 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         default=None,
         metavar="N",
         help="run up to N cases at once (default: twice the number of cores; 1: one after another)",
+    )
+    group.addoption(
+        "--wicct-select",
+        default=None,
+        metavar="EXPR",
+        help="run the cases whose id, requirement ids or profile match EXPR (pytest -k's "
+        "language, matched on those names only: harness.selection)",
     )
     group.addoption(
         "--wicct-compact",
@@ -188,6 +196,28 @@ def pytest_configure(config: pytest.Config) -> None:
     if config.getoption("wicct_compact"):
         state.progress = CompactReporter()
         config.pluginmanager.register(state.progress, "wicct-compact")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """`--wicct-select`: keep the cases whose own names match (harness.selection)."""
+    text = config.getoption("wicct_select")
+    if not text:
+        return
+    try:
+        selection = compile_selection(text)
+    except SelectionError as error:
+        raise pytest.UsageError(str(error)) from None
+    kept, dropped = [], []
+    for item in items:
+        if isinstance(item, CaseItem) and not selection.matches(
+            case_names(item.case.id, item.case.verifies, item.profile.id)
+        ):
+            dropped.append(item)
+        else:
+            kept.append(item)
+    if dropped:
+        config.hook.pytest_deselected(items=dropped)
+        items[:] = kept
 
 
 def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> pytest.Collector | None:

@@ -1,7 +1,9 @@
 """Report writers: everything here reads the canonical dict of `RunResult.to_json()`.
 
 - `validate_report`: check a report against `schema.json` (format wicct-report/1);
-- `render_html` / `write_html`: the self-contained compliance page;
+- `render_html` / `write_html`: the self-contained compliance page (ladder.py draws each
+  case's ladder diagram; `render_html(..., print_view=...)` is the page report.pdf prints);
+- pdf.py: `write_pdf`, report.pdf printed by Chromium through Playwright (`wicct pdf`);
 - `write_reports`: report.json and report.html into a directory, never losing a run;
 - `render_summary`: the short terminal table the CLI prints;
 - `write_junit` (junit.py): junit.xml, one suite per profile;

@@ -17,12 +17,15 @@ import json
 import re
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
 import jinja2
 from markupsafe import Markup
+
+from harness.report.ladder import build_ladder, render_svg
 
 TEMPLATES = resources.files("harness.report").joinpath("templates")  # package data
 
@@ -52,8 +55,22 @@ _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u2028\u2029]|\r(?!\n)")
 # -- rendering ---------------------------------------------------------------------------
 
 
-def render_html(report: Mapping[str, Any], *, problems: Sequence[str] = ()) -> str:
-    """The HTML page for `report`; `problems` (validation errors) are shown in a banner."""
+@dataclass(frozen=True)
+class PrintView:
+    """The page as report.pdf prints it (harness/report/pdf.py): the summary, the requirement
+    table and, per case that did not pass, its findings, ladder and cited evidence only; the
+    full timelines of every case in an appendix when asked; an end marker naming `report_id`
+    (ISO/IEC 17025 §7.8.2.1: a unique identification and a clear end)."""
+
+    report_id: str
+    appendix: bool = False
+
+
+def render_html(
+    report: Mapping[str, Any], *, problems: Sequence[str] = (), print_view: PrintView | None = None
+) -> str:
+    """The HTML page for `report`; `problems` (validation errors) are shown in a banner;
+    `print_view` renders the page report.pdf prints instead of the interactive one."""
     css = (TEMPLATES / "report.css").read_text(encoding="utf-8")
     js = (TEMPLATES / "report.js").read_text(encoding="utf-8")
     csp = "; ".join(
@@ -67,7 +84,7 @@ def render_html(report: Mapping[str, Any], *, problems: Sequence[str] = ()) -> s
         ]
     )
     context = build_context(report)
-    context.update(css=Markup(css), js=Markup(js), csp=csp, problems=list(problems))
+    context.update(css=Markup(css), js=Markup(js), csp=csp, problems=list(problems), print=print_view)
     return _environment().get_template("report.html.j2").render(context)
 
 
@@ -264,6 +281,17 @@ def _case_view(
         "findings": findings,
         "evidence": evidence,
         "cited_count": sum(1 for e in evidence if e["cited"]),
+        **_ladder_view(case, anchor),
+    }
+
+
+def _ladder_view(case: Mapping[str, Any], anchor: str) -> dict[str, Any]:
+    """The case's ladder: full for a case that did not pass, compact (no frame lines, no
+    step marks) for a PASS; none when the case has nothing on the wire."""
+    ladder = build_ladder(case, compact=str(case.get("verdict", "")) == "PASS")
+    return {
+        "ladder": render_svg(ladder, anchor) if ladder.drawable else "",
+        "ladder_windows": len(ladder.windows),
     }
 
 

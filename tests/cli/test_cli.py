@@ -250,3 +250,25 @@ def test_interrupted_run_is_not_exit_0(tmp_path, monkeypatch, capsys):
     monkeypatch.setattr(_pytest, "main", interrupted)
     assert cli.main(["run", "-q", "--out", str(out)]) == 1
     assert "interrupted" in capsys.readouterr().err
+
+
+def test_select_matches_case_names_not_the_collector_folder(tmp_path):
+    """`--select SES-02` runs the cases whose id or requirement ids contain it, and nothing
+    else (pytest's -k matched the parent folder `testcases`, so `SES` selected every case)."""
+    listed = json.loads(wicct("list", "--json").stdout)["cases"]
+    expected = {
+        c["id"] for c in listed
+        if c["sut"] == "epcscf" and any("SES-02" in name for name in [c["id"], *c["verifies"]])
+    }
+    assert expected and len(expected) < len([c for c in listed if c["sut"] == "epcscf"])
+    out = tmp_path / "out"
+    proc = wicct("run", "--profile", "reference-epcscf", "--out", str(out), "--select", "SES-02")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    ran = {c["id"] for c in json.loads((out / "report.json").read_text())["cases"]}
+    assert ran == expected
+
+
+def test_select_that_does_not_parse_is_a_usage_error(tmp_path):
+    proc = wicct("run", "--profile", "reference-epcscf", "--out", str(tmp_path / "o"), "--select", "SES and")
+    assert proc.returncode != 0
+    assert "--select 'SES and'" in proc.stdout + proc.stderr

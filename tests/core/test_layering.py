@@ -31,7 +31,7 @@ LAYERS: dict[str, int] = {
     # 5: step kinds and monitors (they call actors, checks and drivers)
     "steps": 5,
     # 6: results and reports, then the front ends
-    "results": 6, "expected": 6, "report": 6, "schedule": 6,
+    "results": 6, "expected": 6, "report": 6, "schedule": 6, "selection": 6,
     "plugin": 7, "cli": 7,
 }
 # units that must never import the case layer (`cases`, `steps`): the contract
