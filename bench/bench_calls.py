@@ -1,12 +1,18 @@
 """Benchmark: calls in the default suite (issue 9): how long an INVITE waits for its 200, and
 how long after the 200 media flows, next to aiortc's own offer time measured in the same run.
 
-Runs the call cases of the default profiles through the real command (`wicct run --select
-SES-`, the reference SUTs), reads `report.json`: every INVITE (either direction, any actor)
-paired with the first 2xx of its transaction in the same case's timeline gives an
-INVITE->200 time; every WIC-SES-04 finding "ICE and DTLS connected N ms after the 200" gives
-a 200->media time. Then times `harness.sdp.jsep.make_offer()` (aiortc: ICE gathering on
-loopback, DTLS certificate, SDP) `--offers` times in this process. Prints medians.
+Runs the default suite through the real command (`wicct run`, the reference SUTs; `--select`
+narrows it), reads `report.json`: every call of every case, i.e. every INVITE transaction
+(Call-ID and CSeq, read from the recorded message itself, since a sent response's entry
+carries no CSeq field), is timed at the wicct actor that recorded the INVITE first, from
+that INVITE to the first 2xx of the transaction the same actor recorded (one case's actors
+share one clock). When that actor sent the INVITE (wicct called), the time is the round trip
+through the SUT; when it received it (the SUT called), it is wicct's own answering time
+(180, aiortc's answer, 200): the two are printed apart. Every WIC-SES-04 finding "ICE and
+DTLS connected N ms after the 200" (and every EPC-SES-01 media finding of an eP-CSCF with
+media at its edge, "... connected N ms after the WIC's 200") gives a 200->media time. Then times
+`harness.sdp.jsep.make_offer()` (aiortc: ICE gathering on loopback, DTLS certificate, SDP)
+`--offers` times in this process. Prints medians.
 
     .venv/bin/python bench/bench_calls.py [--select SES-] [--offers 20]
 """
@@ -29,32 +35,50 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from harness.sdp.jsep import make_offer  # noqa: E402
+from harness.sip import SipParseError, parse  # noqa: E402
 
-MEDIA = re.compile(r"connected (\d+) ms after the 200")
+MEDIA = re.compile(r"connected (\d+) ms after the (?:WIC's )?200")
 
 
-def invite_to_200(case: dict[str, Any]) -> list[float]:
-    """Seconds from each INVITE sent to the first 2xx of its transaction (Call-ID, CSeq),
-    as one actor of the case recorded them (so both ends of one hop are on one clock)."""
-    sent: dict[tuple[str, str, str], float] = {}
-    times: list[float] = []
+def _invite_transaction(entry: dict[str, Any]) -> tuple[str, int, bool] | None:
+    """(Call-ID, CSeq number, is a request) of a recorded INVITE or 2xx to one; None else."""
+    raw = entry.get("data", {}).get("raw")
+    if entry.get("kind") != "sip" or not isinstance(raw, str):
+        return None  # an entry without the message as text ({"hex": ...}) is not read
+    try:
+        message = parse(raw.encode("utf-8", "surrogateescape")).message
+    except (SipParseError, ValueError):
+        return None
+    if message.cseq.method != "INVITE" or not (message.is_request or 200 <= (message.status or 0) < 300):
+        return None
+    if message.is_request and message.method != "INVITE":
+        return None
+    return message.call_id, message.cseq.number, message.is_request
+
+
+def invite_to_200(case: dict[str, Any]) -> dict[str, list[float]]:
+    """Seconds from each INVITE to the first 2xx of its transaction, at the actor that
+    recorded the INVITE first: {"tx": wicct called (round trip through the SUT),
+    "rx": the SUT called (wicct's answering time)}."""
+    first: dict[tuple[str, int], tuple[str, str, float]] = {}  # key -> (actor, direction, t)
+    times: dict[str, list[float]] = {"tx": [], "rx": []}
     for entry in case.get("evidence", []):
-        if entry.get("kind") != "sip":
+        found = _invite_transaction(entry)
+        if found is None:
             continue
-        data = entry.get("data", {})
-        line = str(data.get("start_line", ""))
-        key = (entry.get("actor", ""), str(data.get("call_id", "")), str(data.get("cseq", "")))
-        if not key[2].endswith("INVITE"):
-            continue
-        if entry.get("direction") == "tx" and line.startswith("INVITE "):
-            sent.setdefault(key, float(entry["t"]))
-        elif entry.get("direction") == "rx" and line.startswith("SIP/2.0 2") and key in sent:
-            times.append(float(entry["t"]) - sent.pop(key))
+        call_id, number, is_request = found
+        key, actor, t = (call_id, number), str(entry.get("actor", "")), float(entry["t"])
+        if is_request:
+            first.setdefault(key, (actor, str(entry.get("direction", "")), t))
+        elif key in first and first[key][0] == actor and first[key][1] in times:
+            _, direction, sent = first.pop(key)
+            times[direction].append(t - sent)
     return times
 
 
 def to_media(case: dict[str, Any]) -> list[float]:
-    """Seconds from the 200 to media connected, from the WIC-SES-04 findings."""
+    """Seconds from the 200 to media connected, from the WIC-SES-04 findings (and the
+    EPC-SES-01 media findings of an eP-CSCF with media at its edge)."""
     return [int(m.group(1)) / 1000 for f in case.get("findings", [])
             if (m := MEDIA.search(str(f.get("reason", ""))))]
 
@@ -79,13 +103,14 @@ def show(name: str, values: list[float]) -> None:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--select", default="SES-", help="wicct run --select (default: SES-; pytest -k matches parent names too, and \"testcases\" contains \"ses\")")
+    parser.add_argument("--select", default="", help="wicct run --select (default: the whole default suite; pytest -k matches parent names too, and \"testcases\" contains \"ses\")")
     parser.add_argument("--offers", type=int, default=20, help="aiortc offers to time (default 20)")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="wicct-bench-calls-") as tmp:
         out = Path(tmp) / "out"
         proc = subprocess.run(
-            [sys.executable, "-m", "harness.cli", "run", "-q", "--select", args.select, "--out", str(out)],
+            [sys.executable, "-m", "harness.cli", "run", "-q", *(["--select", args.select] if args.select else []),
+             "--out", str(out)],
             cwd=ROOT, capture_output=True, text=True, check=False,
         )
         report_path = out / "report.json"
@@ -95,8 +120,11 @@ def main() -> int:
         report = json.loads(report_path.read_text())
     cases = report["cases"]
     verdicts = sorted({c["verdict"] for c in cases})
-    print(f"{len(cases)} call case(s) run ({', '.join(verdicts)}), exit {proc.returncode}")
-    show("INVITE -> 200", [t for c in cases for t in invite_to_200(c)])
+    calls = [invite_to_200(c) for c in cases]
+    print(f"{len(cases)} case(s) run ({', '.join(verdicts)}), exit {proc.returncode}; "
+          f"{sum(1 for c in calls if c['tx'] or c['rx'])} with calls")
+    show("INVITE -> 200 (wicct calls)", [t for c in calls for t in c["tx"]])
+    show("INVITE -> 200 (SUT calls)", [t for c in calls for t in c["rx"]])
     show("200 -> media connected", [t for c in cases for t in to_media(c)])
     show("aiortc make_offer()", asyncio.run(offer_times(args.offers)))
     return 0 if proc.returncode == 0 else 1

@@ -37,7 +37,7 @@ from harness import evidence as ev
 from harness.actors.rtp_endpoint import RtpEndpoint
 from harness.evidence import NOTE, Timeline
 from harness.profiles import Profile
-from harness.sdp.plain import is_plain, plain_answer, plain_media
+from harness.sdp.plain import is_plain, plain_answer, plain_media, plain_offer
 from harness.sip import (
     NameAddr,
     SipMessage,
@@ -52,7 +52,14 @@ from harness.sip import (
     parse,
 )
 from harness.sip.auth import Credentials, build_digest_challenge, parse_credentials, verify_digest
-from harness.sip.dialog import ack_for_2xx, next_request, same_transaction, uac_dialog, uas_dialog
+from harness.sip.dialog import (
+    ack_for_2xx,
+    ack_for_failure,
+    next_request,
+    same_transaction,
+    uac_dialog,
+    uas_dialog,
+)
 from harness.sipstream import read_sip_stream
 
 ACTOR = "core"
@@ -205,6 +212,8 @@ class CoreStub:
         self._writers: dict[tuple[str, int], asyncio.StreamWriter] = {}
         self._tasks: set[asyncio.Task[Any]] = set()
         self._media: list[Any] = []
+        # the core's own RTP endpoints per call (Call-ID): its plain answers and plain offers
+        self.rtp: dict[str, list[RtpEndpoint]] = {}
         self._changed: asyncio.Condition | None = None
         self._dialog_tags: dict[tuple[str, str], str] = {}
 
@@ -518,6 +527,7 @@ class CoreStub:
         plain answer on the core's own RTP ports, which echo what they get (RFC 3264 §6)."""
         endpoints = [RtpEndpoint(self.timeline, self.host, kind) for kind, _, _ in plain_media(offer)]
         self._media.extend(endpoints)
+        self.rtp[rx.message.call_id] = endpoints
         ports = [await e.open() for e in endpoints]
         answer = plain_answer(offer, self.host, ports, secrets.randbelow(2**31))
         ok = await self._respond(rx, 200, headers=contact, body=answer.encode(), content_type="application/sdp")
@@ -525,13 +535,18 @@ class CoreStub:
         self.calls.append((rx.message, ok, rx.source, "uas"))
 
     def _after_response(self, rx: CoreRx) -> None:
-        """ACK a 2xx to an INVITE the core sent (RFC 3261 §13.2.2.4)."""
+        """ACK a final response to an INVITE the core sent: a 2xx in its dialog (RFC 3261
+        §13.2.2.4), a 300-699 in its transaction (§17.1.1.3, every retransmission)."""
         response = rx.message
-        if response.method != "INVITE" or not 200 <= (response.status or 0) < 300:
+        status = response.status or 0
+        if response.method != "INVITE" or status < 200:
             return
         for sent in self.sent:
             if not same_transaction(response, sent.request):
                 continue
+            if status >= 300:
+                self._send(ack_for_failure(sent.request, response), sent.source)
+                return
             tag = response.to.tag or ""
             if tag in sent.acked:
                 return
@@ -575,6 +590,19 @@ class CoreStub:
         peer = await make_offer()
         self._media.append(peer)
         return peer.sdp.encode()
+
+    async def plain_offer(self) -> tuple[bytes, list[RtpEndpoint]]:
+        """An IMS-style plain RTP/AVP audio offer on one of the core's own RTP ports (its
+        echo endpoint, TS 23.228 U.1); the endpoint closes with the stub. Bind it to the
+        call with `attach_rtp` once the request exists."""
+        endpoint = RtpEndpoint(self.timeline, self.host, "audio")
+        self._media.append(endpoint)
+        port = await endpoint.open()
+        return plain_offer(self.host, [port], secrets.randbelow(2**31)).encode(), [endpoint]
+
+    def attach_rtp(self, call_id: str, endpoints: list[RtpEndpoint]) -> None:
+        """The core's RTP endpoints of the call `call_id`."""
+        self.rtp[call_id] = endpoints
 
     def send_request(
         self,

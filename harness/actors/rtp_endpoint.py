@@ -13,6 +13,7 @@ import contextlib
 from typing import cast
 
 from harness.evidence import NOTE, Timeline
+from harness.sdp.media import RtpCounts
 
 ACTOR = "core"
 
@@ -39,6 +40,8 @@ class RtpEndpoint:
         self.port = 0
         self.packets = 0
         self.echoed = 0
+        self.first_seq = 0
+        self.first_t: float | None = None
         self._transport: asyncio.DatagramTransport | None = None
 
     async def open(self) -> int:
@@ -53,11 +56,23 @@ class RtpEndpoint:
             return  # not RTP version 2 (RFC 3550 §5.1)
         self.packets += 1
         if self.packets == 1:
-            self.timeline.add(ACTOR, NOTE, f"first {self.kind} RTP packet at the core's port {self.port} from "
-                              f"{addr[0]}:{addr[1]}", rtp_first=self.kind, port=self.port)
+            entry = self.timeline.add(ACTOR, NOTE, f"first {self.kind} RTP packet at the core's port {self.port} "
+                                      f"from {addr[0]}:{addr[1]}", rtp_first=self.kind, port=self.port)
+            self.first_seq, self.first_t = entry.seq, entry.t
         if transport is not None:
             transport.sendto(data, addr)
             self.echoed += 1
+
+    def counts(self) -> RtpCounts:
+        return RtpCounts(kind=self.kind, port=self.port, rtp_packets=self.packets, rtp_echoed=self.echoed,
+                         first_seq=self.first_seq, first_t=self.first_t)
+
+    def record(self) -> int:
+        """A note with the counts so far (the evidence a media finding cites); its seq."""
+        counts = self.counts()
+        return self.timeline.add(ACTOR, NOTE, f"{self.kind} RTP at the core's port {self.port} so far: "
+                                 f"{self.packets} packet(s) received, {self.echoed} echoed",
+                                 rtp_counts=dict(counts)).seq
 
     async def close(self) -> None:
         transport, self._transport = self._transport, None
@@ -69,4 +84,4 @@ class RtpEndpoint:
                 transport.close()
 
 
-__all__ = ["RtpEndpoint"]
+__all__ = ["RtpCounts", "RtpEndpoint"]

@@ -19,7 +19,7 @@ import contextlib
 import secrets
 import ssl
 import uuid
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -134,6 +134,10 @@ class WicEmulator:
         self._sessions: dict[int, Session] = {}
         self._params: dict[str, ConnectParams] = {}
         self._media: list[Any] = []
+        # the aiortc peer of each call (Call-ID), offerer or answerer; `answer_audio`: the
+        # answers send audio (silence), so media can be watched in both directions
+        self.media: dict[str, Any] = {}
+        self.answer_audio = False
         self.digest = DigestClient(profile.impi, profile.domain, profile.password, timeline.redactor)
 
     # -- connections ----------------------------------------------------------------------
@@ -307,9 +311,18 @@ class WicEmulator:
         offer = await make_offer(tuple(media))
         self._media.append(offer)
         request = self.build_request("INVITE", channel, **options)
+        self.media[request.call_id] = offer
         request = request.with_body(offer.sdp.encode(), "application/sdp")
         await channel.send(request)
         return request
+
+    def media_note(self, call_id: str, facts: Mapping[str, Any]) -> int:
+        """A note with what the call's aiortc peer saw of its media (ICE and connection
+        states, RTP packets received and sent: `harness.sdp.media.media_facts`); its seq."""
+        return self.timeline.add(
+            ACTOR, NOTE, f"media of the call {call_id}: ICE {facts['ice']}, connection {facts['connection']}, "
+            f"RTP received {facts['rtp_received']}, sent {facts['rtp_sent']}", media=dict(facts), call_id=call_id,
+        ).seq
 
     def dialog(self, invite: SipMessage, response: SipMessage) -> Dialog:
         """The UAC's dialog from a 2xx (RFC 3261 §12.1.2): route set = reversed Record-Route."""
@@ -366,12 +379,13 @@ class WicEmulator:
             from harness.sdp.jsep import make_answer
 
             try:
-                answer = await make_answer(request.body.decode("utf-8", "replace"))
+                answer = await make_answer(request.body.decode("utf-8", "replace"), audio=self.answer_audio)
             except Exception as exc:  # noqa: BLE001 - an offer aiortc refuses
                 self.timeline.add(ACTOR, NOTE, f"cannot answer the offer: {exc!r}")
                 await self._respond(channel, request, 488, to_tag, policy)
                 return
             self._media.append(answer)
+            self.media[request.call_id] = answer
             body, ctype = answer.sdp.encode(), "application/sdp"
         await self._respond(channel, request, 200, to_tag, policy, headers=contact, body=body, content_type=ctype)
 

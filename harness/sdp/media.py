@@ -24,6 +24,18 @@ class MediaFacts(TypedDict):
     rtp_sent: int
 
 
+class RtpCounts(TypedDict):
+    """What one plain RTP port of the IMS core saw (`harness/actors/rtp_endpoint.py`, which
+    echoes each packet back to where it came from), as its notes record it."""
+
+    kind: str
+    port: int
+    rtp_packets: int  # RTP packets received (from the eP-CSCF's media side)
+    rtp_echoed: int  # sent back to where they came from
+    first_seq: int  # the timeline entry of the first packet (0: none came)
+    first_t: float | None  # its time on the case's timeline
+
+
 def send_audio(pc: RTCPeerConnection) -> int:
     """A silence track on each audio transceiver without one (`addTrack`, W3C WebRTC §5.1:
     it reuses the transceiver and makes it send); how many were given one. Before an

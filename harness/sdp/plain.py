@@ -55,4 +55,14 @@ def plain_answer(offer: str, host: str, ports: list[int], session_id: int) -> st
     return "\r\n".join(lines) + "\r\n"
 
 
-__all__ = ["is_plain", "plain_answer", "plain_media"]
+def plain_offer(host: str, ports: list[int], session_id: int) -> str:
+    """An IMS core's plain offer (RFC 3264 §5; RFC 3551 §6): one `m=audio` line per port,
+    `RTP/AVP` with PCMU (0) and PCMA (8), no ICE, DTLS, BUNDLE or rtcp-mux: what an
+    eIMS-AGW converts to WebRTC towards the WIC (TS 23.228 U.1)."""
+    lines = ["v=0", f"o=wicct-core {session_id} 1 IN IP4 {host}", "s=wicct core", f"c=IN IP4 {host}", "t=0 0"]
+    for port in ports:
+        lines += [f"m=audio {port} RTP/AVP 0 8", "a=rtpmap:0 PCMU/8000", "a=rtpmap:8 PCMA/8000", "a=sendrecv"]
+    return "\r\n".join(lines) + "\r\n"
+
+
+__all__ = ["is_plain", "plain_answer", "plain_media", "plain_offer"]

@@ -246,6 +246,48 @@ class TestCalls:
         assert ack.header_values("Route") == [rr]
         assert (await core.wait_response(invite, 1.0)) is not None
 
+    @pytest.mark.parametrize("status", [486, 488])
+    async def test_core_acks_a_failure_to_its_own_invite_in_its_transaction(
+        self, core: CoreStub, edge: Edge, status: int
+    ) -> None:
+        """RFC 3261 §17.1.1.3: the ACK of a 300-699 has the INVITE's branch and the To tag."""
+        edge.send(core, register(edge.port))
+        await edge.receive()
+        invite = core.send_request("INVITE")
+        got = await edge.receive()
+        refused = SipMessage(
+            f"SIP/2.0 {status} Refused",
+            tuple([(n, v) for n, v in got.headers if n in ("Via", "From", "Call-ID", "CSeq")]
+                  + [("To", f"{got.header('To')};tag=refuser"), ("Content-Length", "0")]),
+        )
+        edge.send(core, refused)
+        ack = await edge.receive()
+        assert ack.method == "ACK" and ack.cseq.number == invite.cseq.number
+        assert ack.top_via is not None and invite.top_via is not None
+        assert ack.top_via.branch == invite.top_via.branch
+        assert ack.to.tag == "refuser" and ack.request_uri == invite.request_uri
+
+    async def test_plain_offer_on_an_rtp_port_that_echoes_and_counts(
+        self, core: CoreStub, edge: Edge, timeline: Timeline
+    ) -> None:
+        from harness.sdp.plain import is_plain, plain_media
+
+        body, endpoints = await core.plain_offer()
+        sdp = body.decode()
+        assert is_plain(sdp) and plain_media(sdp) == [("audio", "RTP/AVP", "0")]
+        assert f"m=audio {endpoints[0].port} RTP/AVP 0 8" in sdp and "a=rtpmap:8 PCMA/8000" in sdp
+        assert "ice-ufrag" not in sdp and "fingerprint" not in sdp and "BUNDLE" not in sdp
+        rtp = [bytes([0x80, 0, 0, n]) + bytes(8) + b"payload" for n in (1, 2)]
+        for packet in [b"not rtp", *rtp]:
+            assert edge.transport is not None
+            edge.transport.sendto(packet, ("127.0.0.1", endpoints[0].port))
+        echoes = [await asyncio.wait_for(edge.queue.get(), 2.0) for _ in rtp]
+        assert echoes == rtp
+        counts = endpoints[0].counts()
+        assert (counts["rtp_packets"], counts["rtp_echoed"]) == (2, 2) and counts["first_seq"] > 0
+        note = timeline[endpoints[0].record()]
+        assert note.data["rtp_counts"]["rtp_packets"] == 2
+
 
 class TestTcp:
     async def test_register_over_tcp_with_stream_framing(self, profile: Profile, timeline: Timeline) -> None:

@@ -18,6 +18,13 @@ def test_rtpengine_block_only_with_an_ng_port() -> None:
     assert 'modparam("rtpengine", "rtpengine_sock", "udp:127.0.0.1:22222")' in edge
     assert 'rtpengine_offer("RTP/AVP ICE=remove rtcp-mux-demux DTLS=off SDES-off' in edge
     assert 'rtpengine_answer("UDP/TLS/RTP/SAVPF ICE=force rtcp-mux-require")' in edge
+    # terminating calls: the core's plain offer becomes WebRTC towards the WIC, and back
+    assert 'rtpengine_offer("UDP/TLS/RTP/SAVPF ICE=force rtcp-mux-require generate-mid' in edge
+    assert 'rtpengine_answer("RTP/AVP ICE=remove rtcp-mux-demux DTLS=off SDES-off' in edge
+    from_core = edge.split("route[FROM_CORE]", 1)[1].split("\n}", 1)[0]
+    assert "route(EDGE_TERMINATING_OFFER);" in from_core
+    from_wic_reply = edge.split("onreply_route[FROM_WIC_REPLY]", 1)[1].split("\n}", 1)[0]
+    assert "route(EDGE_TERMINATING_ANSWER);" in from_wic_reply
     plain = render_cfg(EpcscfConfig(**BASE))
     assert "#!define WITH_RTPENGINE" not in plain
 

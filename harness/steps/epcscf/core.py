@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+from harness.actors.rtp_endpoint import RtpEndpoint
 from harness.cases.context import CaseContext, Precondition
 from harness.cases.model import Step
 from harness.cases.registry import step
@@ -33,12 +34,15 @@ from harness.steps.schema import CONN, STATUS
         "content_type": {"type": "string"},
         "aor": {"type": "string"},
         "as": {"type": "string"},
+        "sdp": {"enum": ["jsep", "plain"]},
     },
     required=("method",),
 )
 async def core_send(ctx: CaseContext, args: dict[str, Any], step_: Step) -> None:
     """A terminating request from the core towards the registered WIC, through the SUT
-    (a MESSAGE gets a text body, an INVITE a real aiortc offer, unless `body` is given)."""
+    (a MESSAGE gets a text body, an INVITE a real aiortc offer, unless `body` is given).
+    `sdp: plain`: the INVITE offers plain RTP/AVP audio on the core's own RTP port (an IMS
+    core behind an eIMS-AGW, TS 23.228 U.1), which echoes what it gets."""
     method = args["method"].upper()
     stub = core(ctx)
     if stub.binding(args.get("aor") or ctx.profile.impu) is None:
@@ -47,12 +51,18 @@ async def core_send(ctx: CaseContext, args: dict[str, Any], step_: Step) -> None
     ctype = args.get("content_type") or ("text/plain" if body else None)
     if "body" not in args and method == "MESSAGE":
         body, ctype = b"wicct: terminating MESSAGE", "text/plain"
+    rtp: list[RtpEndpoint] = []
+    if "body" not in args and method == "INVITE" and args.get("sdp") == "plain":
+        body, rtp = await stub.plain_offer()
+        ctype = "application/sdp"
     elif "body" not in args and method == "INVITE":
         body, ctype = await stub.offer(), "application/sdp"  # SEED 5.1.X.3: a JSEP offer
     try:
         request = stub.send_request(method, aor=args.get("aor"), body=body, content_type=ctype)
     except LookupError as exc:
         raise Precondition(f"cannot send a terminating {method}: {exc}") from None
+    if rtp:
+        stub.attach_rtp(request.call_id, rtp)
     ctx.vars[args.get("as", "core_request")] = request
 
 

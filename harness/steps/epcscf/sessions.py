@@ -5,6 +5,9 @@ EPC-TP-03, EPC-KA-03; RFC 7118 Appendix B, §6; TS 23.228 U.1; TS 24.229 5.2.7).
     expect.forwarded         EPC-SES-02: an INVITE forwarded as a proxy does, either way
     expect.delivered         EPC-TP-03: a terminating INVITE over the REGISTER's WebSocket,
                              top Record-Route with transport=ws
+    wic.media                the WIC emulator's answers send audio (or not)
+    expect.media_through     EPC-SES-01 (informational): media crosses the SUT's edge both
+                             ways, WebRTC at the WIC, plain RTP at the core
     wic.pongs                the WIC emulator answers Pings, or withholds its Pongs
     expect.idle_policy       EPC-KA-03 (informational): the SUT's own Pings and close on an
                              idle WebSocket
@@ -13,6 +16,7 @@ EPC-TP-03, EPC-KA-03; RFC 7118 Appendix B, §6; TS 23.228 U.1; TS 24.229 5.2.7).
 from __future__ import annotations
 
 import asyncio
+from dataclasses import replace
 from typing import Any
 
 from harness.cases.context import CaseContext, Precondition
@@ -20,6 +24,7 @@ from harness.cases.model import Step
 from harness.cases.registry import step
 from harness.checks.framing import Judgement
 from harness.checks.idle import idle_policy
+from harness.checks.media import MediaLeg, media_through, no_media_path
 from harness.checks.sessions import (
     Seen,
     bundle_at_core,
@@ -27,14 +32,19 @@ from harness.checks.sessions import (
     record_route_ws,
     same_connection,
 )
+from harness.evidence import SIP, Entry
 from harness.sdp.checker import check_offer
+from harness.sdp.media import MediaFacts, media_facts, send_audio
+from harness.sdp.plain import plain_media
 from harness.sip import SipMessage
 from harness.steps.epcscf.env import EPCSCF, core, wic
-from harness.steps.peer import channel
+from harness.steps.peer import channel, sip
 from harness.steps.schema import CONN, DURATION, NAME
 from harness.verdicts import Verdict
 
 POLL = 0.02  # seconds between looks at the WIC's connections while a delivery is awaited
+MEDIA_WINDOW = 5.0  # s: ICE, DTLS and RTP through rtpengine on loopback take well under 1 s
+RTP_MOMENT = 0.3  # s of RTP counted once it flowed both ways
 
 
 def _record(ctx: CaseContext, judgement: Judgement, requirement: str | None = None) -> None:
@@ -195,3 +205,109 @@ async def expect_idle_policy(ctx: CaseContext, args: dict[str, Any], step_: Step
     entries = list(ctx.timeline)
     judgement = idle_policy(entries, chan.conn.conn_id, since, window, pongs=chan.conn.auto_pong)
     ctx.judge(judgement.verdict, judgement.reason, evidence=judgement.evidence)
+
+
+@step("wic.media", roles=EPCSCF, args={"answer_audio": {"type": "boolean"}}, required=("answer_audio",))
+async def wic_media(ctx: CaseContext, args: dict[str, Any], step_: Step) -> None:
+    """From now on the WIC emulator's answers to terminating INVITEs send audio (aiortc's
+    silence, `sendrecv`) with `answer_audio: true`, so `expect.media_through` can watch
+    media both ways on a call the core placed; `false`: they only receive (the default)."""
+    wic(ctx).answer_audio = bool(args["answer_audio"])
+
+
+def _protocols(body: bytes) -> tuple[str, ...]:
+    """The m= protocols of an SDP body, as aiortc's parser reads it (() without SDP)."""
+    return tuple(proto for _, proto, _ in plain_media(body.decode("utf-8", "replace"))) if b"v=0" in body else ()
+
+
+def _wic_200(ctx: CaseContext, call_id: str) -> Entry | None:
+    """The 2xx to the call's INVITE at the WIC emulator (received or sent)."""
+    for entry in ctx.timeline.select(kind=SIP, actor="wic"):
+        line = str(entry.data.get("start_line") or "")
+        cseq = str(entry.data.get("cseq") or "")  # a sent response's CSeq is in its summary
+        if entry.data.get("call_id") == call_id and line.startswith("SIP/2.0 2") \
+                and ("INVITE" in cseq or entry.summary.endswith("(INVITE)")):
+            return entry
+    return None
+
+
+@step("expect.media_through", roles=EPCSCF, args={"of": NAME, "conn": CONN}, required=("of",))
+async def expect_media_through(ctx: CaseContext, args: dict[str, Any], step_: Step) -> None:
+    """TS 23.228 U.1 (EPC-SES-01, informational: the catalogue states no media requirement
+    for an eP-CSCF): on the call of the INVITE stored as `of` (the WIC's, or the core's from
+    `core.send` with `sdp: plain`), media crosses the SUT's edge both ways. When the core's
+    side is plain RTP and the WIC's WebRTC, the WIC's aiortc peer (given the answer, if it
+    offered) sends audio and completes ICE and DTLS-SRTP with the SUT's media endpoint; the
+    core's RTP port counts what arrives and echoes it; the WIC counts the echo. Watched for
+    `within` (default 5 s) or until RTP flowed both ways; the counts are notes of both actors."""
+    name = args["of"]
+    request = ctx.vars.get(name)
+    if not isinstance(request, SipMessage):
+        raise RuntimeError(f"no INVITE stored as {name!r}")
+    stub, emu = core(ctx), wic(ctx)
+    call_id = request.call_id
+    terminating = any(s.request is request for s in stub.sent)
+    waiting = ctx.timers.response_timeout
+    if terminating:
+        final = await stub.wait_response(request, waiting)
+        status = (final.message.status or 0) if final is not None else 0
+        delivered = [seen for _, seen in _wic_received(ctx, "INVITE") if seen.message.call_id == call_id]
+        wic_sdp = delivered[0].message.body if delivered else b""
+        core_sdp, answer = request.body, b""
+        cited = [_sent_seq(ctx, name, request), *([final.entry] if final else [])]
+    else:
+        got = await channel(ctx, args).response_to(request, waiting)
+        status = (sip(got).status or 0) if got is not None else 0
+        at_core = [rx for rx in stub.transactions("INVITE") if rx.message.call_id == call_id]
+        wic_sdp, answer = request.body, (sip(got).body if got is not None else b"")
+        core_sdp = at_core[0].message.body if at_core else b""
+        cited = [ctx.vars.get(f"{name}_seq", 0), *([got.entry] if got else [])]
+    endpoints = stub.rtp.get(call_id, [])
+    peer = emu.media.get(call_id)
+    answered = _wic_200(ctx, call_id)
+    window = ctx.within(args, MEDIA_WINDOW)
+    facts: MediaFacts | None = None
+    connected_t: float | None = None
+    waited = 0.0
+    leg = MediaLeg(direction="terminating" if terminating else "originating", status=status,
+                   wic_protocols=_protocols(wic_sdp), core_protocols=_protocols(core_sdp), window=window)
+    if no_media_path(leg) is None and peer is not None and endpoints:
+        facts, connected_t, waited = await _watch_media(ctx, peer, answer, endpoints, window)
+        cited.append(emu.media_note(call_id, facts))
+        cited += [e.record() for e in endpoints]
+    if answered is not None:
+        cited.append(answered.seq)
+    judged = media_through(replace(leg, wic=facts, core=tuple(e.counts() for e in endpoints),
+                                   answered_t=answered.t if answered else None, connected_t=connected_t,
+                                   waited=waited))
+    ctx.judge(judged.verdict, judged.reason, evidence=sorted(set(c for c in cited if c)), requirement="EPC-SES-01")
+
+
+async def _watch_media(ctx: CaseContext, peer: Any, answer: bytes, endpoints: list[Any],
+                       window: float) -> tuple[MediaFacts, float | None, float]:
+    """Send audio on the WIC's peer and watch until RTP flowed both ways (plus a moment),
+    the connection failed, or `window` ran out: (its facts, when it connected, seconds)."""
+    loop = asyncio.get_running_loop()
+    start = loop.time()
+    deadline = start + window
+    if peer.pc.remoteDescription is None and b"v=0" in answer:
+        try:
+            await asyncio.wait_for(peer.accept_answer(answer.decode("utf-8", "replace")), window)
+        except Exception as exc:  # noqa: BLE001 - an answer aiortc refuses (or a stall): no media, said so
+            ctx.informational(f"the WIC's peer refused the SUT's answer: {exc!r}")
+    send_audio(peer.pc)
+    connected_t: float | None = None
+    facts = await media_facts(peer.pc)
+    while loop.time() < deadline:
+        if facts["connection"] == "connected" and connected_t is None:
+            connected_t = ctx.timeline.now()
+        if connected_t is not None and facts["rtp_received"] > 0 and sum(e.packets for e in endpoints) > 0:
+            await asyncio.sleep(RTP_MOMENT)
+            facts = await media_facts(peer.pc)
+            break
+        if facts["connection"] in ("failed", "closed"):
+            break
+        await asyncio.sleep(POLL)
+        facts = await media_facts(peer.pc)
+    ctx.mandated(min(loop.time() - start, window), "media through the SUT's edge")
+    return facts, connected_t, loop.time() - start
