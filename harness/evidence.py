@@ -77,6 +77,9 @@ SECRET_PATTERNS: tuple[str, ...] = (
     # (a JWT starts where no base64url character precedes it: with `\b`, every `eyJ` after
     # a `-` was a start, and "eyJ-eyJ-..." cost quadratic time, minutes for one message)
     r"(?<![A-Za-z0-9_-])(?P<secret>eyJ[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]*)",
+    # a piece of a JWT (a message or log cut inside it): base64url JSON (`{"` is `eyJ`) of 19
+    # characters or more, with whatever dotted parts follow it, is redacted too
+    r"(?<![A-Za-z0-9_-])(?P<secret>eyJ[A-Za-z0-9_-]{16,}(?:\.[A-Za-z0-9_-]*){0,2})",
     # RFC 3261 §22.4 / RFC 7616 §3.4: the digest `response` (and the server's `rspauth`),
     # quoted and non-empty, or unquoted hex; a quoted value never runs over another
     # `response=` (`username="response=", response="..."` must not hide the real one)

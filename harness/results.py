@@ -14,6 +14,7 @@ expression, every catalogue id not tested and why, and an optional lab block.
 from __future__ import annotations
 
 import datetime as _dt
+import json
 import platform
 from collections import Counter
 from dataclasses import dataclass, field
@@ -24,6 +25,11 @@ from harness.report import identity
 from harness.verdicts import CaseResult, Finding, Strength, SutInfo, Verdict, worst
 
 FORMAT = "wicct-report/2"
+# report.json holds at most this many characters of evidence for the whole run (issue 11:
+# under 10 MB whatever a SUT sent). Each case is bounded already (harness.evidence); a run of
+# many flooded cases is bounded here: once the budget is spent, a case keeps the entries
+# its findings cite and says what it dropped (`evidence_cut`).
+RUN_EVIDENCE = 6 * 1024 * 1024
 VERDICTS = [v.value for v in Verdict if v is not Verdict.INFORMATIONAL]
 
 
@@ -53,6 +59,7 @@ class RunResult:
         return any(c.verdict in (Verdict.FAIL, Verdict.ERROR) for c in self.cases)
 
     def to_json(self) -> dict[str, Any]:
+        cases, cut = within_run_budget([c.to_json() for c in self.cases])
         finished = self.finished or _dt.datetime.now(_dt.UTC)
         counts = Counter(str(c.verdict) for c in self.cases)
         rollup = requirement_rollup(self.cases)
@@ -100,8 +107,8 @@ class RunResult:
             "not_tested": not_tested(
                 [(s.profile, s.role) for s in self.suts], self.collected, self.cases
             ),
-            "cases": [c.to_json() for c in self.cases],
-            "notes": list(self.notes),
+            "cases": cases,
+            "notes": list(self.notes) + ([cut_note(cut)] if cut else []),
             **({"jobs": self.jobs} if self.jobs else {}),
         }
 
@@ -113,6 +120,37 @@ class RunResult:
             [c for c in self.cases if c.profile == sut.profile], sut.setup_failure is not None
         )
         return out
+
+
+def within_run_budget(cases: list[dict[str, Any]], budget: int = RUN_EVIDENCE) -> tuple[list[dict[str, Any]], int]:
+    """The cases with their evidence, in order, until `budget` characters of it are spent;
+    after that each case keeps only the entries its findings cite, with `evidence_cut`
+    saying how many it kept and dropped. Returns the cases and how many were cut."""
+    left, cut = budget, 0
+    for case in cases:
+        evidence = case.get("evidence") or []
+        size = len(json.dumps(evidence, ensure_ascii=False, default=str))
+        if size <= left:
+            left -= size
+            continue
+        cited = {seq for f in case.get("findings") or [] for seq in f.get("evidence") or []}
+        kept = [e for e in evidence if e.get("seq") in cited]
+        case["evidence"] = kept
+        case["evidence_cut"] = {
+            "kept": len(kept),
+            "dropped": len(evidence) - len(kept),
+            "reason": f"the run's report.json evidence budget ({budget // (1024 * 1024)} MiB) was spent by "
+                      "the cases before this one: only the entries its findings cite are kept",
+        }
+        left = max(0, left - len(json.dumps(kept, ensure_ascii=False, default=str)))
+        cut += 1
+    return cases, cut
+
+
+def cut_note(cut: int) -> str:
+    """The run note for `within_run_budget`'s cut cases."""
+    return (f"{cut} case(s) keep only their cited evidence: the run's report.json evidence budget "
+            f"({RUN_EVIDENCE // (1024 * 1024)} MiB) was spent (harness.results.RUN_EVIDENCE)")
 
 
 NOT_TESTED_REASONS = ("not-selected", "no-case", "not-applicable")

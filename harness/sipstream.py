@@ -9,11 +9,17 @@ from __future__ import annotations
 import asyncio
 import contextlib
 
+# The largest body wicct reads from the stream: 1 MiB, the WebSocket side's message limit.
+# A peer announcing more (a Content-Length of 10**12) would make `readexactly` buffer
+# without end; such a stream is unframeable and ends like one (issue 11: bounded memory).
+MAX_BODY = 1024 * 1024
+
 
 async def read_sip_stream(reader: asyncio.StreamReader) -> bytes | None:
     """One SIP message from a TCP stream, framed by its Content-Length (RFC 3261 §18.3).
 
-    None at end of stream (or on an unframeable head); b"" for a CRLF keep-alive.
+    None at end of stream (or on an unframeable head, or a Content-Length over `MAX_BODY`);
+    b"" for a CRLF keep-alive.
     Yields to the event loop first: a buffered stream returns without suspending, and a
     peer sending without pause must not starve the loop's timers.
     """
@@ -33,6 +39,8 @@ async def read_sip_stream(reader: asyncio.StreamReader) -> bytes | None:
                 length = int(value.strip())
     if length <= 0:
         return stripped
+    if length > MAX_BODY:
+        return None
     try:
         return stripped + await reader.readexactly(length)
     except asyncio.IncompleteReadError:

@@ -137,6 +137,10 @@ def rejudge_case(case: Mapping[str, Any]) -> list[Outcome]:
             "recorded": str(finding.get("verdict", "")),
         }
         check = finding.get("check")
+        if isinstance(case.get("evidence_cut"), Mapping):  # harness.results.within_run_budget
+            outcomes.append(Outcome(**base, status=NOT_REJUDGEABLE,
+                                    detail="its evidence was cut to the cited entries (the run's evidence budget)"))
+            continue
         if not isinstance(check, Mapping):
             outcomes.append(Outcome(**base, status=NOT_REJUDGEABLE,
                                     detail="decided in a step or actor, not by a registered check"))

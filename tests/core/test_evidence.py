@@ -66,6 +66,17 @@ def test_bearer_tokens_wicct_never_minted_are_redacted_in_text_and_bytes() -> No
         assert redactor.text(text) == text  # challenges and prose are not credentials
 
 
+def test_a_piece_of_a_jwt_is_redacted_too() -> None:
+    """A message or log cut inside a token leaves a JWT without its dots: its base64url JSON
+    head (`eyJ...`) is still a credential's part and never reaches a report."""
+    redactor = Redactor()
+    for text in ('..."eyJhbGciOiJFUzI1NiIsInR5cCI6IkpXVCJ9', "tail: eyJhbGciOiJFUzI1NiIsInR5cCI6IkpXVCJ9.eyJzd",
+                 "Authorization: Bea eyJhbGciOiJFUzI1NiIsInR5cCI6IkpXVCJ9"):
+        out = redactor.text(text)
+        assert "eyJ" not in out and "<redacted sha256:" in out, out
+    assert redactor.text("the key eyJ is short") == "the key eyJ is short"
+
+
 def test_a_pattern_match_has_the_fingerprint_an_issuer_s_token_has() -> None:
     token = "eyJhbGciOiJFUzI1NiJ9.eyJzdWIiOiJhIn0.c2lnbmF0dXJl"
     registered = Redactor()

@@ -68,7 +68,8 @@ def test_jwt_like_runs_redact_in_linear_time() -> None:
     a generous bound (60 s for what now takes milliseconds), so that the test fails instead
     of hanging if the quadratic pattern comes back."""
     code = ("from harness.evidence import Redactor\n"
-            "assert Redactor().text('eyJ-' * 250_000) == 'eyJ-' * 250_000\n")
+            "out = Redactor().text('eyJ-' * 250_000)\n"
+            "assert out.startswith('<redacted sha256:') and len(out) < 100\n")  # one JWT-like piece
     subprocess.run([sys.executable, "-c", code], check=True, timeout=60)
 
 
