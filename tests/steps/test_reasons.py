@@ -7,7 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from hostile import MASKED_TEXT, RSV1_TEXT, external, hostile, switching
+from misbehaving import MASKED_TEXT, RSV1_TEXT, external, hostile, switching
 
 from harness.cases.model import Case, load_case
 from harness.cases.runner import run_case
