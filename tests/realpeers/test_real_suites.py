@@ -53,6 +53,12 @@ def run_suite(profile: Path, out: Path) -> dict:
     return json.loads(report_file.read_text())
 
 
+@pytest.fixture(scope="module")
+def real_reports(tmp_path_factory) -> Path:
+    """Where each real peer's run is kept, for the matrix of them all (issue 10)."""
+    return tmp_path_factory.mktemp("real-reports")
+
+
 def failed_ids(report: dict) -> set[str]:
     return {r["id"] for r in report["requirements"] if r["verdict"] == "FAIL"}
 
@@ -67,17 +73,45 @@ def failed_ids(report: dict) -> set[str]:
         ("jssip-chromium-wic-bearer", _has_browser, "chromium or the JsSIP bundle"),
     ],
 )
-def test_real_peer_matches_expected_results(tmp_path, name, available, what):
+def test_real_peer_matches_expected_results(real_reports, name, available, what):
     require(available(), what)
     path = PROFILES / f"{name}.yaml"
     profile = load_profile(path)
-    report = run_suite(path, tmp_path / "out")
+    report = run_suite(path, real_reports / name)
     role_cases = [c for c in report["cases"] if c["profile"] == profile.id]
     assert len(role_cases) >= 20
     assert not [c["id"] for c in role_cases if c["verdict"] == "ERROR"], "no ERROR against a real peer"
     expected = load_expected(expected_path(path, profile.expected_results))
     problems = compare(report, profile.id, expected)
     assert not problems, "results differ from the expected-results file:\n" + "\n".join(problems)
+
+
+def test_matrix_of_the_reference_kamailio_and_jssip_reports_renders(real_reports):
+    """Issue 10: `wicct matrix` over the reference run and the real peers' runs above: one
+    column per SUT, each judged cell the verdict its report gives, linking into that report."""
+    from harness.report.matrix import Source, build_matrix, write_matrix
+
+    require(_has_kamailio(), "kamailio")
+    require(_has_browser(), "chromium or the JsSIP bundle")
+    names = ["kamailio-epcscf", "jssip-chromium-wic"]
+    missing = [n for n in names if not (real_reports / n / "report.json").exists()]
+    if missing:  # selected without them (-k): their failures, if any, are their own tests'
+        pytest.skip(f"MATRIX NOT RENDERED: the real-peer runs of this module did not run for {missing}")
+    reference = real_reports / "reference"
+    run_suite(PROFILES / "reference-epcscf.yaml", reference)  # a reference column beside them
+    dirs = [reference, *(real_reports / n for n in sorted(p.name for p in real_reports.iterdir()
+                                                          if p.name != "reference"))]
+    sources = [Source(json.loads((d / "report.json").read_text()), d / "report.json") for d in dirs]
+    out = write_matrix(sources, real_reports / "matrix" / "matrix.html")
+    model = build_matrix(sources, out.parent)
+    profiles = [c["profile"] for c in model["columns"]]
+    assert {"reference-epcscf", "kamailio-epcscf", "jssip-chromium-wic"} <= set(profiles), profiles
+    page = out.read_text("utf-8")
+    for source in sources:
+        report = source.report
+        assert report["report"]["id"] in page
+        for row in report["requirements"][:5]:
+            assert row["id"] in page
 
 
 def test_kamailio_without_origin_allow_list_fails_exactly_origin(tmp_path):
