@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import subprocess
 import sys
@@ -196,8 +197,10 @@ def test_default_run_passes_and_writes_the_report(tmp_path):
             assert case["reason"]
     assert {s["profile"] for s in report["suts"]} == {"reference-epcscf", "reference-epcscf-tna", "reference-wic", "reference-wic-bearer"}
     assert "reference-secret-pw" not in (out / "report.json").read_text()
-    # the TNA profile's bearer tokens (JWTs: base64url JSON, "eyJ...") only as fingerprints
-    assert "eyJ" not in (out / "report.json").read_text() + (out / "junit.xml").read_text()
+    # the TNA profile's bearer tokens (JWTs: base64url JSON, "eyJ...", three dotted parts) only
+    # as fingerprints; "eyJ" alone turns up inside random ICE credentials of the SDP
+    written = (out / "report.json").read_text() + (out / "junit.xml").read_text()
+    assert not re.search(r"eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\.", written)
     assert "<redacted sha256:" in (out / "report.json").read_text()
     junit = (out / "junit.xml").read_text()
     assert 'name="wicct.requirements"' in junit
@@ -226,12 +229,17 @@ def test_strict_makes_inconclusive_a_failure(tmp_path):
         "id: ACME-INC-01\ntitle: judges nothing\ndescription: waits, so it cannot decide\n"
         "sut: epcscf\nverifies: [EPC-HS-01]\nsteps:\n  - wait: {for: 1ms}\n"
     )
-    args = ["run", "--profile", "reference-epcscf", "--no-builtin-cases", "--cases", str(own)]
+    args = ["run", "--profile", "reference-epcscf", "--cases", str(own),
+            "--select", "ACME-INC-01 or (EPC-HS-01 and not reconnect)"]  # one decided case beside it
     proc = wicct(*args, "--out", str(tmp_path / "o"))
     assert proc.returncode == 0, proc.stdout + proc.stderr
     junit = (tmp_path / "o" / "junit.xml").read_text()
     assert 'message="INCONCLUSIVE: no finding on the requirements' in junit
     assert wicct(*args, "--strict", "--out", str(tmp_path / "s")).returncode == 1
+    # alone, it decides nothing for its profile: never a green run, even without --strict
+    alone = wicct("run", "--profile", "reference-epcscf", "--no-builtin-cases", "--cases", str(own),
+                  "--out", str(tmp_path / "a"))
+    assert alone.returncode == 1 and "profile reference-epcscf: none of its 1 case(s) could be decided" in alone.stderr
 
 
 def test_interrupted_run_is_not_exit_0(tmp_path, monkeypatch, capsys):
