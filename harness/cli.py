@@ -304,20 +304,22 @@ def cmd_run(args: argparse.Namespace) -> int:
     except UsageProblem as exc:
         print(f"wicct: {exc}", file=sys.stderr)
         return 2
+    key_file = Path(args.signing_key) if args.signing_key else None
     if args.lab_info:
-        from harness.report.lab import load_lab_info
+        from harness.report.lab import load_lab_info, signing_key_path
 
         try:
-            load_lab_info(Path(args.lab_info))
+            lab_info = load_lab_info(Path(args.lab_info))
         except yamlmarks.DocumentError as exc:
             print(f"wicct: bad lab info: {exc}", file=sys.stderr)
             return 2
+        key_file = key_file or signing_key_path(lab_info, Path(args.lab_info))  # the option first
     signing = None
-    if args.bundle is not None and args.signing_key:
+    if args.bundle is not None and key_file is not None:
         from harness.report.bundle import BundleError, load_private_key
 
         try:
-            signing = load_private_key(Path(args.signing_key))
+            signing = load_private_key(key_file)
         except BundleError as exc:
             print(f"wicct: {exc}", file=sys.stderr)
             return 2

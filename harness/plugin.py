@@ -244,10 +244,10 @@ def pytest_configure(config: pytest.Config) -> None:
     state.run.select = config.getoption("wicct_select") or config.getoption("keyword", None) or None
     lab = config.getoption("wicct_lab_info")
     if lab:
-        from harness.report.lab import load_lab_info
+        from harness.report.lab import for_report, load_lab_info
 
         try:
-            state.run.lab = load_lab_info(Path(lab))
+            state.run.lab = for_report(load_lab_info(Path(lab)))
         except yamlmarks.DocumentError as exc:
             raise pytest.UsageError(f"bad lab info: {exc}") from None
     config.stash[STATE] = state

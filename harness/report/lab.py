@@ -26,7 +26,9 @@ LAB_SCHEMA: dict[str, Any] = {
             "type": "object",
             "required": ["name"],
             "additionalProperties": False,
-            "properties": {"name": _TEXT, "address": _TEXT, "accreditation": _TEXT},
+            # the lab's Ed25519 key (PEM) that signs `wicct run --bundle` when no
+            # --signing-key is given; a path relative to this file; never in the report
+            "properties": {"name": _TEXT, "address": _TEXT, "accreditation": _TEXT, "signing_key": _TEXT},
         },
         "customer": {
             "type": "object",
@@ -55,3 +57,15 @@ def load_lab_info(path: Path) -> dict[str, Any]:
     yamlmarks.validate(document, LAB_SCHEMA, path)
     plain: dict[str, Any] = yamlmarks.plain(document)
     return plain
+
+
+def signing_key_path(lab_info: dict[str, Any], path: Path) -> Path | None:
+    """The lab's signing key named in the lab file at `path` (relative to it), or None."""
+    name = (lab_info.get("lab") or {}).get("signing_key")
+    return (path.parent / name) if name else None
+
+
+def for_report(lab_info: dict[str, Any]) -> dict[str, Any]:
+    """The lab block as report.json holds it: without where the lab keeps its key."""
+    lab = {k: v for k, v in (lab_info.get("lab") or {}).items() if k != "signing_key"}
+    return {**lab_info, "lab": lab}

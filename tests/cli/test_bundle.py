@@ -193,3 +193,24 @@ def test_bad_signing_key_and_unreadable_bundle_exit_2(tmp_path: Path) -> None:
     existing = tmp_path / "k.pem"
     existing.write_text("keep")
     assert wicct("keygen", str(existing)).returncode == 2 and existing.read_text() == "keep"
+
+
+def test_the_lab_file_names_the_signing_key(tmp_path: Path) -> None:
+    """`--lab-info` with `lab.signing_key` (relative to the lab file) signs the bundle with
+    the lab's key when no --signing-key is given; the report never shows where it is kept."""
+    labdir = tmp_path / "lab"
+    labdir.mkdir()
+    assert wicct("keygen", str(labdir / "key.pem")).returncode == 0
+    (labdir / "lab.yaml").write_text(
+        "lab: {name: Example Test Lab, signing_key: key.pem}\nscope: EPC-HS-01 of the reference eP-CSCF\n")
+    out = tmp_path / "run"
+    proc = wicct("run", "-q", "--profile", "reference-epcscf", "--out", str(out), "--bundle",
+                 "--lab-info", str(labdir / "lab.yaml"), "--select", "EPC-HS-01 and not reconnect")
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    assert "key made for this run" not in proc.stderr
+    manifest = json.loads((out / "bundle" / MANIFEST).read_text())
+    assert manifest["signature"]["key"] == "the lab's signing key"
+    verified = wicct("verify", str(out / "bundle"), "--public-key", str(labdir / "key.pem.pub"))
+    assert verified.returncode == 0, verified.stdout + verified.stderr
+    report = json.loads((out / "report.json").read_text())
+    assert report["lab"]["lab"] == {"name": "Example Test Lab"} and "key.pem" not in (out / "report.json").read_text()
