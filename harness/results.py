@@ -27,8 +27,9 @@ from harness.verdicts import CaseResult, Finding, Strength, SutInfo, Verdict, wo
 FORMAT = "wicct-report/2"
 # report.json holds at most this many characters of evidence for the whole run (issue 11:
 # under 10 MB whatever a SUT sent). Each case is bounded already (harness.evidence); a run of
-# many flooded cases is bounded here: once the budget is spent, a case keeps the entries
-# its findings cite and says what it dropped (`evidence_cut`).
+# many flooded cases is bounded here: past the budget the largest cases keep the entries
+# their findings cite and say what they dropped (`evidence_cut`). The default run's
+# evidence is about 4 MiB, none of it cut.
 RUN_EVIDENCE = 6 * 1024 * 1024
 VERDICTS = [v.value for v in Verdict if v is not Verdict.INFORMATIONAL]
 
@@ -123,26 +124,31 @@ class RunResult:
 
 
 def within_run_budget(cases: list[dict[str, Any]], budget: int = RUN_EVIDENCE) -> tuple[list[dict[str, Any]], int]:
-    """The cases with their evidence, in order, until `budget` characters of it are spent;
-    after that each case keeps only the entries its findings cite, with `evidence_cut`
-    saying how many it kept and dropped. Returns the cases and how many were cut."""
-    left, cut = budget, 0
-    for case in cases:
+    """The cases with all their evidence while the run's evidence fits `budget` characters;
+    past it the largest cases first (a flooded case, not the many ordinary ones) keep only
+    the entries their findings cite, with `evidence_cut` saying how many they kept and
+    dropped, until the rest fits. Returns the cases and how many were cut."""
+
+    def size(evidence: list[Any]) -> int:
+        return len(json.dumps(evidence, ensure_ascii=False, default=str))
+
+    sizes = [size(case.get("evidence") or []) for case in cases]
+    total, cut = sum(sizes), 0
+    for index in sorted(range(len(cases)), key=lambda i: -sizes[i]):
+        if total <= budget:
+            break
+        case = cases[index]
         evidence = case.get("evidence") or []
-        size = len(json.dumps(evidence, ensure_ascii=False, default=str))
-        if size <= left:
-            left -= size
-            continue
         cited = {seq for f in case.get("findings") or [] for seq in f.get("evidence") or []}
         kept = [e for e in evidence if e.get("seq") in cited]
         case["evidence"] = kept
         case["evidence_cut"] = {
             "kept": len(kept),
             "dropped": len(evidence) - len(kept),
-            "reason": f"the run's report.json evidence budget ({budget // (1024 * 1024)} MiB) was spent by "
-                      "the cases before this one: only the entries its findings cite are kept",
+            "reason": f"the run's report.json evidence budget ({budget:,} characters) was spent: this "
+                      "case, among the largest, keeps only the entries its findings cite",
         }
-        left = max(0, left - len(json.dumps(kept, ensure_ascii=False, default=str)))
+        total -= sizes[index] - size(kept)
         cut += 1
     return cases, cut
 

@@ -13,16 +13,19 @@ def _case(name: str, entries: int, cited: list[int]) -> dict:
     }
 
 
-def test_cases_within_the_budget_keep_everything_and_later_ones_their_cited_entries():
-    cases = [_case("A", 50, [3]), _case("B", 50, [7, 9]), _case("C", 40, [1])]
-    one = len(str(cases[0]["evidence"]))  # about the JSON size of one case's evidence
-    kept, cut = within_run_budget(cases, budget=int(one * 1.5))
-    assert cut == 2
-    assert len(kept[0]["evidence"]) == 50 and "evidence_cut" not in kept[0]
-    assert [e["seq"] for e in kept[1]["evidence"]] == [7, 9]
-    assert kept[1]["evidence_cut"]["kept"] == 2 and kept[1]["evidence_cut"]["dropped"] == 48
-    assert [e["seq"] for e in kept[2]["evidence"]] == [1]
-    assert "2 case(s) keep only their cited evidence" in cut_note(cut)
+def test_past_the_budget_the_largest_cases_keep_their_cited_entries():
+    cases = [_case("small", 10, [3]), _case("flood", 200, [7, 9]), _case("medium", 60, [1]), _case("tiny", 5, [2])]
+    per_entry = len(str(cases[0]["evidence"])) / 10
+    kept, cut = within_run_budget(cases, budget=int(per_entry * 100))  # room for 100 entries
+    by_id = {c["id"]: c for c in kept}
+    assert cut == 1  # the flood alone: the ordinary cases keep everything
+    assert [e["seq"] for e in by_id["flood"]["evidence"]] == [7, 9]
+    assert by_id["flood"]["evidence_cut"]["kept"] == 2 and by_id["flood"]["evidence_cut"]["dropped"] == 198
+    assert all("evidence_cut" not in by_id[n] for n in ("small", "medium", "tiny"))
+    assert len(by_id["medium"]["evidence"]) == 60
+    kept, cut = within_run_budget([_case(n, 60, [1]) for n in "abc"], budget=int(per_entry * 70))
+    assert cut == 2 and sum("evidence_cut" in c for c in kept) == 2  # cut until the rest fits
+    assert "2 case(s) keep only their cited evidence" in cut_note(2)
 
 
 def test_nothing_is_cut_within_the_budget():
