@@ -428,13 +428,16 @@ def _person(value: Any) -> str:
 
 
 def _implementation(value: Any) -> str:
-    """"vendor product version" (+ components), or "" when the profile states none."""
+    """"vendor product version" (+ components), or "" when the profile states none; the
+    version the running binary states when it is not the profile's (plugin.version_notes)."""
     impl = _mapping(value)
     if not impl:
         return ""
 
     def one(part: Mapping[str, Any]) -> str:
-        return " ".join(str(part[k]) for k in ("vendor", "product", "version") if part.get(k))
+        text = " ".join(str(part[k]) for k in ("vendor", "product", "version") if part.get(k))
+        read = part.get("read_version")
+        return text + (f" (the running binary reads {read})" if read and read != part.get("version") else "")
 
     parts = [one(c) for c in _mappings(impl.get("components"))]
     return one(impl) + (f" with {'; '.join(parts)}" if parts else "")

@@ -222,6 +222,18 @@ def test_html_names_sut_implementation_pics_and_selection() -> None:
     assert "--select ORIGIN and not 02" in html and "ab" * 32 in html
 
 
+def test_html_shows_a_read_version_that_differs_from_the_stated_one() -> None:
+    run = build_run()
+    run.identities = {EPC: {"implementation": {
+        "product": "P", "version": "9.9", "read_version": "9.8",
+        "components": [{"product": "C", "version": "1.0", "read_version": "1.0"}]}, "pics": []}}
+    report = run.to_json()
+    validate_report(report)
+    html = render_html(report)
+    assert "P 9.9 (the running binary reads 9.8) with C 1.0" in html
+    assert "reads 1.0" not in html  # the same version is not repeated
+
+
 def test_junit_suite_carries_sut_identity() -> None:
     run = build_run()
     run.identities = {EPC: {"implementation": {"product": "P", "version": "9.9"}, "pics": []}}
