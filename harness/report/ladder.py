@@ -144,6 +144,7 @@ def build_ladder(case: Mapping[str, Any], *, compact: bool = False) -> Ladder:
             since = _float(by_seq.get(data.get("since"), {}).get("t"))
             start = since if since is not None and since <= t else max(0.0, t - length)
             windows.append(Window(start, start + length, _one_line(entry.get("summary"), 70), seq))
+            continue  # drawn on the time strip, not as a rung
         if seq in claimed:
             continue
         parts = [by_seq[p] for p in owned.get(seq or 0, []) if p in by_seq]

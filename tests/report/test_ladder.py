@@ -249,6 +249,7 @@ def test_the_timer_a_finding_names_is_drawn_from_its_note() -> None:
         assert window.label.startswith(f"timer: a Pong awaited for {timer:g} s")
         svg = str(render_svg(build_ladder(case), "case-x"))
         assert f"{timer:.2f} s: timer: a Pong awaited" in svg
+        assert all(r.seq != 3 for r in build_ladder(case).rungs)  # on the strip, not a rung
     assert build_ladder(_pong_case(1.0, "PASS")).windows == ()  # only a finding that did not pass
     unsure = _pong_case(1.0, "INCONCLUSIVE")
     del unsure["evidence"][2]["data"]["since"]  # no start named: the window ends at the note
