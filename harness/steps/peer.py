@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 from typing import Any, Protocol
 
+from harness import evidence as ev
 from harness.actors.channel import Received, SipChannel, same_transaction
 from harness.cases.context import CaseContext, Precondition
 from harness.cases.model import Step
@@ -233,9 +234,12 @@ async def expect_pong(ctx: CaseContext, args: dict[str, Any], step_: Step) -> No
     within = ctx.within(args, ctx.timers.pong_timeout)
     pong = await chan.conn.wait_pong(payload, within)
     if pong is None:
+        ping = ctx.vars.get("ping_seq", 0)
+        timer = ctx.timeline.put("runner", f"timer: a Pong awaited for {within:g} s after the Ping",
+                                 ev.note({"timer": within, "since": ping}))  # the ladder draws it
         ctx.timed_out(
             f"no Pong with payload {payload!r} within {within:g} s",
-            evidence=[ctx.vars.get("ping_seq", 0)],
+            evidence=[ping, timer.seq],
         )
     else:
         judged = pong_echoes(ctx.timeline[pong.entry], payload, ping=ctx.vars.get("ping_seq", 0))
@@ -405,7 +409,10 @@ async def expect_crlf(ctx: CaseContext, args: dict[str, Any], step_: Step) -> No
     within = ctx.within(args, ctx.timers.pong_timeout)
     got = await chan.wait_for(lambda r: r.keepalive and r.payload == b"\r\n", within, start=start)
     if got is None:
-        ctx.timed_out(f"no CRLF pong within {within:g} s", evidence=[ctx.vars.get("last_sent_seq", 0)])
+        ping = ctx.vars.get("last_sent_seq", 0)
+        timer = ctx.timeline.put("runner", f"timer: a CRLF pong awaited for {within:g} s after the CRLFCRLF",
+                                 ev.note({"timer": within, "since": ping}))  # the ladder draws it
+        ctx.timed_out(f"no CRLF pong within {within:g} s", evidence=[ping, timer.seq])
     else:
         ctx.passed("CRLF pong received", evidence=[ctx.vars.get("last_sent_seq", 0), got.entry])
 
