@@ -118,8 +118,8 @@ def _parser() -> argparse.ArgumentParser:
                      help="the page to write (default matrix.html)")
 
     ld = sub.add_parser("load", help="load an eP-CSCF with many WICs on Locust, judging every response")
-    ld.add_argument("--profile", required=True, metavar="PATH",
-                    help="an eP-CSCF profile: a path or a built-in profile's name")
+    ld.add_argument("--profile", metavar="PATH",
+                    help="an eP-CSCF profile: a path or a built-in profile's name (not with --worker)")
     ld.add_argument("--users", type=_positive(int), default=10, metavar="N", help="WICs (default 10)")
     ld.add_argument("--spawn-rate", type=_positive(float), default=10.0, metavar="R",
                     help="users started per second (default 10)")
@@ -135,6 +135,24 @@ def _parser() -> argparse.ArgumentParser:
                     help="idle scenario: seconds between keep-alives (default 2)")
     ld.add_argument("--call-hold", type=float, default=0.5, metavar="S",
                     help="call scenario: seconds between ACK and BYE (default 0.5)")
+    ld.add_argument("--master", action="store_true",
+                    help="run Locust's master alone, for --expect-workers workers started "
+                    "elsewhere with --worker")
+    ld.add_argument("--expect-workers", type=_positive(int), default=1, metavar="K",
+                    help="with --master: workers to wait for (default 1; at most 120 s)")
+    ld.add_argument("--master-bind-host", default="127.0.0.1", metavar="H",
+                    help="with --master: the address workers connect to (default 127.0.0.1)")
+    ld.add_argument("--master-bind-port", type=_positive(int), default=5557, metavar="P",
+                    help="with --master: its port (default 5557, Locust's)")
+    ld.add_argument("--worker", action="store_true",
+                    help="run one Locust worker for the master at --master-host: it gets the "
+                    "settings from the master and sends its figures back")
+    ld.add_argument("--master-host", metavar="H", help="with --worker: the master's address")
+    ld.add_argument("--master-port", type=_positive(int), default=5557, metavar="P",
+                    help="with --worker: the master's port (default 5557)")
+    ld.add_argument("--restart-sut-after", type=_positive(float), metavar="S",
+                    help="kill the SUT's process S seconds into the load and start it again on "
+                    "the same ports (the kamailio driver): a test of the SUT's restart")
     ld.add_argument("--out", metavar="DIR", help="report directory (default reports/load-<time>)")
 
     stp = sub.add_parser("steps", help="list the step kinds and monitors cases can use")
@@ -269,8 +287,16 @@ def cmd_load(args: argparse.Namespace) -> int:
         print(f"wicct: load mode needs {', '.join(missing)}: pip install -e '.[load]' "
               "(or '.[dev]')", file=sys.stderr)
         return 2
-    from harness.load.run import LoadOptions, run_load
+    from harness.load.run import LoadOptions, run_load, run_worker
 
+    if args.worker:
+        if not args.master_host or args.master:
+            print("wicct: --worker needs --master-host (and no --master)", file=sys.stderr)
+            return 2
+        return run_worker(args.master_host, args.master_port)
+    if not args.profile:
+        print("wicct: load needs --profile (or --worker --master-host H)", file=sys.stderr)
+        return 2
     try:
         profile = resolve_profiles([args.profile])[0]
     except yamlmarks.DocumentError as exc:
@@ -278,10 +304,18 @@ def cmd_load(args: argparse.Namespace) -> int:
         return 2
     stamp = _dt.datetime.now().strftime("%Y%m%d-%H%M%S")
     out = Path(args.out) if args.out else Path("reports") / f"load-{stamp}"
-    options = LoadOptions(profile=profile, users=args.users, spawn_rate=args.spawn_rate,
-                          time_s=args.time, scenario=args.scenario, out=out, workers=args.workers,
-                          reregister_interval=args.reregister_interval,
-                          keepalive_interval=args.keepalive_interval, call_hold=args.call_hold)
+    try:
+        options = LoadOptions(profile=profile, users=args.users, spawn_rate=args.spawn_rate,
+                              time_s=args.time, scenario=args.scenario, out=out, workers=args.workers,
+                              reregister_interval=args.reregister_interval,
+                              keepalive_interval=args.keepalive_interval, call_hold=args.call_hold,
+                              restart_after=args.restart_sut_after, master=args.master,
+                              expect_workers=args.expect_workers,
+                              master_bind_host=args.master_bind_host,
+                              master_bind_port=args.master_bind_port)
+    except ValueError as exc:
+        print(f"wicct: {exc}", file=sys.stderr)
+        return 2
     return run_load(options)
 
 

@@ -11,7 +11,10 @@ actor serves both over HTTPS on loopback, with a certificate from the run's CA, 
 
 It mints tokens for the cases (`mint`), registers each with the timeline's redactor (the
 token never appears in evidence; its SHA-256 fingerprint stands in) and records every
-request it answers as a `token` entry. `mode` makes it misbehave for the "issuer down or
+request it answers as a `token` entry. It counts every request it answers by event and
+status (`counts`); with `record=False` (a load run's host, where one token is introspected
+thousands of times) it keeps those counts only and puts nothing on the timeline after its
+start, so its memory stays bounded however long the load. `mode` makes it misbehave for the "issuer down or
 answering garbage" cases: `serve` (default), `garbage` (200 with a body that is not JSON),
 `error` (HTTP 500), `stall` (never answers), `down` (the listener is closed).
 
@@ -25,6 +28,7 @@ import asyncio
 import contextlib
 import json
 import ssl
+from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -67,8 +71,11 @@ class TokenIssuer:
 
     actor_name = ACTOR
 
-    def __init__(self, timeline: Timeline, settings: TokenSettings, pki: Pki, host: str = "127.0.0.1") -> None:
+    def __init__(self, timeline: Timeline, settings: TokenSettings, pki: Pki, host: str = "127.0.0.1",
+                 *, record: bool = True) -> None:
         self.timeline = timeline
+        self.record = record
+        self.counts: Counter[str] = Counter()  # "<event> <status>" of every request answered
         self.settings = settings
         self.pki = pki
         self.host = host
@@ -138,8 +145,8 @@ class TokenIssuer:
         """A token of `kind` (harness.tokens.TOKEN_KINDS), registered as a secret."""
         minted = self.issuers.mint(kind, impi=impi, impus=impus)
         self.timeline.redactor.add(minted.token, fingerprint=True)
-        self.timeline.put(
-            ACTOR, f"minted a {kind} token sha256:{minted.fingerprint} for "
+        self._note(
+            "minted", f"minted a {kind} token sha256:{minted.fingerprint} for "
             f"{minted.claims.impi or '(no IMPI)'} (issuer {minted.claims.issuer})",
             ev.token({"event": "minted", "fingerprint": minted.fingerprint, "kind": kind,
                       "issuer": minted.claims.issuer, "impi": minted.claims.impi}),
@@ -209,7 +216,8 @@ class TokenIssuer:
             if len(tokens) != 1:
                 return self._json(400, {"error": "invalid_request"}, "introspection", method, path, peer)
             token = tokens[0]
-            self.timeline.redactor.add(token, fingerprint=True)
+            if self.record:
+                self.timeline.redactor.add(token, fingerprint=True)
             answer = self.issuers.introspect(token)
             minted = self.issuers.find(token)
             data: ev.TokenData = {
@@ -219,8 +227,9 @@ class TokenIssuer:
             }
             if minted is not None:
                 data["kind"] = minted.kind
-            self.timeline.put(
-                ACTOR, f"introspection of sha256:{data['fingerprint']}"
+            self._note(
+                f"introspection active={bool(answer['active'])}",
+                f"introspection of sha256:{data['fingerprint']}"
                 f"{' (' + minted.kind + ')' if minted else ''}: active={answer['active']}",
                 ev.token(data),
             )
@@ -235,11 +244,18 @@ class TokenIssuer:
 
     def _record(self, method: str, path: str, status: int, peer: str, *, event: str = "refused",
                 reason: str = "") -> None:
-        self.timeline.put(
-            ACTOR, f"{method} {path} → {status or 'no answer'}" + (f" ({reason})" if reason else ""),
+        self._note(
+            f"{event} {status}",
+            f"{method} {path} → {status or 'no answer'}" + (f" ({reason})" if reason else ""),
             ev.token({"event": event, "method": method, "path": path, "status": status,
                       "peer": peer, "reason": reason}),
         )
+
+    def _note(self, count: str, summary: str, payload: ev.Payload) -> None:
+        """Count what was answered; a `token` entry on the timeline unless `record` is off."""
+        self.counts[count] += 1
+        if self.record:
+            self.timeline.put(ACTOR, summary, payload)
 
 
 def _json_headers(body: dict[str, Any]) -> list[tuple[str, str]]:

@@ -1,41 +1,71 @@
 """Locust's user classes for `wicct load` (imported by Locust only: gevent is active here).
 
 Run by `harness.load.run` as `locust -f <this file> <UserClass...>`, alone or as a master
-with local workers (Locust's `--master`, `--worker`, `--expect-workers`). Each user is a `LoadWic`; each transaction is a Locust request
-(its CSV files), and each process writes its own figures (`stats.LoadStats`) when it quits.
+with workers (Locust's `--master`, `--worker`, `--expect-workers`). Each user is a
+`LoadWic`; each transaction is a Locust request (its CSV files).
+A process started by `wicct load` on this machine reads its settings from the file its
+environment names and writes its own figures (`stats.LoadStats`) when it quits. A worker
+on another machine (`wicct load --worker --master-host H`) has no such file: the master
+sends it the settings (with the CA's certificate) as a Locust message when it connects,
+and the worker sends its figures back in Locust's reports to the master (`report_to_master`,
+every few seconds and once more when it stops); the master writes them when it quits.
 Never import this module into an asyncio process: Locust's import patches `ssl`.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import socket
+import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
+from gevent.event import Event  # type: ignore[import-untyped]
 from locust import User, constant, events, task
 from locust.env import Environment
-from locust.runners import MasterRunner
+from locust.runners import MasterRunner, WorkerRunner
 
-from harness.load.settings import LoadSettings
+from harness.load.settings import ENV, LoadSettings
 from harness.load.stats import LoadStats
 from harness.load.wic import LoadWic, Refused, Unanswered
 from harness.load.wire import WireError
 from harness.pki import client_context
 
-SETTINGS = LoadSettings.from_environment()
 STATS = LoadStats()
 RETRY_PAUSE = 0.2  # after a lost connection: not a busy loop against a dead SUT
+SETTINGS_MESSAGE = "wicct-settings"  # master → a worker on another machine
+HELLO_MESSAGE = "wicct-hello"  # that worker → master: send me the settings
+SETTINGS_WAIT = 60.0  # seconds a remote worker's users wait for the master's settings
+_settings: list[LoadSettings] = []
+_settings_came = Event()
+_remote_figures: dict[str, dict[str, Any]] = {}  # master: the latest figures of each remote worker
 _context: list[Any] = []
+if os.environ.get(ENV):
+    _settings.append(LoadSettings.from_environment())
+    _settings_came.set()
+
+
+def settings() -> LoadSettings:
+    """This process's settings: from its file, or (a remote worker) from the master."""
+    if not _settings_came.wait(SETTINGS_WAIT):
+        raise RuntimeError(f"no settings from the master within {SETTINGS_WAIT:g} s")
+    return _settings[0]
+
+
+def remote() -> bool:
+    """A worker whose settings came from the master: it has no figures directory of the run."""
+    return not os.environ.get(ENV)
 
 
 def tls_context() -> Any:
     """One client context per process, made after gevent patched ssl (issue 12)."""
-    if not _context and SETTINGS.ws_url.startswith("wss:"):
-        ca = Path(SETTINGS.ca_pem) if SETTINGS.ca_pem else None
-        _context.append(client_context(ca, verify=SETTINGS.tls_verify))
+    mine = settings()
+    if not _context and mine.ws_url.startswith("wss:"):
+        ca = Path(mine.ca_pem) if mine.ca_pem else None
+        _context.append(client_context(ca, verify=mine.tls_verify))
     return _context[0] if _context else None
 
 
@@ -63,13 +93,13 @@ class WicUser(User):
         """The registered WIC, (re)connected if needed; None when that failed just now."""
         if self.wic is not None and self.wic.connected:
             return self.wic
-        self.wic = LoadWic(SETTINGS, STATS, tls_context(), self._report)
+        self.wic = LoadWic(settings(), STATS, tls_context(), self._report)
         try:
             self.wic.connect()
             self.wic.register()
         except WireError as exc:
             if self.wic.connected:  # lost after the connect, which counted its own failures
-                STATS.error(exc.cause, exc.detail)
+                STATS.lost(exc.cause, exc.detail)
             self.lost()
             return None
         except (Unanswered, Refused):
@@ -93,7 +123,7 @@ class WicUser(User):
         try:
             action(wic)
         except WireError as exc:
-            STATS.error(exc.cause, exc.detail)  # the connection was lost
+            STATS.lost(exc.cause, exc.detail)  # the connection was lost
             self.lost()
         except Unanswered:
             self.lost()
@@ -111,7 +141,7 @@ class RegisterUser(WicUser):
 
     @task
     def reregister(self) -> None:
-        self.attempt(lambda wic: (wic.idle(SETTINGS.reregister_interval), wic.register()))
+        self.attempt(lambda wic: (wic.idle(settings().reregister_interval), wic.register()))
 
 
 class IdleUser(WicUser):
@@ -126,7 +156,7 @@ class IdleUser(WicUser):
     @task
     def keep_alive(self) -> None:
         def tick(wic: LoadWic) -> None:
-            wic.idle(SETTINGS.keepalive_interval)
+            wic.idle(settings().keepalive_interval)
             self.pings = not self.pings
             wic.keepalive(self.pings)
 
@@ -140,13 +170,65 @@ class CallUser(WicUser):
 
     @task
     def call(self) -> None:
-        self.attempt(lambda wic: wic.call(SETTINGS.call_hold))
+        self.attempt(lambda wic: wic.call(settings().call_hold))
+
+
+@events.init.add_listener
+def _wire_workers(environment: Environment, **_: Any) -> None:
+    """Master: settings to each worker that connects, figures from remote workers' reports.
+    Worker: settings from the master when it has none; its figures in each report."""
+    runner = environment.runner
+    if isinstance(runner, MasterRunner):
+        def greet(client_id: str, **_: Any) -> None:
+            mine = settings()
+            ca = Path(mine.ca_pem).read_text(encoding="ascii") if mine.ca_pem else None
+            runner.send_message(SETTINGS_MESSAGE, {"settings": dataclasses.asdict(mine), "ca": ca},
+                                client_id=client_id)
+
+        def collect(client_id: str, data: dict[str, Any], **_: Any) -> None:
+            if "wicct" in data:
+                _remote_figures[client_id] = data["wicct"]
+
+        def hello(environment: Environment, msg: Any, **_: Any) -> None:
+            greet(msg.node_id)
+
+        # when asked, not on connect: a worker connects before it listens for messages
+        runner.register_message(HELLO_MESSAGE, hello)
+        environment.events.worker_report.add_listener(collect)
+    elif isinstance(runner, WorkerRunner) and remote():
+        runner.register_message(SETTINGS_MESSAGE, _take_settings)
+        runner.send_message(HELLO_MESSAGE)
+
+        def report(client_id: str, data: dict[str, Any], **_: Any) -> None:
+            data["wicct"] = STATS.to_json()
+
+        environment.events.report_to_master.add_listener(report)
+
+
+def _take_settings(environment: Environment, msg: Any, **_: Any) -> None:
+    """A remote worker's settings, with the CA's certificate written to a file of its own."""
+    if _settings_came.is_set():
+        return
+    given = dict(msg.data["settings"])
+    if msg.data.get("ca"):
+        ca = Path(tempfile.mkdtemp(prefix="wicct-worker-")) / "ca.pem"
+        ca.write_text(msg.data["ca"], encoding="ascii")
+        given["ca_pem"] = str(ca)
+    _settings.append(LoadSettings(**given))
+    _settings_came.set()
 
 
 @events.quitting.add_listener
 def _write_figures(environment: Environment, **_: Any) -> None:
-    """Each process's own figures; the run merges them."""
+    """Each local process's own figures, and the master's copy of each remote worker's; the
+    run merges them."""
     if isinstance(environment.runner, MasterRunner):
+        where = Path(settings().stats_dir)
+        for client_id, figures in _remote_figures.items():
+            name = "".join(c if c.isalnum() or c in "-_" else "_" for c in client_id)
+            (where / f"stats-remote-{name}.json").write_text(json.dumps(figures), encoding="utf-8")
         return
-    where = Path(SETTINGS.stats_dir) / f"stats-{socket.gethostname()}-{os.getpid()}.json"
+    if remote():
+        return  # sent to the master in its reports
+    where = Path(settings().stats_dir) / f"stats-{socket.gethostname()}-{os.getpid()}.json"
     where.write_text(json.dumps(STATS.to_json()), encoding="utf-8")

@@ -1,7 +1,7 @@
 """The `load` section of a load run's report.json, and its HTML page (pure functions).
 
 report.json (`format: wicct-load/1`) holds the run's parameters, the SUT, the merged
-figures (`stats.merge`), the rate over time, the crash if the SUT died, and the
+figures (`stats.merge`), the rate over time, the crash if the SUT died, its restarts, and the
 violations with one evidence sample each; report.html is derived from it alone.
 Secrets never reach either: the settings file that carries them is not copied.
 """
@@ -25,7 +25,7 @@ def rate_over_time(per_second: dict[str, int], started: float, finished: float) 
 
 def section(*, parameters: dict[str, Any], sut: dict[str, Any], figures: dict[str, Any],
             started: float, finished: float, crash: dict[str, Any] | None,
-            core: dict[str, int]) -> dict[str, Any]:
+            core: dict[str, int], restarts: list[dict[str, Any]] | None = None) -> dict[str, Any]:
     """The `load` section: everything a reader needs to trust the figures."""
     finals = sum(n for key, n in figures["responses"].items() if int(key.rsplit(" ", 1)[1]) >= 200)
     duration = max(finished - started, 1e-9)
@@ -51,6 +51,7 @@ def section(*, parameters: dict[str, Any], sut: dict[str, Any], figures: dict[st
         "violations": [{"count": n, **figures["violation_samples"][key]}
                        for key, n in sorted(figures["violations"].items())],
         "crash": crash,
+        "restarts": restarts or [],
         "core": core,
     }
 
@@ -84,9 +85,11 @@ def render_html(document: dict[str, Any]) -> str:
     load = document["load"]
     p = load["parameters"]
     crash = load["crash"]
-    crash_html = "<p>The SUT stayed up for the whole run.</p>"
+    restarts = load.get("restarts", [])
+    crash_html = "" if restarts else "<p>The SUT stayed up for the whole run.</p>"
+    crash_html += "".join(f'<p class="bad">{html.escape(r["summary"])}</p>' for r in restarts)
     if crash:
-        crash_html = (f'<p class="bad">{html.escape(crash["summary"])}</p>'
+        crash_html += (f'<p class="bad">{html.escape(crash["summary"])}</p>'
                       f'<pre>{html.escape(crash.get("log_tail", ""))}</pre>')
     latency = [[name, s["count"], s["mean_ms"], *s["percentiles_ms"].values()]
                for name, s in load["latency"].items()]

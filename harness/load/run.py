@@ -4,13 +4,16 @@ The run starts `harness.load.host` (asyncio: the SUT and the light core) and wai
 `ready.json`; then Locust, headless, in processes of its own (one, or a master and K local
 workers: `--workers K`), with the scenario's user classes. While Locust runs, the SUT's
 process is watched every `WATCH` seconds: a SUT that dies is reported as crashed with the
-time and the requests left unanswered. Every wait has a deadline; the report is always
+time and the requests left unanswered; one whose process was replaced (the host's restart
+hook, `--restart-sut-after`), or that dropped every connection and then accepted again, is
+reported as restarted, with the time, the connections lost and the requests left unanswered. Every wait has a deadline; the report is always
 written (report.json with its `load` section, report.html, Locust's CSV files).
 Exit status: 0 no shall-level violation and no crash; 1 otherwise; 2 the SUT did not start.
 """
 
 from __future__ import annotations
 
+import contextlib
 import datetime as _dt
 import json
 import os
@@ -26,11 +29,12 @@ from pathlib import Path
 from typing import IO, Any
 
 from harness.load import report as load_report
-from harness.load.host import BEARER, READY
+from harness.load.host import BEARER, READY, RESTARTS
 from harness.load.settings import ENV, SCENARIOS, LoadSettings
 from harness.load.stats import merge
 
 WATCH = 0.1  # seconds between two looks at the SUT's process
+WORKERS_WAIT = 120  # seconds a master waits for the workers it expects (Locust's max wait)
 READY_TIMEOUT = 60.0  # the host's start-up (the driver's own start_timeout is inside it)
 GRACE = 30.0  # beyond --time: Locust's stop timeout and its reports
 USERS = {
@@ -58,12 +62,24 @@ class LoadOptions:
     # a SUT host already running (its directory with ready.json): several loads against the
     # same SUT (bench/load_bench.py); it is neither started nor stopped by this run
     attach: Path | None = None
+    # seconds into the load when the host's restart hook replaces the SUT's process
+    restart_after: float | None = None
+    # a master alone, for `expect_workers` workers started elsewhere (`wicct load --worker`)
+    master: bool = False
+    expect_workers: int = 1
+    master_bind_host: str = "127.0.0.1"
+    master_bind_port: int = 5557  # Locust's own default
 
     def __post_init__(self) -> None:
         if self.scenario not in SCENARIOS:
             raise ValueError(f"scenario must be one of {', '.join(SCENARIOS)}, not {self.scenario!r}")
         if self.users < 1 or self.spawn_rate <= 0 or self.time_s <= 0 or self.workers < 0:
             raise ValueError("users ≥ 1, spawn rate > 0, time > 0 and workers ≥ 0")
+        if self.master and (self.workers or self.expect_workers < 1):
+            raise ValueError("--master waits for --expect-workers ≥ 1 workers started elsewhere; "
+                             "--workers starts local ones instead")
+        if self.restart_after is not None and not 0 < self.restart_after < self.time_s:
+            raise ValueError("the SUT's restart comes within the load: 0 < seconds < --time")
         if min(self.reregister_interval, self.keepalive_interval, self.call_hold) < 0:
             raise ValueError("intervals and the call hold are seconds ≥ 0")
 
@@ -97,6 +113,11 @@ def locust_commands(options: LoadOptions, csv_prefix: Path) -> list[list[str]]:
            "-t", f"{max(1, round(options.time_s))}s", "--csv", str(csv_prefix),
            "--stop-timeout", f"{max(1, round(options.response_timeout))}", "--only-summary",
            "--loglevel", "WARNING", *USERS[options.scenario]]
+    if options.master:
+        return [base + run + ["--master", "--expect-workers", str(options.expect_workers),
+                              "--expect-workers-max-wait", str(WORKERS_WAIT),
+                              "--master-bind-host", options.master_bind_host,
+                              "--master-bind-port", str(options.master_bind_port)]]
     if options.workers == 0:
         return [base + run]
     port = free_port()
@@ -196,6 +217,14 @@ def run_load(options: LoadOptions, say: Any = print) -> int:
             _write(out, parameters, {"profile": options.profile.stem, "setup_failure": ready["error"]},
                    merge([]), started, started, started_iso, None, {})
             return 2
+        if options.restart_after is not None and ready["driver"] != "kamailio":
+            problem = f"the {ready['driver']} driver has no restart hook (kamailio has)"
+            if options.attach is None:
+                _stop(host, 10)
+            say(f"wicct load: set-up failure: {problem}")
+            _write(out, parameters, {"profile": options.profile.stem, "setup_failure": problem},
+                   merge([]), started, started, started_iso, None, {})
+            return 2
         say(f"wicct load: {options.scenario}, {options.users} users against {ready['ws_url']} "
             f"({ready['driver']}, pid {ready['sut_pid']})")
         settings = LoadSettings(
@@ -219,7 +248,9 @@ def run_load(options: LoadOptions, say: Any = print) -> int:
                                       stdin=subprocess.DEVNULL, start_new_session=True)
                      for cmd in locust_commands(options, out / "locust")]
         rss: list[int] = []
-        crash = _watch(processes, host, ready, started, options.time_s + GRACE + 10 * options.workers, rss)
+        hostdir = options.attach or out / "host"
+        limit = options.time_s + GRACE + 10 * options.workers + (WORKERS_WAIT if options.master else 0)
+        crash = _watch(processes, host, ready, started, limit, rss, hostdir, options.restart_after)
         finished = time.time()
         for process in processes[1:]:
             try:
@@ -231,13 +262,15 @@ def run_load(options: LoadOptions, say: Any = print) -> int:
         if options.attach is None:
             _stop(host, 15)
         shutil.rmtree(private, ignore_errors=True)
-    hostdir = options.attach or out / "host"
     sut_log = hostdir / "sut.log"
     if crash is not None:
         tail = sut_log.read_text(errors="replace").splitlines()[-30:] if sut_log.exists() else []
         crash["log_tail"] = "\n".join(tail) or "(no SUT log: its process was killed)"
     parts = [json.loads(p.read_text()) for p in sorted(figures_dir.glob("stats-*.json"))]
     figures = merge(parts)
+    restarts = process_restarts(_read_restarts(hostdir), started, figures)
+    if not restarts and crash is None:
+        restarts = dropped_and_accepted(figures, started)
     if crash is None:  # its process lived on (or there is none), its listener did not
         crash = refusals(figures, started, watched=bool(ready.get("watched", True)))
     if crash is None:
@@ -252,7 +285,8 @@ def run_load(options: LoadOptions, say: Any = print) -> int:
     sut = {"profile": ready["profile"], "driver": ready["driver"], "ws_url": ready["ws_url"],
            "pid": ready["sut_pid"], "start_log": ready.get("log", [])}
     figures["harness_rss_peak_kib"] = max(rss, default=0)  # Locust's processes, summed
-    document = _write(out, parameters, sut, figures, started, finished, started_iso, crash, core)
+    document = _write(out, parameters, sut, figures, started, finished, started_iso, crash, core,
+                      restarts)
     load = document["load"]
     say(f"wicct load: {load['final_responses']} final responses in {load['duration_s']:.1f} s "
         f"({load['rate_per_s']}/s); {load['judged_messages']} messages judged, "
@@ -260,10 +294,32 @@ def run_load(options: LoadOptions, say: Any = print) -> int:
         f"errors: {_errors_line(load['errors'])}")
     if crash is not None:
         say(f"wicct load: {crash['summary']}")
+    for restart in restarts:
+        say(f"wicct load: {restart['summary']}")
     say(f"report: {out / 'report.html'}  (json: {out / 'report.json'}, Locust CSV: {out}/locust_*.csv)")
     failed = any(v["verdict"] == "FAIL" and v["strength"] == "shall" for v in load["violations"])
     broken = "wicct-error" in load["errors"] or not parts or load["final_responses"] == 0
-    return 1 if crash is not None or failed or broken else 0
+    unprompted = any(not r["hook"] for r in restarts)  # the SUT restarted on its own
+    return 1 if crash is not None or failed or broken or unprompted else 0
+
+
+def run_worker(master_host: str, master_port: int, say: Any = print) -> int:
+    """`wicct load --worker`: one Locust worker for a master on another machine (Locust's
+    `--worker --master-host H --master-port P`); its settings come from the master when it
+    connects, its figures go back in its reports (locustfile.py). It ends when the master
+    quits, or when the master has been silent for Locust's heartbeat timeout."""
+    command = [sys.executable, "-m", "locust", "-f", str(LOCUSTFILE), "--worker",
+               "--master-host", master_host, "--master-port", str(master_port),
+               "--loglevel", "WARNING"]
+    env = {k: v for k, v in os.environ.items() if k != ENV}
+    env["PYTHONUNBUFFERED"] = "1"
+    say(f"wicct load: a worker for the master at {master_host}:{master_port}")
+    worker = subprocess.Popen(command, env=env, stdin=subprocess.DEVNULL, start_new_session=True)
+    try:
+        return worker.wait()
+    except KeyboardInterrupt:
+        _stop(worker, 5)
+        return 130
 
 
 def refusals(figures: dict[str, Any], started: float, *, watched: bool = False) -> dict[str, Any] | None:
@@ -273,10 +329,78 @@ def refusals(figures: dict[str, Any], started: float, *, watched: bool = False) 
     first = figures["error_first"].get("refused")
     if first is None or not figures["connects"].get("ok"):
         return None
+    if _opened_after(figures, first + 1):  # a later second: not one opened just before it
+        return None  # it came back: a restart (`dropped_and_accepted`), not a crash
     return {"at": _dt.datetime.fromtimestamp(first, _dt.UTC).isoformat(timespec="seconds"),
             "after_s": round(first - started, 3), "pid": None,
             "how": f"connections refused after {figures['connects']['ok']} succeeded "
                    + ("(its process was still there)" if watched else "(no SUT process to watch)")}
+
+
+def _read_restarts(hostdir: Path) -> list[dict[str, Any]]:
+    try:
+        found = json.loads((hostdir / RESTARTS).read_text())
+    except (OSError, json.JSONDecodeError):
+        return []
+    return found if isinstance(found, list) else []
+
+
+def _lost_between(figures: dict[str, Any], first: float, last: float) -> int:
+    return sum(n for t, n in figures["lost_per_second"].items() if first <= int(t) <= last)
+
+
+def _opened_after(figures: dict[str, Any], at: float) -> int:
+    """Connections opened from the second of `at` on (per-second counts: that whole second)."""
+    return sum(n for t, n in figures["opened_per_second"].items() if int(t) >= int(at))
+
+
+def process_restarts(record: list[dict[str, Any]], started: float,
+                     figures: dict[str, Any]) -> list[dict[str, Any]]:
+    """The SUT's process replaced during the load (the host's restart hook, restarts.json):
+    when, how long it was down, the connections it dropped (lost from a second before the
+    kill to the new process's start plus a few seconds: a dropped connection is noticed at
+    the next read) and the connections accepted after it."""
+    found = []
+    for entry in record:
+        at = float(entry.get("at", 0))
+        if at < started:
+            continue  # an attached host's earlier restart, not this load's
+        back = entry.get("ready_at")
+        lost = _lost_between(figures, at - 1, (back or at) + 5)
+        accepted = _opened_after(figures, back or at) if back else 0
+        how = (f"process {entry.get('old_pid')} replaced by {entry.get('new_pid')} "
+               f"(down {back - at:.1f} s)" if back else
+               f"process {entry.get('old_pid')} killed; {entry.get('error', 'not started again')}")
+        found.append(_restart(at, started, how, lost, accepted, figures, hook=True))
+    return found
+
+
+def dropped_and_accepted(figures: dict[str, Any], started: float) -> list[dict[str, Any]]:
+    """A SUT that dropped every connection it held within two seconds, then accepted
+    connections again: restarted (its registrations are gone), although no process of its
+    was seen replaced (an external SUT, or one restarted by its own supervisor)."""
+    peak = figures["peak_connections"]
+    lost = {int(t): n for t, n in figures["lost_per_second"].items()}
+    for second in sorted(lost):
+        dropped = lost[second] + lost.get(second + 1, 0)
+        if peak >= 2 and dropped >= peak:
+            accepted = _opened_after(figures, second + 2)
+            if accepted:
+                return [_restart(second, started, f"every connection dropped ({dropped} of "
+                                 f"{peak}), then connections accepted again", dropped, accepted,
+                                 figures, hook=False)]
+    return []
+
+
+def _restart(at: float, started: float, how: str, lost: int, accepted: int,
+             figures: dict[str, Any], *, hook: bool) -> dict[str, Any]:
+    unanswered = sum(figures["unanswered"].values())
+    return {"at": _dt.datetime.fromtimestamp(at, _dt.UTC).isoformat(timespec="seconds"),
+            "after_s": round(at - started, 3), "how": how, "connections_lost": lost,
+            "connections_accepted_after": accepted, "unanswered": unanswered, "hook": hook,
+            "summary": f"SUT restarted {at - started:.1f} s into the run ({how}"
+                       f"{', by wicct' if hook else ''}); {lost} connection(s) lost, "
+                       f"{accepted} accepted after it, {unanswered} request(s) left unanswered"}
 
 
 def _take_secret(path: Path, *, remove: bool) -> str:
@@ -307,18 +431,33 @@ def _errors_line(errors: dict[str, dict[str, Any]]) -> str:
 
 
 def _watch(processes: list[subprocess.Popen[bytes]], host: Any, ready: dict[str, Any],
-           started: float, limit: float, rss: list[int]) -> dict[str, Any] | None:
-    """Wait for Locust, looking at the SUT's process meanwhile; the crash, if it died.
+           started: float, limit: float, rss: list[int], hostdir: Path,
+           restart_after: float | None) -> dict[str, Any] | None:
+    """Wait for Locust, looking at the SUT's process meanwhile; the crash, if it died (a
+    process the host's restart hook replaced is followed to its successor instead).
     The resident memory of Locust's processes (summed) is sampled into `rss`."""
     locust = processes[0]
     crash: dict[str, Any] | None = None
     sut_pid = int(ready["sut_pid"])
     watched = ready.get("watched", True)
     deadline = time.monotonic() + limit
+    hook_pid = int(ready.get("host_pid", 0)) if restart_after is not None else 0
     while locust.poll() is None:
         if time.monotonic() > deadline:
             _stop(locust, 5)
             break
+        if hook_pid and time.time() - started >= (restart_after or 0):
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.kill(hook_pid, signal.SIGUSR1)  # the host's restart hook
+            hook_pid = 0
+        if crash is None and host.poll() is None and watched and not alive(sut_pid):
+            entry = next((r for r in _read_restarts(hostdir) if r.get("old_pid") == sut_pid), None)
+            if entry is not None and entry.get("new_pid"):
+                sut_pid = int(entry["new_pid"])  # replaced: watch its successor
+                continue
+            if entry is not None and "error" not in entry:
+                time.sleep(WATCH)  # being started again
+                continue
         if crash is None and (host.poll() is not None or watched and not alive(sut_pid)):
             how = (f"the SUT host exited with {host.returncode}" if host.poll() is not None and
                    sut_pid == host.pid else f"process {sut_pid} is gone")
@@ -337,13 +476,14 @@ def _profile_value(path: Path, name: str) -> str:
 
 def _write(out: Path, parameters: dict[str, Any], sut: dict[str, Any], figures: dict[str, Any],
            started: float, finished: float, started_iso: str, crash: dict[str, Any] | None,
-           core: dict[str, int]) -> dict[str, Any]:
+           core: dict[str, int], restarts: list[dict[str, Any]] | None = None) -> dict[str, Any]:
     load = load_report.section(parameters=parameters, sut=sut, figures=figures, started=started,
-                               finished=finished, crash=crash, core=core)
+                               finished=finished, crash=crash, core=core, restarts=restarts or [])
     document = load_report.report(load, started_iso, _now_iso())
     (out / "report.json").write_text(json.dumps(document, indent=1), encoding="utf-8")
     (out / "report.html").write_text(load_report.render_html(document), encoding="utf-8")
     return document
 
 
-__all__ = ["LoadOptions", "alive", "run_load"]
+__all__ = ["LoadOptions", "alive", "dropped_and_accepted", "process_restarts", "run_load",
+           "run_worker"]

@@ -44,6 +44,11 @@ class LoadStats:
         self.late: Counter[str] = Counter()  # responses of transactions already completed
         self.keepalive_replies: Counter[str] = Counter()  # CRLF and Pong answers received
         self.per_second: Counter[int] = Counter()  # final responses per wall-clock second
+        # connections the SUT dropped (lost after they opened) and connections opened, per
+        # wall-clock second: what tells a SUT that restarted (every connection dropped, then
+        # accepted again) from one that crashed (never accepted again)
+        self.lost_per_second: Counter[int] = Counter()
+        self.opened_per_second: Counter[int] = Counter()
         self.open_connections = 0
         self.peak_connections = 0
 
@@ -69,8 +74,14 @@ class LoadStats:
         if key not in self.violation_samples:
             self.violation_samples[key] = {k: str(v) for k, v in asdict(found).items()}
 
+    def lost(self, cause: str, detail: str) -> None:
+        """An open connection lost (the SUT closed or reset it): counted as an error too."""
+        self.error(cause, detail)
+        self.lost_per_second[int(time.time())] += 1
+
     def opened(self) -> None:
         self.connects["ok"] += 1
+        self.opened_per_second[int(time.time())] += 1
         self.open_connections += 1
         self.peak_connections = max(self.peak_connections, self.open_connections)
 
@@ -88,6 +99,8 @@ class LoadStats:
             "unanswered": dict(self.unanswered), "late": dict(self.late),
             "keepalive_replies": dict(self.keepalive_replies),
             "per_second": {str(k): v for k, v in self.per_second.items()},
+            "lost_per_second": {str(k): v for k, v in self.lost_per_second.items()},
+            "opened_per_second": {str(k): v for k, v in self.opened_per_second.items()},
             "peak_connections": self.peak_connections,
         }
 
@@ -98,7 +111,7 @@ def merge(parts: list[dict[str, Any]]) -> dict[str, Any]:
     hold their connections at the same time)."""
     latency: dict[str, HdrHistogram] = {}
     counters = ("requests", "responses", "connects", "errors", "violations", "unanswered", "late",
-                "keepalive_replies", "per_second")
+                "keepalive_replies", "per_second", "lost_per_second", "opened_per_second")
     out: dict[str, Any] = {name: Counter() for name in counters}
     out.update(error_samples={}, error_first={}, violation_samples={}, judged=0, peak_connections=0)
     for part in parts:
@@ -107,7 +120,7 @@ def merge(parts: list[dict[str, Any]]) -> dict[str, Any]:
                 latency[name] = histogram()
             latency[name].decode_and_add(encoded.encode("ascii"))
         for name in counters:
-            out[name].update(part[name])
+            out[name].update(part.get(name, {}))
         for cause, sample in part["error_samples"].items():
             out["error_samples"].setdefault(cause, sample)
         for cause, at in part.get("error_first", {}).items():

@@ -53,6 +53,7 @@ class Outcome:
     final: SipMessage
     provisional: tuple[SipMessage, ...]
     seconds: float
+    length: int  # bytes of the final response's WebSocket message (Locust's response_length)
 
 
 def vary_offer(offer: str) -> str:
@@ -143,10 +144,10 @@ class LoadWic:
             self.challenge, self.nc = parse_challenge(value), 0
             again = self.transact(self._register(expires), "REGISTER", report=False)
             outcome = Outcome(again.final, outcome.provisional + again.provisional,
-                              outcome.seconds + again.seconds)
+                              outcome.seconds + again.seconds, again.length)
         status = outcome.final.status or 0
         error = None if 200 <= status < 300 else Refused(f"REGISTER answered {status}")
-        self.report("REGISTER", outcome.seconds, len(outcome.final.to_bytes()), error)
+        self.report("REGISTER", outcome.seconds, outcome.length, error)
         if error is not None:
             raise error
         return outcome
@@ -165,7 +166,7 @@ class LoadWic:
             error = Refused(f"INVITE answered {status}")
         elif not ringing:
             error = Refused("200 to the INVITE without a 180 before it")
-        self.report("INVITE", outcome.seconds, len(outcome.final.to_bytes()), error)
+        self.report("INVITE", outcome.seconds, outcome.length, error)
         if not 200 <= status < 300:
             if status >= 300:
                 return  # the failure's ACK is hop-by-hop: the eP-CSCF's transaction sends it
@@ -229,7 +230,7 @@ class LoadWic:
                         continue
                     self.stats.answered(name, status, seconds)
                     self.done.append(key[0])
-                    outcome = Outcome(response, tuple(provisional), seconds)
+                    outcome = Outcome(response, tuple(provisional), seconds, len(message.payload))
                     if report:
                         error = None if status < 300 else Refused(f"{name} answered {status}")
                         self.report(name, seconds, len(message.payload), error)

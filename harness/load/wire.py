@@ -22,7 +22,8 @@ from websockets.protocol import State
 from websockets.typing import Origin, Subprotocol
 from websockets.uri import parse_uri
 
-READ_SIZE = 65536
+READ_SIZE = 16384  # the largest TLS record (RFC 8446 §5.1): SSL_read returns one at most; a
+# larger buffer is allocated and shrunk on every read and costs memory per connection
 
 
 class WireError(Exception):

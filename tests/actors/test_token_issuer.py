@@ -90,3 +90,26 @@ async def test_a_misbehaving_issuer_fails_as_configured(tmp_path, mode):
                 json.loads(answer.body)
     finally:
         await issuer.stop()
+
+
+async def test_an_issuer_that_keeps_counts_only_stays_bounded_under_many_introspections(tmp_path):
+    """The load host's issuer (record=False): every answer counted, the timeline not grown."""
+    pki = Pki(tmp_path)
+    timeline = Timeline()
+    issuer = TokenIssuer(timeline, TokenSettings(), pki, record=False)
+    await issuer.start()
+    try:
+        started = len(timeline)
+        valid = issuer.mint("valid", impi=IMPI).token
+        expired = issuer.mint("expired", impi=IMPI).token
+        url = issuer.endpoint().introspection_url
+        for token in (valid, expired) * 15:
+            answer = await http_request(url, method="POST", body=f"token={token}".encode(),
+                                        ca_pem=pki.ca_pem)
+            assert answer.status == 200
+        await http_request(issuer.endpoint().jwks_url, ca_pem=pki.ca_pem)
+        assert len(timeline) == started
+        assert issuer.counts == {"minted": 2, "introspection active=True": 15,
+                                 "introspection active=False": 15, "jwks 200": 1}
+    finally:
+        await issuer.stop()

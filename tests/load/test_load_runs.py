@@ -162,3 +162,67 @@ def test_kamailio_under_its_load_preset_answers_a_short_load(tmp_path: Path) -> 
     assert "#!define WITH_LOAD_PRESET" in config
     figures = list((out / "figures").glob("stats-*.json"))
     assert len(figures) == 2  # one per worker; the master keeps none
+
+
+@pytest.mark.realpeer
+def test_kamailio_restarted_mid_run_is_reported_restarted_not_crashed(tmp_path: Path) -> None:
+    """The host's restart hook kills Kamailio's process group 3 s in and starts it again on
+    the same ports: the users lose their connections, connect and register again."""
+    need_kamailio()
+    out = tmp_path / "kamailio-restarted"
+    code, output = finish(start(out, "kamailio-epcscf.yaml", "--users", "4", "--spawn-rate", "4",
+                                "--time", "9", "--scenario", "register", "--reregister-interval",
+                                "0", "--restart-sut-after", "3"))
+    load = load_section(out)
+    assert load["crash"] is None, output
+    [restart] = load["restarts"]
+    assert restart["hook"] and "replaced by" in restart["how"] and restart["at"]
+    assert 2.5 <= restart["after_s"] <= 9.0
+    assert restart["connections_lost"] >= 1 and restart["connections_accepted_after"] >= 4
+    assert restart["unanswered"] == sum(load["unanswered"].values())
+    assert "SUT restarted" in output and "SUT crashed" not in output
+    record = json.loads((out / "host" / "restarts.json").read_text())
+    assert record[0]["new_pid"] != record[0]["old_pid"] == load["sut"]["pid"]
+    assert "--- restarted ---" in (out / "host" / "sut.log").read_text()
+    assert code == 0, output  # restarted by wicct and accepting again: not a failure
+
+
+def test_a_master_and_a_worker_started_as_separate_commands_share_the_load(tmp_path: Path) -> None:
+    """Workers on other machines, played on loopback: `wicct load --master` starts the SUT
+    host and Locust's master alone; `wicct load --worker --master-host` is a second command
+    with no settings file: the master sends it the settings, its figures come back."""
+    from harness.load.run import free_port
+
+    port = free_port()
+    out = tmp_path / "distributed"
+    master = start(out, "reference-epcscf.yaml", "--users", "3", "--spawn-rate", "3", "--time", "4",
+                   "--scenario", "register", "--master", "--expect-workers", "1",
+                   "--master-bind-port", str(port))
+    worker = subprocess.Popen(
+        [sys.executable, "-c", CLI, "load", "--worker", "--master-host", "127.0.0.1",
+         "--master-port", str(port)], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        cwd=ROOT, env={k: v for k, v in os.environ.items() if not k.startswith("WICCT_LOAD")})
+    code, output = finish(master)
+    worker_code, worker_output = finish(worker)
+    assert code == 0, output
+    assert worker_code == 0, worker_output
+    load = load_section(out)
+    figures = sorted(p.name for p in (out / "figures").glob("stats-*.json"))
+    assert len(figures) == 1 and figures[0].startswith("stats-remote-")  # the worker's, via reports
+    registers = load["requests"]["REGISTER"]
+    assert registers >= 3 and load["responses"]["REGISTER 200"] >= 3
+    assert load["peak_connections"] == 3 and load["violations"] == [] and load["crash"] is None
+    assert load["core"]["REGISTER"] >= load["responses"]["REGISTER 200"]
+    with open(out / "locust_stats.csv", newline="") as stats:  # Locust's own aggregation
+        rows = {row["Name"]: row for row in csv.DictReader(stats)}
+    assert int(rows["REGISTER"]["Request Count"]) >= 3
+
+
+def test_a_worker_without_its_master_or_a_master_with_local_workers_is_refused(tmp_path: Path) -> None:
+    lone = subprocess.run([sys.executable, "-c", CLI, "load", "--worker"], capture_output=True,
+                          text=True, cwd=ROOT, timeout=60)
+    assert lone.returncode == 2 and "--master-host" in lone.stderr
+    both = subprocess.run([sys.executable, "-c", CLI, "load", "--profile", "reference-epcscf",
+                           "--master", "--workers", "2", "--out", str(tmp_path / "x")],
+                          capture_output=True, text=True, cwd=ROOT, timeout=60)
+    assert both.returncode == 2 and "--expect-workers" in both.stderr

@@ -7,6 +7,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import sys
+from typing import Any
 
 from harness.load.judge import judge_handshake, judge_message
 from harness.load.report import rate_over_time, render_html, report, section
@@ -136,3 +137,61 @@ def test_a_sut_that_accepted_nothing_and_timed_out_is_reported_unresponsive() ->
     assert crash is not None and crash["how"].startswith("unresponsive") and crash["after_s"] == 1.0
     stats.opened()  # one connection accepted: slow, not hung
     assert unresponsive(merge([stats.to_json()]), 0.0) is None
+
+
+def _figures(*, peak: int, lost: dict[int, int], opened: dict[int, int],
+             refused_at: float | None = None, unanswered: int = 0) -> dict[str, Any]:
+    stats = LoadStats()
+    stats.peak_connections = peak
+    stats.lost_per_second.update(lost)
+    stats.opened_per_second.update(opened)
+    stats.connects["ok"] = sum(opened.values())
+    if unanswered:
+        stats.unanswered["REGISTER"] = unanswered
+    if refused_at is not None:
+        stats.error("refused", "[Errno 111] Connection refused")
+        stats.error_first["refused"] = refused_at
+    return merge([stats.to_json()])
+
+
+def test_a_sut_that_dropped_every_connection_then_accepted_again_is_reported_restarted() -> None:
+    from harness.load.run import dropped_and_accepted
+
+    figures = _figures(peak=10, lost={105: 6, 106: 4}, opened={100: 10, 109: 10}, unanswered=3)
+    [restart] = dropped_and_accepted(figures, 100.0)
+    assert restart["after_s"] == 5.0 and restart["connections_lost"] == 10
+    assert restart["connections_accepted_after"] == 10 and restart["unanswered"] == 3
+    assert not restart["hook"] and "every connection dropped (10 of 10)" in restart["how"]
+    assert "SUT restarted 5.0 s into the run" in restart["summary"]
+    # never accepted again: no restart (a crash, told by its process or the refusals)
+    assert dropped_and_accepted(_figures(peak=10, lost={105: 10}, opened={100: 10}), 100.0) == []
+    # some connections lost, not every one: no restart
+    assert dropped_and_accepted(_figures(peak=10, lost={105: 5}, opened={100: 10, 109: 5}),
+                                100.0) == []
+
+
+def test_refusals_followed_by_accepted_connections_are_no_crash() -> None:
+    from harness.load.run import refusals
+
+    came_back = _figures(peak=4, lost={103: 4}, opened={100: 4, 106: 4}, refused_at=103.5)
+    assert refusals(came_back, 100.0) is None
+    # opened in the second it died, before the refusal: still a crash
+    died = _figures(peak=4, lost={103: 4}, opened={100: 4, 103: 1}, refused_at=103.5)
+    crash = refusals(died, 100.0)
+    assert crash is not None and crash["after_s"] == 3.5
+
+
+def test_the_restart_hooks_record_becomes_the_restart_with_its_losses() -> None:
+    from harness.load.run import process_restarts
+
+    figures = _figures(peak=4, lost={104: 3, 110: 1, 130: 1}, opened={100: 4, 106: 4}, unanswered=2)
+    record = [{"at": 50.0, "old_pid": 1, "new_pid": 2, "ready_at": 51.0},  # an earlier load's
+              {"at": 104.2, "old_pid": 2, "new_pid": 3, "ready_at": 105.7}]
+    [restart] = process_restarts(record, 100.0, figures)
+    assert restart["hook"] and restart["how"] == "process 2 replaced by 3 (down 1.5 s)"
+    assert restart["connections_lost"] == 4 and restart["connections_accepted_after"] == 4
+    assert restart["after_s"] == 4.2 and restart["unanswered"] == 2
+    failed = process_restarts([{"at": 104.0, "old_pid": 2, "new_pid": None,
+                                "error": "not started again: port in use"}], 100.0, figures)
+    assert "not started again: port in use" in failed[0]["how"]
+    assert failed[0]["connections_accepted_after"] == 0
