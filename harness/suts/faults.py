@@ -246,6 +246,8 @@ FAULTS: tuple[Fault, ...] = (
        "answers with a 21-character ice-pwd in every m= section but the first (RFC 8839 §5.4: 22-256)"),
     _f("zero_masking_key", "wic", ("WIC-FR-02",),
        "sets the MASK bit on every frame but always with the masking key 0 (no fresh key)"),
+    _f("close_after_cancel", "wic", ("WIC-KA-04",),
+       "closes the WebSocket once an incoming call is cancelled (CANCEL, 487), not after a BYE"),
     _f("bundle_only_m_line", "wic", ("WIC-SES-01",),
        "offers audio and video with the video m= section bundle-only (port 0; a should-level FAIL)"),
 )

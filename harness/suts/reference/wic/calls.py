@@ -237,3 +237,6 @@ class Calls:
         await self.ua.transactions.reply(request, 200)
         call.state = "ended"
         await self.ua.transactions.reply(call.invite, 487, to_tag=call.dialog.local_tag)
+        if "close_after_cancel" in self.ua.faults:
+            # SEED 5.1.X.4 broken on purpose: a call that never got answered ends the socket
+            await self.ua.close("call cancelled (fault close_after_cancel)")
