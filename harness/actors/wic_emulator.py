@@ -100,6 +100,7 @@ class ConnectParams:
 class Policy:
     action: str | int = "auto"
     content_length: str = "correct"
+    frame: str = "text"  # "binary": responses go in binary frames (RFC 7118 §4.2, BOTH-FR-04)
 
 
 class WicEmulator:
@@ -343,8 +344,10 @@ class WicEmulator:
 
     # -- answering what the SUT sends --------------------------------------------------------
 
-    def set_policy(self, method: str, action: str | int = "auto", content_length: str = "correct") -> None:
-        self.policies[method.upper()] = Policy(normalise_action(action), content_length)
+    def set_policy(
+        self, method: str, action: str | int = "auto", content_length: str = "correct", frame: str = "text"
+    ) -> None:
+        self.policies[method.upper()] = Policy(normalise_action(action), content_length, frame)
 
     async def _on_request(self, channel: SipChannel, received: Received) -> None:
         request = received.message
@@ -410,7 +413,7 @@ class WicEmulator:
         if channel.closed:
             return
         with contextlib.suppress(Exception):
-            await channel.send(response)
+            await channel.send(response, frame=policy.frame)
 
 
 

@@ -77,9 +77,23 @@ def one_sip_message_per_ws_message(entries: list[Entry], actor: str) -> Judgemen
                      cited(sips))
 
 
+# A masking key seen on this many frames is no fresh random key (RFC 6455 §5.3): by chance,
+# three equal 32-bit keys among a case's frames are about as likely as 1 in 10^10.
+KEY_REUSE = 3
+
+
+def masking_key(entry: Entry) -> str | None:
+    """The masking key of a received masked frame, in hex: the last 4 octets of its header
+    (RFC 6455 §5.2), as recorded in `raw_head`; None when not recorded."""
+    head = ws_frame.of(entry).get("raw_head") or ""
+    return head[-8:] if ws_frame.of(entry)["masked"] and len(head) >= 12 else None
+
+
 @rejudgeable
 def frames_masked(entries: list[Entry], actor: str) -> Judgement | None:
-    """WIC-FR-02 (RFC 6455 §5.1): a client masks every frame it sends."""
+    """WIC-FR-02 (RFC 6455 §5.1, §5.3): a client masks every frame it sends, each with a
+    fresh masking key: a key repeated on `KEY_REUSE` frames or more (a fixed or all-zero
+    key, a tiny key pool) is a FAIL."""
     frames = _rx(entries, actor, WS_FRAME)
     errors = [e for e in _rx(entries, actor, WS_ERROR) if "mask" in ws_error.of(e)["error"].lower()]
     unmasked = [e for e in frames if ws_frame.of(e)["masked"] is False]
@@ -89,8 +103,20 @@ def frames_masked(entries: list[Entry], actor: str) -> Judgement | None:
                          tuple(e.seq for e in bad))
     if not frames:
         return None
+    by_key: dict[str, list[Entry]] = {}
+    for entry in frames:
+        key = masking_key(entry)
+        if key is not None:
+            by_key.setdefault(key, []).append(entry)
+    reused = {k: es for k, es in by_key.items() if len(es) >= KEY_REUSE}
+    if reused:
+        key, same = max(reused.items(), key=lambda item: len(item[1]))
+        return Judgement(Verdict.FAIL, f"masking key {key} used on {len(same)} of {len(frames)} client "
+                         "frames: RFC 6455 §5.3 asks a fresh, unpredictable key for each frame",
+                         tuple(e.seq for e in same[:5]))
     return Judgement(Verdict.PASS, f"all {len(frames)} client frames of the case masked (every "
-                     "frame the WIC sent was judged)", cited(frames))
+                     f"frame the WIC sent was judged), with {len(by_key)} distinct masking keys",
+                     cited(frames))
 
 
 @rejudgeable

@@ -118,3 +118,35 @@ def contact_transport_ws(entries: list[Entry], actor: str) -> Judgement | None:
                          tuple(e.seq for e in nonstrict[:3]), note="NON-STRICT")
     return Judgement(Verdict.PASS, f"Contact transport=ws in {checked} Contact(s) of {len(seen)} "
                      "message(s)", cited(seen))
+
+
+@rejudgeable
+def sent_by_kept(entries: list[Entry], actor: str) -> Judgement | None:
+    """EPC-TP-01 (RFC 7118 §5.3; RFC 3261 §18.2.2): EVERY response `actor` (wicct's WIC)
+    received, provisional and final, to every method, comes back with the top Via sent-by
+    (host and port) of the request `actor` sent with that branch; `received` and `rport`
+    may be added. Responses to requests `actor` did not send (no branch match) are left
+    out."""
+    sent: dict[str, tuple[str, int | None]] = {}
+    for _, message in sip_messages(entries, actor, "tx"):
+        via = message.top_via if message.is_request else None
+        if via is not None and via.branch:
+            sent.setdefault(via.branch, (via.host.lower(), via.port))
+    judged, wrong = [], []
+    for entry, message in received_messages(entries, actor):
+        via = message.top_via if not message.is_request else None
+        if via is None or not via.branch or via.branch not in sent:
+            continue
+        judged.append(entry)
+        if (via.host.lower(), via.port) != sent[via.branch]:
+            wrong.append((entry, message, via))
+    if not judged:
+        return None
+    if wrong:
+        entry, message, via = wrong[0]
+        host, port = sent[via.branch or ""]
+        return Judgement(Verdict.FAIL, f"the {message.status} to {message.cseq.method} came back with sent-by "
+                         f"{via.sent_by!r}, not the WIC's {host}{':' + str(port) if port else ''} "
+                         f"({len(wrong)} of {len(judged)} response(s))", tuple(e.seq for e, _, _ in wrong[:5]))
+    return Judgement(Verdict.PASS, f"the WIC's Via sent-by came back unchanged in all {len(judged)} "
+                     "response(s) it received", cited(judged))

@@ -67,6 +67,12 @@ def contact_monitor(ctx: CaseContext) -> list[Finding]:
     return _judge(ctx, "WIC-TP-02", transport.contact_transport_ws)
 
 
+@monitor("via_sent_by", requirements=["EPC-TP-01"])
+def via_sent_by_monitor(ctx: CaseContext) -> list[Finding]:
+    """Every response back to the WIC keeps the sent-by of the WIC's Via (RFC 7118 §5.3)."""
+    return _judge(ctx, "EPC-TP-01", transport.sent_by_kept)
+
+
 @monitor("only_sip", requirements=["BOTH-FR-10"])
 def only_sip_monitor(ctx: CaseContext) -> list[Finding]:
     """The SUT sends only SIP and CRLF keep-alives (informational)."""

@@ -142,7 +142,7 @@ class Answers:
         if policy.content_length == "larger":
             response = response.replace_header("Content-Length", str(len(response.body) + 20))
         tx.responses.append(response)
-        await chan.send(response)
+        await chan.send(response, frame=policy.frame)
         return response
 
     async def _register(self, chan: SipChannel, tx: ServerTx, msg: SipMessage, policy: Policy) -> None:

@@ -239,7 +239,8 @@ class EpcscfEmulator:
         self.policies[method.upper()] = policy
         self.note(f"policy for {method.upper()}: {policy.mode}"
                   + (f" {policy.status}" if policy.mode == "status" else "")
-                  + (f", Content-Length {policy.content_length}" if policy.content_length != "correct" else ""))
+                  + (f", Content-Length {policy.content_length}" if policy.content_length != "correct" else "")
+                  + (f", in {policy.frame} frames" if policy.frame != "text" else ""))
 
     # -- registrar security (WIC-REG-01/02) -------------------------------------------
 

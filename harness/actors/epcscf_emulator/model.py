@@ -27,6 +27,7 @@ class Policy:
     mode: str = "auto"  # auto | withhold | status | strip (received + rport) | ring (INVITE: 180, no answer)
     status: int = 0  # for mode "status"
     content_length: str = "correct"  # "larger": declare 20 more bytes than the body
+    frame: str = "text"  # "binary": the responses go in binary frames (RFC 7118 §4.2, BOTH-FR-04)
 
     def __post_init__(self) -> None:
         if self.mode not in POLICY_MODES:

@@ -189,14 +189,17 @@ _POLICY_ARGS = {"method": {"type": "string"}, "action": ACTION}
 @step(
     "wic.policy",
     roles=EPCSCF,
-    args={**_POLICY_ARGS, "content_length": {"enum": ["correct", "omit", "larger", "smaller"]}},
+    args={**_POLICY_ARGS, "content_length": {"enum": ["correct", "omit", "larger", "smaller"]},
+          "frame": {"enum": ["text", "binary"]}},
     required=("method",),
 )
 async def wic_policy(ctx: CaseContext, args: dict[str, Any], step_: Step) -> None:
     """How the WIC emulator answers requests of `method`: auto, withhold or a status code
-    (with an optional Content-Length stimulus on its responses)."""
+    (with an optional Content-Length stimulus on its responses, or in binary frames with
+    `frame: binary`, BOTH-FR-04)."""
     try:
-        wic(ctx).set_policy(args["method"], args.get("action", "auto"), args.get("content_length", "correct"))
+        wic(ctx).set_policy(args["method"], args.get("action", "auto"), args.get("content_length", "correct"),
+                            args.get("frame", "text"))
     except ValueError as exc:
         raise RuntimeError(str(exc)) from None
 

@@ -29,8 +29,8 @@ async def _poll(predicate: Any, within: float) -> Any:
         await asyncio.sleep(POLL)
 
 
-def _rx(ctx: CaseContext, kind: str) -> list[Entry]:
-    return ctx.timeline.select(kind=kind, actor="epcscf", direction="rx")
+def _rx(ctx: CaseContext, kind: str, since: int = 0) -> list[Entry]:
+    return ctx.timeline.select(kind=kind, actor="epcscf", direction="rx", since=since)
 
 
 @step("expect.connection", roles=WIC, args={}, on_timeout="inconclusive")
@@ -110,20 +110,23 @@ def _tx(ctx: CaseContext, kind: str) -> list[Entry]:
 @step("expect.no_connection", roles=WIC, args={}, window=("within", "silence_window"))
 async def expect_no_connection(ctx: CaseContext, args: dict[str, Any], step_: Step) -> None:
     """WIC-HS-03 (RFC 7118 §9.1, SEED 5.1.X.1.3): facing a certificate it cannot verify,
-    the WIC aborts TLS: no upgrade request and no REGISTER during the whole window."""
+    the WIC aborts TLS: no upgrade request and no REGISTER during the whole window. Judged
+    from the `epcscf.certificate` step on, so a case may first let the WIC connect with a
+    valid certificate and then make it reconnect to a bad one."""
     within = ctx.within(args, ctx.timers.silence_window)
+    since = int(ctx.vars.get("certificate_since", 0))
     loop = asyncio.get_running_loop()
     began = loop.time()
 
     def register_requests() -> list[Entry]:
-        return [e for e in _rx(ctx, SIP) if str(e.data.get("start_line", "")).startswith("REGISTER")]
+        return [e for e in _rx(ctx, SIP, since) if str(e.data.get("start_line", "")).startswith("REGISTER")]
 
     # the forbidden thing, early, ends the watch at once: it is the FAIL, not a wait
-    await _poll(lambda: _rx(ctx, HTTP_REQUEST) or register_requests(), within)
+    await _poll(lambda: _rx(ctx, HTTP_REQUEST, since) or register_requests(), within)
     ctx.mandated(min(loop.time() - began, within), "no upgrade request after a bad certificate")
-    attempts = _rx(ctx, CONNECT)
-    tls = ctx.timeline.select(kind=TLS, actor="epcscf")
-    gets = _rx(ctx, HTTP_REQUEST)
+    attempts = _rx(ctx, CONNECT, since)
+    tls = ctx.timeline.select(kind=TLS, actor="epcscf", since=since)
+    gets = _rx(ctx, HTTP_REQUEST, since)
     registers = register_requests()
     certificate = emulator(ctx).certificate
     if gets or registers:

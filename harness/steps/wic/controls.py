@@ -67,6 +67,7 @@ async def driver_hangup(ctx: CaseContext, args: dict[str, Any], step_: Step) -> 
 @step("epcscf.certificate", roles=WIC, args={"kind": {"enum": list(CERTIFICATES)}}, required=("kind",))
 async def epcscf_certificate(ctx: CaseContext, args: dict[str, Any], step_: Step) -> None:
     """Present a valid, an untrusted (unrelated CA) or a wrong-name certificate from now on."""
+    ctx.vars["certificate_since"] = len(ctx.timeline)  # expect.no_connection judges from here
     emulator(ctx).use_certificate(args["kind"])
 
 
@@ -78,17 +79,19 @@ async def epcscf_certificate(ctx: CaseContext, args: dict[str, Any], step_: Step
         "mode": {"enum": list(POLICY_MODES)},
         "status": {"type": "integer", "minimum": 100, "maximum": 699},
         "content_length": {"enum": ["correct", "larger"]},
+        "frame": {"enum": ["text", "binary"]},
     },
     required=("method",),
 )
 async def epcscf_policy(ctx: CaseContext, args: dict[str, Any], step_: Step) -> None:
     """How the emulator answers the WIC's requests of `method` from now on: auto, withhold,
     another status, or strip `received`/`rport` from the top Via; optionally with a
-    Content-Length larger than the body."""
+    Content-Length larger than the body, or in binary frames (`frame: binary`, BOTH-FR-04)."""
     policy = Policy(
         mode=args.get("mode", "auto"),
         status=args.get("status", 0),
         content_length=args.get("content_length", "correct"),
+        frame=args.get("frame", "text"),
     )
     emulator(ctx).set_policy(args["method"], policy)
 

@@ -156,10 +156,16 @@ class Proxy:
         if payload == b"\r\n\r\n":  # RFC 5626 §4.4.1 ping
             if "no_crlf_pong" in self.faults:
                 self.log(f"flow {flow.token}: CRLFCRLF not answered (fault)")
+            elif "crlf_ping_echoed" in self.faults:
+                self.log(f"flow {flow.token}: CRLFCRLF echoed as CRLFCRLF (fault)")
+                await flow.conn.send_text(b"\r\n\r\n")
             else:
                 await flow.conn.send_text(b"\r\n")
             return
         if payload == b"\r\n":
+            return
+        if message.opcode == "binary" and "binary_responses_ignored" in self.faults and payload.startswith(b"SIP/"):
+            self.log(f"flow {flow.token}: binary response of {len(payload)}B ignored (fault)")
             return
         try:
             result = parse(payload)
@@ -201,7 +207,9 @@ class Proxy:
         if via is None:
             return
         token = via.protocol.rsplit("/", 1)[-1]
-        if "reject_lowercase_via" in self.faults and token != token.upper():
+        lowercase_refused = "reject_lowercase_via" in self.faults or (
+            "reject_lowercase_via_after_register" in self.faults and method != "REGISTER")
+        if lowercase_refused and token != token.upper():
             await self.send_ws(flow, build_response(msg, 400, "Bad Via transport").to_bytes())
             return
         # RFC 7118 §5.3 / RFC 3261 §18.2.1: received, the sent-by left as it is.
@@ -332,6 +340,15 @@ class Proxy:
             return
         msg = towards_core(msg, edge_media=self.edge_media, faults=self.faults)
         await txn.upstream(framed(replace_top_value(msg, "Via", None)))
+        if "close_after_second_release" in self.faults and txn.method == "BYE" and 200 <= (msg.status or 0) < 300:
+            self._count_release(flow)
+
+    def _count_release(self, flow: Flow) -> None:
+        """Fault close_after_second_release: SEED 5.Y.4 broken on purpose, the 2nd time only."""
+        flow.released += 1
+        if flow.released == 2:
+            self.log(f"flow {flow.token}: closing the WebSocket after a second release (fault)")
+            self.spawn(flow.conn.close(1.0, code=1000, reason="call released"))
 
     # -- the core side ----------------------------------------------------------------------------
 
@@ -422,7 +439,7 @@ class Proxy:
             self.impus.registered(txn.flow.token, txn.request, msg)
         if "rewrite_sent_by" in self.faults or (
             "rewrite_sent_by_after_register" in self.faults and txn.method != "REGISTER"
-        ):
+        ) or ("rewrite_sent_by_on_invite" in self.faults and txn.method == "INVITE"):
             wic_via = msg.top_via
             if wic_via is not None:
                 rewritten = dataclasses.replace(wic_via, host=txn.flow.peer_host, port=txn.flow.peer_port)
@@ -431,6 +448,8 @@ class Proxy:
         if "close_after_bye" in self.faults and txn.method == "BYE" and 200 <= status < 300:
             self.log(f"flow {txn.flow.token}: closing the WebSocket after BYE (fault)")
             self.spawn(txn.flow.conn.close(1.0, code=1000, reason="call released"))
+        if "close_after_second_release" in self.faults and txn.method == "BYE" and 200 <= status < 300:
+            self._count_release(txn.flow)
         if "close_5s_after_release" in self.faults and txn.method == "BYE" and 200 <= status < 300:
             self.log(f"flow {txn.flow.token}: closing the WebSocket 5 s after BYE (fault)")
             self.spawn(self._close_later(txn.flow.conn, LATE_CLOSE))

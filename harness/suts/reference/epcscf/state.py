@@ -19,6 +19,7 @@ class Flow:
     conn: WsConnection
     peer_host: str
     peer_port: int
+    released: int = 0  # calls released over the flow (fault close_after_second_release)
 
     @property
     def open(self) -> bool:

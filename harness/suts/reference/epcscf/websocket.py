@@ -74,6 +74,10 @@ def handshake_policy(
     if "no_426" in faults and version != "13":
         log(f"handshake refused with 400: Sec-WebSocket-Version {version!r} (fault no_426)")
         return reject(400, "Bad Request: unsupported Sec-WebSocket-Version.\n")
+    if "no_426_version_header" in faults and version != "13":
+        # RFC 6455 §4.2.2 item 4 broken on purpose: 426 without the versions it supports
+        log(f"handshake refused with a bare 426: Sec-WebSocket-Version {version!r} (fault)")
+        return reject(426, "Upgrade Required.\n")
     if "wrong_accept_on_reconnect" in faults and memory is not None and version == "13":
         key = request.headers.get("Sec-WebSocket-Key")
         if memory.first_key is None:

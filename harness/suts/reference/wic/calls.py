@@ -61,6 +61,7 @@ class Calls:
         self.ua = ua
         self.me = ua.identity
         self.log = ua.log
+        self.released = 0  # calls released so far (fault close_after_second_release)
 
     # -- as UAC (RFC 3261 §13.2) -------------------------------------------------------------
 
@@ -168,6 +169,10 @@ class Calls:
             await self.ua.close("call released (fault close_after_bye)")
         if "close_5s_after_release" in self.ua.faults:
             self.ua.spawn(self._close_later(LATE_CLOSE))
+        self.released += 1
+        if "close_after_second_release" in self.ua.faults and self.released == 2:
+            # SEED 5.1.X.4 broken on purpose, on the second release only (a per-session counter)
+            await self.ua.close("second call released (fault close_after_second_release)")
 
     async def _close_later(self, seconds: float) -> None:
         """An idle-call timer: the WIC drops its connection some seconds after a release."""
@@ -232,3 +237,6 @@ class Calls:
         await self.ua.transactions.reply(request, 200)
         call.state = "ended"
         await self.ua.transactions.reply(call.invite, 487, to_tag=call.dialog.local_tag)
+        if "close_after_cancel" in self.ua.faults:
+            # SEED 5.1.X.4 broken on purpose: a call that never got answered ends the socket
+            await self.ua.close("call cancelled (fault close_after_cancel)")

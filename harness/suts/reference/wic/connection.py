@@ -46,6 +46,9 @@ class Connection:
         self.connections = 0
         self.closed_on_purpose = False
         self._tls = tls_context(ua.env.ca_pem, verify="accept_any_certificate" not in ua.faults)
+        # fault accept_any_certificate_on_reconnect: RFC 7118 §9.1 checked on the first connection only
+        lax = "accept_any_certificate_on_reconnect" in ua.faults
+        self._tls_again = tls_context(ua.env.ca_pem, verify=False) if lax else self._tls
 
     @property
     def connected(self) -> bool:
@@ -74,7 +77,7 @@ class Connection:
                 env.epcscf_url,
                 timeline=None,
                 actor="reference-wic",
-                ssl_context=self._tls,
+                ssl_context=self._tls_again if self.connections else self._tls,
                 origin=origin,
                 subprotocols=None if "no_sip_subprotocol" in self.faults else ("sip",),
                 timeout=timers.handshake_timeout,
@@ -116,6 +119,16 @@ class Connection:
 
             self.log("reconnected: frames go unmasked from now on (fault unmasked_on_reconnect)")
             proto.send_frame = send_unmasked
+        if "zero_masking_key" in self.faults:
+
+            def send_zero_key(frame: Frame) -> None:
+                # RFC 6455 §5.3 broken on purpose: the MASK bit set, but always the key 0
+                # (XOR with zero leaves the payload as it is); header length per §5.2
+                data = frame.serialize(mask=False, extensions=proto.extensions)
+                size = 2 + {126: 2, 127: 8}.get(data[1] & 0x7F, 0)
+                proto.writes.append(bytes([data[0], data[1] | 0x80]) + data[2:size] + bytes(4) + data[size:])
+
+            proto.send_frame = send_zero_key
         if "no_pong" in self.faults:
             conn.auto_pong = False
         if "wrong_close_codes" in self.faults:
@@ -189,11 +202,17 @@ class Connection:
         if payload == b"\r\n\r\n":  # RFC 5626 §4.4.1 ping
             if "no_crlf_pong" in self.faults:
                 self.log("CRLFCRLF keep-alive not answered (fault no_crlf_pong)")
+            elif "crlf_ping_echoed" in self.faults and self.conn is not None:
+                self.log("CRLFCRLF keep-alive echoed as CRLFCRLF (fault crlf_ping_echoed)")
+                await self.conn.send_text(b"\r\n\r\n")
             elif self.conn is not None:
                 self.log("CRLFCRLF keep-alive: CRLF pong")
                 await self.conn.send_text(b"\r\n")
             return
         if payload == b"\r\n":
+            return
+        if message.opcode == "binary" and "binary_responses_ignored" in self.faults and payload.startswith(b"SIP/"):
+            self.log(f"binary response of {len(payload)}B dropped (fault binary_responses_ignored)")
             return
         await self._process(payload)
 

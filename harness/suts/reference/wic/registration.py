@@ -97,6 +97,8 @@ class Registration:
                     stale, answered = answered, True
                     if "new_call_id_after_401" in ua.faults:
                         self.call_id = new_call_id()  # RFC 3261 §10.2 broken on purpose
+                    if "same_cseq_after_401" in ua.faults:
+                        self.cseq -= 1  # RFC 3261 §10.2.4, §8.1.3.5 broken on purpose
                     authorization = self.authorization(response, challenge)
                     continue
             ua.registered = 200 <= status < 300

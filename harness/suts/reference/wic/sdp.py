@@ -65,6 +65,11 @@ def sent_answer(offer: str, sdp: str, faults: frozenset[str]) -> str:
         session = [line for line in session if not line.startswith("a=group:BUNDLE")]
     if "answer_reordered_m_lines" in faults:
         sections.reverse()
+    if "answer_short_ice_pwd_video" in faults:
+        # RFC 8839 §5.4 broken on purpose in the second m= section only: 21 characters
+        for section in sections[1:]:
+            section[:] = [("a=ice-pwd:" + "p" * 21 if line.startswith("a=ice-pwd:") else line)
+                          for line in section]
     if "answer_keeps_actpass" in faults:
         sections = [[("a=setup:actpass" if line.startswith("a=setup:") else line)
                      for line in section] for section in sections]
