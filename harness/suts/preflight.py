@@ -239,8 +239,9 @@ async def _whole_answer(reader: asyncio.StreamReader, protocol: ClientProtocol, 
             if isinstance(event, Response):
                 return f"{event.status_code} {event.reason_phrase}"
         refused = protocol.handshake_exc
-        if isinstance(refused, SecurityError):
-            return f"an answer over websockets' limits ({refused})"
+        limit = refused if isinstance(refused, SecurityError) else getattr(refused, "__cause__", None)
+        if isinstance(limit, SecurityError):
+            return f"an answer over websockets' limits ({limit})"
         if refused is not None or not data:
             why = f"{type(refused).__name__}: {refused}" if refused is not None else "closed"
             raise HandshakeTimeout(

@@ -8,6 +8,7 @@ the peer itself stays small whatever it sends.
 from __future__ import annotations
 
 import asyncio
+import itertools
 import os
 from collections.abc import Awaitable, Callable
 
@@ -272,12 +273,15 @@ async def huge_sdp(wire: Wire) -> None:
     await _answer(wire, _bulky("sdp"))
 
 
+_UNRELATED = itertools.count(7000)  # each unrelated response its own transaction
+
+
 def _unrelated(request: bytes) -> list[bytes]:
     """A 200 of another transaction: its own branch, Call-ID and CSeq (RFC 3261 §17.1.3:
     it matches no client transaction)."""
     if _answerable(request) is None:
         return []
-    unrelated = parse(sip_request("OPTIONS", 7000 + len(request))).message
+    unrelated = parse(sip_request("OPTIONS", next(_UNRELATED))).message
     return [build_response(unrelated, 200, to_tag="hostile").to_bytes()]
 
 
@@ -311,7 +315,7 @@ AFTER_UPGRADE: dict[str, Behaviour] = {
     "deflate-bomb": compressed_bomb,
     "huge-http-header": stall,  # if a handshake that big is ever accepted
     "many-http-headers": stall,
-    "many-connections": stall,  # each of the 300 holds its WebSocket
+    "many-connections": stall,  # each of the 100 holds its WebSocket
     "stall-after-upgrade": stall,
     "wrong-accept": stall,
     "slow-handshake": stall,  # if the handshake ever completes

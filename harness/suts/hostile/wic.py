@@ -35,7 +35,7 @@ from harness.suts.hostile.wire import READ_CHUNK, Wire
 
 # rows that answer requests register first, so that wicct's cases send them requests
 REGISTERS_FIRST = ("torture-responses", "duplicated-responses", "unrelated-responses")
-CONNECTIONS = 300  # `many-connections`: WebSockets opened at once and held
+CONNECTIONS = 100  # `many-connections`: WebSockets opened at once and held
 
 
 def register_request(profile: Profile, url: str) -> bytes:
