@@ -370,7 +370,7 @@ class CoreStub:
             task.add_done_callback(self._tasks.discard)
         try:
             while True:
-                data = await read_sip_stream(reader)
+                data = await read_sip_stream(reader, lambda why: self._unframeable(why, addr))
                 if data is None:
                     break
                 if data:
@@ -381,6 +381,11 @@ class CoreStub:
             self._writers.pop(addr, None)
             with contextlib.suppress(Exception):
                 writer.close()
+
+    def _unframeable(self, why: str, addr: tuple[str, int]) -> None:
+        """The TCP stream from `addr` ended as unframeable: say so in the evidence."""
+        self.timeline.put(ACTOR, f"tcp stream from {addr[0]}:{addr[1]} ended: {why}",
+                          ev.note({"error": why}), direction="rx", conn="core-tcp")
 
     async def _received(self, data: bytes, source: Source) -> None:
         conn = f"core-{source.transport}"
@@ -504,11 +509,17 @@ class CoreStub:
         if "v=0" not in offer:
             await self._respond(rx, 200, headers=contact)
             return
+        from harness.sdp.jsep import TooManySections, check_sections, make_answer
+
+        try:
+            check_sections(offer)  # one socket (plain) or transceiver (JSEP) per m= section
+        except TooManySections as exc:
+            self.timeline.add(ACTOR, NOTE, f"cannot answer the offer: {exc}")
+            await self._respond(rx, 488)
+            return
         if is_plain(offer):  # past an eIMS-AGW: the core's own RTP endpoint answers
             await self._plain_answer(rx, offer, contact)
             return
-        from harness.sdp.jsep import make_answer
-
         try:
             answer = await make_answer(offer)
         except Exception as exc:  # noqa: BLE001 - an offer aiortc refuses: 488, with the reason

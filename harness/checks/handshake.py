@@ -142,7 +142,8 @@ def opened(entries: list[Entry], actor: str) -> list[Entry]:
 @rejudgeable
 def accepts_valid(entries: list[Entry], actor: str) -> Judgement | None:
     """EPC-HS-01 on EVERY 101 the SUT sent to wicct's client (`actor`): the subprotocol
-    `sip` selected and Sec-WebSocket-Accept computed from that connection's key."""
+    `sip` selected, Sec-WebSocket-Accept computed from that connection's key, and no
+    extension the client did not offer (RFC 6455 §4.1)."""
     responses = [e for e in entries if e.kind == HTTP_RESPONSE and e.actor == actor
                  and e.direction == "rx" and e.data.get("status") == 101]
     if not responses:
@@ -162,6 +163,14 @@ def accepts_valid(entries: list[Entry], actor: str) -> Judgement | None:
         accept = header_values(headers, "Sec-WebSocket-Accept")
         if len(keys) == 1 and accept != [accept_value(keys[0])]:
             found.append(f"Sec-WebSocket-Accept {accept or 'absent'} does not match the key")
+        # RFC 6455 §4.1 (client, step 5) / §9.1: an extension the client did not offer
+        # fails the handshake: no 101 the client must refuse is a valid answer
+        asked = tokens(header_values(request.data.get("headers", []), "Sec-WebSocket-Extensions")) \
+            if request is not None else []
+        unasked = [x for x in tokens(header_values(headers, "Sec-WebSocket-Extensions"))
+                   if x.split(";")[0].strip() not in {a.split(";")[0].strip() for a in asked}]
+        if unasked:
+            found.append(f"101 selects extension(s) {unasked} the client never offered")
         problems[response.seq] = found
     return _judge_each(responses, problems, "sip selected, Sec-WebSocket-Accept correct", "101")
 

@@ -135,18 +135,32 @@ def judge_wic_sdp(entries: list[Entry], actor: str, *,
     return out
 
 
+SHOWN_FINDINGS = 20  # failures of one SDP body reported one by one; the rest counted
+NOTES_CHARS = 2000  # the informational notes of one body, shown up to this length
+
+
 def _verdicts(judged: SdpJudgement, requirement: str, where: str, evidence: tuple[int, ...]) -> Iterator[SdpVerdict]:
+    """The judgement of one body as verdicts: a PASS, or its failures (the first
+    `SHOWN_FINDINGS`, the last of which counts the rest), all sharing one note: a body of
+    5000 m= sections stays a few findings, not 20000 each carrying every note (issue 11)."""
     notes = "; ".join(_line(f) for f in judged.notes)
+    if len(notes) > NOTES_CHARS:
+        notes = f"{notes[:NOTES_CHARS]}... ({len(judged.notes)} notes)"
+    note = f"informational: {notes}" if notes else ""
     if judged.passed:
         sections = "; ".join(judged.media) or "no m= section"
+        if len(sections) > NOTES_CHARS:
+            sections = f"{sections[:NOTES_CHARS]}... ({len(judged.media)} m= sections)"
         yield SdpVerdict(requirement, Verdict.PASS, Strength.SHALL,
-                         f"{where} conforms ({sections})", evidence,
-                         note=f"informational: {notes}" if notes else "")
+                         f"{where} conforms ({sections})", evidence, note=note)
         return
-    for finding in judged.failures:
+    failures = sorted(judged.failures, key=lambda f: f.strength != Strength.SHALL)  # shall first
+    shown = failures[:SHOWN_FINDINGS]
+    for n, finding in enumerate(shown, 1):
+        more = len(failures) - len(shown)
+        rest = f"; and {more} more finding(s) on this body" if n == len(shown) and more else ""
         yield SdpVerdict(finding.requirement, Verdict.FAIL, finding.strength,
-                         f"{where}: {_line(finding)} ({finding.clause})", evidence,
-                         note=f"informational: {notes}" if notes else "")
+                         f"{where}: {_line(finding)} ({finding.clause}){rest}", evidence, note=note)
 
 
 def _line(finding: SdpFinding) -> str:

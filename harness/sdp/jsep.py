@@ -69,9 +69,28 @@ async def make_offer(kinds: tuple[str, ...] = ("audio",)) -> MediaPeer:
     return MediaPeer(pc, pc.localDescription.sdp)
 
 
+MAX_SECTIONS = 32
+"""m= sections wicct answers at most: aiortc builds a transceiver, an ICE gatherer and a
+DTLS transport for each (a 5000-section offer took 8.7 GB, issue 11). RFC 3264 §6 lets an
+answerer refuse an offer it cannot take: its callers answer 488 (RFC 3261 §21.4.26)."""
+
+
+class TooManySections(ValueError):
+    """An offer with more m= sections than `MAX_SECTIONS`."""
+
+
+def check_sections(offer_sdp: str) -> None:
+    """Raise `TooManySections` for an offer wicct will not build media for."""
+    count = sum(1 for line in offer_sdp.splitlines() if line.startswith("m="))
+    if count > MAX_SECTIONS:
+        raise TooManySections(f"the offer has {count} m= sections; wicct answers at most {MAX_SECTIONS}")
+
+
 async def make_answer(offer_sdp: str, *, audio: bool = False) -> MediaPeer:
     """A JSEP answer to `offer_sdp` (keeps m= order; setup:active); with `audio`, the
-    answerer sends audio (silence) on the offered audio sections (WIC-SES-04)."""
+    answerer sends audio (silence) on the offered audio sections (WIC-SES-04).
+    `TooManySections` past `MAX_SECTIONS`, before anything is built."""
+    check_sections(offer_sdp)
     _loopback_only()
     from aiortc import RTCSessionDescription
 

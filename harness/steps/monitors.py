@@ -12,7 +12,7 @@ from collections.abc import Callable
 
 from harness.cases.context import CaseContext
 from harness.cases.registry import monitor
-from harness.checks import framing, handshake, transport
+from harness.checks import framing, handshake, retransmission, transport
 from harness.checks.framing import Judgement
 from harness.evidence import Entry
 from harness.verdicts import Finding
@@ -97,3 +97,10 @@ def origin_monitor(ctx: CaseContext) -> list[Finding]:
 def accept_monitor(ctx: CaseContext) -> list[Finding]:
     """Every 101 of the eP-CSCF selects `sip` and carries the right Sec-WebSocket-Accept."""
     return _judge(ctx, "EPC-HS-01", handshake.accepts_valid)
+
+
+@monitor("no_copies", always=True, requirements=["BOTH-TP-04"])
+def no_copies_monitor(ctx: CaseContext) -> list[Finding]:
+    """No request or response of the SUT sent again over the WebSocket unless wicct's own
+    copies provoked it (RFC 7118 §5, RFC 3261 §17): every message, both roles."""
+    return _judge(ctx, "BOTH-TP-04", retransmission.no_copies_over_ws)

@@ -23,17 +23,20 @@ listeners and the profile's CA file are checked for them.
 from __future__ import annotations
 
 import asyncio
-import base64
 import contextlib
 import errno
-import os
 import socket
 import ssl
 import time
 from collections.abc import AsyncIterator, Awaitable
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
+
+from websockets.client import ClientProtocol
+from websockets.exceptions import SecurityError
+from websockets.http11 import Response
+from websockets.typing import Origin, Subprotocol
+from websockets.uri import parse_uri
 
 from harness.actors.core import CoreStub
 from harness.actors.epcscf_emulator import EpcscfEmulator
@@ -167,26 +170,18 @@ async def probe_endpoint(endpoint: EpcscfEndpoint, profile: Profile) -> str:
         if url.startswith("wss:"):
             context = client_context(endpoint.ca_pem, verify=profile.tls_verify)
             await _start_tls(writer, context, host, url, handshake)
-        writer.write(_upgrade_request(url, host, port, profile))
+        protocol = _client_protocol(url, profile)
+        protocol.send_request(protocol.connect())
+        writer.write(b"".join(protocol.data_to_send()))
         try:
-            line = await asyncio.wait_for(reader.readuntil(b"\r\n"), handshake)
+            status = await asyncio.wait_for(_whole_answer(reader, protocol, url), handshake)
         except TimeoutError:
             raise HandshakeTimeout(
                 f"{url} completed TLS but sent no answer to a WebSocket upgrade request "
-                f"within {handshake:g} s (timers.handshake_timeout)"
+                f"within {handshake:g} s (a whole HTTP response; timers.handshake_timeout)"
             ) from None
-        except (asyncio.IncompleteReadError, asyncio.LimitOverrunError, OSError) as exc:
-            partial = getattr(exc, "partial", b"")
-            if partial:  # something came: the cases judge what it is
-                line = partial
-            else:
-                raise HandshakeTimeout(
-                    f"{url} closed the connection without answering a WebSocket upgrade "
-                    f"request ({type(exc).__name__})"
-                ) from None
     finally:
         writer.transport.abort()
-    status = line.decode("latin-1").strip()[:60]
     return f"{url} answered the upgrade ({status!r}) in {time.monotonic() - started:.3f} s"
 
 
@@ -215,19 +210,40 @@ async def _start_tls(
         ) from None
 
 
-def _upgrade_request(url: str, host: str, port: int, profile: Profile) -> bytes:
-    """An RFC 6455 §4.1 opening handshake asking for the `sip` subprotocol (RFC 7118 §4)."""
-    path = urlsplit(url).path or "/"
+def _client_protocol(url: str, profile: Profile) -> ClientProtocol:
+    """websockets' client side, as the cases use it: an RFC 6455 §4.1 opening handshake
+    asking for the `sip` subprotocol (RFC 7118 §4), Origin the first trusted origin."""
     origin = profile.trusted_origins[0] if profile.trusted_origins else profile.wwsf_origin
-    key = base64.b64encode(os.urandom(16)).decode("ascii")
-    lines = [
-        f"GET {path} HTTP/1.1",
-        f"Host: {host}:{port}",
-        "Upgrade: websocket",
-        "Connection: Upgrade",
-        f"Sec-WebSocket-Key: {key}",
-        "Sec-WebSocket-Version: 13",
-        "Sec-WebSocket-Protocol: sip",
-        f"Origin: {origin}",
-    ]
-    return ("\r\n".join(lines) + "\r\n\r\n").encode("ascii")
+    return ClientProtocol(parse_uri(url), origin=Origin(origin), subprotocols=[Subprotocol("sip")])
+
+
+async def _whole_answer(reader: asyncio.StreamReader, protocol: ClientProtocol, url: str) -> str:
+    """Read until websockets' parser has a whole HTTP response (its status, as text).
+
+    An answer websockets refuses for its limits (a line over 8 kB, over 128 headers) is an
+    answer the cases judge: the probe says so and lets them run. Half a response before
+    the connection closes, or octets that are not HTTP, are no answer: a set-up failure."""
+    while True:
+        try:
+            data = await reader.read(65536)
+        except OSError as exc:
+            raise HandshakeTimeout(
+                f"{url} broke the connection before a whole answer to a WebSocket upgrade "
+                f"request ({error_text(exc)})"
+            ) from None
+        if data:
+            protocol.receive_data(data)
+        else:
+            protocol.receive_eof()
+        for event in protocol.events_received():
+            if isinstance(event, Response):
+                return f"{event.status_code} {event.reason_phrase}"
+        refused = protocol.handshake_exc
+        limit = refused if isinstance(refused, SecurityError) else getattr(refused, "__cause__", None)
+        if isinstance(limit, SecurityError):
+            return f"an answer over websockets' limits ({limit})"
+        if refused is not None or not data:
+            why = f"{type(refused).__name__}: {refused}" if refused is not None else "closed"
+            raise HandshakeTimeout(
+                f"{url} sent no whole HTTP answer to a WebSocket upgrade request ({why})"
+            )

@@ -88,8 +88,12 @@ class WsServer:
         port: int = 0,
         handshake_timeout: float = 3.0,
         close_timeout: float = CLOSE_TIMEOUT,
+        max_connections: int | None = None,
     ) -> None:
         self.timeline = timeline
+        # connections live at once (TLS handshaking or not closed); past it a new TCP
+        # connection is closed at once, with a note (None: no limit)
+        self.max_connections = max_connections
         self.actor = actor
         self.ssl_context = ssl_context
         self.subprotocols = list(subprotocols) if subprotocols else None
@@ -172,6 +176,11 @@ class WsServer:
         rec.put(
             f"tcp accept from {peer}", ev.connect({"peer": peer, "local": local}), direction="rx"
         )
+        if self.max_connections is not None and self._live() >= self.max_connections:
+            rec.put(f"connection refused: {self.max_connections} connections already live "
+                    "(wicct's limit); TCP closed", ev.note({"error": "too many connections"}))
+            writer.transport.abort()
+            return
         stream: PlainStream | None = PlainStream(reader, writer, accepted=True)
         if self.ssl_context is not None:
             self._handshaking.add(writer)
@@ -209,6 +218,10 @@ class WsServer:
             )
             self._callbacks.add(callback)
             callback.add_done_callback(self._callbacks.discard)
+
+    def _live(self) -> int:
+        """Connections that hold resources now: TLS handshaking, or not closed."""
+        return len(self._handshaking) + sum(1 for c in self._all if not c.closed)
 
     async def _tls(
         self,

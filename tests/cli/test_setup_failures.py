@@ -44,8 +44,9 @@ def closed_port() -> int:
 
 
 @contextlib.contextmanager
-def silent_server(context: ssl.SSLContext | None = None) -> Iterator[int]:
-    """Accepts TCP (and, with `context`, completes TLS), then never says a word."""
+def silent_server(context: ssl.SSLContext | None = None, said: bytes = b"") -> Iterator[int]:
+    """Accepts TCP (and, with `context`, completes TLS), then never says a word (or, with
+    `said`, reads the request, says that and closes)."""
     listener = socket.socket()
     listener.bind(("127.0.0.1", 0))
     listener.listen(16)
@@ -68,6 +69,12 @@ def silent_server(context: ssl.SSLContext | None = None) -> Iterator[int]:
                 except (ssl.SSLError, OSError):
                     conn.close()  # the client refused our certificate
                     continue
+            if said:
+                with contextlib.suppress(OSError):
+                    conn.recv(65536)
+                    conn.sendall(said)
+                conn.close()
+                continue
             held.append(conn)
 
     thread = threading.Thread(target=serve, daemon=True)
@@ -148,6 +155,17 @@ def test_tls_but_no_http_answer_exits_2(tmp_path: Path, pki: Pki) -> None:
         run_dead(
             tmp_path, external_profile(tmp_path, port, str(pki.ca_pem)), "no-handshake",
             "completed TLS but sent no answer to a WebSocket upgrade request within 0.5 s",
+        )
+
+
+def test_half_a_101_is_no_answer_exits_2(tmp_path: Path, pki: Pki) -> None:
+    """The probe reads a whole response through websockets' parser, as the cases do: a
+    status line and half a header, then the close, is no answer (issue 11)."""
+    half = b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConn"
+    with silent_server(pki.server_context(), said=half) as port:
+        run_dead(
+            tmp_path, external_profile(tmp_path, port, str(pki.ca_pem)), "no-handshake",
+            f"wss://127.0.0.1:{port}/", "upgrade request",
         )
 
 

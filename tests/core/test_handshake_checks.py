@@ -76,3 +76,23 @@ def test_every_101_is_judged_against_its_own_key():
     judgement = handshake.accepts_valid(list(timeline), "wic")
     assert judgement is not None and judgement.verdict is Verdict.FAIL
     assert "101 2 of 2" in judgement.reason and "does not match the key" in judgement.reason
+
+
+def test_a_101_selecting_an_extension_never_offered_fails():
+    """RFC 6455 §4.1: the client fails a 101 with an extension it did not offer (the
+    `deflate-bomb` hostile eP-CSCF); one it offered and got is fine."""
+
+    def judged(offered: list[list[str]], selected: list[list[str]]):  # noqa: ANN202
+        timeline = Timeline()
+        timeline.add("wic", HTTP_REQUEST, "tx GET", direction="tx", conn="c1", method="GET",
+                     headers=[["Sec-WebSocket-Key", KEY], ["Sec-WebSocket-Protocol", "sip"], *offered])
+        timeline.add("wic", HTTP_RESPONSE, "rx 101", direction="rx", conn="c1", status=101,
+                     headers=[["Sec-WebSocket-Accept", handshake.accept_value(KEY)],
+                              ["Sec-WebSocket-Protocol", "sip"], *selected])
+        return handshake.accepts_valid(list(timeline), "wic")
+
+    deflate = [["Sec-WebSocket-Extensions", "permessage-deflate"]]
+    bad = judged([], deflate)
+    assert bad is not None and bad.verdict is Verdict.FAIL and "never offered" in bad.reason
+    assert judged(deflate, deflate).verdict is Verdict.PASS
+    assert judged([], []).verdict is Verdict.PASS

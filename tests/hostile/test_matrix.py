@@ -11,6 +11,7 @@ from harness.suts.checks import check_profile, profile_warnings
 from harness.suts.hostile.behaviours import AFTER_UPGRADE
 from harness.suts.hostile.matrix import ROLES, ROWS, Expectation, profile_text, rows_for
 from harness.suts.registry import driver_class
+from harness.verdicts import Verdict
 from tests.hostile.measure import Measured, problems
 
 HANDSHAKE_ROWS = {
@@ -21,6 +22,9 @@ ISSUE_11_ROWS = HANDSHAKE_ROWS | {
     "stall-after-upgrade", "slow-handshake", "wrong-accept", "reset-mid-frame", "binary-junk",
     "raw-junk", "oversize-message", "huge-length", "endless-continuations", "ping-flood",
     "invalid-utf8", "torture-requests", "torture-responses", "duplicated-responses",
+    # later: floods of valid SIP, bulk within the limits, compression, lies
+    "request-flood", "many-connections", "huge-http-header", "many-http-headers",
+    "many-sip-headers", "huge-sdp", "deflate-bomb", "unrelated-responses",
 }
 
 
@@ -33,7 +37,9 @@ def test_a_row_never_expects_exit_0_and_has_each_roles_expectation(row) -> None:
     assert set(row.expect) == set(row.roles)
     for expectation in row.expect.values():
         assert 0 not in expectation.exit_codes and expectation.exit_codes
-        assert expectation.no_pass_on or expectation.gap
+        # every row forbids something beyond exit 0: a PASS, a missed FAIL, or a wicct ERROR
+        assert (expectation.no_pass_on or expectation.fails or expectation.gap
+                or Verdict.ERROR not in expectation.case_verdicts)
     # a row that is not about the handshake has something to do once the WebSocket is open
     assert row.name in HANDSHAKE_ROWS or row.name in AFTER_UPGRADE
 

@@ -247,3 +247,24 @@ class TestLifecycle:
         (tls_wic,) = timeline.select(kind=ev.TLS, actor="wic")
         assert tls_wic.data["peer_cert_issuer"] is not None  # still recorded
         await result.conn.close()
+
+
+async def test_connections_past_max_connections_are_closed_at_accept(
+    make_server: Any, pki: Pki, timeline: Timeline
+) -> None:
+    """A WIC opening hundreds of WebSockets (hostile row `many-connections`): past the
+    server's `max_connections` live ones, a new TCP connection is closed at once, noted."""
+    server = await make_server(max_connections=2)
+    held = [await connect(server.url, timeline=timeline, ssl_context=pki.client_context(),
+                          origin=ORIGIN) for _ in range(2)]
+    assert all(r.conn is not None for r in held)
+    refused = await connect(server.url, timeline=timeline, ssl_context=pki.client_context(), origin=ORIGIN)
+    assert refused.conn is None
+    notes = [e for e in timeline.select(kind=ev.NOTE, actor="epcscf") if "already live" in e.summary]
+    assert len(notes) == 1 and "2 connections" in notes[0].summary
+    for r in held:
+        assert r.conn is not None
+        await r.conn.close()
+    again = await connect(server.url, timeline=timeline, ssl_context=pki.client_context(), origin=ORIGIN)
+    assert again.conn is not None  # closed ones no longer count
+    await again.conn.close()

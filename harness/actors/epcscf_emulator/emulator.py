@@ -46,6 +46,8 @@ from harness.sip.dialog import (
 )
 from harness.ws import WsConnection, WsServer
 
+MAX_WIC_CONNECTIONS = 32  # WebSockets a WIC may hold at once towards the emulator
+
 
 class EpcscfEmulator:
     """See the package docstring. Implements `harness.cases.peer_steps.Peer`."""
@@ -120,6 +122,9 @@ class EpcscfEmulator:
             # a WIC set up beforehand (external driver) was pointed at a fixed port
             port=int(self.profile.driver_options.get("listen_port", 0)),
             handshake_timeout=self.profile.timers.handshake_timeout,
+            # a WIC needs one WebSocket (two while it reconnects): a hostile one opening
+            # hundreds is refused past this, so wicct's memory stays bounded (issue 11)
+            max_connections=MAX_WIC_CONNECTIONS,
         )
         await self._server.start()
         self.note(f"eP-CSCF emulator listening on {self.url}")

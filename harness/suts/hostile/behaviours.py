@@ -8,12 +8,13 @@ the peer itself stays small whatever it sends.
 from __future__ import annotations
 
 import asyncio
+import itertools
 import os
 from collections.abc import Awaitable, Callable
 
 from websockets.frames import Opcode
 
-from harness.sip import SipParseError, build_response, parse
+from harness.sip import SipMessage, SipParseError, build_response, parse
 from harness.suts.hostile import torture
 from harness.suts.hostile.wire import Wire, frame_header
 
@@ -24,6 +25,9 @@ JUNK_SIZE = 1024
 INVALID_UTF8 = (b"\xc3\x28 not UTF-8", b"SIP/2.0 200 \xff\xfe OK\r\n\r\n")  # two, different
 
 SLOW_OCTET_S = 1.0  # `slow-handshake`: one octet a second
+HEADER_OCTETS = 1024 * 1024  # `huge-http-header`: one header line of 1 MiB
+HEADER_LINES = 5000  # `many-http-headers`, `many-sip-headers`: this many header lines
+M_LINES = 5000  # `huge-sdp`: this many m= sections (about 150 kB, within 1 MiB)
 
 Behaviour = Callable[[Wire], Awaitable[None]]
 
@@ -40,6 +44,8 @@ async def send_head(wire: Wire, head: bytes, behaviour: str) -> bool:
             await wire.write(os.urandom(256))
         await wire.discard_forever()
         return False
+    if behaviour in ("huge-http-header", "many-http-headers"):
+        head = bulky_head(head, behaviour)
     if behaviour == "slow-handshake":
         for octet in head:
             await wire.write(bytes([octet]))
@@ -47,6 +53,18 @@ async def send_head(wire: Wire, head: bytes, behaviour: str) -> bool:
     else:
         await wire.write(head)
     return True
+
+
+def bulky_head(head: bytes, behaviour: str) -> bytes:
+    """The handshake message with one 1 MiB header line or 5000 header lines more, before
+    its blank line (RFC 7230 §3.2.5: a server may refuse them; websockets caps lines at
+    8 kB and headers at 128)."""
+    line, _, rest = head.partition(b"\r\n")
+    if behaviour == "huge-http-header":
+        extra = b"X-Hostile: " + b"a" * HEADER_OCTETS + b"\r\n"
+    else:
+        extra = b"".join(b"X-Hostile-%d: %d\r\n" % (i, i) for i in range(HEADER_LINES))
+    return line + b"\r\n" + extra + rest
 
 
 async def after_upgrade(wire: Wire, behaviour: str) -> None:
@@ -169,12 +187,18 @@ async def torture_responses(wire: Wire) -> None:
     await _answer(wire, lambda _request: list(torture.messages().values()))
 
 
-def _twice_200(request: bytes) -> list[bytes]:
+def _answerable(request: bytes) -> SipMessage | None:
+    """The request a row answers: parsed, and not an ACK (never answered, RFC 3261 §17.1.1.3)."""
     try:
         message = parse(request).message
     except SipParseError:
-        return []
-    if message.method == "ACK":
+        return None
+    return None if message.method == "ACK" else message
+
+
+def _twice_200(request: bytes) -> list[bytes]:
+    message = _answerable(request)
+    if message is None:
         return []
     response = build_response(message, 200, to_tag="hostile").to_bytes()
     return [response, response]
@@ -184,7 +208,114 @@ async def duplicated_responses(wire: Wire) -> None:
     await _answer(wire, _twice_200)
 
 
+async def request_flood(wire: Wire) -> None:
+    """Valid OPTIONS and MESSAGE requests, each a new transaction, without end."""
+    count = iter(range(1 << 62))
+
+    async def one() -> None:
+        n = next(count)
+        await wire.send_text(sip_request("MESSAGE" if n % 2 else "OPTIONS", n, body=b"flood %d" % n))
+
+    await _flood(wire, one)
+
+
+def sip_request(
+    method: str, n: int, *, headers: bytes = b"", body: bytes = b"", content_type: bytes = b"text/plain"
+) -> bytes:
+    """A valid out-of-dialog request (RFC 3261 §8.1.1), number `n` (its own branch and
+    Call-ID), sent-by `.invalid` as RFC 7118 §5.2 wants."""
+    typed = b"Content-Type: " + content_type + b"\r\n" if body else b""
+    return (
+        b"%s sip:bob@ims.example.test SIP/2.0\r\n"
+        b"Via: SIP/2.0/WSS hostile.invalid;branch=z9hG4bKhostile%d\r\n"
+        b"Max-Forwards: 70\r\nFrom: <sip:hostile@ims.example.test>;tag=h%d\r\n"
+        b"To: <sip:bob@ims.example.test>\r\nCall-ID: hostile-%d\r\nCSeq: 1 %s\r\n"
+        b"%s%sContent-Length: %d\r\n\r\n%s"
+    ) % (method.encode(), n, n, n, method.encode(), headers, typed, len(body), body)
+
+
+def many_headers(n: int) -> bytes:
+    return b"".join(b"X-Hostile-%d: %d\r\n" % (i, i) for i in range(n))
+
+
+def huge_offer() -> bytes:
+    """An SDP offer (RFC 4566) of `M_LINES` audio m= sections."""
+    head = b"v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\n"
+    return head + b"".join(b"m=audio %d RTP/AVP 0\r\n" % (10000 + 2 * i) for i in range(M_LINES))
+
+
+def _bulky(kind: str) -> Callable[[bytes], list[bytes]]:
+    """Answer each request with a 200 that carries 5000 headers or a 5000-m-line SDP."""
+
+    def reply(request: bytes) -> list[bytes]:
+        message = _answerable(request)
+        if message is None:
+            return []
+        if kind == "headers":
+            extra = [(f"X-Hostile-{i}", str(i)) for i in range(HEADER_LINES)]
+            return [build_response(message, 200, to_tag="hostile", headers=extra).to_bytes()]
+        return [build_response(message, 200, to_tag="hostile", body=huge_offer(),
+                               content_type="application/sdp").to_bytes()]
+
+    return reply
+
+
+async def many_sip_headers(wire: Wire) -> None:
+    """One request with 5000 header lines, then a 200 with as many to each request."""
+    await wire.send_text(sip_request("MESSAGE", 1, headers=many_headers(HEADER_LINES), body=b"hi"))
+    await _answer(wire, _bulky("headers"))
+
+
+async def huge_sdp(wire: Wire) -> None:
+    """One INVITE whose offer has 5000 m= sections, then a 200 with such an SDP to each
+    request."""
+    await wire.send_text(sip_request("INVITE", 1, body=huge_offer(), content_type=b"application/sdp"))
+    await _answer(wire, _bulky("sdp"))
+
+
+_UNRELATED = itertools.count(7000)  # each unrelated response its own transaction
+
+
+def _unrelated(request: bytes) -> list[bytes]:
+    """A 200 of another transaction: its own branch, Call-ID and CSeq (RFC 3261 §17.1.3:
+    it matches no client transaction)."""
+    if _answerable(request) is None:
+        return []
+    unrelated = parse(sip_request("OPTIONS", next(_UNRELATED))).message
+    return [build_response(unrelated, 200, to_tag="hostile").to_bytes()]
+
+
+async def unrelated_responses(wire: Wire) -> None:
+    await _answer(wire, _unrelated)
+
+
+async def compressed_bomb(wire: Wire) -> None:
+    """Frames with RSV1 set (permessage-deflate, RFC 7692 §6) whose payload inflates 1000
+    to 1 (1 MiB of zeros, deflated), though no extension was negotiated: RFC 6455 §5.2
+    says the receiver fails the connection."""
+    import zlib
+
+    deflater = zlib.compressobj(9, zlib.DEFLATED, -15)
+    payload = deflater.compress(b"\0" * (1 << 20)) + deflater.flush(zlib.Z_SYNC_FLUSH)
+    payload = payload[:-4]  # RFC 7692 §7.2.1: the trailing 00 00 ff ff is dropped
+    header = bytearray(frame_header(Opcode.TEXT.value, len(payload), masked=wire.masked))
+    header[0] |= 0x40  # RSV1
+
+    async def one() -> None:
+        await wire.write(bytes(header) + payload)
+
+    await _flood(wire, one)
+
+
 AFTER_UPGRADE: dict[str, Behaviour] = {
+    "request-flood": request_flood,
+    "many-sip-headers": many_sip_headers,
+    "huge-sdp": huge_sdp,
+    "unrelated-responses": unrelated_responses,
+    "deflate-bomb": compressed_bomb,
+    "huge-http-header": stall,  # if a handshake that big is ever accepted
+    "many-http-headers": stall,
+    "many-connections": stall,  # each of the 100 holds its WebSocket
     "stall-after-upgrade": stall,
     "wrong-accept": stall,
     "slow-handshake": stall,  # if the handshake ever completes

@@ -105,6 +105,8 @@ class HostileServer:
         if self.behaviour == "wrong-accept":
             del response.headers["Sec-WebSocket-Accept"]
             response.headers["Sec-WebSocket-Accept"] = "dGhpcyBpcyBub3QgaXQ="
+        if self.behaviour == "deflate-bomb":  # an extension wicct never offered (RFC 6455 §9.1)
+            response.headers["Sec-WebSocket-Extensions"] = "permessage-deflate"
         protocol.send_response(response)
         if await send_head(wire, b"".join(protocol.data_to_send()), self.behaviour):
             await after_upgrade(wire, self.behaviour)

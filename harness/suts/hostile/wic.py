@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import secrets
 import ssl
 from collections.abc import Mapping
@@ -33,7 +34,8 @@ from harness.suts.hostile.matrix import behaviours, check_behaviour
 from harness.suts.hostile.wire import READ_CHUNK, Wire
 
 # rows that answer requests register first, so that wicct's cases send them requests
-REGISTERS_FIRST = ("torture-responses", "duplicated-responses")
+REGISTERS_FIRST = ("torture-responses", "duplicated-responses", "unrelated-responses")
+CONNECTIONS = 100  # `many-connections`: WebSockets opened at once and held
 
 
 def register_request(profile: Profile, url: str) -> bytes:
@@ -50,6 +52,15 @@ def register_request(profile: Profile, url: str) -> bytes:
     ).encode()
 
 
+@functools.lru_cache(maxsize=4)
+def client_context(cafile: str) -> ssl.SSLContext:
+    """One TLS client context per CA file, shared by the connections of `many-connections`
+    (a context each holds its own copy of the trust store)."""
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    context.load_verify_locations(cafile=cafile)
+    return context
+
+
 class HostileClient:
     """One connection attempt of the hostile WIC, on the peer's own loop."""
 
@@ -61,9 +72,7 @@ class HostileClient:
         self.open = False
 
     def tls(self) -> ssl.SSLContext:
-        context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
-        context.load_verify_locations(cafile=str(self.env.ca_pem))
-        return context
+        return client_context(str(self.env.ca_pem))
 
     async def run(self) -> None:
         uri = parse_uri(self.env.epcscf_url)
@@ -92,7 +101,10 @@ class HostileClient:
         if self.behaviour in ("stall-after-tcp", "stall-after-tls"):
             await wire.discard_forever()
             return
-        protocol.send_request(protocol.connect())
+        request = protocol.connect()
+        if self.behaviour == "deflate-bomb":  # offered; wicct's emulator never accepts it
+            request.headers["Sec-WebSocket-Extensions"] = "permessage-deflate"
+        protocol.send_request(request)
         if not await send_head(wire, b"".join(protocol.data_to_send()), self.behaviour):
             return
         if not await self._upgraded(wire, protocol):
@@ -129,6 +141,7 @@ class HostileWicDriver(WicDriver):
         self.env: WicEnv | None = None
         self.peer: PeerLoop | None = None
         self.client: HostileClient | None = None
+        self.extra: list[HostileClient] = []
         self.log: list[str] = []
 
     @classmethod
@@ -149,6 +162,10 @@ class HostileWicDriver(WicDriver):
         behaviour = str(self.env.profile.driver_options["behaviour"])
         self.client = HostileClient(self.env, behaviour, self.log)
         self.peer.spawn(self.client.run())
+        if behaviour == "many-connections":  # hundreds more, each upgraded and held
+            self.extra = [HostileClient(self.env, behaviour, []) for _ in range(CONNECTIONS - 1)]
+            for client in self.extra:
+                self.peer.spawn(client.run())
 
     async def call(self, target: str) -> None:
         raise DriverError("call: the hostile WIC has no call control")

@@ -445,6 +445,9 @@ class Proxy:
                 rewritten = dataclasses.replace(wic_via, host=txn.flow.peer_host, port=txn.flow.peer_port)
                 msg = replace_top_value(msg, "Via", str(rewritten))
         await txn.upstream(framed(msg))
+        if "resend_bye_200" in self.faults and txn.method == "BYE" and 200 <= status < 300:
+            # RFC 3261 §17.2.2 broken on purpose: the 200 relayed twice to one BYE
+            await txn.upstream(framed(msg))
         if "close_after_bye" in self.faults and txn.method == "BYE" and 200 <= status < 300:
             self.log(f"flow {txn.flow.token}: closing the WebSocket after BYE (fault)")
             self.spawn(txn.flow.conn.close(1.0, code=1000, reason="call released"))

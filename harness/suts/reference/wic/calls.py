@@ -225,7 +225,10 @@ class Calls:
             # SEED 5.1.X.4 broken on purpose: the socket goes with the call, before the 200
             await self.ua.close("call released (fault close_before_bye_answer)")
             return
-        await self.ua.transactions.reply(request, 200)
+        response = await self.ua.transactions.reply(request, 200)
+        if "resend_bye_200" in self.ua.faults:
+            # RFC 3261 §17.2.2 broken on purpose: the 200 sent again with no BYE copy
+            await self.ua.send(response)
         self.log("call released by the eP-CSCF side")
         await self._after_release(call)
 
