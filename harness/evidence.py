@@ -19,6 +19,7 @@ Pure data and no I/O: safe to import from the sans-I/O core.
 # No `from __future__ import annotations`: on Python 3.11 a TypedDict only knows which keys
 # are NotRequired (`__optional_keys__`) when its annotations are evaluated at class creation.
 
+import bisect
 import hashlib
 import re
 import secrets
@@ -736,6 +737,11 @@ class Timeline:
 
     def __iter__(self) -> Iterator[Entry]:
         return iter(list(self._entries))
+
+    def stored_between(self, low: int, high: int) -> bool:
+        """Whether any stored entry has a seq strictly between `low` and `high`."""
+        at = bisect.bisect_right(self._entries, low, key=lambda e: e.seq)
+        return at < len(self._entries) and self._entries[at].seq < high
 
     def __len__(self) -> int:
         """The last seq given (entries counted by the cap included): `since=len(timeline)`

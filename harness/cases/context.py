@@ -71,7 +71,7 @@ class CaseContext:
     check_calls: Iterable[checks_registry.CheckCall] = field(default_factory=tuple)
 
     def __post_init__(self) -> None:
-        self.check_calls = checks_registry.recording()
+        self.check_calls = checks_registry.recording(self.timeline)
 
     @property
     def timers(self):  # noqa: ANN201 - Timers

@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from functools import wraps
 from typing import Any, ParamSpec, TypeVar
 
-from harness.evidence import Entry
+from harness.evidence import Entry, Timeline
 from harness.sip.message import SipMessage, parse
 
 P = ParamSpec("P")
@@ -59,13 +59,16 @@ class CheckCall:
 
 
 _CALLS: ContextVar[deque[CheckCall] | None] = ContextVar("wicct_check_calls", default=None)
+_TIMELINE: ContextVar[Timeline | None] = ContextVar("wicct_check_timeline", default=None)
 
 
-def recording() -> deque[CheckCall]:
+def recording(timeline: Timeline | None = None) -> deque[CheckCall]:
     """Start remembering check calls in the current context (a running case and the tasks
-    it starts) and return the list they go to."""
+    it starts) and return the list they go to. With the case's `timeline`, a list of
+    stored entries is written as few ranges as the stored timeline allows (`ranges`)."""
     calls: deque[CheckCall] = deque(maxlen=KEPT)
     _CALLS.set(calls)
+    _TIMELINE.set(timeline)
     return calls
 
 
@@ -113,11 +116,18 @@ def judgements_of(result: Any) -> list[Any]:
 # -- arguments as JSON ------------------------------------------------------------------
 
 
-def ranges(seqs: Sequence[int]) -> list[list[int]]:
-    """[1, 2, 3, 7] → [[1, 3], [7, 7]], in the given order."""
+def ranges(seqs: Sequence[int], timeline: Timeline | None = None) -> list[list[int]]:
+    """[1, 2, 3, 7] → [[1, 3], [7, 7]], in the given order. With the `timeline` the seqs
+    come from, a range also spans seqs the timeline never stored (entries counted past its
+    cap, harness.evidence): [1, 2, 5] is [[1, 5]] when 3 and 4 were only counted, so a
+    flooded case's check call is a few ranges, not thousands (issue 11: report.json
+    bounded). `decode` skips such seqs; it is exact because a range is only stretched over
+    seqs with no stored entry."""
     out: list[list[int]] = []
     for seq in seqs:
-        if out and out[-1][1] + 1 == seq:
+        if out and (out[-1][1] + 1 == seq or (
+            timeline is not None and seq > out[-1][1] and not timeline.stored_between(out[-1][1], seq)
+        )):
             out[-1][1] = seq
         else:
             out.append([seq, seq])
@@ -134,7 +144,11 @@ def encode(value: Any) -> Any:
         return {"bytes": bytes(value).hex()}
     if isinstance(value, list | tuple):
         if value and all(isinstance(v, Entry) for v in value):
-            return {"entries": ranges([v.seq for v in value])}
+            seqs = [v.seq for v in value]
+            timeline = _TIMELINE.get()
+            if timeline is not None and all(timeline.is_stored(s) for s in seqs):
+                return {"entries": ranges(seqs, timeline), "stored": True}
+            return {"entries": ranges(seqs)}
         return [encode(v) for v in value]
     if isinstance(value, SipMessage):
         wire = value.to_bytes()
@@ -166,7 +180,12 @@ def decode(value: Any, entries: Mapping[int, Entry]) -> Any:
     if tag == "entry":
         return entries[int(value["entry"])]
     if tag == "entries":
-        return [entries[s] for first, last in value["entries"] for s in range(first, last + 1)]
+        spans = value["entries"]
+        if value.get("stored"):  # stretched over seqs never stored (`ranges`): skip those
+            for first, last in spans:
+                entries[first], entries[last]  # noqa: B018 - KeyError names a missing end
+            return [entries[s] for first, last in spans for s in range(first, last + 1) if s in entries]
+        return [entries[s] for first, last in spans for s in range(first, last + 1)]
     if tag == "bytes":
         return bytes.fromhex(str(value["bytes"]))
     if tag == "sip":

@@ -89,12 +89,48 @@ def write_reports(
 
 
 def _dump(report: Mapping[str, Any]) -> str:
+    """report.json's text: indented for reading, except that each evidence entry and each
+    finding's recorded check call is one compact line. Indenting those (a flooded case
+    holds thousands of entries, a check call thousands of seq ranges) tripled the file
+    (issue 11: report.json under 10 MB whatever the SUT sent)."""
     try:
-        return json.dumps(report, indent=2, ensure_ascii=False, default=repr) + "\n"
+        return _indented_with_compact_rows(report) + "\n"
     except (ValueError, TypeError) as exc:  # circular, or a non-str key: keep what can be kept
         return (
             json.dumps({"unserialisable_report": repr(report), "error": str(exc)}, indent=2) + "\n"
         )
+
+
+def _indented_with_compact_rows(report: Mapping[str, Any]) -> str:
+    # each compact row is replaced by a token string for the indented dump and put back
+    # after it; a token is quoted JSON with a random part, so no text inside a JSON string
+    # (whose quotes are escaped) can look like one
+    mark = f"@@wicct-row-{os.urandom(6).hex()}-"
+    rows: list[str] = []
+
+    def token(value: Any) -> str:
+        rows.append(json.dumps(value, ensure_ascii=False, default=repr))
+        return f"{mark}{len(rows) - 1}@@"
+
+    def case_with_tokens(case: Any) -> Any:
+        if not isinstance(case, Mapping):
+            return case
+        out = dict(case)
+        if isinstance(out.get("evidence"), list):
+            out["evidence"] = [token(e) for e in out["evidence"]]
+        if isinstance(out.get("findings"), list):
+            out["findings"] = [
+                {**f, "check": token(f["check"])} if isinstance(f, Mapping) and "check" in f else f
+                for f in out["findings"]
+            ]
+        return out
+
+    shaped = dict(report)
+    if isinstance(shaped.get("cases"), list):
+        shaped["cases"] = [case_with_tokens(c) for c in shaped["cases"]]
+    text = json.dumps(shaped, indent=2, ensure_ascii=False, default=repr)
+    pattern = re.compile('"' + re.escape(mark) + r'(\d+)@@"')
+    return pattern.sub(lambda m: rows[int(m.group(1))], text)
 
 
 def _atomic_write(path: Path, text: str) -> None:

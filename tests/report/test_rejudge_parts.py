@@ -74,6 +74,41 @@ def test_arguments_encode_and_decode_against_the_timeline() -> None:
         registry.encode(object())
 
 
+def test_a_flooded_timeline_records_a_check_call_as_few_ranges_and_replays_exactly(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Past the cap, repeated entries are counted, not stored: their seqs are gaps in the
+    stored timeline, and a check call over it spans them (one range, not one a gap)."""
+    monkeypatch.setattr("harness.evidence.MAX_ENTRIES", 3)
+    timeline = Timeline()
+    for n in range(40):  # the same frame again and again: counted past the cap
+        timeline.add("epcscf", WS_FRAME, "rx text", direction="rx", masked=True, opcode="text",
+                     payload="again" if n else "first")
+        if n % 10 == 9:  # a distinct kind is always stored, whatever the cap
+            timeline.add("epcscf", WS_FRAME, f"rx {n}", direction="rx", masked=False,
+                         opcode="binary", payload=bytes([n]))
+    stored = list(timeline)
+    assert len(stored) < len(timeline)  # some seqs were only counted
+
+    def run() -> list[registry.CheckCall]:
+        calls = registry.recording(timeline)
+        framing.frames_masked(stored, "epcscf")
+        framing.frames_masked(stored[1:2] + stored[-1:], "epcscf")  # a gap of stored entries
+        return list(calls)
+
+    whole, part = contextvars.Context().run(run)
+    assert whole.args[0] == {"entries": [[stored[0].seq, stored[-1].seq]], "stored": True}
+    assert len(part.args[0]["entries"]) == 2  # never stretched over a stored entry
+    by_seq = {e["seq"]: entry_from_json(e) for e in json.loads(json.dumps(timeline.to_json()))}
+    for call in (whole, part):
+        (again,) = registry.replay(call.name, call.args, call.kwargs, by_seq)
+        assert (again.verdict, again.reason) == (call.results[0].verdict, call.results[0].reason)
+    # a stored end that is missing (the evidence cut it) still names its seq
+    del by_seq[stored[-1].seq]
+    with pytest.raises(KeyError):
+        registry.decode(whole.args[0], by_seq)
+
+
 def test_a_check_call_is_recorded_and_replays_on_the_stored_timeline() -> None:
     def run() -> list[registry.CheckCall]:
         calls = registry.recording()

@@ -129,3 +129,23 @@ class TestRenderSummary:
         assert "TLS certificate verification was DISABLED for reference-epcscf" in summary_text(
             insecure_report
         )
+
+
+def test_report_json_keeps_each_evidence_entry_and_check_call_on_one_line() -> None:
+    """Indented for reading, but an entry and a recorded check call are one compact line
+    each: indenting a flooded case's thousands of entries tripled report.json (issue 11)."""
+    from harness.report.writer import _dump
+
+    entry = {"seq": 1, "kind": "sip", "data": {"raw": 'a "quoted" @@wicct-row-0@@ text'}}
+    check = {"name": "framing.frames_masked", "args": [{"entries": [[1, 9]]}, "wic"]}
+    report = {"format": "x", "cases": [
+        {"id": "c", "evidence": [entry, entry], "findings": [{"verdict": "PASS", "check": check},
+                                                            {"verdict": "FAIL"}]},
+    ], "notes": ["n"]}
+    text = _dump(report)
+    assert json.loads(text) == report
+    lines = [line.strip() for line in text.splitlines()]
+    row = json.dumps(entry, ensure_ascii=False)
+    assert lines.count(row + ",") == 1 and lines.count(row) == 1
+    assert any(line.startswith('"check": {"name"') for line in lines)
+    assert text.splitlines()[1] == '  "format": "x",'  # the rest stays indented
