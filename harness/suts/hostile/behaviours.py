@@ -315,7 +315,7 @@ AFTER_UPGRADE: dict[str, Behaviour] = {
     "deflate-bomb": compressed_bomb,
     "huge-http-header": stall,  # if a handshake that big is ever accepted
     "many-http-headers": stall,
-    "many-connections": stall,  # each of the 100 holds its WebSocket
+    "many-connections": stall,  # each of the 48 holds its WebSocket
     "stall-after-upgrade": stall,
     "wrong-accept": stall,
     "slow-handshake": stall,  # if the handshake ever completes
