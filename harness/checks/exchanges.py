@@ -278,3 +278,14 @@ def via_kept(response: Entry | SipMessage, copies: list[Entry], branch: str | No
         return made
     made.append(Judgement(Verdict.PASS, f"sent-by {sent_by} unchanged ({'; '.join(notes)})", (seq, *reached)))
     return made
+
+
+@rejudgeable
+def registered_in_time(state: Entry, within: float) -> Judgement:
+    """WIC-TP-03 precondition (RFC 3261 §10.2): the WIC reported itself registered within
+    `within` s; `state` is the `DRIVER` state entry the step recorded when its wait ended
+    (`registered`, and the driver's `detail`)."""
+    if state.data.get("registered"):
+        return Judgement(Verdict.PASS, "the WIC reports that it is registered", (state.seq,))
+    return Judgement(Verdict.FAIL, f"the WIC is not registered after {within:g} s ({state.data.get('detail', '')})",
+                     (state.seq,))

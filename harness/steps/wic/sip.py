@@ -93,8 +93,10 @@ async def expect_registered(ctx: CaseContext, args: dict[str, Any], step_: Step)
     while not await _registered(ctx):
         if loop.time() >= deadline:
             state = await _state(ctx)
-            ctx.timed_out(f"the WIC is not registered after {within:g} s ({state.detail})",
-                          evidence=[_last_register_response(ctx)])
+            said = ctx.timeline.add("runner", DRIVER, f"the WIC reports: {state.detail}", verb="state",
+                                    registered=False, detail=state.detail)
+            judged = exchanges.registered_in_time(said, within)
+            ctx.timed_out(judged.reason, evidence=[_last_register_response(ctx), said.seq])
             return
         await asyncio.sleep(POLL)
     said = ctx.timeline.add("runner", DRIVER, "the WIC reports: registered", verb="state")
