@@ -162,3 +162,12 @@ def test_the_wic_s_registration_state_rests_on_the_wire() -> None:
     assert (judged.verdict, judged.evidence) == (Verdict.PASS, (ok.seq, said.seq))
     state = u.add("runner", ev.DRIVER, "not registered", verb="state", registered=False)
     assert exchanges.stayed_unregistered(state, 0.5).reason == "the WIC did not act on the response (0.5 s)"
+
+
+def test_registered_in_time_reads_the_recorded_driver_state() -> None:
+    t = Timeline()
+    late = t.add("runner", ev.DRIVER, "registering", verb="state", registered=False, detail="registering")
+    judged = exchanges.registered_in_time(late, 2)
+    assert (judged.verdict, judged.reason) == (Verdict.FAIL, "the WIC is not registered after 2 s (registering)")
+    done = t.add("runner", ev.DRIVER, "registered", verb="state", registered=True)
+    assert exchanges.registered_in_time(done, 2).verdict is Verdict.PASS
