@@ -435,22 +435,29 @@ def undecided_profiles(report: dict[str, Any]) -> dict[str, int]:
 
 
 class _KeyLog:
-    """The run's TLS key log (harness.pki.log_keys), in a private directory for the run only."""
+    """The run's TLS key log (harness.pki.log_keys), in a private directory for the run only,
+    and the capture of its WebSocket traffic (harness.ws.capture)."""
 
     def __init__(self) -> None:
         import tempfile
 
         from harness import pki
+        from harness.ws import capture
 
         self._dir = tempfile.TemporaryDirectory(prefix="wicct-keys-")
         self.path = Path(self._dir.name) / "tls-keys.log"
         self.path.touch(mode=0o600)
         pki.log_keys(self.path)
+        # the bytes of every WebSocket connection, for the bundle's traffic.pcapng
+        self.capture = capture.Capture()
+        capture.start(self.capture)
 
     def stop(self) -> None:
         from harness import pki
+        from harness.ws import capture
 
         pki.log_keys(None)
+        capture.start(None)
 
     def remove(self) -> None:
         self._dir.cleanup()
@@ -463,7 +470,8 @@ def _bundle(out: Path, where: str, signing: Any, keys: _KeyLog) -> bool:
     target = Path(where) if where else out / "bundle"
     key = signing if signing is not None else generate_key()
     try:
-        written = write_both(out, target, key, keylog=keys.path, ephemeral=signing is None)
+        written = write_both(out, target, key, keylog=keys.path, ephemeral=signing is None,
+                             capture=keys.capture)
     except (BundleError, OSError) as exc:
         print(f"wicct: bundle not written: {exc}", file=sys.stderr)
         return False

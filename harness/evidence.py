@@ -471,6 +471,8 @@ class NoteData(TypedDict, total=False):
     port: int
     transport: str
     mandated_wait: float  # seconds a case waited because a clause says so (bench reads it)
+    timer: float  # seconds of a timer that ran out, cited by the finding whose reason names it
+    since: int  # the entry the timer ran from (the ladder draws [since, since + timer])
     url: str  # the SUT's endpoint, its CA and whether wicct verifies it (role set-up)
     ca: str | None
     tls_verify: bool

@@ -197,14 +197,38 @@ def _with_runtime_components(profile: Profile, implementation: dict[str, Any]) -
         return implementation
     if not callable(read):
         return implementation
+    implementation = dict(implementation)
     components = [dict(c) for c in implementation.get("components", [])]
     for found in read(profile):
-        same = next((c for c in components if c.get("product") == found.get("product")), None)
+        found = dict(found)
+        if found.pop("main", None):  # the implementation itself (e.g. Kamailio's `kamailio -v`)
+            same: dict[str, Any] | None = implementation
+        else:
+            product = str(found.get("product", "")).lower()
+            same = next((c for c in components if str(c.get("product", "")).lower().startswith(product)), None)
         if same is None:
-            components.append(dict(found))
-        elif "version" not in same and found.get("version"):
-            same["version"] = found["version"]
+            components.append(found)
+            continue
+        if found.get("version"):
+            same.setdefault("version", found["version"])
+            same["read_version"] = found["version"]
     return {**implementation, "components": components} if components else implementation
+
+
+def version_notes(profile_id: str, implementation: dict[str, Any]) -> list[str]:
+    """A note for each version the profile states that the running binary contradicts
+    (`read_version`, read by the driver at run time): the report keeps both, never silently
+    one. A stated version that the read one extends ("10.5.3" and "10.5.3.5-1+deb12u1") agrees."""
+    notes = []
+    for part in [implementation, *implementation.get("components", [])]:
+        stated, read = str(part.get("version") or ""), str(part.get("read_version") or "")
+        if not stated or not read or read == stated:
+            continue
+        if read.startswith(stated) and read[len(stated)] in ".-+~":
+            continue
+        notes.append(f"profile {profile_id}: the profile states {part.get('product')} version {stated}, "
+                     f"the running binary reads {read} (the report shows both: version, read_version)")
+    return notes
 
 
 def sut_info(profile: Profile) -> SutInfo:
@@ -240,6 +264,8 @@ def pytest_configure(config: pytest.Config) -> None:
     state.run.jobs = state.jobs
     state.run.suts = [sut_info(p) for p in profiles]
     state.run.identities = {p.id: sut_identity(p) for p in profiles}
+    for pid, identity in state.run.identities.items():
+        state.run.notes.extend(version_notes(pid, identity.get("implementation") or {}))
     # `wicct run --select` (--wicct-select), or a pytest user's own -k
     state.run.select = config.getoption("wicct_select") or config.getoption("keyword", None) or None
     lab = config.getoption("wicct_lab_info")

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Install the real peers wicct can test against (see docs: Kamailio as an eP-CSCF, JsSIP in
-# Chromium as a WIC). Idempotent: each step is skipped when its result is already there.
+# Chromium as a WIC; tshark, which reads a bundle's traffic.pcapng). Idempotent: each step is skipped when its result is already there.
 # Run as root on Debian 12. Exits non-zero on the first failure.
 #
 #   scripts/install-real-peers.sh            # everything
@@ -17,6 +17,7 @@ APT_PACKAGES=(
   kamailio-utils-modules kamailio-extra-modules
   rtpengine-daemon
   chromium libnss3-tools
+  tshark  # reads the bundle's traffic.pcapng back (tests/cli/test_bundle.py)
 )
 
 CHECK_ONLY=0

@@ -3,7 +3,11 @@
 A bundle is a directory, and a `.zip` of it, holding the run's reports (`REPORT_FILES`,
 those the run wrote), every case's full wire timeline (`timelines/<profile>/<case>.json`,
 taken from report.json, secrets redacted), in the lab copy the run's TLS key log
-(`tls-keys.log`, SSLKEYLOGFILE format, for Wireshark; a secret itself), and `manifest.json`:
+(`tls-keys.log`, SSLKEYLOGFILE format, for Wireshark; a secret itself), `traffic.pcapng`
+(harness.report.pcap: the TCP traffic of every WebSocket connection as wicct sent and read
+it, TLS records included; the lab copy carries the key log in a Decryption Secrets Block so
+Wireshark decrypts it as it is, the customer copy has TLS connections only and no secrets),
+and `manifest.json`:
 the SHA-256 and size of every file, what was left out and why, signed with Ed25519
 (`manifest.sig`, the raw 64-octet signature of manifest.json's bytes, RFC 8032 via
 `cryptography`). The customer copy is the same without the key log, signed too.
@@ -28,22 +32,31 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
 from harness.report.identity import report_id_of
+from harness.report.pcap import distinct, pcapng
+from harness.ws.capture import Capture
 
 FORMAT = "wicct-bundle/1"
 MANIFEST = "manifest.json"
 SIGNATURE = "manifest.sig"
 KEYLOG = "tls-keys.log"
+TRAFFIC = "traffic.pcapng"
 TIMELINES = "timelines"
 
 REPORT_FILES = ("report.json", "report.html", "report.pdf", "junit.xml", "report.errors.txt")
 """The run's report files a bundle carries when the run wrote them (report.pdf once a run
 renders one)."""
 
-PCAPNG_OMITTED = (
-    "traffic.pcapng is not made: wicct's TLS runs on ssl.SSLObject memory BIOs and its "
-    "timelines hold the decrypted WebSocket frames and SIP messages (timelines/), not the "
-    "TCP segments; with tls-keys.log a capture taken on the loopback interface "
-    "(tcpdump -i lo) decrypts in Wireshark"
+PCAPNG_OMITTED = "no traffic was recorded for this run (the capture starts with `wicct run --bundle`)"
+TRAFFIC_LAB = (
+    "the run's WebSocket connections as wicct's side sent and read them (TLS records as they "
+    "passed its memory BIOs; ws:// in the clear), as synthetic IPv4/TCP over loopback; a "
+    "Decryption Secrets Block holds the TLS key log, so Wireshark and tshark decrypt it with no "
+    "other file: a secret, lab copy only"
+)
+TRAFFIC_CUSTOMER = (
+    "the run's TLS (wss) connections as wicct's side sent and read them, as synthetic IPv4/TCP "
+    "over loopback: ciphertext only, no Decryption Secrets Block and no key log (customer copy); "
+    "plain ws:// connections, whose bytes are not redacted, are left out"
 )
 KEYLOG_SECRET = (
     "the TLS session secrets of the run (SSLKEYLOGFILE format): whoever holds this file can "
@@ -132,9 +145,13 @@ def manifest(
     key: Ed25519PublicKey,
     ephemeral: bool,
     omitted: Mapping[str, str],
+    traffic: Mapping[str, Any] | None = None,
 ) -> bytes:
     """manifest.json: what the bundle holds, each file's SHA-256 and size, which hold
-    secrets, what was left out and why, and the key that signs it."""
+    secrets, what was left out and why, what traffic.pcapng holds, and the key that signs it."""
+    secrets = {KEYLOG: KEYLOG_SECRET} if KEYLOG in files else {}
+    if traffic and traffic.get("decryption_secrets"):
+        secrets[TRAFFIC] = TRAFFIC_LAB
     harness = report.get("harness") if isinstance(report.get("harness"), Mapping) else {}
     raw = key.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
     body = {
@@ -146,10 +163,11 @@ def manifest(
         "run": {"started": report.get("started"), "finished": report.get("finished")},
         "created": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
         "files": {name: {"sha256": sha256(data), "bytes": len(data)} for name, data in sorted(files.items())},
-        "secrets": {KEYLOG: KEYLOG_SECRET} if KEYLOG in files else {},
+        "secrets": secrets,
         "redacted": "passwords, tokens and digest responses are redacted in every file but "
-                    + (KEYLOG if KEYLOG in files else "none"),
+                    + (", ".join(sorted(secrets)) or "none"),
         "omitted": dict(omitted),
+        **({"traffic": dict(traffic)} if traffic else {}),
         "signature": {
             "algorithm": "Ed25519",
             "file": SIGNATURE,
@@ -171,9 +189,11 @@ def write_bundle(
     copy: str = "lab",
     keylog: Path | None = None,
     ephemeral: bool = False,
+    capture: Capture | None = None,
 ) -> Written:
     """Write the bundle of the run in `run_dir` to the directory `target` (replaced) and
-    `target.zip`. The lab copy carries `keylog` when given; the customer copy never does."""
+    `target.zip`. The lab copy carries `keylog` when given; the customer copy never does.
+    With the run's `capture`, traffic.pcapng too (with the key log in the lab copy)."""
     report_path = run_dir / "report.json"
     try:
         report = json.loads(report_path.read_text("utf-8"))
@@ -184,7 +204,7 @@ def write_bundle(
         if (run_dir / name).is_file():
             files[name] = (run_dir / name).read_bytes()
     files.update(timelines(report))
-    omitted = {"traffic.pcapng": PCAPNG_OMITTED}
+    omitted: dict[str, str] = {}
     if copy == "lab":
         if keylog is not None and keylog.is_file():
             files[KEYLOG] = keylog.read_bytes()
@@ -192,8 +212,13 @@ def write_bundle(
             omitted[KEYLOG] = "no TLS key log was kept for this run"
     else:
         omitted[KEYLOG] = "the customer copy leaves out the run's TLS secrets (lab copy only)"
+    traffic: dict[str, Any] | None = None
+    if capture is None or not capture.connections:
+        omitted[TRAFFIC] = PCAPNG_OMITTED
+    else:
+        files[TRAFFIC], traffic = _traffic(capture, copy, files.get(KEYLOG))
     body = manifest(files, copy=copy, report=report, key=key.public_key(), ephemeral=ephemeral,
-                    omitted=omitted)
+                    omitted=omitted, traffic=traffic)
     files[MANIFEST] = body
     files[SIGNATURE] = key.sign(body)
 
@@ -203,7 +228,7 @@ def write_bundle(
         path = target / name
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_bytes(data)
-        if name == KEYLOG:
+        if name == KEYLOG or (name == TRAFFIC and copy == "lab"):
             path.chmod(0o600)
     archive = target.with_name(target.name + ".zip")
     tmp = archive.with_name(archive.name + ".tmp")
@@ -216,12 +241,43 @@ def write_bundle(
     return Written(target, archive, copy)
 
 
+def _traffic(capture: Capture, copy: str, keylog: bytes | None) -> tuple[bytes, dict[str, Any]]:
+    """traffic.pcapng of the copy and what the manifest says of it: the connections it holds,
+    those left out, and every byte a cap dropped (harness.ws.capture)."""
+    every = distinct(capture.connections)
+    kept = [c for c in every if copy == "lab" or c.tls]
+    secrets = keylog if copy == "lab" else None
+    cut = [
+        {"connection": c.number, "local": f"{c.local[0]}:{c.local[1]}",
+         "remote": f"{c.remote[0]}:{c.remote[1]}", "bytes_kept": c.kept, "bytes_dropped": c.dropped}
+        for c in kept if c.dropped
+    ]
+    about: dict[str, Any] = {
+        "file": TRAFFIC,
+        "holds": TRAFFIC_LAB if copy == "lab" else TRAFFIC_CUSTOMER,
+        "connections": len(kept),
+        "tls_connections": sum(1 for c in kept if c.tls),
+        "left_out_plain_connections": len(every) - len(kept),
+        "decryption_secrets": bool(secrets),
+        "caps": {"per_connection_bytes": capture.per_connection, "per_run_bytes": capture.per_run},
+        "bytes_kept": sum(c.kept for c in kept),
+        "bytes_dropped": sum(c.dropped for c in kept),
+        "truncated_connections": cut,
+    }
+    if cut:
+        about["dropped"] = ("past a cap, a connection's later bytes were counted, not kept: its "
+                            "stream in traffic.pcapng ends early and shows no FIN")
+    return pcapng(kept, capture, keylog=secrets), about
+
+
 def write_both(
-    run_dir: Path, target: Path, key: Ed25519PrivateKey, *, keylog: Path | None, ephemeral: bool
+    run_dir: Path, target: Path, key: Ed25519PrivateKey, *, keylog: Path | None, ephemeral: bool,
+    capture: Capture | None = None,
 ) -> list[Written]:
     """The lab copy at `target` and the customer copy at `target-customer`, both signed."""
     return [
-        write_bundle(run_dir, target, key, copy="lab", keylog=keylog, ephemeral=ephemeral),
+        write_bundle(run_dir, target, key, copy="lab", keylog=keylog, ephemeral=ephemeral,
+                     capture=capture),
         write_bundle(run_dir, target.with_name(target.name + "-customer"), key, copy="customer",
-                     ephemeral=ephemeral),
+                     ephemeral=ephemeral, capture=capture),
     ]

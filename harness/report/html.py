@@ -25,7 +25,7 @@ from typing import Any
 import jinja2
 from markupsafe import Markup
 
-from harness.report.ladder import build_ladder, render_svg
+from harness.report.ladder import build_ladder, left_out_seqs, render_svg
 
 TEMPLATES = resources.files("harness.report").joinpath("templates")  # package data
 
@@ -297,17 +297,23 @@ def _case_view(
         "findings": findings,
         "evidence": evidence,
         "cited_count": sum(1 for e in evidence if e["cited"]),
-        **_ladder_view(case, anchor),
+        **_ladder_view(case, anchor, {
+            e["seq"] for i, e in enumerate(evidence) if e["cited"] or i < CASE_ROWS}),
     }
 
 
-def _ladder_view(case: Mapping[str, Any], anchor: str) -> dict[str, Any]:
+def _ladder_view(case: Mapping[str, Any], anchor: str, shown: set[Any]) -> dict[str, Any]:
     """The case's ladder: full for a case that did not pass, compact (no frame lines, no
-    step marks) for a PASS; none when the case has nothing on the wire."""
+    step marks) for a PASS; none when the case has nothing on the wire. `shown`: the
+    evidence rows the page keeps (`_allot`'s rule); a rung of another links to the
+    "in report.json, entry seq N" text (`ladder_left_out`)."""
     ladder = build_ladder(case, compact=str(case.get("verdict", "")) == "PASS")
+    if not ladder.drawable:
+        return {"ladder": "", "ladder_windows": 0, "ladder_left_out": []}
     return {
-        "ladder": render_svg(ladder, anchor) if ladder.drawable else "",
+        "ladder": render_svg(ladder, anchor, shown),
         "ladder_windows": len(ladder.windows),
+        "ladder_left_out": left_out_seqs(ladder, shown),
     }
 
 
@@ -428,13 +434,16 @@ def _person(value: Any) -> str:
 
 
 def _implementation(value: Any) -> str:
-    """"vendor product version" (+ components), or "" when the profile states none."""
+    """"vendor product version" (+ components), or "" when the profile states none; the
+    version the running binary states when it is not the profile's (plugin.version_notes)."""
     impl = _mapping(value)
     if not impl:
         return ""
 
     def one(part: Mapping[str, Any]) -> str:
-        return " ".join(str(part[k]) for k in ("vendor", "product", "version") if part.get(k))
+        text = " ".join(str(part[k]) for k in ("vendor", "product", "version") if part.get(k))
+        read = part.get("read_version")
+        return text + (f" (the running binary reads {read})" if read and read != part.get("version") else "")
 
     parts = [one(c) for c in _mappings(impl.get("components"))]
     return one(impl) + (f" with {'; '.join(parts)}" if parts else "")

@@ -2,14 +2,18 @@
 authorised it and what it covers (ISO/IEC 17025 §7.8.2.1 b, d, f, o; ISO/IEC 9646-5
 PCTR "identification of the test laboratory" and "client").
 
-The file is YAML validated by `LAB_SCHEMA` before any case runs; an unknown or missing key
-is a DocumentError naming file, line and key (`wicct run` exits 2).
+The file is YAML validated by `LAB_SCHEMA` before any case runs; a bad file is a
+`LabInfoError` that names every problem (jsonschema's `iter_errors`), each with file, line
+and key: every unknown key on its own line, every missing one at its parent's
+(`wicct run` exits 2).
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 from typing import Any
+
+import jsonschema
 
 from harness import yamlmarks
 
@@ -49,12 +53,56 @@ LAB_SCHEMA: dict[str, Any] = {
 }
 
 
+class LabInfoError(yamlmarks.DocumentError):
+    """Every problem of a lab file (`problems`, by line); reads as the first when it is the
+    only one, else as "N problems:" and one line per problem."""
+
+    def __init__(self, problems: list[yamlmarks.DocumentError]) -> None:
+        first = problems[0]
+        super().__init__(first.path, first.line, first.key, first.message)
+        self.problems = tuple(problems)
+        if len(problems) > 1:
+            self.args = (f"{first.path}: {len(problems)} problems:\n"
+                         + "\n".join(f"  {problem}" for problem in problems),)
+
+
+def _join(path: list[Any]) -> str:
+    return ".".join(str(p) for p in path) or "(document)"
+
+
+def problems(document: Any, path: Path) -> list[yamlmarks.DocumentError]:
+    """Every violation of `LAB_SCHEMA` in `document` (a marked YAML tree), by line then key."""
+    found = []
+    for error in jsonschema.Draft202012Validator(LAB_SCHEMA).iter_errors(document):
+        where = list(error.absolute_path)
+        if error.validator == "additionalProperties" and isinstance(error.instance, dict):
+            known = set(error.schema.get("properties", {}))
+            for extra in sorted(str(k) for k in error.instance if k not in known):
+                found.append(yamlmarks.DocumentError(
+                    path, yamlmarks.line_of(document, [*where, extra]), _join([*where, extra]),
+                    "unknown key (known: " + ", ".join(sorted(known)) + ")"))
+            continue
+        if error.validator == "required" and isinstance(error.instance, dict):
+            missing = [str(k) for k in error.validator_value if k not in error.instance]
+            for key in missing:
+                found.append(yamlmarks.DocumentError(
+                    path, yamlmarks.line_of(document, where), _join([*where, key]),
+                    f"missing: {error.message}" if len(missing) == 1 else "missing: a required key"))
+            continue
+        found.append(yamlmarks.DocumentError(path, yamlmarks.line_of(document, where), _join(where),
+                                             error.message))
+    return sorted(found, key=lambda e: (e.line, e.key))
+
+
 def load_lab_info(path: Path) -> dict[str, Any]:
-    """The validated lab block of `path`, as plain dicts; raises yamlmarks.DocumentError."""
+    """The validated lab block of `path`, as plain dicts; raises yamlmarks.DocumentError
+    (a LabInfoError naming every problem when the file is YAML that breaks the schema)."""
     document = yamlmarks.load(path)
     if document is None:
         raise yamlmarks.DocumentError(path, 0, "(document)", "empty file: a mapping with lab and scope is needed")
-    yamlmarks.validate(document, LAB_SCHEMA, path)
+    found = problems(document, path)
+    if found:
+        raise LabInfoError(found)
     plain: dict[str, Any] = yamlmarks.plain(document)
     return plain
 

@@ -12,11 +12,14 @@ never from live objects, in two pure steps:
   into one labelled rung, and the closing of each connection (§7.1). Entries a FAIL finding
   cites are marked, and for a SIP or HTTP message the header the finding's reason names is
   shown under its arrow. The windows a case watched (`mandated_wait` notes: keep-alive and
-  silence windows) are drawn to scale on a time strip under the ladder, with every frame's
-  moment as a tick.
+  silence windows), and the timers a finding's reason names ("no Pong within 1 s": the
+  `timer` note the finding cites, running from the entry it names as `since`), are drawn
+  to scale on a time strip under the ladder, with every frame's moment as a tick.
 - `render_svg(ladder, anchor)` draws it with a handful of SVG primitives (lines, paths,
   text, rects), no script and no external resource, styled by report.css. Every rung links
-  to its evidence entry (`<anchor>.e<seq>`, the raw bytes in the case's wire table).
+  to its evidence entry (`<anchor>.e<seq>`, the raw bytes in the case's wire table); one
+  whose entry the bounded page leaves out (`shown`) links to a short "in report.json, entry
+  seq N" text instead (`<anchor>.lo<seq>`, `left_out_seqs`).
 
 Evidence is attacker-controlled text: every string from the report reaches the SVG through
 `markupsafe` (`Markup.format` escapes its arguments), so the result is safe to inline.
@@ -26,7 +29,7 @@ Evidence is attacker-controlled text: every string from the report reaches the S
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping, Sequence, Set
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -114,6 +117,7 @@ def build_ladder(case: Mapping[str, Any], *, compact: bool = False) -> Ladder:
     sut = str(case.get("sut_role", "")) or "epcscf"
     tones, reasons = _tones(case)
     by_seq = {e.get("seq"): e for e in entries if isinstance(e.get("seq"), int)}
+    timers = _timers(case, by_seq)
     claimed = _claimed_frames(entries, by_seq)
     owned: dict[int, list[int]] = {}
     for part, owner in sorted(claimed.items()):
@@ -135,6 +139,12 @@ def build_ladder(case: Mapping[str, Any], *, compact: bool = False) -> Ladder:
         if kind == "note" and isinstance(data.get("mandated_wait"), int | float) and t is not None:
             wait = float(data["mandated_wait"])
             windows.append(Window(max(0.0, t - wait), t, _one_line(entry.get("summary"), 70), seq))
+        if seq in timers and t is not None:  # a timer a finding's reason names, cited by it
+            length = timers[seq]
+            since = _float(by_seq.get(data.get("since"), {}).get("t"))
+            start = since if since is not None and since <= t else max(0.0, t - length)
+            windows.append(Window(start, start + length, _one_line(entry.get("summary"), 70), seq))
+            continue  # drawn on the time strip, not as a rung
         if seq in claimed:
             continue
         parts = [by_seq[p] for p in owned.get(seq or 0, []) if p in by_seq]
@@ -158,6 +168,21 @@ def build_ladder(case: Mapping[str, Any], *, compact: bool = False) -> Ladder:
         left_out=left_out,
         compact=compact,
     )
+
+
+def _timers(case: Mapping[str, Any], by_seq: Mapping[Any, Mapping[str, Any]]) -> dict[int, float]:
+    """Seq → seconds of each `timer` note a non-PASS finding cites: the window its reason
+    names, as the step recorded it (never read from the reason's prose)."""
+    found: dict[int, float] = {}
+    for finding in _list(case.get("findings")):
+        if not isinstance(finding, Mapping) or finding.get("verdict") == "PASS":
+            continue
+        for seq in _list(finding.get("evidence")):
+            entry = by_seq.get(seq) if isinstance(seq, int) else None
+            length = _mapping(entry.get("data")).get("timer") if entry and entry.get("kind") == "note" else None
+            if isinstance(seq, int) and isinstance(length, int | float) and not isinstance(length, bool) and length > 0:
+                found[seq] = float(length)
+    return found
 
 
 def _tones(case: Mapping[str, Any]) -> tuple[dict[int, str], dict[int, list[str]]]:
@@ -441,8 +466,17 @@ _STRIP = 46  # the time strip's height
 _CHAR = 6.1  # px per character at the labels' font size
 
 
-def render_svg(ladder: Ladder, anchor: str) -> Markup:
-    """The ladder as inline SVG; every rung links to `<anchor>.e<seq>`."""
+def left_out_seqs(ladder: Ladder, shown: Set[int] | None) -> list[int]:
+    """The entries the ladder links to that the page does not show (`shown`: those it does)."""
+    if shown is None or ladder.compact:
+        return []
+    linked = {r.seq for r in ladder.rungs} | {w.seq for w in ladder.windows}
+    return sorted(s for s in linked if s is not None and s not in shown)
+
+
+def render_svg(ladder: Ladder, anchor: str, shown: Set[int] | None = None) -> Markup:
+    """The ladder as inline SVG; every rung links to `<anchor>.e<seq>`, or, when its entry
+    is not among the `shown` ones, to `<anchor>.lo<seq>` (the page's "in report.json" text)."""
     xs = {lane.key: _LEFT + 60 + i * _LANE_W for i, lane in enumerate(ladder.lanes)}
     width = _LEFT + 120 + max(0, len(ladder.lanes) - 1) * _LANE_W
     row = _ROW_COMPACT if ladder.compact else _ROW
@@ -453,7 +487,7 @@ def render_svg(ladder: Ladder, anchor: str) -> Markup:
         if rung.shape == "gap":
             height = 16
         # a compact ladder (a PASS case) links nowhere: its wire table is right below it
-        parts.append(_draw(rung, xs, y, width, "" if ladder.compact else anchor, ladder.compact))
+        parts.append(_draw(rung, xs, y, width, "" if ladder.compact else anchor, ladder.compact, shown))
         y += height
     if ladder.left_out:
         parts.append(Markup('<text class="lm" x="{}" y="{}">… {} more rungs in the wire table</text>')
@@ -471,7 +505,7 @@ def render_svg(ladder: Ladder, anchor: str) -> Markup:
     ]
     strip: list[Markup] = []
     if ladder.windows:
-        strip = _strip(ladder, bottom + 10, width, "" if ladder.compact else anchor)
+        strip = _strip(ladder, bottom + 10, width, "" if ladder.compact else anchor, shown)
         bottom += _STRIP + 10
     head = Markup(
         '<svg class="ladder" xmlns="http://www.w3.org/2000/svg" width="{w}" height="{h}" '
@@ -480,7 +514,8 @@ def render_svg(ladder: Ladder, anchor: str) -> Markup:
     return Markup("").join([head, *lines, *heads, *parts, *strip, Markup("</svg>")])
 
 
-def _draw(rung: Rung, xs: Mapping[str, int], y: int, width: int, anchor: str, compact: bool) -> Markup:
+def _draw(rung: Rung, xs: Mapping[str, int], y: int, width: int, anchor: str, compact: bool,
+          shown: Set[int] | None = None) -> Markup:
     cls = " ".join(c for c in (rung.shape, rung.tone) if c)
     left = Markup("")
     if rung.seq is not None and not compact:
@@ -492,7 +527,7 @@ def _draw(rung: Rung, xs: Mapping[str, int], y: int, width: int, anchor: str, co
     if rung.shape == "mark":
         body = Markup('<path d="M{} {}H{}"/><text x="{}" y="{}">{}</text>').format(
             _LEFT, y + 4, width - 4, _LEFT + 2, y, _fit(rung.label, (width - _LEFT) / _CHAR))
-        return _link(rung, anchor, Markup('<g class="{}">{}{}</g>').format(cls, left, body))
+        return _link(rung, anchor, Markup('<g class="{}">{}{}</g>').format(cls, left, body), shown)
     x1, x2 = xs.get(rung.src, _LEFT), xs.get(rung.dst, _LEFT)
     lo, hi = min(x1, x2), max(x1, x2)
     room = max(hi - lo, 150) / _CHAR
@@ -512,16 +547,20 @@ def _draw(rung: Rung, xs: Mapping[str, int], y: int, width: int, anchor: str, co
             mid, y + 15 + i * _DETAIL, _fit(d, 2 * min(mid - _LEFT, width - mid) / 6.0))
         for i, d in enumerate(rung.details)
     )
-    return _link(rung, anchor, Markup('<g class="{}">{}{}{}{}</g>').format(cls, left, conn, body, details))
+    return _link(rung, anchor, Markup('<g class="{}">{}{}{}{}</g>').format(cls, left, conn, body, details),
+                 shown)
 
 
-def _link(rung: Rung, anchor: str, body: Markup) -> Markup:
+def _link(rung: Rung, anchor: str, body: Markup, shown: Set[int] | None = None) -> Markup:
     if rung.seq is None or not anchor:
         return body
+    if shown is not None and rung.seq not in shown:
+        return Markup('<a href="#{}.lo{}"><title>in report.json, entry seq {}</title>{}</a>').format(
+            anchor, rung.seq, rung.seq, body)
     return Markup('<a href="#{}.e{}">{}</a>').format(anchor, rung.seq, body)
 
 
-def _strip(ladder: Ladder, top: int, width: int, anchor: str) -> list[Markup]:
+def _strip(ladder: Ladder, top: int, width: int, anchor: str, shown: Set[int] | None = None) -> list[Markup]:
     """The case's clock to scale: windows as shaded spans, each frame a tick."""
     x0, x1 = _LEFT, width - 10
     span = max(ladder.duration, max((w.end for w in ladder.windows), default=0.0), 0.001)
@@ -542,7 +581,7 @@ def _strip(ladder: Ladder, top: int, width: int, anchor: str) -> list[Markup]:
                       '<text class="lw" x="{}" y="{}">{}</text>').format(
             a, top + 16, max(b - a, 1.0), a + 2, top + 12,
             _fit(f"{w.end - w.start:.2f} s: {w.label}", max((x1 - a) / _CHAR, 20)))
-        out.append(_link(Rung("mark", "", seq=w.seq), anchor, rect))
+        out.append(_link(Rung("mark", "", seq=w.seq), anchor, rect, shown))
     for tick in ladder.ticks:
         out.append(Markup('<path class="tk {}" d="M{} {}v10"/>').format(tick.tone, x(tick.t), top + 20))
     return out

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 from typing import Any, Protocol
 
+from harness import evidence as ev
 from harness.actors.channel import Received, SipChannel, same_transaction
 from harness.cases.context import CaseContext, Precondition
 from harness.cases.model import Step
@@ -242,9 +243,11 @@ async def expect_pong(ctx: CaseContext, args: dict[str, Any], step_: Step) -> No
     pong = await chan.conn.wait_pong(payload, within)
     if pong is None:
         since = ctx.vars.get("ping_seq", 0)
+        timer = ctx.timeline.put("runner", f"timer: a Pong awaited for {within:g} s after the Ping",
+                                 ev.note({"timer": within, "since": since}))  # the ladder draws it
         came = awaited.pong_came(ctx.window(since, within, "a Pong"), chan.conn.conn_id, payload, within,
                                  since=since)
-        ctx.timed_out(came.reason, evidence=[since])
+        ctx.timed_out(came.reason, evidence=[since, timer.seq])
     else:
         judged = pong_echoes(ctx.timeline[pong.entry], payload, ping=ctx.vars.get("ping_seq", 0))
         evidence = [ctx.vars.get("ping_seq", 0), pong.entry]
@@ -409,7 +412,9 @@ async def expect_crlf(ctx: CaseContext, args: dict[str, Any], step_: Step) -> No
     if judged.verdict is Verdict.PASS:
         ctx.passed(judged.reason, evidence=judged.evidence)
     else:
-        ctx.timed_out(judged.reason, evidence=judged.evidence)
+        timer = ctx.timeline.put("runner", f"timer: a CRLF pong awaited for {within:g} s after the CRLFCRLF",
+                                 ev.note({"timer": within, "since": since}))  # the ladder draws it
+        ctx.timed_out(judged.reason, evidence=[*judged.evidence, timer.seq])
 
 
 @step("expect.alive", roles=BOTH, args={"conn": CONN, "method": {"type": "string"}})

@@ -172,7 +172,7 @@ class WsServer:
         rec.put(
             f"tcp accept from {peer}", ev.connect({"peer": peer, "local": local}), direction="rx"
         )
-        stream: PlainStream | None = PlainStream(reader, writer)
+        stream: PlainStream | None = PlainStream(reader, writer, accepted=True)
         if self.ssl_context is not None:
             self._handshaking.add(writer)
             try:

@@ -21,6 +21,7 @@ from typing import Any
 
 from harness.evidence import TlsData
 from harness.pki import keylogged
+from harness.ws import capture
 from harness.ws import tls as tlsinfo
 
 READ_SIZE = 65536
@@ -31,21 +32,40 @@ class PlainStream:
 
     ssl_object: ssl.SSLObject | None = None
 
-    def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    def __init__(
+        self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, *, accepted: bool = False
+    ) -> None:
         self._reader = reader
         self._writer = writer
         self.closing = False
+        # the run's capture (`wicct run --bundle`, harness.ws.capture): the bytes as they
+        # cross TCP, on wicct's side; `accepted`: the peer opened the connection
+        self._capture = capture.current()
+        self._conn = (
+            self._capture.connection(writer, accepted=accepted) if self._capture is not None else None
+        )
+
+    def _record(self, direction: str, data: bytes) -> None:
+        if self._conn is not None and self._capture is not None:
+            if data:
+                self._capture.record(self._conn, direction, data)
+            else:
+                self._capture.close(self._conn, direction)
 
     def get_extra_info(self, name: str, default: Any = None) -> Any:
         return self._writer.get_extra_info(name, default)
 
     async def read(self) -> bytes:
         """Next bytes; b"" at end of stream. Transport errors raise OSError."""
-        return await self._reader.read(READ_SIZE)
+        data = await self._reader.read(READ_SIZE)
+        self._record("in", data)
+        return data
 
     def write(self, data: bytes) -> None:
         if not self.closing and not self._writer.is_closing():
             self._writer.write(data)
+            if data:
+                self._record("out", data)
 
     async def drain(self) -> None:
         await self._writer.drain()
@@ -55,6 +75,7 @@ class PlainStream:
         if not self.closing:
             self.closing = True
             self._writer.close()
+            self._record("out", b"")
 
     def abort(self) -> None:
         """Drop TCP now."""
@@ -62,6 +83,7 @@ class PlainStream:
         transport = self._writer.transport
         if transport is not None:
             transport.abort()
+        self._record("out", b"")
 
 
 class TlsStream(PlainStream):
@@ -76,7 +98,10 @@ class TlsStream(PlainStream):
         server_side: bool,
         server_hostname: str | None = None,
     ) -> None:
-        super().__init__(reader, writer)
+        super().__init__(reader, writer, accepted=server_side)
+        if self._conn is not None:
+            self._conn.accepted = server_side
+            self._conn.tls = True
         self._incoming = ssl.MemoryBIO()
         self._outgoing = ssl.MemoryBIO()
         # the run's TLS key log, when `wicct run --bundle` keeps one (harness.pki.log_keys):
@@ -94,9 +119,11 @@ class TlsStream(PlainStream):
         data = self._outgoing.read()
         if data and not self._writer.is_closing():
             self._writer.write(data)
+            self._record("out", data)
 
     async def _fill(self) -> None:
         data = await self._reader.read(READ_SIZE)
+        self._record("in", data)
         if data:
             self._incoming.write(data)
         else:
@@ -157,6 +184,7 @@ class TlsStream(PlainStream):
             self.ssl_object.unwrap()
         self._flush()
         self._writer.close()
+        self._record("out", b"")
 
 
 async def open_tls(
@@ -204,4 +232,7 @@ async def upgrade(
         return stream, tlsinfo.facts(stream.ssl_object)
     with contextlib.suppress(Exception):
         writer.transport.abort()
+    live = capture.current()
+    if live is not None:  # the stream never came back: its TCP close is ours
+        live.close(live.connection(writer, accepted=server_side), "out")
     return None, data

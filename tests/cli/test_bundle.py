@@ -6,7 +6,10 @@ changed after the run."""
 from __future__ import annotations
 
 import json
+import os
+import re
 import shutil
+import subprocess
 import zipfile
 from pathlib import Path
 from typing import Any
@@ -15,7 +18,7 @@ import pytest
 from test_cli import ROOT, wicct  # tests/cli is on sys.path (no __init__.py)
 
 from harness.report import rejudge as rj
-from harness.report.bundle import KEYLOG, MANIFEST, SIGNATURE
+from harness.report.bundle import KEYLOG, MANIFEST, SIGNATURE, TRAFFIC
 from harness.report.verify import load_public_key, read_bundle, verify
 
 
@@ -61,7 +64,8 @@ def test_the_reference_bundle_verifies_as_directory_and_zip(lab: dict[str, Path]
     assert manifest["signature"]["key"] == "the lab's signing key"
     report = json.loads((lab["lab"] / "report.json").read_text())
     assert manifest["report_id"] == report["report"]["id"] and manifest["report_id"].startswith("WICCT-")
-    assert "traffic.pcapng" in manifest["omitted"]
+    assert TRAFFIC in manifest["files"] and TRAFFIC not in manifest["omitted"]
+    assert manifest["traffic"]["decryption_secrets"] and TRAFFIC in manifest["secrets"]
 
 
 def test_another_key_does_not_verify_the_bundle(lab: dict[str, Path], tmp_path: Path) -> None:
@@ -124,9 +128,11 @@ def test_the_key_log_is_in_the_lab_copy_only_and_named_a_secret(lab: dict[str, P
     assert not (lab["customer"] / KEYLOG).exists()
     with zipfile.ZipFile(lab["customer"].with_name("bundle-customer.zip")) as zf:
         assert not any(n.endswith(KEYLOG) for n in zf.namelist())
-    # every other file keeps secrets redacted (the profiles' password, the bearer tokens)
+    # every other file keeps secrets redacted (the profiles' password, the bearer tokens);
+    # traffic.pcapng is ciphertext there (test_tshark_shows_tls_only_in_the_customer_copy)
+    assert customer["traffic"]["decryption_secrets"] is False and TRAFFIC not in customer["secrets"]
     for path in lab["customer"].rglob("*"):
-        if path.is_file() and path.name != SIGNATURE:
+        if path.is_file() and path.name not in (SIGNATURE, TRAFFIC):
             text = path.read_text("utf-8")
             assert "reference-secret-pw" not in text and "eyJ" not in text, path
 
@@ -309,3 +315,75 @@ def test_rejudge_exits_1_on_a_bundle_that_does_not_verify(lab: dict[str, Path], 
     assert proc.returncode == 1, proc.stdout + proc.stderr
     assert "NOT VERIFIED" in proc.stderr and "junit.xml" in proc.stderr
     assert "0 differ" in proc.stdout
+
+
+# -- traffic.pcapng read by a real consumer: tshark ----------------------------------------
+
+
+def _tshark() -> str:
+    """tshark's path; a loud skip when it is missing (a failure under CI=true)."""
+    found = shutil.which("tshark")
+    if found is None:
+        message = "REAL PEER MISSING: tshark (run scripts/install-real-peers.sh)"
+        if os.environ.get("CI"):
+            pytest.fail(message)
+        pytest.skip(message)
+    return found
+
+
+@pytest.fixture(scope="module")
+def small(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A run of a few registering cases in both roles, with --bundle."""
+    out = tmp_path_factory.mktemp("small") / "run"
+    proc = wicct("run", "-q", "--out", str(out), "--bundle",
+                 "--select", "EPC-REG-01 or WIC-REG-01-md5 or BOTH-FR-04")
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    return out
+
+
+def _call_ids(report: dict[str, Any]) -> set[str]:
+    ids = set()
+    for case in report["cases"]:
+        for entry in case["evidence"]:
+            if entry["kind"] == "sip":
+                found = re.search(r"(?im)^(?:Call-ID|i)[ \t]*:[ \t]*(\S+)", entry["data"].get("raw", ""))
+                if found:
+                    ids.add(found.group(1))
+    return ids
+
+
+def _fields(tshark: str, pcapng: Path, *fields: str, display: str = "sip") -> list[list[str]]:
+    args = [tshark, "-r", str(pcapng), "-Y", display, "-T", "fields"]
+    for field in fields:
+        args += ["-e", field]
+    proc = subprocess.run(args, capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    return [line.split("\t") for line in proc.stdout.splitlines()]
+
+
+def test_tshark_decodes_the_lab_copys_sip_over_websocket(small: Path) -> None:
+    tshark = _tshark()
+    report = json.loads((small / "report.json").read_text())
+    assert {"reference-wic", "reference-epcscf"} <= {c["profile"] for c in report["cases"]}  # both roles
+    expected = _call_ids(report)
+    assert len(expected) >= 4
+    rows = _fields(tshark, small / "bundle" / TRAFFIC, "sip.Call-ID", "frame.protocols", "sip.Method",
+                   "sip.Status-Code")
+    assert {row[0] for row in rows} == expected
+    assert all(":tls:" in row[1] and ":websocket:sip" in row[1] for row in rows), rows[:3]
+    assert {"REGISTER"} <= {row[2] for row in rows} and {"401", "200"} <= {row[3] for row in rows}
+    # TCP as Wireshark follows it: no retransmission, gap or out-of-order segment
+    analysed = _fields(tshark, small / "bundle" / TRAFFIC, "frame.number", display="tcp.analysis.flags")
+    assert analysed == []
+
+
+def test_tshark_shows_tls_only_in_the_customer_copy(small: Path) -> None:
+    tshark = _tshark()
+    customer = small / "bundle-customer" / TRAFFIC
+    assert _fields(tshark, customer, "frame.number") == []  # no SIP: nothing decrypts
+    tls = _fields(tshark, customer, "tcp.stream", display="tls")
+    manifest = json.loads((small / "bundle-customer" / MANIFEST).read_text())
+    assert len({row[0] for row in tls}) == manifest["traffic"]["connections"] > 0
+    assert b"TLSK" not in customer.read_bytes()[:4096]
+    assert wicct("verify", str(small / "bundle-customer")).returncode == 0
+    assert wicct("verify", str(small / "bundle.zip")).returncode == 0

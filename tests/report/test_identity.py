@@ -187,10 +187,30 @@ def _lab(tmp_path: Path, text: str) -> Path:
 def test_lab_block_validated_naming_the_key(tmp_path: Path) -> None:
     with pytest.raises(yamlmarks.DocumentError, match="'scope' is a required property"):
         load_lab_info(_lab(tmp_path, "lab: {name: L}\n"))
-    with pytest.raises(yamlmarks.DocumentError, match=r"lab.yaml:3: customer: .*'nmae'"):
+    with pytest.raises(yamlmarks.DocumentError, match=r"lab.yaml:3: customer.nmae: unknown key"):
         load_lab_info(_lab(tmp_path, "lab: {name: L}\nscope: s\ncustomer: {name: C, nmae: D}\n"))
     with pytest.raises(yamlmarks.DocumentError, match="empty"):
         load_lab_info(_lab(tmp_path, ""))
+
+
+def test_a_bad_lab_file_names_every_problem(tmp_path: Path) -> None:
+    from harness.report.lab import LabInfoError
+
+    text = ("lab:\n  name: L\n  adress: x\ncustomer: {nmae: C}\nauthorizer: {name: X}\n"
+            "scope: ''\nreport_title: 3\n")
+    with pytest.raises(LabInfoError) as caught:
+        load_lab_info(_lab(tmp_path, text))
+    found = [(p.line, p.key) for p in caught.value.problems]
+    assert found == [(3, "lab.adress"), (4, "customer.name"), (4, "customer.nmae"), (5, "authorizer"),
+                     (6, "scope"), (7, "report_title")]
+    shown = str(caught.value)
+    assert shown.startswith(f"{tmp_path / 'lab.yaml'}: 6 problems:")
+    assert all(f"lab.yaml:{line}: {key}: " in shown for line, key in found)
+    # other content, other problems: none left out, none invented
+    with pytest.raises(LabInfoError) as caught:
+        load_lab_info(_lab(tmp_path, "customer: {name: C, phone: 1}\nlab: {}\n"))
+    assert [(p.line, p.key) for p in caught.value.problems] == [
+        (1, "customer.phone"), (1, "scope"), (2, "lab.name")]  # a missing key: its parent's line
 
 
 def test_lab_block_in_json_and_html(tmp_path: Path) -> None:
@@ -220,6 +240,18 @@ def test_html_names_sut_implementation_pics_and_selection() -> None:
     html = render_html(report)
     assert "V P 9.9" in html and "calls, outbound" in html and "&#34;t1&#34;: 0.05" in html
     assert "--select ORIGIN and not 02" in html and "ab" * 32 in html
+
+
+def test_html_shows_a_read_version_that_differs_from_the_stated_one() -> None:
+    run = build_run()
+    run.identities = {EPC: {"implementation": {
+        "product": "P", "version": "9.9", "read_version": "9.8",
+        "components": [{"product": "C", "version": "1.0", "read_version": "1.0"}]}, "pics": []}}
+    report = run.to_json()
+    validate_report(report)
+    html = render_html(report)
+    assert "P 9.9 (the running binary reads 9.8) with C 1.0" in html
+    assert "reads 1.0" not in html  # the same version is not repeated
 
 
 def test_junit_suite_carries_sut_identity() -> None:

@@ -212,3 +212,79 @@ def test_a_header_named_like_a_word_only_when_called_a_header() -> None:
     case["findings"][0]["reason"] = "the To header has no tag"
     (hint,) = [d for r in build_ladder(case).rungs for d in r.details if "✗" in d]
     assert hint == "✗ To: <sip:alice@ims.example.test>"
+
+
+# -- timers a finding names, and rungs whose row the page leaves out (issue 10 item 6) ----
+
+
+def _pong_case(timer: float, verdict: str = "FAIL") -> dict[str, Any]:
+    """A Ping that got no Pong: the step's `timer` note, cited by the finding, runs from it."""
+    now = [0.0]
+
+    def clock() -> float:
+        now[0] += 0.25
+        return now[0]
+
+    tl = Timeline(clock=clock)
+    tl.add("wic", "connect", "tcp connect", direction="tx", conn="c1", error=None)  # 1
+    tl.add("wic", "ws.frame", "tx ping", direction="tx", conn="c1", opcode="ping", fin=True,
+           masked=True, length=4, payload="ping")  # 2
+    now[0] += timer
+    tl.add("runner", "note", f"timer: a Pong awaited for {timer:g} s after the Ping", timer=timer, since=2)  # 3
+    tl.add("runner", "note", "watched nothing", timer=99)  # 4: cited by no finding
+    return {
+        "id": "BOTH-KA-01-x", "profile": "p", "sut_role": "epcscf", "verdict": verdict,
+        "findings": [{"requirement": "BOTH-KA-01", "verdict": verdict,
+                      "reason": f"no Pong with payload b'ping' within {timer:g} s", "evidence": [2, 3]}],
+        "evidence": tl.to_json(),
+    }
+
+
+def test_the_timer_a_finding_names_is_drawn_from_its_note() -> None:
+    for timer in (1.0, 2.5):  # two windows of other lengths: read from the note, not the prose
+        case = _pong_case(timer)
+        (window,) = build_ladder(case).windows
+        ping = case["evidence"][1]
+        assert (window.start, window.end, window.seq) == (ping["t"], ping["t"] + timer, 3)
+        assert window.label.startswith(f"timer: a Pong awaited for {timer:g} s")
+        svg = str(render_svg(build_ladder(case), "case-x"))
+        assert f"{timer:.2f} s: timer: a Pong awaited" in svg
+        assert all(r.seq != 3 for r in build_ladder(case).rungs)  # on the strip, not a rung
+    assert build_ladder(_pong_case(1.0, "PASS")).windows == ()  # only a finding that did not pass
+    unsure = _pong_case(1.0, "INCONCLUSIVE")
+    del unsure["evidence"][2]["data"]["since"]  # no start named: the window ends at the note
+    (window,) = build_ladder(unsure).windows
+    assert window.end == unsure["evidence"][2]["t"] and window.start == window.end - 1.0
+
+
+def test_a_rung_whose_row_is_left_out_links_to_the_report_json_text() -> None:
+    from harness.report.ladder import left_out_seqs
+
+    case = _case()
+    ladder = build_ladder(case)
+    drawn = {r.seq for r in ladder.rungs if r.seq is not None} | {w.seq for w in ladder.windows}
+    shown = {2, 3, 13}
+    svg = _Svg(render_svg(ladder, "case-p--X", shown))
+    hrefs = {a["href"] for t, a in svg.tags if t == "a"}
+    gone = sorted(drawn - shown)
+    assert left_out_seqs(ladder, shown) == gone and gone
+    assert hrefs == {f"#case-p--X.e{s}" for s in drawn & shown} | {f"#case-p--X.lo{s}" for s in gone}
+    assert all(f"in report.json, entry seq {s}" in svg.text for s in gone)
+    assert left_out_seqs(ladder, None) == []
+
+
+def test_no_ladder_link_in_the_page_is_dead(report: dict[str, Any], monkeypatch: Any) -> None:
+    import re
+
+    from harness.report import html as page
+
+    monkeypatch.setattr(page, "CASE_ROWS", 3)  # most rows left out
+    fail = next(c for c in report["cases"] if c["verdict"] == "FAIL")
+    fail.update({k: _case()[k] for k in ("evidence", "findings")})
+    text = render_html(report)
+    ids = set(re.findall(r'id="([^"]+)"', text))
+    ladders = re.findall(r'<svg class="ladder".*?</svg>', text, re.S)
+    hrefs = {h for svg in ladders for h in re.findall(r'href="#([^"]+)"', svg)}
+    assert any(".lo" in h for h in hrefs) and any(".e" in h for h in hrefs)
+    assert hrefs <= ids, sorted(hrefs - ids)[:5]
+    assert "in report.json, entry seq " in text

@@ -61,6 +61,7 @@ from harness.suts.kamailio.rtpengine import (
     find_rtpengine,
     port_window,
 )
+from harness.suts.kamailio.version import kamailio_version, rtpengine_version
 
 INSTALL_HINT = "run scripts/install-real-peers.sh"
 HOST = "127.0.0.1"
@@ -174,6 +175,24 @@ class KamailioEpcscfDriver(EpcscfDriver):
         if not isinstance(options.get("token_validation", True), bool):
             problems.append(("driver_options.token_validation", "true or false"))
         return problems
+
+    @classmethod
+    def components(cls, profile: Profile) -> list[dict[str, str]]:
+        """What runs, as the binaries state it at run time, for the report's SUT identity:
+        Kamailio (`kamailio -v`: the implementation itself, `"main"`) and, when the profile
+        runs it, rtpengine (`rtpengine --version`); what cannot be read is left out."""
+        options = profile.driver_options
+        found: list[dict[str, str]] = []
+        binary = find_kamailio(str(options.get("binary", "kamailio")))
+        version = kamailio_version(binary) if binary else None
+        if version:
+            found.append({"product": "Kamailio", "version": version, "main": "kamailio -v"})
+        if options.get("rtpengine") is True:
+            engine = find_rtpengine(str(options.get("rtpengine_binary", "rtpengine")))
+            version = rtpengine_version(engine) if engine else None
+            if version:
+                found.append({"product": "rtpengine", "version": version})
+        return found
 
     def __init__(self) -> None:
         self.process: asyncio.subprocess.Process | None = None
