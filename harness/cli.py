@@ -549,17 +549,22 @@ def cmd_rejudge(args: argparse.Namespace) -> int:
     except (BundleUnreadable, OSError, ValueError) as exc:
         print(f"wicct: {exc}", file=sys.stderr)
         return 2
+    verified = True
     if "manifest.json" in files:
         checked = verify(files)
+        verified = checked.ok
         state = "verified" if checked.ok else "NOT VERIFIED: " + "; ".join(checked.problems)
         print(f"bundle {state}", file=sys.stderr)
+    else:
+        print(f"{path}: a report.json alone, no bundle manifest: its integrity is not checked", file=sys.stderr)
     result = rejudge.rejudge(report)
     if args.json:
-        print(json.dumps({"cases": result.cases, "counts": dict(result.counts),
-                          "findings": [vars(o) for o in result.outcomes]}, indent=2))
+        print(json.dumps({"cases": result.cases, "counts": dict(result.counts), "verified": verified,
+                          "findings": [vars(o) for o in result.outcomes],
+                          "case_verdicts": [vars(c) for c in result.verdicts]}, indent=2))
     else:
         print(rejudge.render(result))
-    return 1 if result.differences else 0
+    return 1 if result.differences or result.case_differences or not verified else 0
 
 
 def cmd_keygen(args: argparse.Namespace) -> int:

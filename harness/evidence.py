@@ -444,6 +444,23 @@ class AuthFacts(TypedDict, total=False):
     verified: bool  # the response is right for that nonce, its algorithm and the password
 
 
+class WindowFacts(TypedDict):
+    """Where a step's wait ended (`harness.cases.context.CaseContext.window`)."""
+
+    since: int  # the seq the wait watched from
+    seconds: float
+    what: str
+
+
+class StopFacts(TypedDict):
+    """The runner's own decision of a case (`harness.cases.runner`: a precondition stop, a
+    deadline, an ERROR, NOT-APPLICABLE), which `harness.verdicts.with_stop` takes in."""
+
+    by: str  # "runner.<reason>"
+    verdict: str
+    reason: str
+
+
 class NoteData(TypedDict, total=False):
     """`NOTE`: context, every key optional. These are the keys wicct's notes carry (some
     still written through the untyped `Timeline.add`); a note may carry others."""
@@ -467,6 +484,8 @@ class NoteData(TypedDict, total=False):
     traceback: str  # the runner: a wicct error
     stray_of: int  # the IMS-core stub: the entry of a message made in another case
     auth: AuthFacts  # the eP-CSCF emulator: one request's credentials, judged on receipt
+    window: WindowFacts  # a step: where its wait ended (the checks of harness.checks.awaited)
+    stop: StopFacts  # the runner: how it decided the case verdict itself
 
 
 class StimulusData(TypedDict, total=False):

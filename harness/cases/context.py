@@ -239,6 +239,15 @@ class CaseContext:
         self.timeline.put("runner", f"watched {what} for {seconds:g} s",
                           ev.note({"mandated_wait": seconds}))
 
+    def window(self, since: int, seconds: float, what: str) -> list[ev.Entry]:
+        """Record where a wait ended (a window note: `since`, the seq the wait watched
+        from, `seconds`, `what` it awaited) and return the timeline up to that note, the
+        entries a check of `harness.checks.awaited` judges the wait from, so that `wicct
+        rejudge` judges it again from the stored timeline (issue 10 item 4)."""
+        note = self.timeline.put("runner", f"waited up to {seconds:g} s for {what}",
+                                 ev.note({"window": {"since": since, "seconds": seconds, "what": what}}))
+        return [e for e in self.timeline if e.seq <= note.seq]
+
     # -- values ---------------------------------------------------------------------
 
     def within(self, args: dict[str, Any], default: float) -> float:

@@ -26,7 +26,7 @@ from harness.evidence import NOTE, Redactor, Timeline
 from harness.pki import Pki
 from harness.profiles import Profile, parse_duration
 from harness.suts.base import PortInUse, SutUnavailable
-from harness.verdicts import CaseResult, Verdict, case_verdict
+from harness.verdicts import CaseResult, Verdict, case_verdict, with_stop
 
 TEARDOWN_TIMEOUT = 10.0
 SUT_LOG_CHARS = 20000  # the end of the SUT's log kept as evidence
@@ -47,8 +47,12 @@ def _result(
     ctx: CaseContext | None,
     started: float,
     timeline: Timeline | None = None,
+    stop: str = "",
 ) -> CaseResult:
     timeline = ctx.timeline if ctx else timeline
+    if stop and timeline is not None:  # the runner's own decision, for `wicct rejudge` (harness.verdicts.with_stop)
+        timeline.put("runner", f"{stop}: the case is {verdict}",
+                     ev.note({"stop": {"by": stop, "verdict": str(verdict), "reason": reason}}))
     # Reasons carry exception texts and SUT-provided strings: redact them like evidence.
     redact = timeline.redactor.text if timeline else _redactor(profile).text
     findings = tuple(dataclasses.replace(f, reason=redact(f.reason)) for f in ctx.findings) if ctx else ()
@@ -75,7 +79,7 @@ def error_result(case: Case, profile: Profile, exc: BaseException, started: floa
     timeline = Timeline(_redactor(profile))
     timeline.add("runner", NOTE, f"harness error: {exc!r}", traceback=traceback.format_exc())
     reason = f"harness error outside the runner: {exc!r}"
-    return _result(case, profile, Verdict.ERROR, reason, None, started, timeline)
+    return _result(case, profile, Verdict.ERROR, reason, None, started, timeline, stop="runner.error")
 
 
 def not_tried_result(case: Case, profile: Profile, reason: str) -> CaseResult:
@@ -83,7 +87,8 @@ def not_tried_result(case: Case, profile: Profile, reason: str) -> CaseResult:
     (`reason` starts with "not tried: "), so that it is still in the report."""
     timeline = Timeline(_redactor(profile))
     timeline.add("runner", NOTE, reason)
-    return _result(case, profile, Verdict.INCONCLUSIVE, reason, None, time.monotonic(), timeline)
+    return _result(case, profile, Verdict.INCONCLUSIVE, reason, None, time.monotonic(), timeline,
+                   stop="runner.not_tried")
 
 
 def port_in_use(exc: BaseException) -> bool:
@@ -165,7 +170,7 @@ async def run_case(
         # principle 3: the stop's reason cites the entries that show it, in the timeline
         timeline.put("runner", f"stopped: {exc.reason}", ev.note({"cites": list(exc.evidence)}))
     except NotApplicable as exc:
-        return _result(case, profile, Verdict.NOT_APPLICABLE, exc.reason, ctx, started)
+        return _result(case, profile, Verdict.NOT_APPLICABLE, exc.reason, ctx, started, stop="runner.not_applicable")
     except SutUnavailable as exc:
         stopped = (Verdict.INCONCLUSIVE, f"{exc.label}: {exc}")
     except TimeoutError as exc:
@@ -223,7 +228,8 @@ async def run_case(
 
     stopped = _state_the_cap(ctx, stopped)
     verdict, reason = _verdict(ctx, stopped)
-    return _result(case, profile, verdict, reason, ctx, started)
+    stop = f"runner.{str(stopped[0]).lower()}" if stopped is not None else ""
+    return _result(case, profile, verdict, reason, ctx, started, stop=stop)
 
 
 def _state_the_cap(ctx: CaseContext, stopped: tuple[Verdict, str] | None) -> tuple[Verdict, str] | None:
@@ -256,14 +262,7 @@ def _state_the_cap(ctx: CaseContext, stopped: tuple[Verdict, str] | None) -> tup
 
 
 def _verdict(ctx: CaseContext, stopped: tuple[Verdict, str] | None) -> tuple[Verdict, str]:
-    verdict, reason = case_verdict(ctx.findings, ctx.case.verifies)
-    if stopped is not None:
-        # a FAIL stop already left its finding; a wicct bug outranks everything, and a
-        # precondition that never happened outranks all but a FAIL the SUT earned before it
-        kind, why = stopped
-        if kind is Verdict.ERROR or (kind is Verdict.INCONCLUSIVE and verdict is not Verdict.FAIL):
-            verdict, reason = kind, why
-    return verdict, reason
+    return with_stop(case_verdict(ctx.findings, ctx.case.verifies), stopped)
 
 
 def budget(ctx: CaseContext) -> float:

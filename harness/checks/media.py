@@ -102,6 +102,7 @@ def no_media_path(leg: MediaLeg) -> str | None:
     return None
 
 
+@rejudgeable
 def media_through(leg: MediaLeg) -> MediaThrough:
     """Whether media crossed the eP-CSCF's edge both ways (TS 23.228 U.1, the eIMS-AGW).
 

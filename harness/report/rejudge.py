@@ -8,6 +8,13 @@ kind's payload type), the check is called with its recorded arguments
 (`harness.checks.registry.replay`), and the judgement it picks is compared with the
 finding's verdict. Findings a step or an actor decided without a registered check, and
 calls whose arguments had no stored form, are counted as not rejudgeable, with why.
+
+Each case verdict is then rolled up again from the rejudged findings, as the runner does
+(`harness.verdicts.case_verdict`, then `with_stop` with the runner's own decision, which
+the runner stored as a `stop` note: a precondition that never happened, a deadline, an
+ERROR, NOT-APPLICABLE), and compared with the case verdict report.json holds. A case the
+runner never started (NOT-APPLICABLE by the profile's PICS or role: no evidence at all) is
+listed as not a judgement of the wire.
 """
 
 from __future__ import annotations
@@ -20,9 +27,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from harness import requirements
 from harness.checks import registry
-from harness.evidence import KINDS, Entry
-from harness.verdicts import Verdict
+from harness.evidence import KINDS, NOTE, Entry
+from harness.verdicts import Finding, Strength, Verdict, case_verdict, with_stop
 
 SAME = "same"
 DIFFERS = "differs"
@@ -45,14 +53,34 @@ class Outcome:
 
 
 @dataclass(frozen=True)
+class CaseOutcome:
+    """One case verdict rolled up again from its rejudged findings."""
+
+    case: str
+    profile: str
+    recorded: str  # the case verdict in report.json
+    status: str  # SAME, DIFFERS, or NOT_OF_THE_WIRE
+    replayed: str = ""
+    detail: str = ""
+
+
+NOT_OF_THE_WIRE = "not a judgement of the wire"
+
+
+@dataclass(frozen=True)
 class Rejudged:
     outcomes: tuple[Outcome, ...] = ()
     cases: int = 0
     counts: Mapping[str, int] = field(default_factory=dict)
+    verdicts: tuple[CaseOutcome, ...] = ()
 
     @property
     def differences(self) -> list[Outcome]:
         return [o for o in self.outcomes if o.status in (DIFFERS, NOT_REPLAYED)]
+
+    @property
+    def case_differences(self) -> list[CaseOutcome]:
+        return [c for c in self.verdicts if c.status == DIFFERS]
 
 
 # -- the stored timeline as entries ------------------------------------------------------
@@ -178,14 +206,58 @@ def rejudge_case(case: Mapping[str, Any]) -> list[Outcome]:
     return outcomes
 
 
+def _stop_of(case: Mapping[str, Any]) -> tuple[Verdict, str] | None:
+    """The runner's own decision stored in the case's timeline (its last `stop` note)."""
+    stop = None
+    for item in case.get("evidence") or []:
+        if isinstance(item, Mapping) and item.get("kind") == NOTE and isinstance((item.get("data") or {}).get("stop"), Mapping):
+            stop = item["data"]["stop"]
+    if stop is None:
+        return None
+    return Verdict(str(stop.get("verdict"))), str(stop.get("reason", ""))
+
+
+def _finding(data: Mapping[str, Any], verdict: str) -> Finding:
+    rid = str(data.get("requirement", ""))
+    try:
+        strength = Strength(str(data.get("strength")))
+    except ValueError:
+        strength = requirements.get(rid).strength
+    return Finding(requirement=rid, clause=str(data.get("clause", "")), strength=strength,
+                   verdict=Verdict(verdict), reason=str(data.get("reason", "")))
+
+
+def reroll_case(case: Mapping[str, Any], outcomes: list[Outcome]) -> CaseOutcome:
+    """The case verdict rolled up again from `outcomes` (its findings judged again, in the
+    order of report.json), the runner's stored stop taken in (`with_stop`)."""
+    base = {"case": str(case.get("id", "")), "profile": str(case.get("profile", "")),
+            "recorded": str(case.get("verdict", ""))}
+    if not case.get("evidence") and not case.get("findings"):
+        return CaseOutcome(**base, status=NOT_OF_THE_WIRE,
+                           detail=f"decided before the case ran: {case.get('reason', '')}")
+    findings = []
+    for data, outcome in zip(case.get("findings") or [], outcomes, strict=False):
+        verdict = outcome.recorded
+        if outcome.status == DIFFERS and outcome.replayed in set(Verdict) and "verdict" not in (data.get("check") or {}):
+            verdict = outcome.replayed
+        findings.append(_finding(data, verdict))
+    verdict, _ = with_stop(case_verdict(findings, case.get("verifies") or ()), _stop_of(case))
+    same = str(verdict) == base["recorded"]
+    return CaseOutcome(**base, status=SAME if same else DIFFERS, replayed=str(verdict))
+
+
 def rejudge(report: Mapping[str, Any]) -> Rejudged:
-    """Every finding of every case of a report.json, judged again."""
+    """Every finding of every case of a report.json judged again, and every case verdict
+    rolled up again from them."""
     registry.load_all()
     outcomes: list[Outcome] = []
+    verdicts: list[CaseOutcome] = []
     cases = [c for c in report.get("cases") or [] if isinstance(c, Mapping)]
     for case in cases:
-        outcomes.extend(rejudge_case(case))
-    return Rejudged(tuple(outcomes), len(cases), dict(Counter(o.status for o in outcomes)))
+        made = rejudge_case(case)
+        outcomes.extend(made)
+        verdicts.append(reroll_case(case, made))
+    return Rejudged(tuple(outcomes), len(cases), dict(Counter(o.status for o in outcomes)), tuple(verdicts))
 
 
 def render(result: Rejudged) -> str:
@@ -194,6 +266,9 @@ def render(result: Rejudged) -> str:
     for o in result.differences:
         lines.append(f"DIFFERS {o.case} [{o.profile}] {o.requirement}: recorded {o.recorded}, "
                      f"{o.check} gives {o.replayed or '?'}" + (f" ({o.detail})" if o.detail else ""))
+    for c in result.case_differences:
+        lines.append(f"CASE DIFFERS {c.case} [{c.profile}]: recorded {c.recorded}, its findings now roll up "
+                     f"to {c.replayed}")
     reasons = Counter(o.detail if not o.check else f"{o.check}: {o.detail}"
                       for o in result.outcomes if o.status == NOT_REJUDGEABLE)
     total = len(result.outcomes)
@@ -203,4 +278,10 @@ def render(result: Rejudged) -> str:
     )
     for reason, count in reasons.most_common():
         lines.append(f"  not rejudgeable ({count}): {reason}")
+    states = Counter(c.status for c in result.verdicts)
+    lines.append(f"case verdicts: {states.get(SAME, 0)} rolled up to the same verdict, "
+                 f"{states.get(DIFFERS, 0)} differ, {states.get(NOT_OF_THE_WIRE, 0)} not a judgement of the wire")
+    wire = Counter(c.detail for c in result.verdicts if c.status == NOT_OF_THE_WIRE)
+    for detail, count in wire.most_common():
+        lines.append(f"  not a judgement of the wire ({count}): {detail}")
     return "\n".join(lines)

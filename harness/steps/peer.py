@@ -15,6 +15,7 @@ from harness.actors.channel import Received, SipChannel, same_transaction
 from harness.cases.context import CaseContext, Precondition
 from harness.cases.model import Step
 from harness.cases.registry import step
+from harness.checks import awaited
 from harness.checks.closing import Closer, close_story
 from harness.checks.framing import pong_echoes
 from harness.checks.status import answered, status_matches
@@ -62,11 +63,11 @@ def why_no_answer(ctx: CaseContext, chan: SipChannel, within: float) -> tuple[st
 def no_answer(ctx: CaseContext, chan: SipChannel, within: float, what: str, evidence: list[int]) -> None:
     """Record that `what` did not come: the wait's verdict when the SUT is to answer for it
     (`ctx.timed_out`), else INCONCLUSIVE with what happened first (`why_no_answer`)."""
-    why, cited, sut = why_no_answer(ctx, chan, within)
-    if sut:
-        ctx.timed_out(f"{what} ({why})", evidence=[*evidence, *cited])
+    judged = awaited.nothing_came(ctx.window(0, within, what), chan.actor, chan.conn.conn_id, within, what)
+    if judged.verdict is Verdict.FAIL:
+        ctx.timed_out(judged.reason, evidence=[*evidence, *judged.evidence])
         return
-    raise Precondition(f"{what}: {why}", [*evidence, *cited])
+    raise Precondition(judged.reason, [*evidence, *judged.evidence])
 
 
 def peer(ctx: CaseContext) -> Peer:
@@ -199,6 +200,13 @@ async def expect_no_response(ctx: CaseContext, args: dict[str, Any], step_: Step
     got = await chan.wait_for(answers, within)
     sent = _sent_seq(ctx, chan, request)
     what = f"no {wanted or ''}{' ' if wanted else ''}response to {request.method}"
+    judged = awaited.unanswered(ctx.window(sent, within, f"a response to the {request.method}"), request.method,
+                                request.call_id, request.top_via.branch if request.top_via else None,
+                                chan.conn.conn_id, within, wanted, final=final, since=sent)
+    if got is not None and judged.verdict is Verdict.FAIL:
+        ctx.failed(judged.reason + (f" (unparsable: {got.error})" if got.error else ""),
+                   evidence=[sent, got.entry])
+        return
     if got is not None:
         ctx.failed(f"{request.method} was answered {got.message.status if got.message else '?'}"
                    + (f" (unparsable: {got.error})" if got.error else ""), evidence=[sent, got.entry])
@@ -234,13 +242,12 @@ async def expect_pong(ctx: CaseContext, args: dict[str, Any], step_: Step) -> No
     within = ctx.within(args, ctx.timers.pong_timeout)
     pong = await chan.conn.wait_pong(payload, within)
     if pong is None:
-        ping = ctx.vars.get("ping_seq", 0)
+        since = ctx.vars.get("ping_seq", 0)
         timer = ctx.timeline.put("runner", f"timer: a Pong awaited for {within:g} s after the Ping",
-                                 ev.note({"timer": within, "since": ping}))  # the ladder draws it
-        ctx.timed_out(
-            f"no Pong with payload {payload!r} within {within:g} s",
-            evidence=[ping, timer.seq],
-        )
+                                 ev.note({"timer": within, "since": since}))  # the ladder draws it
+        came = awaited.pong_came(ctx.window(since, within, "a Pong"), chan.conn.conn_id, payload, within,
+                                 since=since)
+        ctx.timed_out(came.reason, evidence=[since, timer.seq])
     else:
         judged = pong_echoes(ctx.timeline[pong.entry], payload, ping=ctx.vars.get("ping_seq", 0))
         evidence = [ctx.vars.get("ping_seq", 0), pong.entry]
@@ -320,35 +327,26 @@ async def expect_close(ctx: CaseContext, args: dict[str, Any], step_: Step) -> N
     closed = await chan.conn.wait_closed(within)
     codes = args.get("codes")
     evidence = [ctx.vars.get("last_sent_seq", 0), ctx.vars.get("close_seq", 0), chan.conn.close_entry]
-    if not closed:
-        ctx.timed_out(f"connection still open {within:g} s after the stimulus", evidence=evidence)
+    split = args.get("code_strength")
+    made = awaited.closed_with(ctx.window(0, within, "a close"), chan.conn.conn_id, codes, within,
+                               tcp_close_ok=bool(args.get("tcp_close_ok", False)), split=bool(split),
+                               close_timeout=chan.conn.close_timeout)
+    if not closed or made[0].reason.startswith("connection still open"):
+        ctx.timed_out(made[0].reason, evidence=evidence)
         return
     entry = ctx.timeline[chan.conn.close_entry].data if chan.conn.close_entry else {}
     began_closing = bool(ctx.vars.get("close_seq"))  # peer.close: wicct's Close is the stimulus
     if entry.get("by") == "us" and not began_closing:  # even if the SUT then echoed wicct's Close
         why, cited, _ = why_no_answer(ctx, chan, within)
         raise Precondition(f"{why}: whether the SUT would have closed it cannot be seen", [*evidence, *cited])
-    code = chan.conn.close_code
-    split = args.get("code_strength")
     if split:
-        ctx.passed("the SUT failed the connection"
-                   + (f" (Close {code})" if code is not None else " (TCP closed)"), evidence=evidence)
+        ctx.passed(made[0].reason, evidence=evidence)
     code_strength = Strength(split) if split else None
-    if code is None:
-        by_sut = entry.get("tcp_closed_by", "peer") == "peer"
-        if args.get("tcp_close_ok", False) and by_sut:
-            ctx.passed("the SUT closed TCP without a Close frame", evidence=evidence, note="NON-STRICT")
-        else:
-            closer = "the SUT" if by_sut else f"wicct, after {chan.conn.close_timeout:g} s without an answer"
-            ctx.failed(f"no Close frame from the SUT; TCP closed by {closer}", evidence=evidence,
-                       strength=code_strength)
-        return
-    did = "answered wicct's Close" if entry.get("by") == "us" else "closed"
-    if codes and code not in codes:
-        ctx.failed(f"the SUT {did} with code {code}, expected one of {codes}", evidence=evidence,
-                   strength=code_strength)
+    judged = made[-1]
+    if judged.verdict is Verdict.PASS:
+        ctx.passed(judged.reason, evidence=evidence, strength=code_strength, note=judged.note)
     else:
-        ctx.passed(f"the SUT {did} with code {code}", evidence=evidence, strength=code_strength)
+        ctx.failed(judged.reason, evidence=evidence, strength=code_strength)
 
 
 @step("watch.stays_open", roles=BOTH, args={"conn": CONN, "what": {"type": "string"}})
@@ -372,10 +370,9 @@ async def watch_stays_open(ctx: CaseContext, args: dict[str, Any], step_: Step) 
 
     def judge(until: int) -> None:
         watched = [e for e in ctx.timeline if start < e.seq <= until]
-        story = close_story(watched, actor, conn)
-        if story.by_sut:  # a Close frame, a TCP close, or a protocol error that ended it
-            ctx.judge(Verdict.FAIL, f"{story.reason} {what} (connection {conn})",
-                      evidence=[armed.seq, *story.evidence], requirement=requirement)
+        judged = awaited.not_closed_by_sut(watched, actor, conn, what)
+        if judged.verdict is Verdict.FAIL:  # a Close frame, a TCP close, or a protocol error that ended it
+            ctx.judge(Verdict.FAIL, judged.reason, evidence=[armed.seq, *judged.evidence], requirement=requirement)
 
     ctx.watches.append(judge)
 
@@ -388,17 +385,19 @@ async def expect_open(ctx: CaseContext, args: dict[str, Any], step_: Step) -> No
     chan = channel(ctx, args)
     window = parse_duration(args.get("for", ctx.timers.keepalive_window))
     closed = await chan.conn.wait_closed(window)
-    if closed or not chan.conn.is_open:  # closing counts: e.g. wicct failed it (§7.1.7)
-        why, cited, sut = why_no_answer(ctx, chan, window)
-        if not sut:  # wicct closed it (its decision, or the SUT's invalid frame): not this FAIL
-            raise Precondition(f"the connection did not stay open for {window:g} s: {why}", cited)
-        ctx.failed(f"{why} during the window", evidence=cited or [chan.conn.close_entry])
-    else:
+    if not (closed or not chan.conn.is_open):
         ctx.mandated(window, "open connection")
-        still = ctx.timeline.add(chan.actor, NOTE, f"connection {chan.conn.conn_id} still open after {window:g} s",
-                                 conn=chan.conn.conn_id)
-        ctx.passed(f"connection stayed open for {window:g} s",
-                   evidence=[ctx.vars.get("last_sent_seq", 0), still.seq])
+        ctx.timeline.add(chan.actor, NOTE, f"connection {chan.conn.conn_id} still open after {window:g} s",
+                         conn=chan.conn.conn_id)
+    # closing counts: e.g. wicct failed it (§7.1.7)
+    judged = awaited.stayed_open(ctx.window(0, window, "the connection to stay open"), chan.actor,
+                                 chan.conn.conn_id, window)
+    if judged.verdict is Verdict.PASS:
+        ctx.passed(judged.reason, evidence=[ctx.vars.get("last_sent_seq", 0), *judged.evidence])
+    elif judged.verdict is Verdict.FAIL:
+        ctx.failed(judged.reason, evidence=judged.evidence or [chan.conn.close_entry])
+    else:  # wicct closed it (its decision, or the SUT's invalid frame): not this FAIL
+        raise Precondition(judged.reason, judged.evidence)
 
 
 @step("expect.crlf", roles=BOTH, args={"conn": CONN})
@@ -407,14 +406,15 @@ async def expect_crlf(ctx: CaseContext, args: dict[str, Any], step_: Step) -> No
     chan = channel(ctx, args)
     start = ctx.vars.get("raw_sent_at", 0)
     within = ctx.within(args, ctx.timers.pong_timeout)
-    got = await chan.wait_for(lambda r: r.keepalive and r.payload == b"\r\n", within, start=start)
-    if got is None:
-        ping = ctx.vars.get("last_sent_seq", 0)
-        timer = ctx.timeline.put("runner", f"timer: a CRLF pong awaited for {within:g} s after the CRLFCRLF",
-                                 ev.note({"timer": within, "since": ping}))  # the ladder draws it
-        ctx.timed_out(f"no CRLF pong within {within:g} s", evidence=[ping, timer.seq])
+    await chan.wait_for(lambda r: r.keepalive and r.payload == b"\r\n", within, start=start)
+    since = ctx.vars.get("last_sent_seq", 0)
+    judged = awaited.crlf_pong(ctx.window(since, within, "a CRLF pong"), chan.conn.conn_id, within, since=since)
+    if judged.verdict is Verdict.PASS:
+        ctx.passed(judged.reason, evidence=judged.evidence)
     else:
-        ctx.passed("CRLF pong received", evidence=[ctx.vars.get("last_sent_seq", 0), got.entry])
+        timer = ctx.timeline.put("runner", f"timer: a CRLF pong awaited for {within:g} s after the CRLFCRLF",
+                                 ev.note({"timer": within, "since": since}))  # the ladder draws it
+        ctx.timed_out(judged.reason, evidence=[*judged.evidence, timer.seq])
 
 
 @step("expect.alive", roles=BOTH, args={"conn": CONN, "method": {"type": "string"}})
@@ -449,7 +449,8 @@ async def expect_alive(ctx: CaseContext, args: dict[str, Any], step_: Step) -> N
         got = await chan.response_to(request, within)
         if got is not None:
             shown = f" ({'; '.join(notes)})" if notes else ""
-            ctx.passed(f"SUT still answers ({sip(got).status}){shown}", evidence=[*evidence, got.entry])
+            judged = awaited.still_answers(ctx.timeline[got.entry])
+            ctx.judge(judged.verdict, f"{judged.reason}{shown}", evidence=[*evidence, got.entry])
             return
         if not chan.closed:
             break
@@ -487,12 +488,12 @@ async def expect_no_retransmission(ctx: CaseContext, args: dict[str, Any], step_
             "would be sent even over UDP (withhold the response with a policy step)", [first.entry, answered])
     await asyncio.sleep(window)
     ctx.mandated(window, "retransmissions")
-    copies = [r for r in chan.received if r.is_request and _same_request(r, first)]
-    if len(copies) > 1:
-        ctx.failed(f"{sip(first).method} sent {len(copies)} times within {window:g} s",
-                   evidence=[c.entry for c in copies])
+    judged = awaited.sent_once(ctx.window(first.entry, window, f"copies of the {sip(first).method}"),
+                               ctx.timeline[first.entry], window)
+    if judged.verdict is Verdict.PASS:
+        ctx.passed(judged.reason, evidence=judged.evidence)
     else:
-        ctx.passed(f"{sip(first).method} sent once over {window:g} s", evidence=[first.entry])
+        ctx.failed(judged.reason, evidence=judged.evidence)
 
 
 def _answered_early(ctx: CaseContext, chan: SipChannel, first: Received) -> int:
@@ -509,6 +510,7 @@ def _answered_early(ctx: CaseContext, chan: SipChannel, first: Received) -> int:
         if ends and ctx.timeline[seq].t < due:
             return seq
     return 0
+
 
 
 def _same_request(a: Received, b: Received) -> bool:

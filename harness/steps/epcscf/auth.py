@@ -25,7 +25,7 @@ from harness.actors.token_issuer import MODES, TokenIssuer
 from harness.cases.context import CaseContext, Precondition
 from harness.cases.model import Step
 from harness.cases.registry import monitor, step
-from harness.checks import organization, tna
+from harness.checks import exchanges, organization, tna
 from harness.checks.framing import Judgement
 from harness.sip import SipMessage
 from harness.steps.epcscf.env import EPCSCF, core, wic
@@ -138,19 +138,19 @@ async def wic_bearer_register(ctx: CaseContext, args: dict[str, Any], step_: Ste
         return
     status = sip(got).status or 0
     if not 200 <= status < 300:
-        what = f"a REGISTER with a valid token answered {status} {sip(got).reason}: {story}"
+        judged = exchanges.token_register_relayed(ctx.timeline[got.entry], [])
+        what = f"{judged.reason}: {story}"
         if ours:
             raise Precondition(what, [seq, got.entry])
         ctx.unmet(what, [seq, got.entry])
         return
     reached = [r for r in core(ctx).received("REGISTER")
                if (r.message.call_id, str(r.message.cseq)) == (request.call_id, str(request.cseq))]
+    judged = exchanges.token_register_relayed(ctx.timeline[got.entry], [ctx.timeline[r.entry] for r in reached])
     if not reached:
-        ctx.unmet(f"a REGISTER with a valid token answered {status}, but no REGISTER reached the core",
-                  [seq, got.entry])
+        ctx.unmet(judged.reason, [seq, got.entry])
         return
-    ctx.held(f"a REGISTER with a valid token answered {status} and reached the core",
-             evidence=[seq, got.entry, reached[0].entry])
+    ctx.held(judged.reason, evidence=[seq, got.entry, reached[0].entry])
 
 
 def _stimulus(ctx: CaseContext, args: dict[str, Any]) -> tuple[str, Stimulus, SipMessage]:

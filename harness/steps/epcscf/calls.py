@@ -14,11 +14,12 @@ from harness.actors.core import normalise_action
 from harness.cases.context import CaseContext, Precondition
 from harness.cases.model import Step
 from harness.cases.registry import step
-from harness.checks import tna
+from harness.checks import exchanges, tna
 from harness.sip import SipMessage
 from harness.steps.epcscf.env import EPCSCF, core, wic
 from harness.steps.peer import channel, no_answer, sip
 from harness.steps.schema import ACTION, CONN
+from harness.verdicts import Verdict
 
 
 def _issuer_failed(ctx: CaseContext, what: str, evidence: list[int]) -> None:
@@ -86,14 +87,17 @@ async def wic_register(ctx: CaseContext, args: dict[str, Any], step_: Step) -> N
         break
     ctx.vars[f"response_{name}"] = got
     evidence = [*sent, got.entry]
+    challenge = ctx.vars.get(f"challenge_{name}") if challenged else None
+    judged = exchanges.register_answered(ctx.timeline[got.entry],
+                                         ctx.timeline[challenge.entry] if challenge is not None else None)
     if not 200 <= status < 300:
-        reason = f"REGISTER answered {status} {sip(got).reason}{challenged}"
+        reason = judged.reason
         _issuer_failed(ctx, reason, evidence)
         if ctx.is_precondition():
             raise Precondition(f"registration failed: {reason}", evidence)
         ctx.failed(reason, evidence=evidence)
     if not ctx.is_precondition():
-        ctx.passed(f"REGISTER answered {status}{challenged}", evidence=evidence)
+        ctx.passed(judged.reason, evidence=evidence)
 
 
 @step(
@@ -133,24 +137,21 @@ async def expect_answered(ctx: CaseContext, args: dict[str, Any], step_: Step) -
         no_answer(ctx, chan, within, "no final response to the INVITE", [sent])
         return
     status = sip(got).status or 0
+    early = [r for r in chan.responses_to(request) if r.message is not None and 100 < (r.message.status or 0) < 200
+             and r.entry < got.entry]
+    made = exchanges.invite_answered(ctx.timeline[got.entry], [ctx.timeline[r.entry] for r in early],
+                                     bool(args.get("ringing", True)))
     if not 200 <= status < 300:
         if ctx.is_precondition():
             raise Precondition(f"the call was not answered: {status}", [sent, got.entry])
-        ctx.failed(f"INVITE answered {status}", evidence=[sent, got.entry])
+        ctx.failed(made[0].reason, evidence=[sent, got.entry])
     ctx.vars["dialog"] = ctx.vars[f"dialog_{name}"] = wic(ctx).dialog(request, sip(got))
-    early = [r for r in chan.responses_to(request) if r.message is not None and 100 < (r.message.status or 0) < 200
-             and r.entry < got.entry]
-    ringing = any(sip(r).status == 180 for r in early)
-    has_sdp = b"v=0" in sip(got).body
-    if args.get("ringing", True) and not ringing:
-        ctx.informational("no 180 before the 200 reached the WIC", evidence=[sent, got.entry])
+    for judged in made[:-1]:
+        if judged.verdict is Verdict.INFORMATIONAL:
+            ctx.informational(judged.reason, evidence=[sent, got.entry])
     if ctx.is_precondition():
         return  # a precondition: no PASS standing in for the verdict
-    ctx.passed(
-        f"INVITE answered {status}{' after 180' if ringing else ''}"
-        f"{' with an SDP answer' if has_sdp else ' without SDP'}",
-        evidence=[sent, *(r.entry for r in early), got.entry],
-    )
+    ctx.passed(made[-1].reason, evidence=[sent, *(r.entry for r in early), got.entry])
 
 
 def _dialog(ctx: CaseContext, args: dict[str, Any]) -> Any:

@@ -17,12 +17,14 @@ from harness.actors.rtp_endpoint import RtpEndpoint
 from harness.cases.context import CaseContext, Precondition
 from harness.cases.model import Step
 from harness.cases.registry import step
+from harness.checks import core_side, exchanges
 from harness.checks.relay import relayed_excess, relayed_unparsable_responses
 from harness.checks.status import status_matches
 from harness.sip import SipMessage
 from harness.steps.epcscf.env import EPCSCF, core
 from harness.steps.peer import channel, no_answer, why_no_answer
 from harness.steps.schema import CONN, STATUS
+from harness.verdicts import Verdict
 
 
 @step(
@@ -115,29 +117,26 @@ async def expect_core_received(ctx: CaseContext, args: dict[str, Any], step_: St
     found = stub.transactions(method)
     n = len(found)
     evidence = [r.entry for r in found[:6]] or [ctx.vars.get("last_sent_seq", 0)]
+    counted = core_side.transactions([ctx.timeline[r.entry] for r in found], what, needed, count, high,
+                                     watched=window if needed == 0 else within)
     if n < needed:
-        ctx.timed_out(f"the core received {n} {what} transaction(s), expected {needed}", evidence=evidence)
+        ctx.timed_out(counted[0].reason, evidence=evidence)
         return
-    if count is not None and n != count:
-        ctx.failed(f"the core received {n} {what} transactions, expected {count}", evidence=evidence)
-    if high is not None and n > high:
-        ctx.failed(f"the core received {n} {what} transactions, at most {high} expected", evidence=evidence)
+    for judged in counted[:-1]:
+        ctx.failed(judged.reason, evidence=evidence)
     for rx in found:
         message = rx.message
+        content = [j for j in core_side.request_content(
+            ctx.timeline[rx.entry], args.get("body"), args.get("has_header"), args.get("lacks_header"))
+            if j.verdict is not Verdict.PASS]
         if "body" in args and message.body != args["body"].encode():
-            ctx.failed(f"{message.method} reached the core with body {message.body[:80]!r}, "
-                       f"expected {args['body']!r}", evidence=[rx.entry])
+            ctx.failed(content.pop(0).reason, evidence=[rx.entry])
         if "body" in args and (excess := relayed_excess(ctx.timeline, rx.entry)):
             ctx.failed(f"{message.method} reached the core followed by {len(excess)} octets after "
                        f"its Content-Length ({excess[:60]!r}): relayed, not discarded (RFC 3261 §18.3)",
                        evidence=[rx.entry])
-        for name in args.get("has_header", []):
-            if not message.has_header(name):
-                ctx.failed(f"{message.method} reached the core without {name}", evidence=[rx.entry])
-        for name in args.get("lacks_header", []):
-            if message.has_header(name):
-                ctx.failed(f"{message.method} reached the core with {name}: {message.header(name)}",
-                           evidence=[rx.entry])
+        for judged in content:
+            ctx.failed(judged.reason, evidence=[rx.entry])
     if n == 0:
         # silence is the requirement: say what was watched, and whether the SUT was still
         # there to relay anything (a SUT that died relays nothing and proves nothing)
@@ -152,10 +151,9 @@ async def expect_core_received(ctx: CaseContext, args: dict[str, Any], step_: St
                        f"during the {watched:g} s watched",
                        evidence=[*evidence, *cited], note="LIMITED")
             return
-        ctx.passed(f"no {what} reached the core in {window if needed == 0 else within:g} s "
-                   "while the WIC's connection stayed open", evidence=evidence)
+        ctx.passed(f"{counted[-1].reason} while the WIC's connection stayed open", evidence=evidence)
         return
-    ctx.passed(f"the core received {n} {what} transaction(s)", evidence=evidence)
+    ctx.passed(counted[-1].reason, evidence=evidence)
 
 
 @step(
@@ -176,13 +174,16 @@ async def expect_core_response(ctx: CaseContext, args: dict[str, Any], step_: St
         window = ctx.within(args, ctx.timers.retransmit_watch)
         await asyncio.sleep(window)
         ctx.mandated(window, "no response at the core")
+        judged = core_side.no_answer(ctx.window(0, window, f"no response to the core's {request.method}"),
+                                     request.call_id, request.method, window, wanted)
         got = [
             r for r in stub.responses
             if r.message.call_id == request.call_id and (r.message.status or 0) >= 200
             and (wanted is None or status_matches(r.message.status or 0, wanted))
         ]
         if got:
-            ctx.failed(f"the core received {got[0].message.status} to its {request.method}",
+            ctx.failed(judged.reason if judged.verdict is Verdict.FAIL else
+                       f"the core received {got[0].message.status} to its {request.method}",
                        evidence=[r.entry for r in got])
         elif relayed := [
             (seq, code) for seq, code in relayed_unparsable_responses(ctx.timeline, request.call_id)
@@ -192,19 +193,22 @@ async def expect_core_response(ctx: CaseContext, args: dict[str, Any], step_: St
                        "core: the SUT must discard it (RFC 3261 §18.3)", evidence=[seq for seq, _ in relayed])
         else:
             sent = [s.entry for s in stub.sent if s.request is request]
-            ctx.passed(f"no {wanted or 'final'} response to {request.method} reached the core "
+            ctx.passed(judged.reason if judged.verdict is Verdict.PASS else
+                       f"no {wanted or 'final'} response to {request.method} reached the core "
                        f"within {window:g} s", evidence=sent)
         return
     within = ctx.within(args, ctx.timers.response_timeout)
     rx = await stub.wait_response(request, within)
     if rx is None:
-        ctx.timed_out(f"no final response to the core's {request.method} within {within:g} s")
+        came = core_side.answered_in_time(ctx.window(0, within, f"a response to the core's {request.method}"),
+                                          request.call_id, request.method, within)
+        ctx.timed_out(came.reason)
         return
-    status = rx.message.status or 0
-    if wanted is not None and not status_matches(status, wanted):
-        ctx.failed(f"the core's {request.method} answered {status}, expected {wanted}", evidence=[rx.entry])
+    judged = core_side.answer(ctx.timeline[rx.entry], wanted)
+    if judged.verdict is Verdict.PASS:
+        ctx.passed(judged.reason, evidence=[rx.entry])
     else:
-        ctx.passed(f"the core's {request.method} answered {status}", evidence=[rx.entry])
+        ctx.failed(judged.reason, evidence=[rx.entry])
 
 
 @step(
@@ -244,32 +248,15 @@ async def expect_via_preserved(ctx: CaseContext, args: dict[str, Any], step_: St
     sent = request.top_via
     assert sent is not None
     evidence = [ctx.vars.get("last_sent_seq", 0), got.entry]
-    back = got.message.top_via
-    if back is None or back.branch != sent.branch:
-        ctx.failed("the response's top Via is not the WIC's", evidence=evidence)
-        return
-    if (back.host.lower(), back.port) != (sent.host.lower(), sent.port):
-        ctx.failed(f"sent-by {sent.sent_by!r} came back as {back.sent_by!r}", evidence=evidence)
-    notes = [f"received={back.received}" if back.received else "no received parameter"]
-    reached = False
-    stripped: list[int] = []
-    for rx in core(ctx).received(request.method):
-        if rx.message.call_id != request.call_id or str(rx.message.cseq) != str(request.cseq):
-            continue  # another request (a REGISTER refresh shares the Call-ID)
-        copy = next((v for v in rx.message.vias if v.branch == sent.branch), None)
-        if copy is None:
-            stripped.append(rx.entry)
-            continue
-        evidence.append(rx.entry)
-        reached = True
-        if (copy.host.lower(), copy.port) != (sent.host.lower(), sent.port):
-            ctx.failed(f"sent-by {sent.sent_by!r} reached the core as {copy.sent_by!r}", evidence=evidence)
-        notes.append(f"towards the core: {'received=' + copy.received if copy.received else 'no received'}")
-    if not reached and stripped:
-        ctx.failed(f"the {request.method} reached the core without the WIC's Via (sent-by {sent.sent_by})",
-                   evidence=[*evidence, *stripped])
-    if not reached:
-        raise Precondition(
-            f"the response came back with sent-by {back.sent_by} but no copy of the {request.method} "
-            "with the WIC's Via reached the core: the hop towards the core cannot be judged", evidence)
-    ctx.passed(f"sent-by {sent.sent_by} unchanged ({'; '.join(notes)})", evidence=evidence)
+    copies = [ctx.timeline[rx.entry] for rx in core(ctx).received(request.method)
+              if rx.message.call_id == request.call_id and str(rx.message.cseq) == str(request.cseq)]
+    # another request (a REGISTER refresh shares the Call-ID) is not a copy
+    stored = ctx.timeline.is_stored(got.entry)
+    for judged in exchanges.via_kept(ctx.timeline[got.entry] if stored else got.message, copies, sent.branch,
+                                     sent.host, sent.port, sent.sent_by, request.method, seq=got.entry):
+        if judged.verdict is Verdict.FAIL:
+            ctx.failed(judged.reason, evidence=[*evidence, *judged.evidence])
+        elif judged.verdict is Verdict.INCONCLUSIVE:
+            raise Precondition(judged.reason, [*evidence, *judged.evidence])
+        else:
+            ctx.passed(judged.reason, evidence=[*evidence, *judged.evidence])

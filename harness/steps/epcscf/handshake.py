@@ -15,7 +15,8 @@ from harness.actors.wic_emulator import DEFAULT_ORIGIN
 from harness.cases.context import CaseContext, Precondition
 from harness.cases.model import Step
 from harness.cases.registry import step
-from harness.checks.handshake import accept_value, refusal
+from harness.checks import exchanges
+from harness.checks.handshake import refusal
 from harness.evidence import (
     CONNECT,
     HTTP_REQUEST,
@@ -204,28 +205,20 @@ def _sent_key(ctx: CaseContext, args: dict[str, Any]) -> str | None:
 async def expect_handshake_accepted(ctx: CaseContext, args: dict[str, Any], step_: Step) -> None:
     """101 selecting the subprotocol (default `sip`) with a correct Sec-WebSocket-Accept."""
     result, evidence = _result(ctx, args)
-    response = result.response
-    if response is None:
-        ctx.failed(f"no HTTP response to the upgrade request ({result.error})", evidence=evidence)
+    responses = [s for s in evidence if ctx.timeline[s].kind == HTTP_RESPONSE]
+    response = ctx.timeline[responses[-1]] if responses and result.response is not None else None
+    made = exchanges.upgrade_accepted(response, _sent_key(ctx, args),
+                                      args.get("subprotocol", "sip"), error=str(result.error or ""),
+                                      accepted=result.conn is not None or bool(result.accepted))
+    for judged in made[:-1]:
+        ctx.failed(judged.reason, evidence=evidence)
+    if made[-1].verdict is not Verdict.PASS:  # no 101 at all
+        ctx.failed(made[-1].reason, evidence=evidence)
         return
-    if response.status_code != 101:
-        ctx.failed(f"handshake refused with {response.status_code} {response.reason_phrase}", evidence=evidence)
-        return
-    wanted = args.get("subprotocol", "sip")
-    selected = ", ".join(response.headers.get_all("Sec-WebSocket-Protocol")) or None
-    if selected != wanted:
-        ctx.failed(f"101 selects subprotocol {selected!r}, expected {wanted!r}", evidence=evidence)
-    key = _sent_key(ctx, args)
-    accept = ", ".join(response.headers.get_all("Sec-WebSocket-Accept")) or None
-    if key is None or accept != accept_value(key):
-        ctx.failed(f"Sec-WebSocket-Accept {accept!r} does not match the key {key!r}", evidence=evidence)
-    if result.conn is None and not result.accepted:
-        ctx.failed(f"101 not acceptable to a WebSocket client: {result.error}", evidence=evidence)
     # a frame after the 101 is a separate fact, judged the same whenever it arrives
     name = args.get("conn", "main")
     _watch_after_101(ctx, name, ctx.vars.get(f"handshake_{name}_since", 0))
-    ctx.passed(f"101 with Sec-WebSocket-Protocol: {selected} and a correct Sec-WebSocket-Accept",
-               evidence=evidence)
+    ctx.passed(made[-1].reason, evidence=evidence)
 
 
 @step(

@@ -22,6 +22,7 @@ from typing import Any
 from harness.cases.context import CaseContext, Precondition
 from harness.cases.model import Step
 from harness.cases.registry import step
+from harness.checks import exchanges
 from harness.checks.framing import Judgement
 from harness.checks.idle import idle_policy
 from harness.checks.media import MediaLeg, media_through, no_media_path
@@ -33,7 +34,6 @@ from harness.checks.sessions import (
     same_connection,
 )
 from harness.evidence import SIP, Entry
-from harness.sdp.checker import check_offer
 from harness.sdp.media import MediaFacts, media_facts, send_audio
 from harness.sdp.plain import plain_media
 from harness.sip import SipMessage
@@ -81,11 +81,9 @@ async def expect_bundle_removed(ctx: CaseContext, args: dict[str, Any], step_: S
                       evidence=[ctx.vars.get(f"{name}_seq", 0)])
         return
     for rx in mine:
-        sdp = rx.message.body.decode("utf-8", "replace")
-        if "v=0" in sdp:
-            ctx.informational(f"JSEP checker on the SDP the core received (WebRTC rules; the core is no WebRTC "
-                              f"endpoint, so no verdict): {check_offer(sdp).summary()}",
-                              evidence=[rx.entry])
+        told = exchanges.jsep_at_core(ctx.timeline[rx.entry])
+        if told is not None:
+            ctx.informational(told.reason, evidence=[rx.entry])
     judgement = bundle_at_core([Seen(rx.message, rx.entry) for rx in stub.transactions("INVITE")])
     if judgement is None:
         raise Precondition("no INVITE with SDP reached the core: BUNDLE removal cannot be judged",

@@ -11,9 +11,10 @@ from harness.actors.channel import Received
 from harness.cases.context import CaseContext, Precondition
 from harness.cases.model import Step
 from harness.cases.registry import step
-from harness.checks import handshake
+from harness.checks import exchanges, handshake
 from harness.evidence import CONNECT, HTTP_REQUEST, HTTP_RESPONSE, SIP, TLS, Entry
 from harness.steps.wic.env import WIC, connect_window, emulator, expected_origin
+from harness.verdicts import Verdict
 
 HANDSHAKE_IDS = ("WIC-HS-01", "WIC-HS-02")
 POLL = 0.02
@@ -124,37 +125,14 @@ async def expect_no_connection(ctx: CaseContext, args: dict[str, Any], step_: St
     # the forbidden thing, early, ends the watch at once: it is the FAIL, not a wait
     await _poll(lambda: _rx(ctx, HTTP_REQUEST, since) or register_requests(), within)
     ctx.mandated(min(loop.time() - began, within), "no upgrade request after a bad certificate")
-    attempts = _rx(ctx, CONNECT, since)
-    tls = ctx.timeline.select(kind=TLS, actor="epcscf", since=since)
-    gets = _rx(ctx, HTTP_REQUEST, since)
-    registers = register_requests()
     certificate = emulator(ctx).certificate
-    if gets or registers:
-        established = [e.seq for e in tls if not e.data.get("error")]
-        ctx.failed(
-            f"the WIC accepted the {certificate} certificate: {len(gets)} upgrade request(s), "
-            f"{len(registers)} REGISTER(s)",
-            evidence=[*established, *(e.seq for e in gets[:2]), *(e.seq for e in registers[:2])],
-        )
-    if not attempts:
-        raise Precondition(f"the WIC made no connection attempt within {within:g} s")
-    if any(not e.data.get("error") for e in tls):
-        ctx.failed(f"TLS was established with the {certificate} certificate",
-                   evidence=[e.seq for e in tls if not e.data.get("error")])
-    ended = handshake.ended_by_client(tls)
-    if not ended:  # connected, then nothing: no evidence the WIC ever saw the certificate
-        raise Precondition(
-            f"the WIC connected {len(attempts)} time(s) within {within:g} s but ended no TLS handshake "
-            f"itself (each timed out after {ctx.timers.handshake_timeout:g} s with nothing from it, "
-            f"or none began): no evidence that it judged the {certificate} certificate",
-            [e.seq for e in tls[:3]] or [attempts[0].seq],
-        )
-    errors = sorted({str(e.data.get("error")) for e in ended})
-    ctx.passed(
-        f"watched {within:g} s: {len(attempts)} attempt(s), the WIC ended {len(ended)} TLS handshake(s) "
-        f"itself ({'; '.join(errors)}); no upgrade request, no REGISTER",
-        evidence=[e.seq for e in ended[:3]],
-    )
+    watched = [e for e in ctx.window(since, within, "no upgrade request after a bad certificate") if e.seq > since]
+    judged = exchanges.untrusted_refused(watched, str(certificate), within, ctx.timers.handshake_timeout)
+    if judged.verdict is Verdict.FAIL:
+        ctx.failed(judged.reason, evidence=judged.evidence)
+    if judged.verdict is Verdict.INCONCLUSIVE:  # no attempt, or no handshake the WIC ended itself
+        raise Precondition(judged.reason, judged.evidence)
+    ctx.passed(judged.reason, evidence=judged.evidence)
 
 
 @step("observe.reconnect", roles=WIC, args={})
@@ -165,13 +143,15 @@ async def observe_reconnect(ctx: CaseContext, args: dict[str, Any], step_: Step)
     before = len(emu.registrations)
     chan = await emu.reopen("main", within)
     if chan is None:
-        ctx.informational(f"the WIC did not reconnect within {within:g} s")
+        ctx.informational(exchanges.reconnected(None, None, within).reason)
         return
     got: Received | None = await chan.request("REGISTER", ctx.timers.response_timeout)
     connect = ctx.timeline.select(kind=CONNECT, actor="epcscf", conn=chan.conn.conn_id)
     evidence = [connect[0].seq] if connect else []
+    judged = exchanges.reconnected(connect[0] if connect else None,
+                                   ctx.timeline[got.entry] if got is not None else None, within)
     if got is None:
-        ctx.informational("the WIC reconnected but sent no REGISTER", evidence=evidence)
+        ctx.informational(judged.reason, evidence=evidence)
         return
     await _poll(lambda: len(emu.registrations) > before, ctx.timers.response_timeout)
-    ctx.informational("the WIC reconnected and registered again", evidence=[*evidence, got.entry])
+    ctx.informational(judged.reason, evidence=[*evidence, got.entry])

@@ -15,6 +15,7 @@ from harness.actors.channel import Received, same_transaction
 from harness.cases.context import CaseContext, Precondition
 from harness.cases.model import Step
 from harness.cases.registry import step
+from harness.checks import exchanges
 from harness.evidence import DRIVER, SIP
 from harness.profiles import parse_duration
 from harness.sip import SipMessage
@@ -24,6 +25,7 @@ from harness.steps.wic.connection import POLL
 from harness.steps.wic.controls import channel
 from harness.steps.wic.env import WIC, connect_window, emulator
 from harness.suts.base import DriverError, WicState
+from harness.verdicts import Verdict
 
 
 @step(
@@ -91,20 +93,19 @@ async def expect_registered(ctx: CaseContext, args: dict[str, Any], step_: Step)
     while not await _registered(ctx):
         if loop.time() >= deadline:
             state = await _state(ctx)
-            ctx.timed_out(f"the WIC is not registered after {within:g} s ({state.detail})",
-                          evidence=[_last_register_response(ctx)])
+            said = ctx.timeline.add("runner", DRIVER, f"the WIC reports: {state.detail}", verb="state",
+                                    registered=False, detail=state.detail)
+            judged = exchanges.registered_in_time(said, within)
+            ctx.timed_out(judged.reason, evidence=[_last_register_response(ctx), said.seq])
             return
         await asyncio.sleep(POLL)
     said = ctx.timeline.add("runner", DRIVER, "the WIC reports: registered", verb="state")
     # the driver's word alone is no evidence: wicct's eP-CSCF must have accepted a REGISTER
-    accepted = [e for e in ctx.timeline.select(kind=SIP, actor="epcscf", direction="tx")
-                if "(REGISTER)" in e.summary and str(e.data.get("start_line") or "")[8:9] == "2"]
-    if not accepted:
-        ctx.unmet("the WIC reports itself registered, but wicct's eP-CSCF accepted no REGISTER "
-                  "(no 2xx to a REGISTER on the wire)", [said.seq, _last_register_response(ctx)])
+    judged = exchanges.wic_registered(list(ctx.timeline), said)
+    if judged.verdict is not Verdict.PASS:
+        ctx.unmet(judged.reason, [said.seq, _last_register_response(ctx)])
         return
-    ctx.held("the WIC reports that it is registered, after wicct's 2xx to its REGISTER",
-             evidence=[accepted[-1].seq, said.seq])
+    ctx.held(judged.reason, evidence=list(judged.evidence))
 
 
 def _last_register_response(ctx: CaseContext) -> int:
@@ -122,13 +123,18 @@ async def expect_unregistered(ctx: CaseContext, args: dict[str, Any], step_: Ste
     deadline = loop.time() + window
     while loop.time() < deadline:
         if await _registered(ctx):
-            ctx.failed("the WIC reports itself registered", evidence=[_last_register_response(ctx)])
+            state = ctx.timeline.add("runner", DRIVER, "the WIC reports: registered", verb="state", registered=True)
+            judged = exchanges.stayed_unregistered(state, window)
+            ctx.failed(judged.reason, evidence=[_last_register_response(ctx), state.seq])
         await asyncio.sleep(POLL)
     ctx.mandated(window, "registration state")
     response = _last_register_response(ctx)
     if not response:  # nothing to act on: not registering proves nothing
         raise Precondition("wicct sent no response to a REGISTER: nothing the WIC could act on")
-    ctx.passed(f"the WIC did not act on the response ({window:g} s)", evidence=[response])
+    state = ctx.timeline.add("runner", DRIVER, f"the WIC reports: not registered over {window:g} s", verb="state",
+                             registered=False)
+    judged = exchanges.stayed_unregistered(state, window)
+    ctx.passed(judged.reason, evidence=[response, state.seq])
 
 
 @step("expect.ack", roles=WIC, args={"conn": CONN})
@@ -157,11 +163,13 @@ async def expect_ack(ctx: CaseContext, args: dict[str, Any], step_: Step) -> Non
                   and same_transaction(m, invite_msg) and (m.status or 0) >= 200]
         raise Precondition("wicct sent no 2xx to the WIC's INVITE: no ACK for a 2xx to judge",
                            [invite.entry, *finals, *([got.entry] if got else [])])
-    if got is None:
-        ctx.timed_out(f"no ACK within {within:g} s of the 2xx", evidence=[invite.entry, ok[0]])
+    judged = exchanges.ack_sent(ctx.window(invite.entry, within, "the ACK"), ctx.timeline[invite.entry], ok[0],
+                                within)
+    if got is None or judged.verdict is not Verdict.PASS:
+        ctx.timed_out(judged.reason, evidence=[invite.entry, ok[0]])
         return
     if not ctx.is_precondition():
-        ctx.passed("ACK sent for the 2xx to the INVITE", evidence=[invite.entry, ok[0], got.entry])
+        ctx.passed(judged.reason, evidence=[invite.entry, ok[0], got.entry])
 
 
 @step("expect.answered_once", roles=WIC, args={"conn": CONN, "to": {"type": "string"}, "window": DURATION})
@@ -178,10 +186,12 @@ async def expect_answered_once(ctx: CaseContext, args: dict[str, Any], step_: St
     ctx.mandated(window, "duplicate responses")
     finals = [r for r in chan.responses_to(request)
               if r.message is not None and (r.message.status or 0) >= 200]
+    judged = exchanges.answered_once(ctx.window(0, window, f"final responses to the {request.method}"),
+                                     request.method, request.call_id,
+                                     request.top_via.branch if request.top_via else None, chan.conn.conn_id)
     if len(finals) == 1:
-        ctx.passed(f"{request.method} answered once", evidence=[finals[0].entry])
+        ctx.passed(judged.reason, evidence=[finals[0].entry])
     elif not finals:
-        ctx.timed_out(f"{request.method} got no final response", evidence=[ctx.vars.get("last_sent_seq", 0)])
+        ctx.timed_out(judged.reason, evidence=[ctx.vars.get("last_sent_seq", 0)])
     else:
-        ctx.failed(f"{request.method} answered {len(finals)} times: processed more than once",
-                   evidence=[r.entry for r in finals])
+        ctx.failed(judged.reason, evidence=[r.entry for r in finals])
