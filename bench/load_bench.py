@@ -50,8 +50,9 @@ from harness.sip import (  # noqa: E402
     parse_challenge,
 )
 
-
 # -- the raw client (run with --baseline, in its own process) ---------------------------------
+SPAWN_RATE = 500.0  # connections a second, as `wicct load` is given below (min(users, 500))
+CONNECT_ATTEMPTS = 3
 def _register(user: str, host: str, call_id: str, tag: str, cseq: int, domain: str,
               authorization: str | None) -> bytes:
     fields = [("Via", f"SIP/2.0/WSS {host};branch={new_branch()}"), ("Max-Forwards", "70"),
@@ -72,9 +73,21 @@ async def _raw_user(context: ssl.SSLContext, args: argparse.Namespace, state: di
     host = f"{secrets.token_hex(6)}.invalid"
     call_id, tag, cseq, nc = f"{secrets.token_hex(10)}@{host}", new_tag(), 0, 0
     challenge = None
-    async with connect(args.url, ssl=context, server_hostname=args.server_hostname,
-                       origin=Origin(args.origin), subprotocols=[Subprotocol("sip")],
-                       max_size=None, compression=None, open_timeout=120) as ws:
+    # connect as wicct load's users do: spread at the same spawn rate (500 a second), and
+    # a refused or reset handshake tried again, so both clients reach the same SUT alike
+    index, state["index"] = state["index"], state["index"] + 1
+    await asyncio.sleep(index / SPAWN_RATE)
+    for attempt in range(CONNECT_ATTEMPTS):
+        try:
+            ws = await connect(args.url, ssl=context, server_hostname=args.server_hostname,
+                               origin=Origin(args.origin), subprotocols=[Subprotocol("sip")],
+                               max_size=None, compression=None, open_timeout=120)
+            break
+        except OSError:
+            if attempt == CONNECT_ATTEMPTS - 1:
+                raise
+            await asyncio.sleep(0.5)
+    async with ws:
         state["connected"] += 1
         if state["connected"] == args.users:
             state["all"].set()
@@ -104,7 +117,7 @@ async def _raw_user(context: ssl.SSLContext, args: argparse.Namespace, state: di
 async def _raw(args: argparse.Namespace) -> dict[str, Any]:
     context = ssl.create_default_context(cafile=args.ca)
     state: dict[str, Any] = {"connected": 0, "all": asyncio.Event(), "registered": 0,
-                             "until": float("inf"), "from": float("inf")}
+                             "until": float("inf"), "from": float("inf"), "index": 0}
     tasks = [asyncio.create_task(_raw_user(context, args, state)) for _ in range(args.users)]
     await asyncio.wait_for(state["all"].wait(), 180)
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
