@@ -572,7 +572,7 @@ def _strip(ladder: Ladder, top: int, width: int, anchor: str, shown: Set[int] | 
         Markup('<text class="lt" x="4" y="{}">time</text>').format(top + 24),
         Markup('<path class="axis" d="M{} {}H{}"/>').format(x0, top + 30, x1),
         Markup('<text class="lt" x="{}" y="{}">0 s</text>').format(x0, top + 42),
-        Markup('<text class="lt" x="{}" y="{}" text-anchor="end">{} s</text>').format(
+        Markup('<text class="lt end" x="{}" y="{}" text-anchor="end">{} s</text>').format(
             x1, top + 42, f"{span:.2f}"),
     ]
     for w in ladder.windows:
