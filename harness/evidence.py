@@ -512,6 +512,8 @@ class DriverData(TypedDict):
     verb: str
     args: NotRequired[list[str]]
     error: NotRequired[str]
+    registered: NotRequired[bool]  # verb "state": what the WIC said of its registration
+    detail: NotRequired[str]
 
 
 class TokenData(TypedDict):

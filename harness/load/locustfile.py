@@ -209,10 +209,11 @@ def _take_settings(environment: Environment, msg: Any, **_: Any) -> None:
     """A remote worker's settings, with the CA's certificate written to a file of its own."""
     if _settings_came.is_set():
         return
-    given = dict(msg.data["settings"])
-    if msg.data.get("ca"):
+    body = msg.data  # a Locust message's body, not a timeline entry
+    given = dict(body["settings"])
+    if body.get("ca"):
         ca = Path(tempfile.mkdtemp(prefix="wicct-worker-")) / "ca.pem"
-        ca.write_text(msg.data["ca"], encoding="ascii")
+        ca.write_text(body["ca"], encoding="ascii")
         given["ca_pem"] = str(ca)
     _settings.append(LoadSettings(**given))
     _settings_came.set()

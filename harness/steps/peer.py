@@ -379,7 +379,13 @@ async def watch_stays_open(ctx: CaseContext, args: dict[str, Any], step_: Step) 
 
 @step("expect.open", roles=BOTH, args={"conn": CONN, "for": DURATION}, window=("for", "keepalive_window"))
 async def expect_open(ctx: CaseContext, args: dict[str, Any], step_: Step) -> None:
-    """The SUT keeps the connection open for the whole window (no Close, no FIN)."""
+    """The SUT keeps the connection open for the whole window (no Close, no FIN).
+
+    With `on_timeout: inconclusive` it is a control, not a judgement: a case that expects
+    the SUT to fail the connection on bad input first sends good input and watches the same
+    window, so that a SUT that closes whatever it gets (or at a time of its own) is not
+    credited with a reaction (a reaction provoked twice, with different content): a close
+    there is INCONCLUSIVE for the case, and a held control records no PASS."""
     from harness.profiles import parse_duration
 
     chan = channel(ctx, args)
@@ -393,9 +399,9 @@ async def expect_open(ctx: CaseContext, args: dict[str, Any], step_: Step) -> No
     judged = awaited.stayed_open(ctx.window(0, window, "the connection to stay open"), chan.actor,
                                  chan.conn.conn_id, window)
     if judged.verdict is Verdict.PASS:
-        ctx.passed(judged.reason, evidence=[ctx.vars.get("last_sent_seq", 0), *judged.evidence])
+        ctx.held(judged.reason, evidence=[ctx.vars.get("last_sent_seq", 0), *judged.evidence])
     elif judged.verdict is Verdict.FAIL:
-        ctx.failed(judged.reason, evidence=judged.evidence or [chan.conn.close_entry])
+        ctx.unmet(judged.reason, evidence=judged.evidence or [chan.conn.close_entry])
     else:  # wicct closed it (its decision, or the SUT's invalid frame): not this FAIL
         raise Precondition(judged.reason, judged.evidence)
 
