@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import secrets
+import socket
 from collections import Counter
 
 from harness.sdp.plain import is_plain, plain_answer, plain_media
@@ -31,6 +32,7 @@ from harness.sip import (
 )
 
 RING_S = 0.005  # between the 180 and the 200
+RCVBUF = 16 * 1024 * 1024  # bytes asked for the UDP receive buffer
 PLAIN_PORT = 9  # RFC 3264 §6: a real port is not needed, no media flows in a load run
 
 
@@ -50,6 +52,11 @@ class LoadCore(asyncio.DatagramProtocol):
     async def start(self) -> None:
         loop = asyncio.get_running_loop()
         transport, _ = await loop.create_datagram_endpoint(lambda: self, local_addr=(self.host, 0))
+        # thousands of WICs' requests come in bursts: with the default buffer (about a
+        # hundred datagrams) the kernel drops them and the eP-CSCF's retransmissions (RFC
+        # 3261 §17.1.2.2, 0.5 s and on) are what the load measures; the kernel caps this
+        # at net.core.rmem_max
+        transport.get_extra_info("socket").setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, RCVBUF)
         self._transport = transport
         self.port = transport.get_extra_info("sockname")[1]
 

@@ -36,6 +36,12 @@ def section(*, parameters: dict[str, Any], sut: dict[str, Any], figures: dict[st
         "final_responses": finals,
         "rate_per_s": round(finals / duration, 1),
         "rate_over_time": rate_over_time(figures["per_second"], started, finished),
+        # connections opened and lost per second, on the same clock: the ramp, and the
+        # drops a SUT's stall or restart made
+        "connections_over_time": [
+            [t, opened, lost] for (t, opened), (_, lost) in zip(
+                rate_over_time(figures.get("opened_per_second", {}), started, finished),
+                rate_over_time(figures.get("lost_per_second", {}), started, finished), strict=True)],
         "latency": figures["latency"],
         "requests": figures["requests"],
         "responses": figures["responses"],

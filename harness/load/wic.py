@@ -14,7 +14,6 @@ import os
 import secrets
 import ssl
 import time
-from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -38,6 +37,7 @@ from harness.sip.dialog import Dialog, ack_for_2xx, client_transaction_key, next
 Report = Callable[[str, float, int, Exception | None], None]
 USER_AGENT = "wicct-load"
 _NUMBERS = itertools.count(1)
+DONE = 8  # completed transactions remembered per WIC
 
 
 class Unanswered(Exception):
@@ -94,7 +94,9 @@ class LoadWic:
         self.wire = Wire(settings.ws_url, context, settings.server_hostname, settings.origin,
                          settings.response_timeout)
         self.connected = False
-        self.done: deque[str] = deque(maxlen=16)  # branches of transactions completed
+        # top Via branches of the last DONE transactions completed: a response to one of
+        # them is late, not unmatched (a list: a deque's block is 600 bytes a connection)
+        self.done: list[str] = []
         self.branch = ""  # the top Via branch of the request built last
 
     # -- connection ----------------------------------------------------------------------
@@ -229,7 +231,7 @@ class LoadWic:
                         self.stats.answered(name, status, seconds)
                         continue
                     self.stats.answered(name, status, seconds)
-                    self.done.append(key[0])
+                    self.done = [*self.done[1 - DONE:], key[0]]
                     outcome = Outcome(response, tuple(provisional), seconds, len(message.payload))
                     if report:
                         error = None if status < 300 else Refused(f"{name} answered {status}")

@@ -107,6 +107,9 @@ class Wire:
         error = self.protocol.handshake_exc
         facts = Handshake(_pairs(request.headers), response.status_code, _pairs(response.headers),
                           f"{type(error).__name__}: {error}" if error is not None else None)
+        # the protocol's parser keeps the 101 it parsed for the connection's life: its
+        # headers, now in `facts`, are memory per connection for nothing (issue 12)
+        response.headers.clear()
         if error is not None or self.protocol.state is not State.OPEN:
             self.close()
             if isinstance(error, InvalidHandshake):
@@ -159,11 +162,12 @@ class Wire:
 
     def _flush(self) -> None:
         assert self.protocol is not None and self.sock is not None
+        self.sock.settimeout(self.timeout)  # a SUT that stops reading: `timeout` to write
         for data in self.protocol.data_to_send():
             if not data:
                 continue  # the EOF marker: the socket is closed by close()
             try:
-                self.sock.sendall(data)
+                _send_all(self.sock, data)
             except OSError as exc:
                 raise WireError(_cause(exc), str(exc)) from exc
 
@@ -218,6 +222,17 @@ class HandshakeRefused(WireError):
     def __init__(self, facts: Handshake) -> None:
         super().__init__("handshake", facts.error or f"HTTP {facts.status}")
         self.facts = facts
+
+
+def _send_all(sock: socket.socket, data: bytes) -> None:
+    """All of `data`: `send` until it is written (a TLS socket writes it all at once). Not
+    gevent's `sendall`, which asks the kernel for the send buffer's size on every call."""
+    view = memoryview(data)
+    while view:
+        sent = sock.send(view)
+        if sent <= 0:
+            raise TimeoutError("the socket took none of the data")
+        view = view[sent:]
 
 
 def _pairs(headers: Headers) -> list[list[str]]:

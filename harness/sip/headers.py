@@ -12,6 +12,7 @@ Design rules:
 
 from __future__ import annotations
 
+import re
 import string
 from dataclasses import dataclass, replace
 from typing import NoReturn
@@ -35,6 +36,20 @@ _PARAM_VALUE_CHARS = TOKEN_CHARS | frozenset("[]:")
 _DIGITS = frozenset(string.digits)
 _LWS = " \t\r\n"
 _HEX = frozenset(string.hexdigits)
+
+
+def _run_of(chars: frozenset[str]) -> re.Pattern[str]:
+    """A pattern matching a run (maybe empty) of exactly these characters."""
+    return re.compile("[" + "".join(re.escape(c) for c in sorted(chars)) + "]*")
+
+
+_TOKEN_RUN = _run_of(TOKEN_CHARS)
+_DISPLAY_RUN = _run_of(TOKEN_CHARS | frozenset(" \t"))
+_PARAM_VALUE_RUN = _run_of(_PARAM_VALUE_CHARS)
+_HOST_RUN = _run_of(_HOST_CHARS)
+_DIGITS_RUN = _run_of(_DIGITS)
+# not allowed anywhere in a URI as this parser takes it: LWS, CTLs, DEL, <, >, DQUOTE
+_URI_BAD = re.compile('[\x00-\x20\x7f<>"]')
 
 __all__ = [
     "CSeq",
@@ -68,6 +83,12 @@ def _reraise(err: SipParseError, text: str, index: int, prefix: str = "") -> NoR
 def is_token(text: str) -> bool:
     """True if `text` matches `token` (RFC 3261 §25.1)."""
     return bool(text) and all(c in TOKEN_CHARS for c in text)
+
+
+def _run_end(run: re.Pattern[str], text: str, i: int) -> int:
+    """The index just past the run of `run`'s characters that starts at `i` (≤ len(text))."""
+    found = run.match(text, i)
+    return found.end() if found else i
 
 
 def _skip_lws(text: str, i: int) -> int:
@@ -118,6 +139,8 @@ def split_header_list(value: str) -> list[str]:
     """
     if not value.strip(_LWS):
         return []
+    if "," not in value:
+        return [value.strip(_LWS)]
     parts: list[str] = []
     start = 0
     i = 0
@@ -171,9 +194,7 @@ def parse_params(text: str) -> Params:
         if text[i] != ";":
             _fail("expected ';' before parameter", text, i)
         i = _skip_lws(text, i + 1)
-        j = i
-        while j < n and text[j] in TOKEN_CHARS:
-            j += 1
+        j = _run_end(_TOKEN_RUN, text, i)
         if j == i:
             reason = "empty parameter" if i >= n or text[i] in ";," else "bad parameter name"
             _fail(reason, text, i)
@@ -185,9 +206,7 @@ def parse_params(text: str) -> Params:
             if i < n and text[i] == '"':
                 j = _scan_quoted(text, i)
             else:
-                j = i
-                while j < n and text[j] in _PARAM_VALUE_CHARS:
-                    j += 1
+                j = _run_end(_PARAM_VALUE_RUN, text, i)
                 if j == i:
                     _fail("missing parameter value", text, i)
             value = text[i:j]
@@ -314,9 +333,9 @@ class SipUri(_ParamsMixin):
         scheme = text[:i].lower()
         base = i + 1
         rest = text[base:]
-        for k, c in enumerate(rest):
-            if c in ' \t\r\n<>"' or ord(c) < 0x20 or ord(c) == 0x7F:
-                _fail("bad character in uri", text, base + k)
+        bad = _URI_BAD.search(rest)
+        if bad is not None:
+            _fail("bad character in uri", text, base + bad.start())
         if not rest:
             _fail("empty uri", text, base)
         if scheme == "tel":
@@ -361,16 +380,13 @@ class SipUri(_ParamsMixin):
                 _fail("bad ipv6 reference", text, host_at)
             i = close + 1
         else:
-            while i < n and hostpart[i] in _HOST_CHARS:
-                i += 1
+            i = _run_end(_HOST_RUN, hostpart, i)
             if i == 0:
                 _fail("missing host", text, host_at)
         host = hostpart[:i]
         port = None
         if i < n and hostpart[i] == ":":
-            j = i + 1
-            while j < n and hostpart[j] in _DIGITS:
-                j += 1
+            j = _run_end(_DIGITS_RUN, hostpart, i + 1)
             if j == i + 1 or j - i - 1 > 5 or int(hostpart[i + 1 : j]) > 65535:
                 _fail("bad port", text, host_at + i + 1)
             port = int(hostpart[i + 1 : j])
@@ -467,9 +483,7 @@ class NameAddr(_ParamsMixin):
             if i >= n or text[i] != "<":
                 _fail("expected '<' after display name", text, i)
         else:
-            j = i
-            while j < n and (text[j] in TOKEN_CHARS or text[j] in " \t"):
-                j += 1
+            j = _run_end(_DISPLAY_RUN, text, i)
             if j < n and text[j] == "<":
                 words = text[i:j].strip(" \t")
                 display = words or None
@@ -575,9 +589,7 @@ class Via(_ParamsMixin):
         i = _skip_lws(text, 0)
         fields: list[str] = []
         for k in range(3):
-            j = i
-            while j < n and text[j] in TOKEN_CHARS:
-                j += 1
+            j = _run_end(_TOKEN_RUN, text, i)
             if j == i:
                 _fail("bad sent-protocol", text, i)
             fields.append(text[i:j])
@@ -601,8 +613,7 @@ class Via(_ParamsMixin):
                 _fail("bad sent-by host", text, i)
             i = close + 1
         else:
-            while i < n and text[i] in _HOST_CHARS:
-                i += 1
+            i = _run_end(_HOST_RUN, text, i)
             if i == start:
                 _fail("bad sent-by host", text, start)
         host = text[start:i]
@@ -610,9 +621,7 @@ class Via(_ParamsMixin):
         k = _skip_lws(text, i)
         if k < n and text[k] == ":":
             p = _skip_lws(text, k + 1)
-            q = p
-            while q < n and text[q] in _DIGITS:
-                q += 1
+            q = _run_end(_DIGITS_RUN, text, p)
             if q == p or q - p > 5 or int(text[p:q]) > 65535:
                 _fail("bad sent-by port", text, p)
             port = int(text[p:q])
@@ -644,9 +653,7 @@ class CSeq:
         """Parse a CSeq value; leading zeros are fine (RFC 4475 §3.1.1.1)."""
         n = len(text)
         i = _skip_lws(text, 0)
-        j = i
-        while j < n and text[j] in _DIGITS:
-            j += 1
+        j = _run_end(_DIGITS_RUN, text, i)
         if j == i:
             _fail("bad cseq number", text, i)
         digits = text[i:j].lstrip("0") or "0"
@@ -656,9 +663,7 @@ class CSeq:
         k = _skip_lws(text, j)
         if k == j:
             _fail("missing lws in cseq", text, j)
-        m = k
-        while m < n and text[m] in TOKEN_CHARS:
-            m += 1
+        m = _run_end(_TOKEN_RUN, text, k)
         if m == k:
             _fail("bad cseq method", text, k)
         if _skip_lws(text, m) != n:

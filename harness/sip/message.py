@@ -51,7 +51,8 @@ MANDATORY_HEADERS = ("via", "from", "to", "call-id", "cseq")
 _SINGLE_HEADERS = ("from", "to", "call-id", "cseq")
 DIALOG_CREATING_METHODS = frozenset({"INVITE", "SUBSCRIBE", "REFER", "NOTIFY"})
 
-_TOKEN_BYTES = frozenset(c.encode("ascii")[0] for c in TOKEN_CHARS)
+# a header name is a token (RFC 3261 §7.3.1, §25.1)
+_TOKEN_NAME = re.compile(b"[" + b"".join(re.escape(c.encode("ascii")) for c in sorted(TOKEN_CHARS)) + b"]+")
 # RFC 3261 §7.1 Request-Line / §7.2 Status-Line, SIP-Version per §25.1.
 _REQUEST_LINE = re.compile(
     r"([-.!%*_+`'~A-Za-z0-9]+) ([A-Za-z][A-Za-z0-9+.\-]*:[^\x00-\x20\x7f]+) (SIP/[0-9]+\.[0-9]+)",
@@ -76,9 +77,7 @@ class SipMessage:
     body: bytes = b""
 
     def __post_init__(self) -> None:
-        if not isinstance(self.headers, tuple) or any(
-            not isinstance(h, tuple) for h in self.headers
-        ):
+        if type(self.headers) is not tuple or not set(map(type, self.headers)) <= {tuple}:
             object.__setattr__(self, "headers", tuple((n, v) for n, v in self.headers))
         if not isinstance(self.body, bytes):
             object.__setattr__(self, "body", bytes(self.body))
@@ -175,11 +174,24 @@ class SipMessage:
         return SipMessage(self.start_line, headers, self.body)
 
     def with_body(self, body: bytes, content_type: str | None = None) -> SipMessage:
-        """Copy with `body`, a matching Content-Length and, if given, Content-Type (§20.14)."""
-        msg = SipMessage(self.start_line, self.headers, body)
+        """Copy with `body`, a matching Content-Length and, if given, Content-Type (§20.14),
+        each where the first of its kind was (the others dropped) or appended, as
+        `replace_header` places them."""
+        given = {"content-length": ("Content-Length", str(len(body)))}
         if content_type is not None:
-            msg = msg.replace_header("Content-Type", content_type)
-        return msg.replace_header("Content-Length", str(len(body)))
+            given["content-type"] = ("Content-Type", content_type)
+        headers: list[tuple[str, str]] = []
+        placed: set[str] = set()
+        for n, v in self.headers:
+            key = canonical_name(n)
+            if key not in given:
+                headers.append((n, v))
+            elif key not in placed:
+                headers.append(given[key])
+                placed.add(key)
+        headers += [given[key] for key in ("content-type", "content-length")
+                    if key in given and key not in placed]
+        return SipMessage(self.start_line, tuple(headers), body)
 
     def with_start_line(self, start_line: str) -> SipMessage:
         """Copy with another start line."""
@@ -212,6 +224,15 @@ class SipMessage:
 
     # -- typed accessors (RFC 3261 §20)
 
+    def _remember(self, typed: _Typed) -> None:
+        """Keep what `parse()` parsed of this message's headers: the typed accessors then
+        do not parse them again (a message is frozen, so what was parsed stays true)."""
+        object.__setattr__(self, "_parsed", typed)
+
+    def _known(self) -> _Typed | None:
+        known: _Typed | None = self.__dict__.get("_parsed")
+        return known
+
     def _required(self, name: str) -> str:
         value = self.header(name)
         if value is None:
@@ -234,11 +255,17 @@ class SipMessage:
     @property
     def cseq(self) -> CSeq:
         """The CSeq (RFC 3261 §20.16)."""
+        known = self._known()
+        if known is not None:
+            return known.cseq
         return self._typed("CSeq", self._required("CSeq"), CSeq.parse)
 
     @property
     def vias(self) -> list[Via]:
         """All Via values, topmost first (RFC 3261 §20.42)."""
+        known = self._known()
+        if known is not None:
+            return list(known.vias)
         return [self._typed("Via", v, Via.parse) for v in self.header_values("Via")]
 
     @property
@@ -250,11 +277,17 @@ class SipMessage:
     @property
     def from_(self) -> NameAddr:
         """The From address (RFC 3261 §20.20)."""
+        known = self._known()
+        if known is not None:
+            return known.from_
         return self._typed("From", self._required("From"), NameAddr.parse)
 
     @property
     def to(self) -> NameAddr:
         """The To address (RFC 3261 §20.39)."""
+        known = self._known()
+        if known is not None:
+            return known.to
         return self._typed("To", self._required("To"), NameAddr.parse)
 
     @property
@@ -290,6 +323,16 @@ class SipMessage:
 
 
 @dataclass(frozen=True)
+class _Typed:
+    """The headers `parse()` checked by parsing them (RFC 3261 §8.1.1), as parsed."""
+
+    vias: tuple[Via, ...]
+    from_: NameAddr
+    to: NameAddr
+    cseq: CSeq
+
+
+@dataclass(frozen=True)
 class ParseResult:
     """What `parse()` found: the message and how the input splits around it.
 
@@ -312,10 +355,16 @@ class _RawHeader:
     offset: int
     name: str
     parts: list[bytes]
+    canon: str = ""  # canonical_name(name), set once every line is read
+    text: str = ""  # the unfolded value (RFC 3261 §7.3.1), set once every line is read
 
-    def value(self) -> str:
-        texts = (decode_text(p).strip(" \t") for p in self.parts)
-        return " ".join(t for t in texts if t)
+    def finish(self) -> None:
+        if len(self.parts) == 1:  # not folded: the usual case
+            self.text = decode_text(self.parts[0]).strip(" \t")
+        else:
+            texts = (decode_text(p).strip(" \t") for p in self.parts)
+            self.text = " ".join(t for t in texts if t)
+        self.canon = canonical_name(self.name)
 
 
 def parse(data: bytes) -> ParseResult:
@@ -363,12 +412,14 @@ def parse(data: bytes) -> ParseResult:
             if colon < 0:
                 raise SipParseError("missing colon in header", pos, data)
             name = line[:colon].rstrip(b" \t")
-            if not name or any(c not in _TOKEN_BYTES for c in name):
+            if _TOKEN_NAME.fullmatch(name) is None:
                 raise SipParseError("bad header name", pos, data)
             raw.append(_RawHeader(pos, name.decode("ascii"), [line[colon + 1 :]]))
         pos = n if nl < 0 else nl + 1
 
-    headers = tuple((h.name, h.value()) for h in raw)
+    for h in raw:
+        h.finish()
+    headers = tuple((h.name, h.text) for h in raw)
     partial = SipMessage(start_line, headers, data[body_start:])
     if not terminated:
         raise SipParseError("headers not terminated", n, data, partial)
@@ -381,16 +432,17 @@ def parse(data: bytes) -> ParseResult:
         raise fail("unsupported sip version", start_off)
 
     declared = _content_length(raw, fail)
-    _check_headers(partial, raw, start_off, blank_off, fail)
+    typed = _check_headers(partial, raw, start_off, blank_off, fail)
 
     if declared is None:
         end = n
     else:
         if declared > n - body_start:
-            cl_off = next(h.offset for h in raw if canonical_name(h.name) == "content-length")
+            cl_off = next(h.offset for h in raw if h.canon == "content-length")
             raise fail("content-length larger than body", cl_off)
         end = body_start + declared
     message = SipMessage(start_line, headers, data[body_start:end])
+    message._remember(typed)
     return ParseResult(message, end, data[end:], declared)
 
 
@@ -414,9 +466,9 @@ def _content_length(raw: list[_RawHeader], fail: _Fail) -> int | None:
     """The Content-Length, checked for syntax and agreement (RFC 3261 §20.14)."""
     found: set[int] = set()
     for h in raw:
-        if canonical_name(h.name) != "content-length":
+        if h.canon != "content-length":
             continue
-        value = h.value()
+        value = h.text
         if _NEGATIVE.fullmatch(value):
             raise fail("negative content-length", h.offset)
         if not _DIGITS.fullmatch(value):
@@ -433,30 +485,32 @@ def _content_length(raw: list[_RawHeader], fail: _Fail) -> int | None:
 
 def _check_headers(
     msg: SipMessage, raw: list[_RawHeader], start_off: int, blank_off: int, fail: _Fail
-) -> None:
-    """Mandatory headers present once and well-formed (RFC 3261 §8.1.1, §20)."""
-    offsets: dict[str, list[int]] = {}
+) -> _Typed:
+    """Mandatory headers present once and well-formed (RFC 3261 §8.1.1, §20); what was
+    parsed on the way is returned, for the message's typed accessors."""
+    named: dict[str, list[_RawHeader]] = {}
     for h in raw:
-        offsets.setdefault(canonical_name(h.name), []).append(h.offset)
+        named.setdefault(h.canon, []).append(h)
     for name in MANDATORY_HEADERS:
-        if name not in offsets:
+        if name not in named:
             raise fail(f"missing {name} header", blank_off)
     for name in _SINGLE_HEADERS:
-        if len(offsets[name]) > 1:
-            raise fail(f"duplicate {name} header", offsets[name][1])
+        if len(named[name]) > 1:
+            raise fail(f"duplicate {name} header", named[name][1].offset)
 
-    def check(name: str, parser: Callable[[str], object]) -> None:
-        for h in raw:
-            if canonical_name(h.name) == name:
-                try:
-                    parser(h.value())
-                except SipParseError as err:
-                    raise fail(f"bad {name} header: {err.reason}", h.offset) from err
+    def check(name: str, parser: Callable[[str], _T]) -> list[_T]:
+        parsed = []
+        for h in named.get(name, ()):
+            try:
+                parsed.append(parser(h.text))
+            except SipParseError as err:
+                raise fail(f"bad {name} header: {err.reason}", h.offset) from err
+        return parsed
 
-    check("via", _parse_via_list)
-    check("from", NameAddr.parse)
-    check("to", NameAddr.parse)
-    check("cseq", CSeq.parse)
+    vias = tuple(via for vias in check("via", _parse_via_list) for via in vias)
+    from_ = check("from", NameAddr.parse)[0]
+    to = check("to", NameAddr.parse)[0]
+    cseq = check("cseq", CSeq.parse)[0]
     check("call-id", _check_call_id)
     check("contact", _parse_contact_list)
     if msg.is_request:
@@ -470,14 +524,14 @@ def _check_headers(
             if parsed.headers:
                 # RFC 3261 §19.1.1 table: headers are not allowed in a Request-URI.
                 raise fail("headers in request-uri", uri_off)
-        if msg.cseq.method != msg.method:
+        if cseq.method != msg.method:
             # RFC 3261 §8.1.1.5: the CSeq method MUST match the request method.
-            raise fail("cseq method does not match request method", offsets["cseq"][0])
+            raise fail("cseq method does not match request method", named["cseq"][0].offset)
+    return _Typed(vias, from_, to, cseq)
 
 
-def _parse_via_list(value: str) -> None:
-    for part in split_header_list(value) or [""]:
-        Via.parse(part)
+def _parse_via_list(value: str) -> list[Via]:
+    return [Via.parse(part) for part in split_header_list(value) or [""]]
 
 
 def _parse_contact_list(value: str) -> None:
@@ -490,7 +544,7 @@ def _parse_contact_list(value: str) -> None:
 
 def _check_call_id(value: str) -> None:
     # RFC 3261 §25.1: callid = word [ "@" word ]; no LWS inside.
-    if not value or any(c in " \t" for c in value):
+    if not value or " " in value or "\t" in value:
         raise SipParseError("bad call-id", 0, encode_text(value))
 
 

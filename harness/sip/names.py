@@ -5,6 +5,8 @@ Plain tables, so checks and reports can use them without the message model.
 
 from __future__ import annotations
 
+import functools
+
 __all__ = ["COMPACT_FORMS", "LIST_HEADERS", "REASON_PHRASES", "canonical_name", "default_reason"]
 
 # RFC 3261 §7.3.3 and later extensions: compact form -> full name (lower case).
@@ -160,8 +162,12 @@ _CLASS_PHRASES = {
 }
 
 
+@functools.lru_cache(maxsize=1024)
 def canonical_name(name: str) -> str:
-    """Lower-cased full header name; compact forms expanded (RFC 3261 §7.3.3)."""
+    """Lower-cased full header name; compact forms expanded (RFC 3261 §7.3.3).
+
+    Cached: every header access of every message asks it of the same few names (a SUT
+    that invents thousands of names only evicts entries of a bounded cache)."""
     key = name.strip(" \t").lower()
     return COMPACT_FORMS.get(key, key)
 

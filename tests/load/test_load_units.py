@@ -9,6 +9,8 @@ import hashlib
 import sys
 from typing import Any
 
+import pytest
+
 from harness.load.judge import judge_handshake, judge_message
 from harness.load.report import rate_over_time, render_html, report, section
 from harness.load.stats import LoadStats, merge
@@ -195,3 +197,48 @@ def test_the_restart_hooks_record_becomes_the_restart_with_its_losses() -> None:
                                 "error": "not started again: port in use"}], 100.0, figures)
     assert "not started again: port in use" in failed[0]["how"]
     assert failed[0]["connections_accepted_after"] == 0
+
+
+class _Trickle:
+    """A socket that takes at most `step` bytes a send (0: none at all)."""
+
+    def __init__(self, step: int) -> None:
+        self.step = step
+        self.got = b""
+
+    def send(self, data: memoryview) -> int:
+        taken = bytes(data[: self.step])
+        self.got += taken
+        return len(taken)
+
+
+def test_a_partial_send_is_finished_and_a_socket_taking_nothing_is_a_timeout() -> None:
+    from harness.load.wire import _send_all
+
+    trickle = _Trickle(3)
+    _send_all(trickle, b"REGISTER sip:x SIP/2.0\r\n")  # type: ignore[arg-type]
+    assert trickle.got == b"REGISTER sip:x SIP/2.0\r\n"
+    with pytest.raises(TimeoutError):
+        _send_all(_Trickle(0), b"x")  # type: ignore[arg-type]
+
+
+def test_the_light_core_asks_for_a_large_udp_receive_buffer() -> None:
+    import asyncio
+    import socket as socketlib
+    from pathlib import Path
+
+    from harness.load.core import RCVBUF, LoadCore
+
+    async def size() -> int:
+        core = LoadCore(host="127.0.0.1", realm="r", password="p", challenge=True, answer="")
+        await core.start()
+        try:
+            assert core._transport is not None
+            sock = core._transport.get_extra_info("socket")
+            return int(sock.getsockopt(socketlib.SOL_SOCKET, socketlib.SO_RCVBUF))
+        finally:
+            core.stop()
+
+    cap = int(Path("/proc/sys/net/core/rmem_max").read_text())
+    # Linux doubles what it grants (socket(7)); it grants at most rmem_max
+    assert asyncio.run(size()) >= 2 * min(RCVBUF, cap)

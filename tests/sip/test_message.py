@@ -294,6 +294,29 @@ class TestMessageEditing:
         assert (msg.content_length, msg.header("c"), msg.body) == (5, "application/sdp", b"v=0\r\n")
         assert parse(msg.to_bytes()).message == msg
 
+    @pytest.mark.parametrize("content_type", [None, "application/sdp"])
+    @pytest.mark.parametrize("headers", [
+        (("A", "1"),),
+        (("Content-Length", "5"), ("A", "1"), ("content-type", "x"), ("l", "3"), ("c", "y"), ("B", "2")),
+        (("c", "y"), ("A", "1")),
+    ])
+    def test_with_body_places_headers_as_replace_header_does(self, headers, content_type):
+        msg = SipMessage("OPTIONS sip:x SIP/2.0", headers)
+        expected = SipMessage(msg.start_line, msg.headers, b"abc")
+        if content_type is not None:
+            expected = expected.replace_header("Content-Type", content_type)
+        expected = expected.replace_header("Content-Length", "3")
+        assert msg.with_body(b"abc", content_type) == expected
+
+    def test_parsed_typed_headers_are_those_a_built_message_parses(self):
+        wire_bytes = rfc4475.WSINV
+        parsed = accepted(wire_bytes)
+        built = SipMessage(parsed.start_line, parsed.headers, parsed.body)  # nothing remembered
+        assert (parsed.vias, parsed.cseq, parsed.from_, parsed.to) == (
+            built.vias, built.cseq, built.from_, built.to)
+        assert parsed.vias is not parsed.vias  # a fresh list each time: callers may edit it
+        assert parsed.add_header("Via", "SIP/2.0/UDP h;branch=z9hG4bKx", top=True).vias[0].host == "h"
+
     def test_to_bytes_keeps_a_wrong_content_length(self):
         msg = accepted(REGISTER).replace_header("Content-Length", "99")
         assert b"\r\nContent-Length: 99\r\n" in msg.to_bytes()
