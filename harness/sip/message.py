@@ -110,6 +110,9 @@ class SipMessage:
     @property
     def status(self) -> int | None:
         """The status code of a response, None for a request."""
+        known = self._known()
+        if known is not None:
+            return known.status
         m = _STATUS_LINE.fullmatch(self.start_line)
         return int(m.group(2)) if m else None
 
@@ -250,6 +253,9 @@ class SipMessage:
     @property
     def call_id(self) -> str:
         """The Call-ID (RFC 3261 §20.8)."""
+        known = self._known()
+        if known is not None:
+            return known.call_id
         return self._required("Call-ID")
 
     @property
@@ -330,6 +336,8 @@ class _Typed:
     from_: NameAddr
     to: NameAddr
     cseq: CSeq
+    call_id: str
+    status: int | None
 
 
 @dataclass(frozen=True)
@@ -511,7 +519,7 @@ def _check_headers(
     from_ = check("from", NameAddr.parse)[0]
     to = check("to", NameAddr.parse)[0]
     cseq = check("cseq", CSeq.parse)[0]
-    check("call-id", _check_call_id)
+    call_id = check("call-id", _check_call_id)[0]
     check("contact", _parse_contact_list)
     if msg.is_request:
         uri = msg.request_uri or ""
@@ -527,7 +535,9 @@ def _check_headers(
         if cseq.method != msg.method:
             # RFC 3261 §8.1.1.5: the CSeq method MUST match the request method.
             raise fail("cseq method does not match request method", named["cseq"][0].offset)
-    return _Typed(vias, from_, to, cseq)
+    # a Status-Line parse() accepted is `SIP/2.0 DDD ...` (one SP, version checked)
+    status = int(msg.start_line[8:11]) if not msg.is_request else None
+    return _Typed(vias, from_, to, cseq, call_id, status)
 
 
 def _parse_via_list(value: str) -> list[Via]:
@@ -542,10 +552,11 @@ def _parse_contact_list(value: str) -> None:
         NameAddr.parse(part)
 
 
-def _check_call_id(value: str) -> None:
+def _check_call_id(value: str) -> str:
     # RFC 3261 §25.1: callid = word [ "@" word ]; no LWS inside.
     if not value or " " in value or "\t" in value:
         raise SipParseError("bad call-id", 0, encode_text(value))
+    return value
 
 
 # --- building ----------------------------------------------------------------------------

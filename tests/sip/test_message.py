@@ -308,12 +308,13 @@ class TestMessageEditing:
         expected = expected.replace_header("Content-Length", "3")
         assert msg.with_body(b"abc", content_type) == expected
 
-    def test_parsed_typed_headers_are_those_a_built_message_parses(self):
-        wire_bytes = rfc4475.WSINV
-        parsed = accepted(wire_bytes)
+    @pytest.mark.parametrize("text", [rfc4475.WSINV, REGISTER, build_response(
+        accepted(REGISTER), 401, to_tag="x").to_bytes()])
+    def test_parsed_typed_headers_are_those_a_built_message_parses(self, text):
+        parsed = accepted(text)
         built = SipMessage(parsed.start_line, parsed.headers, parsed.body)  # nothing remembered
-        assert (parsed.vias, parsed.cseq, parsed.from_, parsed.to) == (
-            built.vias, built.cseq, built.from_, built.to)
+        assert (parsed.vias, parsed.cseq, parsed.from_, parsed.to, parsed.call_id, parsed.status) == (
+            built.vias, built.cseq, built.from_, built.to, built.call_id, built.status)
         assert parsed.vias is not parsed.vias  # a fresh list each time: callers may edit it
         assert parsed.add_header("Via", "SIP/2.0/UDP h;branch=z9hG4bKx", top=True).vias[0].host == "h"
 
