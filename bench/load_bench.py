@@ -6,7 +6,11 @@ wicct's light IMS core behind it, which challenges and verifies digest) serves e
   1. REGISTER rate at 10 and 1,000 users: the raw client (`--baseline`, in a process of its
      own: asyncio `websockets` connections registering back to back, digest answered) and
      `wicct load --scenario register --reregister-interval 0`; the steady rate of each
-     (after every user connected) and their ratio (target ≥ 0.9).
+     (after every user connected) and their ratio (target ≥ 0.9); first with every process
+     on every CPU (each client competes with the SUT for them, so a client's own cost
+     lowers the rate), then, on a second SUT host, with the SUT on half the CPUs and each
+     client on the other half, as a load generator on a machine of its own would be (what
+     limits is then the SUT, or the client if it needs more than its CPUs).
   2. The harness's memory per connection: `wicct load --scenario idle` at 10, 1,000 and
      5,000 users, (peak RSS of Locust's processes at N − at 10) / (connections held at N −
      at 10) (target ≤ 40 KiB; ≥ 5,000 connections held).
@@ -22,6 +26,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import os
 import resource
@@ -32,6 +37,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -175,12 +181,37 @@ def wicct_run(out: Path, hostdir: Path, profile_path: Path, scenario: str, users
     return load
 
 
-class Host:
-    """The one SUT host of the bench; started again (and said so) when the SUT died."""
+@contextlib.contextmanager
+def on_cpus(cpus: set[int] | None) -> Iterator[None]:
+    """This process (and the processes it starts meanwhile: they inherit it) on `cpus`."""
+    if not cpus:
+        yield
+        return
+    before = os.sched_getaffinity(0)
+    os.sched_setaffinity(0, cpus)
+    try:
+        yield
+    finally:
+        os.sched_setaffinity(0, before)
 
-    def __init__(self, profile_path: Path, workdir: Path) -> None:
+
+def split_cpus() -> tuple[set[int], set[int]] | None:
+    """The SUT's CPUs and the load generators' (half each), None on a single CPU."""
+    cpus = sorted(os.sched_getaffinity(0))
+    if len(cpus) < 2:
+        return None
+    half = len(cpus) // 2
+    return set(cpus[:half]), set(cpus[half:])
+
+
+class Host:
+    """The one SUT host of the bench; started again (and said so) when the SUT died. With
+    `cpus`, the SUT (its host, Kamailio, the light core) runs on those CPUs only."""
+
+    def __init__(self, profile_path: Path, workdir: Path, cpus: set[int] | None = None) -> None:
         self.profile_path = profile_path
         self.workdir = workdir
+        self.cpus = cpus
         self.process: subprocess.Popen[bytes] | None = None
         self.dir = workdir
         self.ready: dict[str, Any] = {}
@@ -193,11 +224,12 @@ class Host:
             print(f"  (the SUT died before {phase}: its log is in {self.dir / 'sut.log'}; started again)")
         self.starts += 1
         self.dir = self.workdir / f"host-{self.starts}"
-        self.dir.mkdir()
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "harness.load.host", "--profile", str(self.profile_path),
-             "--dir", str(self.dir)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-            start_new_session=True, cwd=ROOT)
+        self.dir.mkdir(parents=True)
+        with on_cpus(self.cpus):
+            self.process = subprocess.Popen(
+                [sys.executable, "-m", "harness.load.host", "--profile", str(self.profile_path),
+                 "--dir", str(self.dir)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                start_new_session=True, cwd=ROOT)
         deadline = time.monotonic() + 90
         while not (self.dir / READY).exists() and time.monotonic() < deadline:
             time.sleep(0.1)
@@ -236,6 +268,26 @@ class Host:
                 os.killpg(self.process.pid, signal.SIGKILL)
 
 
+def register_pair(host: Host, profile: Any, profile_path: Path, out: Path, users: int,
+                  seconds: float) -> dict[str, Any]:
+    """The raw client, then `wicct load`, registering at `users` against `host`; one line
+    printed with their rates and ratio; the raw client's figures returned."""
+    raw = host.once_more(f"the raw client at {users}",
+                         lambda: raw_run(host.ready, profile, users, seconds))
+    load = host.once_more(f"wicct load at {users}", lambda: wicct_run(
+        out / f"register-{users}", host.dir, profile_path, "register", users, seconds))
+    ratio = load["steady_rate"] / raw["rate"] if raw.get("rate") else 0.0
+    print(f"  REGISTER at {users} users: raw asyncio {raw.get('rate', 0):.0f}/s, wicct load "
+          f"{load['steady_rate']:.0f}/s over {load['steady_seconds']} s once all connected, "
+          f"ratio {ratio:.2f} (target ≥ 0.9); wicct: "
+          f"{len(load['violations'])} violation kinds, errors {load['errors'] or 'none'}, "
+          f"p50 {load['latency'].get('REGISTER', {}).get('percentiles_ms', {}).get('p50')} ms "
+          f"(raw {raw.get('latency_ms', {}).get('p50')} ms)"
+          + (f"; raw errors {raw.get('errors')} {raw.get('first_error') or raw.get('error') or ''}"
+             if raw.get("errors") or raw.get("error") else "") + _crash(load))
+    return raw
+
+
 def _crash(load: dict[str, Any]) -> str:
     return f"; CRASH: {load['crash']['summary']}" if load["crash"] else ""
 
@@ -252,23 +304,25 @@ def compare(args: argparse.Namespace) -> int:
     try:
         ready = host.ensure("the first run")
         print(f"SUT: {ready['driver']} at {ready['ws_url']} (pid {ready['sut_pid']})")
+        print("every process on every CPU (the clients compete with the SUT for them):")
         for users in (args.small, args.large):
-            raw = host.once_more(f"the raw client at {users}",
-                                 lambda u=users: raw_run(host.ready, profile, u, args.time))
-            load = host.once_more(f"wicct load at {users}", lambda u=users: wicct_run(
-                workdir / f"register-{u}", host.dir, profile_path, "register", u, args.time))
-            ratio = load["steady_rate"] / raw["rate"] if raw.get("rate") else 0.0
-            print(f"REGISTER at {users} users: raw asyncio {raw.get('rate', 0):.0f}/s, wicct load "
-                  f"{load['steady_rate']:.0f}/s over {load['steady_seconds']} s once all connected, "
-                  f"ratio {ratio:.2f} (target ≥ 0.9); wicct: "
-                  f"{len(load['violations'])} violation kinds, errors {load['errors'] or 'none'}, "
-                  f"p50 {load['latency'].get('REGISTER', {}).get('percentiles_ms', {}).get('p50')} ms "
-                  f"(raw {raw.get('latency_ms', {}).get('p50')} ms)"
-                  + (f"; raw errors {raw.get('errors')} {raw.get('first_error') or raw.get('error') or ''}"
-                     if raw.get("errors") or raw.get("error") else "") + _crash(load))
+            raw = register_pair(host, profile, profile_path, workdir / "shared", users, args.time)
             if users == args.large and raw.get("rss_kib_connected"):
                 print(f"  raw client memory: {raw['rss_kib_connected'] / users:.0f} KiB per connection "
                       f"(whole process, {users} connections)")
+        split = split_cpus()
+        if split is not None:
+            sut_cpus, load_cpus = split
+            print(f"the SUT on CPUs {sorted(sut_cpus)}, each client on {sorted(load_cpus)} (as a load "
+                  "generator on a machine of its own: what limits is the SUT or the client):")
+            pinned = Host(profile_path, workdir / "pinned", sut_cpus)
+            try:
+                pinned.ensure("the pinned runs")
+                with on_cpus(load_cpus):
+                    for users in (args.small, args.large):
+                        register_pair(pinned, profile, profile_path, workdir / "pinned", users, args.time)
+            finally:
+                pinned.stop()
         base = host.once_more("idle at 10", lambda: wicct_run(
             workdir / "idle-10", host.dir, profile_path, "idle", 10, 3))
         for users in args.idle:
