@@ -9,6 +9,7 @@ length, error)` is called once per transaction: Locust's request event in `locus
 
 from __future__ import annotations
 
+import functools
 import itertools
 import os
 import secrets
@@ -54,6 +55,13 @@ class Outcome:
     provisional: tuple[SipMessage, ...]
     seconds: float
     length: int  # bytes of the final response's WebSocket message (Locust's response_length)
+
+
+@functools.lru_cache(maxsize=64)
+def _challenge(value: str) -> Challenge:
+    """The parsed challenge, one object for the users a SUT challenges alike (wicct's light
+    core has one nonce a run): only read, and memory per connection otherwise (issue 12)."""
+    return parse_challenge(value)
 
 
 def vary_offer(offer: str) -> str:
@@ -143,7 +151,7 @@ class LoadWic:
             value = outcome.final.header(header)
             if value is None:
                 raise Refused(f"{outcome.final.status} without {header}")
-            self.challenge, self.nc = parse_challenge(value), 0
+            self.challenge, self.nc = _challenge(value), 0
             again = self.transact(self._register(expires), "REGISTER", report=False)
             outcome = Outcome(again.final, outcome.provisional + again.provisional,
                               outcome.seconds + again.seconds, again.length)

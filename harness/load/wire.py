@@ -11,6 +11,7 @@ from __future__ import annotations
 import socket
 import ssl
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from websockets.client import ClientProtocol
@@ -135,7 +136,16 @@ class Wire:
             left = until - time.monotonic()
             if left <= 0:
                 return messages
-            self._read(left)
+            # the read is here, not in a helper: an idle user waits in it, and each frame
+            # above the wait is memory per connection (issue 12)
+            read = self._reader(left)
+            try:
+                data = read(READ_SIZE)
+            except TimeoutError:
+                return messages
+            except (OSError, ValueError) as exc:
+                raise _lost(exc) from exc
+            self._take(data)
             messages = self._drain()
         return messages
 
@@ -171,21 +181,27 @@ class Wire:
             except OSError as exc:
                 raise WireError(_cause(exc), str(exc)) from exc
 
-    def _read(self, timeout: float | None = None) -> None:
-        assert self.protocol is not None
+    def _read(self) -> None:
+        """Bytes of the handshake: `timeout` to come."""
+        read = self._reader(self.timeout)
+        try:
+            data = read(READ_SIZE)
+        except TimeoutError:
+            raise WireError("timeout", f"nothing within {self.timeout:g} s") from None
+        except (OSError, ValueError) as exc:
+            raise _lost(exc) from exc
+        self._take(data)
+
+    def _reader(self, timeout: float) -> Callable[[int], bytes]:
+        """The socket's read, `timeout` set: a TLS socket's `read`, which its `recv` only
+        calls (one frame less under the wait)."""
         if self.sock is None:
             raise WireError("closed", "the WebSocket is closed")
-        self.sock.settimeout(self.timeout if timeout is None else timeout)
-        try:
-            data = self.sock.recv(READ_SIZE)
-        except TimeoutError:
-            if timeout is None:
-                raise WireError("timeout", f"nothing within {self.timeout:g} s") from None
-            return
-        except ssl.SSLError as exc:
-            raise WireError("tls", str(exc)) from exc
-        except OSError as exc:
-            raise WireError(_cause(exc), str(exc)) from exc
+        self.sock.settimeout(timeout)
+        return self.sock.read if isinstance(self.sock, ssl.SSLSocket) else self.sock.recv
+
+    def _take(self, data: bytes) -> None:
+        assert self.protocol is not None
         if not data:
             self.protocol.receive_eof()
             raise WireError("eof", "the SUT closed the TCP connection")
@@ -214,6 +230,15 @@ class Wire:
             raise WireError("protocol", f"websockets failed the connection: "
                             f"{getattr(self.protocol, 'parser_exc', None)!r}")
         return messages
+
+
+def _lost(exc: OSError | ValueError) -> WireError:
+    """A read's error as the `WireError` of its cause (a timeout is the caller's)."""
+    if isinstance(exc, ssl.SSLError):
+        return WireError("tls", str(exc))
+    if isinstance(exc, ValueError):  # `read` on a socket closed meanwhile
+        return WireError("closed", str(exc))
+    return WireError(_cause(exc), str(exc))
 
 
 class HandshakeRefused(WireError):

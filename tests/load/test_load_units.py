@@ -242,3 +242,13 @@ def test_the_light_core_asks_for_a_large_udp_receive_buffer() -> None:
     cap = int(Path("/proc/sys/net/core/rmem_max").read_text())
     # Linux doubles what it grants (socket(7)); it grants at most rmem_max
     assert asyncio.run(size()) >= 2 * min(RCVBUF, cap)
+
+
+def test_a_lost_read_is_named_by_its_cause() -> None:
+    import ssl
+
+    from harness.load.wire import _lost
+
+    assert _lost(ssl.SSLError(1, "bad record mac")).cause == "tls"
+    assert _lost(ValueError("Read on closed or unwrapped SSL socket.")).cause == "closed"
+    assert _lost(ConnectionResetError(104, "reset")).cause == "reset"
