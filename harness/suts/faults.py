@@ -123,6 +123,22 @@ FAULTS: tuple[Fault, ...] = (
        "answers an unsupported Sec-WebSocket-Version with 426 but without Sec-WebSocket-Version: 13"),
     _f("crlf_ping_echoed", "epcscf", ("BOTH-KA-02",),
        "answers a CRLFCRLF keep-alive with CRLFCRLF (its echo) instead of a single CRLF"),
+    # --- seeded-defect audit, round 3: one method, one leg, the Nth time, after an event --
+    _f("reject_lowercase_via_on_message", "epcscf", ("EPC-TP-02",),
+       "answers 400 to a lower-case Via transport on MESSAGE only (REGISTER, OPTIONS, INVITE kept)"),
+    _f("path_on_first_register_only", "epcscf", ("EPC-REG-01",),
+       "adds Path to the first REGISTER over a WebSocket only, not to its re-REGISTERs"),
+    _f("in_dialog_new_connection", "epcscf", ("EPC-TP-03",),
+       "sends the core's mid-dialog requests (BYE, re-INVITE) over the WIC's newest WebSocket, "
+       "not the one its REGISTER used (dialog-creating ones kept)"),
+    _f("record_route_ws_first_only", "epcscf", ("EPC-TP-03",),
+       "Record-Routes its first terminating INVITE with transport=ws, later ones without"),
+    _f("retransmit_bye_to_wic", "epcscf", ("BOTH-TP-04",),
+       "retransmits the core's BYE over the WebSocket as if UDP (other requests kept)"),
+    _f("rewrite_sent_by_on_message", "epcscf", ("EPC-TP-01",),
+       "rewrites the top Via sent-by of responses to MESSAGE only"),
+    _f("close_after_failed_call", "epcscf", ("EPC-KA-04",),
+       "closes the WebSocket once a call fails (a 4xx-6xx final response to its INVITE relayed)"),
     # --- reference eP-CSCF as a TNA eP-CSCF (profile reference-epcscf-tna) ---------
     _f("tna_forward_bearer", "epcscf", ("EPC-REG-02",),
        "TNA: forwards the WIC's Authorization: Bearer (the token) to the core next to the TNA header",

@@ -60,6 +60,7 @@ class Proxy:
         # SEED 5.Y.1.3: with web credentials, REGISTER is admitted by bearer token and TNA
         self.tna = Tna(env.issuer, env.profile, faults, log) if env.issuer is not None else None
         self.edge_media = "edge-media" in env.profile.features  # TS 23.228 U.1 (media_edge.py)
+        self.terminating = 0  # dialog-creating requests from the core (fault record_route_ws_first_only)
 
     # -- life cycle ----------------------------------------------------------------------------
 
@@ -208,7 +209,8 @@ class Proxy:
             return
         token = via.protocol.rsplit("/", 1)[-1]
         lowercase_refused = "reject_lowercase_via" in self.faults or (
-            "reject_lowercase_via_after_register" in self.faults and method != "REGISTER")
+            "reject_lowercase_via_after_register" in self.faults and method != "REGISTER") or (
+            "reject_lowercase_via_on_message" in self.faults and method == "MESSAGE")
         if lowercase_refused and token != token.upper():
             await self.send_ws(flow, build_response(msg, 400, "Bad Via transport").to_bytes())
             return
@@ -283,6 +285,11 @@ class Proxy:
         path = self.uri(flow, self.core.transport, ob=outbound)
         if "no_path_on_register" in self.faults:
             return msg
+        if "path_on_first_register_only" in self.faults:
+            flow.registers += 1
+            if flow.registers > 1:
+                self.log(f"flow {flow.token}: re-REGISTER forwarded without Path (fault)")
+                return msg
         return insert_top(msg, "Path", path)
 
     def uri(self, flow: Flow, transport: str, *, ob: bool = False) -> str:
@@ -373,7 +380,7 @@ class Proxy:
         msg, tokens = self.pop_own_routes(msg)
         token = next((t for t in tokens if t in self.flows), None)
         token = token or self.bindings.get(msg.request_uri or "")
-        flow = self._newest_other(self.flows.get(token or ""))
+        flow = self._newest_other(self.flows.get(token or ""), in_dialog=msg.to.tag is not None)
         if flow is None or not flow.open:
             self.log(f"core: no open WebSocket flow for {msg.request_uri}")
             if method != "ACK":
@@ -386,7 +393,9 @@ class Proxy:
         msg = msg.replace_header("Max-Forwards", str((forwards if forwards is not None else 71) - 1))
         if method in DIALOG_CREATING and msg.to.tag is None:
             msg = insert_top(msg, "Record-Route", self.uri(flow, self.core.transport))
-            if "record_route_without_ws" in self.faults:  # RFC 7118 App. B broken on purpose
+            self.terminating += 1
+            if "record_route_without_ws" in self.faults or (
+                    "record_route_ws_first_only" in self.faults and self.terminating > 1):  # RFC 7118 App. B broken
                 msg = insert_top(msg, "Record-Route", self.uri(flow, "ws").replace(";transport=ws", ""))
             else:
                 msg = insert_top(msg, "Record-Route", self.uri(flow, "ws"))
@@ -403,7 +412,8 @@ class Proxy:
                 await self.send_ws(flow, data)
 
             faulty = {"retransmit_over_ws", "retransmit_own_t1"} & self.faults
-            retransmit = resend if faulty else None
+            bye_only = "retransmit_bye_to_wic" in self.faults and method == "BYE"
+            retransmit = resend if faulty or bye_only else None
             # retransmit_own_t1: Timer A/E run on a hard-coded 500 ms, not the configured T1
             own_t1 = OWN_T1 if "retransmit_own_t1" in self.faults else None
             self.transactions.start(Txn(branch, method, upstream, answer, retransmit, flow, towards_wic=True,
@@ -411,10 +421,13 @@ class Proxy:
         self.log(f"flow {flow.token}: → WIC {msg.summary()}")
         await self.send_ws(flow, data)
 
-    def _newest_other(self, flow: Flow | None) -> Flow | None:
+    def _newest_other(self, flow: Flow | None, *, in_dialog: bool = False) -> Flow | None:
         """Fault terminating_new_connection: the WIC's newest other open WebSocket instead of
-        the one its REGISTER came over (RFC 7118 App. B, RFC 5626 §5.3 broken on purpose)."""
-        if flow is None or "terminating_new_connection" not in self.faults:
+        the one its REGISTER came over (RFC 7118 App. B, RFC 5626 §5.3 broken on purpose);
+        fault in_dialog_new_connection: so for mid-dialog requests (BYE, re-INVITE) only."""
+        moved = "terminating_new_connection" in self.faults or (
+            "in_dialog_new_connection" in self.faults and in_dialog)
+        if flow is None or not moved:
             return flow
         others = [f for f in self.flows.values() if f is not flow and f.open and f.peer_host == flow.peer_host]
         if not others:
@@ -439,12 +452,17 @@ class Proxy:
             self.impus.registered(txn.flow.token, txn.request, msg)
         if "rewrite_sent_by" in self.faults or (
             "rewrite_sent_by_after_register" in self.faults and txn.method != "REGISTER"
-        ) or ("rewrite_sent_by_on_invite" in self.faults and txn.method == "INVITE"):
+        ) or ("rewrite_sent_by_on_invite" in self.faults and txn.method == "INVITE") or (
+            "rewrite_sent_by_on_message" in self.faults and txn.method == "MESSAGE"
+        ):
             wic_via = msg.top_via
             if wic_via is not None:
                 rewritten = dataclasses.replace(wic_via, host=txn.flow.peer_host, port=txn.flow.peer_port)
                 msg = replace_top_value(msg, "Via", str(rewritten))
         await txn.upstream(framed(msg))
+        if "close_after_failed_call" in self.faults and txn.method == "INVITE" and status >= 300:
+            self.log(f"flow {txn.flow.token}: closing the WebSocket after a failed call (fault)")
+            self.spawn(txn.flow.conn.close(1.0, code=1000, reason="call failed"))
         if "resend_bye_200" in self.faults and txn.method == "BYE" and 200 <= status < 300:
             # RFC 3261 §17.2.2 broken on purpose: the 200 relayed twice to one BYE
             await txn.upstream(framed(msg))

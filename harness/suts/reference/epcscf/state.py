@@ -20,6 +20,7 @@ class Flow:
     peer_host: str
     peer_port: int
     released: int = 0  # calls released over the flow (fault close_after_second_release)
+    registers: int = 0  # REGISTERs relayed over the flow (fault path_on_first_register_only)
 
     @property
     def open(self) -> bool:
