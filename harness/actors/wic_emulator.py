@@ -30,7 +30,7 @@ from harness.evidence import NOTE, Timeline
 from harness.profiles import Profile
 from harness.sip import SipMessage, build_request, build_response, new_branch, new_call_id, new_tag
 from harness.sip.dialog import Dialog as SipDialog
-from harness.sip.dialog import ack_for_2xx, next_request, uac_dialog
+from harness.sip.dialog import ack_for_2xx, ack_for_failure, cancel_for, next_request, uac_dialog
 from harness.sip.stimuli import content_length_stimulus
 from harness.ws import ConnectResult, connect
 
@@ -341,6 +341,15 @@ class WicEmulator:
             return ack_for_2xx(dialog.state, dialog.invite, via, headers=agent, to_first=True)
         dialog.state, request = next_request(dialog.state, method, via, headers=agent, to_first=True)
         return request
+
+    def cancel(self, invite: SipMessage) -> SipMessage:
+        """The CANCEL of a pending INVITE (RFC 3261 §9.1: its Request-URI, top Via, Route,
+        From, To, Call-ID and CSeq number), with JsSIP's header order."""
+        return cancel_for(invite, headers=[("User-Agent", USER_AGENT)], to_first=True)
+
+    def ack_failure(self, invite: SipMessage, response: SipMessage) -> SipMessage:
+        """The ACK of a 300-699 to `invite`, in its transaction (RFC 3261 §17.1.1.3)."""
+        return ack_for_failure(invite, response, headers=[("User-Agent", USER_AGENT)], to_first=True)
 
     # -- answering what the SUT sends --------------------------------------------------------
 

@@ -139,6 +139,10 @@ FAULTS: tuple[Fault, ...] = (
        "rewrites the top Via sent-by of responses to MESSAGE only"),
     _f("close_after_failed_call", "epcscf", ("EPC-KA-04",),
        "closes the WebSocket once a call fails (a 4xx-6xx final response to its INVITE relayed)"),
+    _f("close_after_cancel", "epcscf", ("EPC-KA-04",),
+       "closes the WebSocket once it relays the 200 to a WIC's CANCEL (a cancelled call)"),
+    _f("rewrite_sent_by_on_cancel", "epcscf", ("EPC-TP-01",),
+       "rewrites the top Via sent-by of responses to CANCEL and of the 487 to the cancelled INVITE"),
     # --- reference eP-CSCF as a TNA eP-CSCF (profile reference-epcscf-tna) ---------
     _f("tna_forward_bearer", "epcscf", ("EPC-REG-02",),
        "TNA: forwards the WIC's Authorization: Bearer (the token) to the core next to the TNA header",

@@ -314,8 +314,22 @@ class Proxy:
             msg = set_values(msg, "Route", values)
         return msg, tokens
 
+    def _invite_branch(self, cancel: SipMessage) -> str | None:
+        """The branch this proxy forwarded the INVITE a CANCEL cancels with (RFC 3261
+        §16.10: the CANCEL goes to the same next hop in the same branch)."""
+        via = cancel.top_via
+        for txn in self.transactions.txns.values():
+            sent = txn.request.top_via
+            if txn.method == "INVITE" and not txn.towards_wic and sent is not None and via is not None \
+                    and sent.branch == via.branch and txn.request.call_id == cancel.call_id:
+                return txn.branch
+        return None
+
     async def _to_core(self, flow: Flow, method: str, upstream: SipMessage, msg: SipMessage) -> None:
-        branch = new_branch()
+        branch = (self._invite_branch(upstream) if method == "CANCEL" else None) or new_branch()
+        if method == "CANCEL" and "cancel_new_branch" in self.faults:
+            self.log(f"flow {flow.token}: CANCEL forwarded in a new branch (fault)")
+            branch = new_branch()
         transport = self.core.transport.upper()
         msg = towards_core(msg, edge_media=self.edge_media, faults=self.faults)
         msg = framed(insert_top(msg, "Via", f"SIP/2.0/{transport} {HOST}:{self.core.local_port};branch={branch}"))
@@ -454,12 +468,15 @@ class Proxy:
             "rewrite_sent_by_after_register" in self.faults and txn.method != "REGISTER"
         ) or ("rewrite_sent_by_on_invite" in self.faults and txn.method == "INVITE") or (
             "rewrite_sent_by_on_message" in self.faults and txn.method == "MESSAGE"
-        ):
+        ) or ("rewrite_sent_by_on_cancel" in self.faults and (txn.method == "CANCEL" or status == 487)):
             wic_via = msg.top_via
             if wic_via is not None:
                 rewritten = dataclasses.replace(wic_via, host=txn.flow.peer_host, port=txn.flow.peer_port)
                 msg = replace_top_value(msg, "Via", str(rewritten))
         await txn.upstream(framed(msg))
+        if "close_after_cancel" in self.faults and txn.method == "CANCEL" and 200 <= status < 300:
+            self.log(f"flow {txn.flow.token}: closing the WebSocket after a CANCEL (fault)")
+            self.spawn(txn.flow.conn.close(1.0, code=1000, reason="call cancelled"))
         if "close_after_failed_call" in self.faults and txn.method == "INVITE" and status >= 300:
             self.log(f"flow {txn.flow.token}: closing the WebSocket after a failed call (fault)")
             self.spawn(txn.flow.conn.close(1.0, code=1000, reason="call failed"))
