@@ -143,6 +143,9 @@ FAULTS: tuple[Fault, ...] = (
        "closes the WebSocket once it relays the 200 to a WIC's CANCEL (a cancelled call)"),
     _f("cancel_new_branch", "epcscf", ("EPC-SES-02",),
        "forwards a WIC's CANCEL to the core in a new branch, not the INVITE's (RFC 3261 §16.10)"),
+    _f("keep_wic_integrity_when_bound", "epcscf", ("EPC-REG-07",),
+       "digest: once a WebSocket's registration is bound, forwards a REGISTER's Authorization with "
+       "the integrity-protected the WIC wrote itself unchanged"),
     _f("rewrite_sent_by_on_cancel", "epcscf", ("EPC-TP-01",),
        "rewrites the top Via sent-by of responses to CANCEL and of the 487 to the cancelled INVITE"),
     # --- reference eP-CSCF as a TNA eP-CSCF (profile reference-epcscf-tna) ---------
