@@ -42,9 +42,11 @@ REQUEST_OPTIONS = frozenset(
     {
         "to", "ruri", "via_transport", "sent_by", "call_id", "cseq", "from_tag", "to_tag",
         "expires", "outbound", "contact", "headers", "max_forwards", "route", "digest", "from",
-        "authorization",
+        "authorization", "compact",
     }
 )  # fmt: skip
+# RFC 3261 §7.3.3: the compact forms a request may use (option `compact`)
+COMPACT_NAMES = {"Via": "v", "To": "t", "From": "f", "Call-ID": "i", "Contact": "m", "Supported": "k"}
 
 
 def _token(n: int = 8) -> str:
@@ -231,6 +233,8 @@ class WicEmulator:
         authorization (the Authorization values to send, a string or a list; None or an
         empty list: none; absent: `Bearer <bearer>` on a REGISTER when the emulator has a
         token, RFC 8898 §2.1).
+        compact (true: Via, To, From, Call-ID, Contact and Supported in their compact forms
+        `v:`, `t:`, `f:`, `i:`, `m:`, `k:`, RFC 3261 §7.3.3).
         """
         unknown = set(options) - REQUEST_OPTIONS
         if unknown:
@@ -276,6 +280,8 @@ class WicEmulator:
         fields += [("Authorization", value) for value in self._authorization(register, options)]
         fields.append(("User-Agent", USER_AGENT))
         fields += [(str(n), str(v)) for n, v in options.get("headers", [])]
+        if options.get("compact"):
+            fields = [(COMPACT_NAMES.get(n, n), v) for n, v in fields]
         return build_request(method, ruri, fields)
 
     def _authorization(self, register: bool, options: dict[str, Any]) -> list[str]:

@@ -146,6 +146,10 @@ FAULTS: tuple[Fault, ...] = (
     _f("keep_wic_integrity_when_bound", "epcscf", ("EPC-REG-07",),
        "digest: once a WebSocket's registration is bound, forwards a REGISTER's Authorization with "
        "the integrity-protected the WIC wrote itself unchanged"),
+    _f("long_form_headers_only", "epcscf", ("EPC-TP-02",),
+       "answers 400 to a request that writes a header in its compact form (v:, f:, t:, i:, m:, k:)"),
+    _f("rewrite_sent_by_compact_via", "epcscf", ("EPC-TP-01",),
+       "rewrites the top Via sent-by of responses to requests whose Via is written compact (v:)"),
     _f("rewrite_sent_by_on_cancel", "epcscf", ("EPC-TP-01",),
        "rewrites the top Via sent-by of responses to CANCEL and of the 487 to the cancelled INVITE"),
     # --- reference eP-CSCF as a TNA eP-CSCF (profile reference-epcscf-tna) ---------

@@ -214,6 +214,13 @@ class Proxy:
         if lowercase_refused and token != token.upper():
             await self.send_ws(flow, build_response(msg, 400, "Bad Via transport").to_bytes())
             return
+        compact = any(len(name) == 1 for name, _ in msg.headers)
+        if compact and "long_form_headers_only" in self.faults:  # RFC 3261 §7.3.3 broken on purpose
+            self.log(f"flow {flow.token}: compact header form refused (fault)")
+            await self.send_ws(flow, build_response(msg, 400, "Bad header").to_bytes())
+            return
+        if compact and "rewrite_sent_by_compact_via" in self.faults and msg.headers[0][0] == "v":
+            flow.compact_via.add(msg.call_id)
         # RFC 7118 §5.3 / RFC 3261 §18.2.1: received, the sent-by left as it is.
         if via.host.lower().endswith(".invalid") or via.host != flow.peer_host:
             marked = via.with_param("received", flow.peer_host)
@@ -468,7 +475,9 @@ class Proxy:
             "rewrite_sent_by_after_register" in self.faults and txn.method != "REGISTER"
         ) or ("rewrite_sent_by_on_invite" in self.faults and txn.method == "INVITE") or (
             "rewrite_sent_by_on_message" in self.faults and txn.method == "MESSAGE"
-        ) or ("rewrite_sent_by_on_cancel" in self.faults and (txn.method == "CANCEL" or status == 487)):
+        ) or ("rewrite_sent_by_on_cancel" in self.faults and (txn.method == "CANCEL" or status == 487)) or (
+            msg.call_id in txn.flow.compact_via
+        ):
             wic_via = msg.top_via
             if wic_via is not None:
                 rewritten = dataclasses.replace(wic_via, host=txn.flow.peer_host, port=txn.flow.peer_port)
