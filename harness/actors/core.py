@@ -17,6 +17,10 @@ method is a policy a case can change (`auto`, `withhold`, or a status code):
 - INVITE: 180, then 200 with a real JSEP answer from aiortc (RFC 9429), or, to a plain
   RTP/AVP offer (media handled at the eP-CSCF's edge), a plain answer on the core's own
   RTP ports (`rtp_endpoint.py`, echoing what they get); ACK absorbed;
+- CANCEL (RFC 3261 §9.2): matched to the INVITE server transaction by Call-ID, CSeq number
+  and top Via branch (a proxy sends its CANCEL with the INVITE's branch, §16.10); a match
+  still without a final response (an `INVITE` policy of 180) gets 200 to the CANCEL and
+  487 to the INVITE, anything else 481;
 - anything else: 200.
 
 It counts what it received per method and per transaction (a retransmission is the same
@@ -212,6 +216,8 @@ class CoreStub:
         self._writers: dict[tuple[str, int], asyncio.StreamWriter] = {}
         self._tasks: set[asyncio.Task[Any]] = set()
         self._media: list[Any] = []
+        # INVITE server transactions without a final response yet, for CANCEL (RFC 3261 §9.2)
+        self._pending: dict[tuple[str, int, str], CoreRx] = {}
         # the core's own RTP endpoints per call (Call-ID): its plain answers and plain offers
         self.rtp: dict[str, list[RtpEndpoint]] = {}
         self._changed: asyncio.Condition | None = None
@@ -446,6 +452,8 @@ class CoreStub:
             await self._register(rx)
         elif method == "INVITE":
             await self._invite(rx)
+        elif method == "CANCEL":
+            await self._cancel(rx)
         else:
             await self._respond(rx, 200)
 
@@ -467,8 +475,25 @@ class CoreStub:
             rx.message, status, to_tag=self._to_tag(rx.message) if status > 100 else None,
             headers=headers or [], body=body, content_type=content_type,
         )
+        if rx.message.method.upper() == "INVITE":
+            key = _cancel_key(rx.message)
+            if status < 200:
+                self._pending[key] = rx
+            else:
+                self._pending.pop(key, None)
         self._send(response, rx.source)
         return response
+
+    async def _cancel(self, rx: CoreRx) -> None:
+        """RFC 3261 §9.2: 200 to a CANCEL matching a pending INVITE, then 487 to that INVITE;
+        481 when no INVITE transaction matches (or it was answered already)."""
+        invite = self._pending.get(_cancel_key(rx.message))
+        if invite is None:
+            self.timeline.add(ACTOR, NOTE, "CANCEL matches no pending INVITE transaction (481)")
+            await self._respond(rx, 481)
+            return
+        await self._respond(rx, 200)
+        await self._respond(invite, 487)
 
     async def _register(self, rx: CoreRx) -> None:
         message = rx.message
@@ -678,6 +703,12 @@ def normalise_action(action: str | int) -> str | int:
     if text not in ("auto", "withhold"):
         raise ValueError(f"unknown policy action {action!r} (auto, withhold or a status code)")
     return text
+
+
+def _cancel_key(message: SipMessage) -> tuple[str, int, str]:
+    """What a CANCEL shares with its INVITE (RFC 3261 §9.2): Call-ID, CSeq number, top Via branch."""
+    via = message.top_via
+    return (message.call_id, message.cseq.number, (via.branch or "") if via else "")
 
 
 def _int(value: str | None, default: int) -> int:

@@ -30,7 +30,7 @@ from harness.evidence import NOTE, Timeline
 from harness.profiles import Profile
 from harness.sip import SipMessage, build_request, build_response, new_branch, new_call_id, new_tag
 from harness.sip.dialog import Dialog as SipDialog
-from harness.sip.dialog import ack_for_2xx, next_request, uac_dialog
+from harness.sip.dialog import ack_for_2xx, ack_for_failure, cancel_for, next_request, uac_dialog
 from harness.sip.stimuli import content_length_stimulus
 from harness.ws import ConnectResult, connect
 
@@ -42,9 +42,11 @@ REQUEST_OPTIONS = frozenset(
     {
         "to", "ruri", "via_transport", "sent_by", "call_id", "cseq", "from_tag", "to_tag",
         "expires", "outbound", "contact", "headers", "max_forwards", "route", "digest", "from",
-        "authorization",
+        "authorization", "compact",
     }
 )  # fmt: skip
+# RFC 3261 §7.3.3: the compact forms a request may use (option `compact`)
+COMPACT_NAMES = {"Via": "v", "To": "t", "From": "f", "Call-ID": "i", "Contact": "m", "Supported": "k"}
 
 
 def _token(n: int = 8) -> str:
@@ -231,6 +233,8 @@ class WicEmulator:
         authorization (the Authorization values to send, a string or a list; None or an
         empty list: none; absent: `Bearer <bearer>` on a REGISTER when the emulator has a
         token, RFC 8898 §2.1).
+        compact (true: Via, To, From, Call-ID, Contact and Supported in their compact forms
+        `v:`, `t:`, `f:`, `i:`, `m:`, `k:`, RFC 3261 §7.3.3).
         """
         unknown = set(options) - REQUEST_OPTIONS
         if unknown:
@@ -276,6 +280,8 @@ class WicEmulator:
         fields += [("Authorization", value) for value in self._authorization(register, options)]
         fields.append(("User-Agent", USER_AGENT))
         fields += [(str(n), str(v)) for n, v in options.get("headers", [])]
+        if options.get("compact"):
+            fields = [(COMPACT_NAMES.get(n, n), v) for n, v in fields]
         return build_request(method, ruri, fields)
 
     def _authorization(self, register: bool, options: dict[str, Any]) -> list[str]:
@@ -341,6 +347,15 @@ class WicEmulator:
             return ack_for_2xx(dialog.state, dialog.invite, via, headers=agent, to_first=True)
         dialog.state, request = next_request(dialog.state, method, via, headers=agent, to_first=True)
         return request
+
+    def cancel(self, invite: SipMessage) -> SipMessage:
+        """The CANCEL of a pending INVITE (RFC 3261 §9.1: its Request-URI, top Via, Route,
+        From, To, Call-ID and CSeq number), with JsSIP's header order."""
+        return cancel_for(invite, headers=[("User-Agent", USER_AGENT)], to_first=True)
+
+    def ack_failure(self, invite: SipMessage, response: SipMessage) -> SipMessage:
+        """The ACK of a 300-699 to `invite`, in its transaction (RFC 3261 §17.1.1.3)."""
+        return ack_for_failure(invite, response, headers=[("User-Agent", USER_AGENT)], to_first=True)
 
     # -- answering what the SUT sends --------------------------------------------------------
 

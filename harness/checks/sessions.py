@@ -166,12 +166,14 @@ def record_route_ws(delivered: Seen) -> Judgement:
 
 
 @rejudgeable
-def same_connection(registered: str, delivered: str, seq: int, register_seq: int) -> Judgement:
-    """EPC-TP-03: delivered over the WebSocket connection named `registered`."""
+def same_connection(registered: str, delivered: str, seq: int, register_seq: int,
+                    method: str = "INVITE") -> Judgement:
+    """EPC-TP-03: a terminating request (the INVITE, or a mid-dialog one: RFC 5626 §5.3, every
+    request to the flow) delivered over the WebSocket connection named `registered`."""
     if delivered != registered:
-        return Judgement(Verdict.FAIL, f"the terminating INVITE came over connection {delivered!r}, not "
+        return Judgement(Verdict.FAIL, f"the terminating {method} came over connection {delivered!r}, not "
                          f"{registered!r} that the REGISTER used", (register_seq, seq))
-    return Judgement(Verdict.PASS, f"the terminating INVITE came over connection {registered!r}, the one "
+    return Judgement(Verdict.PASS, f"the terminating {method} came over connection {registered!r}, the one "
                      "the REGISTER used", (register_seq, seq))
 
 

@@ -311,14 +311,19 @@ def preferred_form(response: SipMessage, form: str) -> Judgement:
 
 @rejudgeable
 def forged_integrity(entries: Sequence[Entry], *, since: int, marker: str, value: str,
-                     with_token: bool) -> Judgement:
+                     with_token: bool, digest: bool = False) -> Judgement:
     """The WIC sent `integrity-protected=value` in an Authorization header of its own,
     recognisable by `marker`, at seq `since` (with a valid Bearer next to it or not). Its
     value must never reach the core: a header with the marker that still carries
     integrity-protected is a pass-through; without a valid token any REGISTER reaching the
     core with integrity-protected is one; with a token, the WIC's value is copied when the
     core gets it and the eP-CSCF never wrote it on its own before `since` (a wrong value of
-    its own is EPC-REG-02's finding, not this one)."""
+    its own is EPC-REG-02's finding, not this one).
+
+    With `digest` (the core is a SIP digest registrar: the eP-CSCF marks every REGISTER's
+    Digest credentials itself, TS 24.229 5.2.2.4) the WIC's header may reach the core with
+    its flag replaced ("stripped or replaced", the row): a marked header whose flag is the
+    WIC's value is a pass-through, one with another value the eP-CSCF's own."""
     earlier = messages([e for e in entries if e.seq <= since], "core", "rx", requests=True)
     before = {s.key for s in earlier}
     own = {f.lower() for s in earlier for f in _flags(s.message)}
@@ -330,7 +335,11 @@ def forged_integrity(entries: Sequence[Entry], *, since: int, marker: str, value
         for header in authorizations(rx.message):
             c = _digest(header)
             flag = c.param("integrity-protected") if c is not None else None
-            if marker in header and flag is not None:
+            if digest and marker in header and flag is not None and flag.lower() != value.lower():
+                reached.append(f"its own integrity-protected={flag} in place of the WIC's")
+            elif digest and flag is not None and flag.lower() != value.lower():
+                reached.append(f"its own integrity-protected={flag}")
+            elif marker in header and flag is not None:
                 holes.append(f"the WIC's Authorization with integrity-protected={flag} reached the core "
                              f"in a {rx.message.method}")
             elif new and flag is not None and not with_token:

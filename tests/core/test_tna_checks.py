@@ -297,3 +297,26 @@ def test_wwsf_identity(carried: str | None, verdict: Verdict) -> None:
                                   issuer=FOREIGN)
     assert judgement.verdict is verdict
     assert "auth.wwsf_identity" in judgement.reason
+
+
+@pytest.mark.parametrize(
+    ("value", "forwarded", "verdict"),
+    [
+        # a digest eP-CSCF marks the WIC's own Digest header with its value: replaced, a PASS
+        ("yes", [f'Digest username="x", integrity-protected="tls-yes", opaque="{MARK}"'], Verdict.PASS),
+        ("auth-done", [f'Digest username="x", opaque="{MARK}"'], Verdict.PASS),  # stripped
+        # the WIC's value kept on the digest path: a pass-through, a FAIL
+        ("yes", [f'Digest username="x", integrity-protected="yes", opaque="{MARK}"'], Verdict.FAIL),
+        ("auth-done", [f'Digest username="x", integrity-protected="auth-done", opaque="{MARK}"'], Verdict.FAIL),
+    ],
+)
+def test_forged_integrity_with_a_digest_registrar(value: str, forwarded: list[str], verdict: Verdict) -> None:
+    case = forged(value, with_token=False, forwarded=forwarded, own="tls-pending")
+    judgement = tna.forged_integrity(case.entries, since=case.since, marker=MARK,  # type: ignore[attr-defined]
+                                     value=value, with_token=False, digest=True)
+    assert judgement.verdict is verdict, judgement.reason
+    # the same header judged without the digest registrar: every flag kept is a pass-through
+    if 'integrity-protected="' in forwarded[0]:
+        strict = tna.forged_integrity(case.entries, since=case.since, marker=MARK,  # type: ignore[attr-defined]
+                                      value=value, with_token=False)
+        assert strict.verdict is Verdict.FAIL

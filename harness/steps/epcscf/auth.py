@@ -218,8 +218,9 @@ async def expect_integrity_not_forwarded(ctx: CaseContext, args: dict[str, Any],
     """EPC-REG-07 (TS 33.203 Annex U, P.4): the integrity-protected value the WIC forged in
     the REGISTER stored as `to` never reaches the core (watched until
     `timers.retransmit_watch` after the SUT's final response): stripped, replaced by the
-    eP-CSCF's own `auth-done` after a valid token, or the request refused (401/403; another
-    4xx is NON-STRICT)."""
+    eP-CSCF's own `auth-done` after a valid token (with the core's digest registrar on: by
+    the eP-CSCF's own digest marking), or the request refused (401/403; another 4xx is
+    NON-STRICT)."""
     chan = channel(ctx, args)
     _, stimulus, request = _stimulus(ctx, args)
     if not stimulus.forged:
@@ -228,7 +229,8 @@ async def expect_integrity_not_forwarded(ctx: CaseContext, args: dict[str, Any],
     await _watch_core(ctx, got)
     cited = [stimulus.seq, *([got.entry] if got is not None else [])]
     judgement = tna.forged_integrity(list(ctx.timeline), since=stimulus.seq, marker=stimulus.marker,
-                                     value=stimulus.forged, with_token=stimulus.with_valid_token)
+                                     value=stimulus.forged, with_token=stimulus.with_valid_token,
+                                     digest=core(ctx).digest is not None)
     _record(ctx, judgement, cited)
     if tna.new_registers(list(ctx.timeline), since=stimulus.seq):  # forwarded without the WIC's value
         return

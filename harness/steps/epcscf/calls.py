@@ -3,6 +3,7 @@
 
     wic.register           REGISTER and wait for its final response
     wic.invite, expect.answered, wic.ack, wic.bye     a call through the SUT
+    wic.cancel, wic.ack_failure                       a ringing call cancelled (RFC 3261 §9.1)
     wic.policy, core.policy                           how wicct's actors answer
 """
 
@@ -16,6 +17,7 @@ from harness.cases.model import Step
 from harness.cases.registry import step
 from harness.checks import exchanges, tna
 from harness.sip import SipMessage
+from harness.sip.dialog import same_transaction
 from harness.steps.epcscf.env import EPCSCF, core, wic
 from harness.steps.peer import channel, no_answer, sip
 from harness.steps.schema import ACTION, CONN
@@ -180,6 +182,45 @@ async def wic_bye(ctx: CaseContext, args: dict[str, Any], step_: Step) -> None:
     request = wic(ctx).in_dialog(dialog, "BYE", chan)
     ctx.vars[args.get("as", "bye")] = request
     ctx.vars["last_sent_seq"] = await chan.send(request)
+
+
+def _invite(ctx: CaseContext, args: dict[str, Any]) -> SipMessage:
+    name = args.get("of", "invite")
+    request = ctx.vars.get(name)
+    if not isinstance(request, SipMessage):
+        raise RuntimeError(f"no INVITE stored as {name!r}")
+    return request
+
+
+@step("wic.cancel", roles=EPCSCF, args={"conn": CONN, "of": {"type": "string"}, "as": {"type": "string"}})
+async def wic_cancel(ctx: CaseContext, args: dict[str, Any], step_: Step) -> None:
+    """CANCEL the ringing INVITE stored as `of` (default `invite`), stored as `as` (default
+    `cancel`). RFC 3261 §9.1: not before a provisional response, so the step waits for one
+    above 100 (a ringing callee: the core's `INVITE` policy 180); none is a precondition."""
+    chan = channel(ctx, args)
+    invite = _invite(ctx, args)
+    within = ctx.within(args, ctx.timers.response_timeout)
+    ringing = await chan.wait_for(
+        lambda r: r.is_response and r.message is not None and same_transaction(r.message, invite)
+        and (r.message.status or 0) > 100, within)
+    if ringing is None or (sip(ringing).status or 0) >= 200:
+        raise Precondition(f"the INVITE did not ring within {within:g} s: nothing to cancel",
+                           [ctx.vars.get("last_sent_seq", 0)])
+    request = wic(ctx).cancel(invite)
+    ctx.vars[args.get("as", "cancel")] = request
+    ctx.vars["last_sent_seq"] = await chan.send(request)
+
+
+@step("wic.ack_failure", roles=EPCSCF, args={"conn": CONN, "of": {"type": "string"}})
+async def wic_ack_failure(ctx: CaseContext, args: dict[str, Any], step_: Step) -> None:
+    """ACK the 300-699 final response to the INVITE stored as `of` (default `invite`), in
+    its transaction (RFC 3261 §17.1.1.3); no such response is a precondition."""
+    chan = channel(ctx, args)
+    invite = _invite(ctx, args)
+    got = await chan.response_to(invite, ctx.within(args, ctx.timers.response_timeout))
+    if got is None or (sip(got).status or 0) < 300:
+        raise Precondition("no 300-699 final response to ACK")
+    ctx.vars["last_sent_seq"] = await chan.send(wic(ctx).ack_failure(invite, sip(got)))
 
 
 # --- policies -------------------------------------------------------------------------------------

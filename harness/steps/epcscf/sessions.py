@@ -158,8 +158,9 @@ async def expect_forwarded(ctx: CaseContext, args: dict[str, Any], step_: Step) 
 async def expect_delivered(ctx: CaseContext, args: dict[str, Any], step_: Step) -> None:
     """RFC 7118 Appendix B (EPC-TP-03): the core's INVITE stored as `to` (default
     `core_request`) reached the WIC over the connection its REGISTER used (`registered`,
-    default `main`), whatever other connections the WIC holds, and its top Record-Route
-    carries `transport=ws`. Stored as `as` (default `rx_invite`)."""
+    default `main`), whatever other connections the WIC holds, and, for a dialog-creating
+    request, its top Record-Route carries `transport=ws` (a mid-dialog one, a BYE or a
+    re-INVITE, is judged on its connection only). Stored as `as` (default `rx_invite`)."""
     name = args.get("to", "core_request")
     request = ctx.vars.get(name)
     if not isinstance(request, SipMessage):
@@ -176,8 +177,9 @@ async def expect_delivered(ctx: CaseContext, args: dict[str, Any], step_: Step) 
     ctx.vars[args.get("as", "rx_invite")] = seen.message
     answered = ctx.vars.get("response_register")
     register = getattr(answered, "entry", 0)
-    _record(ctx, same_connection(registered, conn, seen.seq, register))
-    _record(ctx, record_route_ws(seen))
+    _record(ctx, same_connection(registered, conn, seen.seq, register, seen.message.method))
+    if seen.message.to.tag is None:  # a dialog-creating request: its Record-Route (RFC 3261 §16.6)
+        _record(ctx, record_route_ws(seen))
 
 
 @step("wic.pongs", roles=EPCSCF, args={"conn": CONN, "answer": {"type": "boolean"}}, required=("answer",))

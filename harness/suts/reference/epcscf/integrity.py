@@ -28,7 +28,8 @@ from harness.suts.reference.epcscf.editing import set_values
 
 PARAM = "integrity-protected"
 ABSENT = "absent"
-FAULTS = frozenset({"integrity_protected_no", "integrity_on_first_register", "no_tls_pending", "no_tls_yes"})
+FAULTS = frozenset({"integrity_protected_no", "integrity_on_first_register", "no_tls_pending", "no_tls_yes",
+                    "keep_wic_integrity_when_bound"})
 
 
 @dataclass
@@ -72,6 +73,11 @@ class Integrity:
         if not values:
             return msg
         value = self.value(flow)
+        if "keep_wic_integrity_when_bound" in self.faults and self.stage(flow) == "later" \
+                and any(PARAM in v.lower() for v in values):
+            # TS 33.203 P.4 broken on purpose: on a bound session the WIC's own flag stands
+            self.log(f"flow {flow}: REGISTER with the WIC's own {PARAM} forwarded (fault)")
+            return msg
         marked = [_marked(v, value) for v in values]
         if marked == values:
             return msg

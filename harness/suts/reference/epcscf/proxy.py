@@ -60,6 +60,7 @@ class Proxy:
         # SEED 5.Y.1.3: with web credentials, REGISTER is admitted by bearer token and TNA
         self.tna = Tna(env.issuer, env.profile, faults, log) if env.issuer is not None else None
         self.edge_media = "edge-media" in env.profile.features  # TS 23.228 U.1 (media_edge.py)
+        self.terminating = 0  # dialog-creating requests from the core (fault record_route_ws_first_only)
 
     # -- life cycle ----------------------------------------------------------------------------
 
@@ -208,10 +209,18 @@ class Proxy:
             return
         token = via.protocol.rsplit("/", 1)[-1]
         lowercase_refused = "reject_lowercase_via" in self.faults or (
-            "reject_lowercase_via_after_register" in self.faults and method != "REGISTER")
+            "reject_lowercase_via_after_register" in self.faults and method != "REGISTER") or (
+            "reject_lowercase_via_on_message" in self.faults and method == "MESSAGE")
         if lowercase_refused and token != token.upper():
             await self.send_ws(flow, build_response(msg, 400, "Bad Via transport").to_bytes())
             return
+        compact = any(len(name) == 1 for name, _ in msg.headers)
+        if compact and "long_form_headers_only" in self.faults:  # RFC 3261 §7.3.3 broken on purpose
+            self.log(f"flow {flow.token}: compact header form refused (fault)")
+            await self.send_ws(flow, build_response(msg, 400, "Bad header").to_bytes())
+            return
+        if compact and "rewrite_sent_by_compact_via" in self.faults and msg.headers[0][0] == "v":
+            flow.compact_via.add(msg.call_id)
         # RFC 7118 §5.3 / RFC 3261 §18.2.1: received, the sent-by left as it is.
         if via.host.lower().endswith(".invalid") or via.host != flow.peer_host:
             marked = via.with_param("received", flow.peer_host)
@@ -283,6 +292,11 @@ class Proxy:
         path = self.uri(flow, self.core.transport, ob=outbound)
         if "no_path_on_register" in self.faults:
             return msg
+        if "path_on_first_register_only" in self.faults:
+            flow.registers += 1
+            if flow.registers > 1:
+                self.log(f"flow {flow.token}: re-REGISTER forwarded without Path (fault)")
+                return msg
         return insert_top(msg, "Path", path)
 
     def uri(self, flow: Flow, transport: str, *, ob: bool = False) -> str:
@@ -307,8 +321,22 @@ class Proxy:
             msg = set_values(msg, "Route", values)
         return msg, tokens
 
+    def _invite_branch(self, cancel: SipMessage) -> str | None:
+        """The branch this proxy forwarded the INVITE a CANCEL cancels with (RFC 3261
+        §16.10: the CANCEL goes to the same next hop in the same branch)."""
+        via = cancel.top_via
+        for txn in self.transactions.txns.values():
+            sent = txn.request.top_via
+            if txn.method == "INVITE" and not txn.towards_wic and sent is not None and via is not None \
+                    and sent.branch == via.branch and txn.request.call_id == cancel.call_id:
+                return txn.branch
+        return None
+
     async def _to_core(self, flow: Flow, method: str, upstream: SipMessage, msg: SipMessage) -> None:
-        branch = new_branch()
+        branch = (self._invite_branch(upstream) if method == "CANCEL" else None) or new_branch()
+        if method == "CANCEL" and "cancel_new_branch" in self.faults:
+            self.log(f"flow {flow.token}: CANCEL forwarded in a new branch (fault)")
+            branch = new_branch()
         transport = self.core.transport.upper()
         msg = towards_core(msg, edge_media=self.edge_media, faults=self.faults)
         msg = framed(insert_top(msg, "Via", f"SIP/2.0/{transport} {HOST}:{self.core.local_port};branch={branch}"))
@@ -373,7 +401,7 @@ class Proxy:
         msg, tokens = self.pop_own_routes(msg)
         token = next((t for t in tokens if t in self.flows), None)
         token = token or self.bindings.get(msg.request_uri or "")
-        flow = self._newest_other(self.flows.get(token or ""))
+        flow = self._newest_other(self.flows.get(token or ""), in_dialog=msg.to.tag is not None)
         if flow is None or not flow.open:
             self.log(f"core: no open WebSocket flow for {msg.request_uri}")
             if method != "ACK":
@@ -386,7 +414,9 @@ class Proxy:
         msg = msg.replace_header("Max-Forwards", str((forwards if forwards is not None else 71) - 1))
         if method in DIALOG_CREATING and msg.to.tag is None:
             msg = insert_top(msg, "Record-Route", self.uri(flow, self.core.transport))
-            if "record_route_without_ws" in self.faults:  # RFC 7118 App. B broken on purpose
+            self.terminating += 1
+            if "record_route_without_ws" in self.faults or (
+                    "record_route_ws_first_only" in self.faults and self.terminating > 1):  # RFC 7118 App. B broken
                 msg = insert_top(msg, "Record-Route", self.uri(flow, "ws").replace(";transport=ws", ""))
             else:
                 msg = insert_top(msg, "Record-Route", self.uri(flow, "ws"))
@@ -403,7 +433,8 @@ class Proxy:
                 await self.send_ws(flow, data)
 
             faulty = {"retransmit_over_ws", "retransmit_own_t1"} & self.faults
-            retransmit = resend if faulty else None
+            bye_only = "retransmit_bye_to_wic" in self.faults and method == "BYE"
+            retransmit = resend if faulty or bye_only else None
             # retransmit_own_t1: Timer A/E run on a hard-coded 500 ms, not the configured T1
             own_t1 = OWN_T1 if "retransmit_own_t1" in self.faults else None
             self.transactions.start(Txn(branch, method, upstream, answer, retransmit, flow, towards_wic=True,
@@ -411,10 +442,13 @@ class Proxy:
         self.log(f"flow {flow.token}: → WIC {msg.summary()}")
         await self.send_ws(flow, data)
 
-    def _newest_other(self, flow: Flow | None) -> Flow | None:
+    def _newest_other(self, flow: Flow | None, *, in_dialog: bool = False) -> Flow | None:
         """Fault terminating_new_connection: the WIC's newest other open WebSocket instead of
-        the one its REGISTER came over (RFC 7118 App. B, RFC 5626 §5.3 broken on purpose)."""
-        if flow is None or "terminating_new_connection" not in self.faults:
+        the one its REGISTER came over (RFC 7118 App. B, RFC 5626 §5.3 broken on purpose);
+        fault in_dialog_new_connection: so for mid-dialog requests (BYE, re-INVITE) only."""
+        moved = "terminating_new_connection" in self.faults or (
+            "in_dialog_new_connection" in self.faults and in_dialog)
+        if flow is None or not moved:
             return flow
         others = [f for f in self.flows.values() if f is not flow and f.open and f.peer_host == flow.peer_host]
         if not others:
@@ -439,12 +473,22 @@ class Proxy:
             self.impus.registered(txn.flow.token, txn.request, msg)
         if "rewrite_sent_by" in self.faults or (
             "rewrite_sent_by_after_register" in self.faults and txn.method != "REGISTER"
-        ) or ("rewrite_sent_by_on_invite" in self.faults and txn.method == "INVITE"):
+        ) or ("rewrite_sent_by_on_invite" in self.faults and txn.method == "INVITE") or (
+            "rewrite_sent_by_on_message" in self.faults and txn.method == "MESSAGE"
+        ) or ("rewrite_sent_by_on_cancel" in self.faults and (txn.method == "CANCEL" or status == 487)) or (
+            msg.call_id in txn.flow.compact_via
+        ):
             wic_via = msg.top_via
             if wic_via is not None:
                 rewritten = dataclasses.replace(wic_via, host=txn.flow.peer_host, port=txn.flow.peer_port)
                 msg = replace_top_value(msg, "Via", str(rewritten))
         await txn.upstream(framed(msg))
+        if "close_after_cancel" in self.faults and txn.method == "CANCEL" and 200 <= status < 300:
+            self.log(f"flow {txn.flow.token}: closing the WebSocket after a CANCEL (fault)")
+            self.spawn(txn.flow.conn.close(1.0, code=1000, reason="call cancelled"))
+        if "close_after_failed_call" in self.faults and txn.method == "INVITE" and status >= 300:
+            self.log(f"flow {txn.flow.token}: closing the WebSocket after a failed call (fault)")
+            self.spawn(txn.flow.conn.close(1.0, code=1000, reason="call failed"))
         if "resend_bye_200" in self.faults and txn.method == "BYE" and 200 <= status < 300:
             # RFC 3261 §17.2.2 broken on purpose: the 200 relayed twice to one BYE
             await txn.upstream(framed(msg))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from harness.sip import SipMessage
 from harness.ws import WsConnection
@@ -20,6 +20,8 @@ class Flow:
     peer_host: str
     peer_port: int
     released: int = 0  # calls released over the flow (fault close_after_second_release)
+    registers: int = 0  # REGISTERs relayed over the flow (fault path_on_first_register_only)
+    compact_via: set[str] = field(default_factory=set)  # Call-IDs (fault rewrite_sent_by_compact_via)
 
     @property
     def open(self) -> bool:
