@@ -19,7 +19,7 @@ from harness.checks.framing import Judgement
 from harness.checks.registry import rejudgeable
 from harness.checks.relay import raw_bytes
 from harness.checks.status import status_matches
-from harness.checks.transport import message_of
+from harness.checks.transport import message_of, reading_of
 from harness.evidence import NOTE, SIP, SIP_ERROR, WS_CLOSE, WS_FRAME, Entry
 from harness.sip.message import SipMessage
 from harness.verdicts import Verdict
@@ -163,7 +163,7 @@ def sent_once(entries: list[Entry], first: Entry, seconds: float) -> Judgement:
     once: no copy of `first` (same Call-ID, CSeq, top Via branch; the same bytes for one
     that does not parse, a `SIP_ERROR` entry as much as a `SIP` one) on its connection up
     to the window note."""
-    request = message_of(first)
+    request = reading_of(first)
     copies = []
     for entry in entries:
         if (entry.seq < first.seq or entry.conn != first.conn or entry.kind not in (SIP, SIP_ERROR)
@@ -172,7 +172,7 @@ def sent_once(entries: list[Entry], first: Entry, seconds: float) -> Judgement:
         if entry.seq == first.seq:
             copies.append(entry)
             continue
-        other = message_of(entry)
+        other = reading_of(entry)  # a copy that does not parse: its transaction as far as it parsed
         if request is None or other is None or not _comparable(other) or not _comparable(request):
             if raw_bytes(entry.data.get("raw")) == raw_bytes(first.data.get("raw")):  # unparsable: the same bytes
                 copies.append(entry)

@@ -26,7 +26,7 @@ from collections import Counter
 from harness.checks.framing import Judgement, cited
 from harness.checks.registry import rejudgeable
 from harness.checks.relay import raw_bytes
-from harness.checks.transport import message_of
+from harness.checks.transport import message_of, reading_of
 from harness.evidence import SIP_ERROR, Entry
 from harness.sip import SipMessage, SipParseError, parse
 from harness.verdicts import Verdict
@@ -106,7 +106,8 @@ def no_copies_over_ws(entries: list[Entry], actor: str) -> Judgement | None:
     wicct_requests: Counter[tuple[str, str]] = Counter()
     wicct_responses: Counter[tuple[tuple[str, str], str]] = Counter()
     for entry in entries:
-        message = message_of(entry)
+        # a copy that does not parse still belongs to its transaction as far as it parsed
+        message = reading_of(entry) if entry.actor == actor and entry.direction == "rx" else message_of(entry)
         if message is None:
             continue
         if entry.actor == actor and entry.direction == "rx":

@@ -254,6 +254,10 @@ FAULTS: tuple[Fault, ...] = (
        "closes the WebSocket once an incoming call is cancelled (CANCEL, 487), not after a BYE"),
     _f("bundle_only_m_line", "wic", ("WIC-SES-01",),
        "offers audio and video with the video m= section bundle-only (port 0; a should-level FAIL)"),
+    # --- reference WIC: audit round 3 (later occurrences, odd spellings) --------------
+    _f("retransmit_mangled", "wic", ("BOTH-TP-04", "WIC-FR-01"),
+       "retransmits unanswered requests over the WebSocket with a Content-Length 4 larger than "
+       "the body (copies that do not parse: each is also not one whole SIP message)"),
 )
 
 

@@ -185,3 +185,13 @@ def test_sent_once_counts_copies_that_do_not_parse_by_their_bytes() -> None:
     judged = awaited.sent_once(list(t), first, 3.2)
     assert (judged.verdict, judged.evidence) == (Verdict.FAIL, (first.seq, again.seq))
     assert judged.reason == "MESSAGE sent 2 times within 3.2 s"
+
+
+def test_sent_once_counts_a_mangled_copy_of_a_request_that_parsed() -> None:
+    """The copy's transaction is read as far as it parsed (Call-ID, CSeq, top Via branch)."""
+    good = sip_text("MESSAGE sip:b@x SIP/2.0", body="hi")
+    t = Timeline()
+    first = sip(t, good)
+    t.add("wic", ev.SIP_ERROR, "rx unparsable", direction="rx", conn="c1",
+          raw=good.replace(b"Content-Length: 2", b"Content-Length: 9"))
+    assert awaited.sent_once(list(t), first, 3.2).verdict is Verdict.FAIL

@@ -116,3 +116,11 @@ def test_an_unparsable_response_copy_wicct_provoked_twice_passes():
     assert j is not None and j.verdict is Verdict.PASS
     j = with_errors(("wic", "tx", SIP, request()), *[("wic", "rx", SIP_ERROR, bad)] * 2)
     assert j is not None and j.verdict is Verdict.FAIL
+
+
+def test_a_mangled_copy_of_a_request_that_parsed_is_a_copy():
+    bad = request("MESSAGE").replace(b"Content-Length: 0", b"Content-Length: 7")
+    j = with_errors(("wic", "rx", SIP, request("MESSAGE")), ("wic", "rx", SIP_ERROR, bad))
+    assert j is not None and j.verdict is Verdict.FAIL and j.evidence == (1, 2)
+    j = with_errors(("wic", "rx", SIP, request("MESSAGE")), ("wic", "rx", SIP_ERROR, bad.replace(b"c1", b"c2")))
+    assert j is not None and j.verdict is Verdict.PASS

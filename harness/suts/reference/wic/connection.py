@@ -166,6 +166,15 @@ class Connection:
 
     # -- sending: one SIP message per text frame (SEED 5.1.X.0 bullet 1) ------------------
 
+    async def send_raw(self, data: bytes) -> bool:
+        """`data` in one text message as it is (a fault switch's mangled copy)."""
+        conn = self.conn
+        if conn is None or conn.closed:
+            return False
+        self.log(f"tx {len(data)}B raw")
+        await conn.send_text(data)
+        return True
+
     async def send(self, message: SipMessage, *, pack_with: SipMessage | None = None) -> bool:
         conn = self.conn
         if conn is None or conn.closed:

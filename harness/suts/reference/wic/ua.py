@@ -79,6 +79,10 @@ class ReferenceWic:
     async def send(self, message: SipMessage, *, pack_with: SipMessage | None = None) -> bool:
         return await self.connection.send(message, pack_with=pack_with)
 
+    async def send_raw(self, data: bytes) -> bool:
+        """Bytes as they are, in one text message (fault switches only)."""
+        return await self.connection.send_raw(data)
+
     async def close(self, reason: str) -> None:
         """Close the WebSocket on purpose (no reconnection)."""
         await self.connection.close(reason)
