@@ -156,7 +156,9 @@ class ReferenceWic:
                 ("Supported", "outbound"),
             ])
         elif method in ("MESSAGE", "INFO", "UPDATE", "NOTIFY"):
-            await reply(request, 200, to_tag=new_tag())
+            sent = await reply(request, 200, to_tag=new_tag())
+            if method == "MESSAGE" and "resend_message_200" in self.faults:  # RFC 7118 §5 broken: a copy on a reliable transport
+                await self.send(sent)
         else:
             await reply(request, 405, to_tag=new_tag(), headers=[("Allow", ALLOW)])
 
