@@ -147,13 +147,15 @@ def case_verdict(findings: Iterable[Finding], verifies: Iterable[str]) -> tuple[
 
 def with_stop(rolled: tuple[Verdict, str], stopped: tuple[Verdict, str] | None) -> tuple[Verdict, str]:
     """The case verdict once the runner's stop is taken in (`rolled`: `case_verdict` of the
-    findings). A FAIL stop already left its finding; a wicct bug (ERROR) and a case the SUT
-    turned out not to support (NOT-APPLICABLE) outrank everything, and a precondition that
-    never happened (INCONCLUSIVE) outranks all but a FAIL the SUT earned before it."""
+    findings). A FAIL stop already left its finding; a wicct bug (ERROR) outranks
+    everything; a case the SUT turned out not to support (NOT-APPLICABLE) and a
+    precondition that never happened (INCONCLUSIVE) outrank all but a FAIL the SUT earned
+    before the stop (or a monitor found in what it watched): a SUT that did the forbidden
+    thing early is a FAIL whatever came after."""
     if stopped is None:
         return rolled
     kind, why = stopped
-    if kind in (Verdict.ERROR, Verdict.NOT_APPLICABLE) or (kind is Verdict.INCONCLUSIVE and rolled[0] is not Verdict.FAIL):
+    if kind is Verdict.ERROR or (kind in (Verdict.INCONCLUSIVE, Verdict.NOT_APPLICABLE) and rolled[0] is not Verdict.FAIL):
         return kind, why
     return rolled
 

@@ -170,7 +170,10 @@ async def run_case(
         # principle 3: the stop's reason cites the entries that show it, in the timeline
         timeline.put("runner", f"stopped: {exc.reason}", ev.note({"cites": list(exc.evidence)}))
     except NotApplicable as exc:
-        return _result(case, profile, Verdict.NOT_APPLICABLE, exc.reason, ctx, started, stop="runner.not_applicable")
+        # the watches and monitors still judge what they watched, and a FAIL found before
+        # the stop stays a FAIL (harness.verdicts.with_stop)
+        stopped = (Verdict.NOT_APPLICABLE, exc.reason)
+        timeline.put("runner", f"stopped: {exc.reason}", ev.note({"cites": list(exc.evidence)}))
     except SutUnavailable as exc:
         stopped = (Verdict.INCONCLUSIVE, f"{exc.label}: {exc}")
     except TimeoutError as exc:

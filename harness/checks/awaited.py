@@ -17,9 +17,10 @@ from typing import Any
 from harness.checks.closing import Closer, close_story
 from harness.checks.framing import Judgement
 from harness.checks.registry import rejudgeable
+from harness.checks.relay import raw_bytes
 from harness.checks.status import status_matches
-from harness.checks.transport import message_of
-from harness.evidence import NOTE, SIP, WS_CLOSE, WS_FRAME, Entry
+from harness.checks.transport import message_of, reading_of
+from harness.evidence import NOTE, SIP, SIP_ERROR, WS_CLOSE, WS_FRAME, Entry
 from harness.sip.message import SipMessage
 from harness.verdicts import Verdict
 
@@ -56,6 +57,12 @@ def _same_request(a: SipMessage, b: SipMessage) -> bool:
                 and (a.top_via.branch if a.top_via else None) == (b.top_via.branch if b.top_via else None))
     except Exception:  # noqa: BLE001 - an unparsable header: not the same request
         return False
+
+
+def _method_of(entry: Entry) -> str:
+    """The method word of a recorded request that does not parse (its first token)."""
+    word = raw_bytes(entry.data.get("raw")).split(b" ", 1)[0].decode("ascii", "replace")
+    return word if word.isalpha() else "request"
 
 
 @rejudgeable
@@ -154,22 +161,24 @@ def still_answers(response: Entry) -> Judgement:
 def sent_once(entries: list[Entry], first: Entry, seconds: float) -> Judgement:
     """RFC 7118 §5 / RFC 3261 §17.1.1.2: over a reliable transport the SUT sends a request
     once: no copy of `first` (same Call-ID, CSeq, top Via branch; the same bytes for one
-    that does not parse) on its connection up to the window note."""
-    request = message_of(first)
+    that does not parse, a `SIP_ERROR` entry as much as a `SIP` one) on its connection up
+    to the window note."""
+    request = reading_of(first)
     copies = []
     for entry in entries:
-        if entry.seq < first.seq or entry.conn != first.conn or entry.kind != SIP or entry.direction != "rx":
+        if (entry.seq < first.seq or entry.conn != first.conn or entry.kind not in (SIP, SIP_ERROR)
+                or entry.direction != "rx"):
             continue
         if entry.seq == first.seq:
             copies.append(entry)
             continue
-        other = message_of(entry)
+        other = reading_of(entry)  # a copy that does not parse: its transaction as far as it parsed
         if request is None or other is None or not _comparable(other) or not _comparable(request):
-            if entry.data.get("raw") == first.data.get("raw"):  # a partial message: the same bytes
+            if raw_bytes(entry.data.get("raw")) == raw_bytes(first.data.get("raw")):  # unparsable: the same bytes
                 copies.append(entry)
         elif other.is_request and _same_request(other, request):
             copies.append(entry)
-    method = request.method if request is not None else "request"
+    method = request.method if request is not None else _method_of(first)
     if len(copies) > 1:
         return Judgement(Verdict.FAIL, f"{method} sent {len(copies)} times within {seconds:g} s",
                          tuple(c.seq for c in copies))

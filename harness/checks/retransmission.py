@@ -25,9 +25,10 @@ from collections import Counter
 
 from harness.checks.framing import Judgement, cited
 from harness.checks.registry import rejudgeable
-from harness.checks.transport import message_of
-from harness.evidence import Entry
-from harness.sip import SipMessage, SipParseError
+from harness.checks.relay import raw_bytes
+from harness.checks.transport import message_of, reading_of
+from harness.evidence import SIP_ERROR, Entry
+from harness.sip import SipMessage, SipParseError, parse
 from harness.verdicts import Verdict
 
 Key = tuple[str, str, str, str]  # (branch, Call-ID, CSeq, method or status)
@@ -68,17 +69,45 @@ def _exempt(message: SipMessage) -> str:
     return ""
 
 
+def _unparsable_copies(entries: list[Entry], actor: str) -> list[list[Entry]]:
+    """The `SIP_ERROR` entries `actor` received more than once with the same bytes on one
+    connection (a copy that does not parse cannot be told apart by its headers, so by its
+    octets)."""
+    groups: dict[tuple[str, bytes], list[Entry]] = {}
+    for entry in entries:
+        if entry.kind == SIP_ERROR and entry.actor == actor and entry.direction == "rx":
+            groups.setdefault((entry.conn, raw_bytes(entry.data.get("raw"))), []).append(entry)
+    return [found for found in groups.values() if len(found) > 1]
+
+
+def _provoked(entry: Entry, requests: Counter[tuple[str, str]],
+              responses: Counter[tuple[tuple[str, str], str]]) -> int:
+    """How many copies of the unparsable message in `entry` wicct's own copies allow: by
+    the Call-ID and CSeq of what parsed of it (`SipParseError.partial`), else one."""
+    try:
+        parse(raw_bytes(entry.data.get("raw")))
+    except SipParseError as exc:
+        hop = _hop_key(exc.partial) if exc.partial is not None else None
+        if hop is None:
+            return 1
+        status = exc.partial.status if exc.partial is not None else None
+        return max(1, requests[hop], responses[(hop, str(status))] if status is not None else 0)
+    return 1
+
+
 @rejudgeable
 def no_copies_over_ws(entries: list[Entry], actor: str) -> Judgement | None:
     """BOTH-TP-04 on every message the SUT sent over the WebSocket in the case (requests
     and responses, every method): FAIL for each transaction it sent more copies of than
     wicct's own copies provoked; PASS cites the messages watched, their count and the
-    window (first to last entry of the case). None when the SUT sent no SIP message."""
+    window (first to last entry of the case). Messages that do not parse (`SIP_ERROR`)
+    count too, compared by their bytes. None when the SUT sent no SIP message."""
     sent_by_sut: list[tuple[Entry, SipMessage]] = []
     wicct_requests: Counter[tuple[str, str]] = Counter()
     wicct_responses: Counter[tuple[tuple[str, str], str]] = Counter()
     for entry in entries:
-        message = message_of(entry)
+        # a copy that does not parse still belongs to its transaction as far as it parsed
+        message = reading_of(entry) if entry.actor == actor and entry.direction == "rx" else message_of(entry)
         if message is None:
             continue
         if entry.actor == actor and entry.direction == "rx":
@@ -91,8 +120,19 @@ def no_copies_over_ws(entries: list[Entry], actor: str) -> Judgement | None:
                 wicct_requests[hop] += 1
             else:
                 wicct_responses[(hop, str(message.status))] += 1
-    if not sent_by_sut:
+    unparsable = [found for found in _unparsable_copies(entries, actor)
+                  if len(found) > _provoked(found[0], wicct_requests, wicct_responses)]
+    errors = [e for e in entries if e.kind == SIP_ERROR and e.actor == actor and e.direction == "rx"]
+    if not sent_by_sut and not errors:
         return None
+    if unparsable:  # copies that do not parse: by their bytes
+        seen = unparsable[0]
+        return Judgement(
+            Verdict.FAIL,
+            f"the SUT sent the same unparsable message {len(seen)} times over the WebSocket on one "
+            f"connection: a retransmission on a reliable transport ({len(unparsable)} message(s) copied)",
+            tuple(e.seq for e in seen[:5]),
+        )
     groups: dict[tuple[str, Key], list[tuple[Entry, SipMessage]]] = {}
     for entry, message in sent_by_sut:
         key = _key(message)
@@ -116,7 +156,7 @@ def no_copies_over_ws(entries: list[Entry], actor: str) -> Judgement | None:
             allowed = max(allowed, wicct_responses[(hop, key[3])])
         if len(found) > allowed:
             copied.append((key, [e for e, _ in found], allowed))
-    watched = [e for e, _ in sent_by_sut]
+    watched = sorted([e for e, _ in sent_by_sut] + errors, key=lambda e: e.seq)
     window = entries[-1].t - entries[0].t if entries else 0.0
     if copied:
         key, seen, allowed = copied[0]

@@ -8,7 +8,7 @@ from __future__ import annotations
 from harness.checks.framing import Judgement, cited
 from harness.checks.registry import rejudgeable
 from harness.checks.relay import raw_bytes
-from harness.evidence import SIP, Entry, sip
+from harness.evidence import SIP, SIP_ERROR, Entry, sip
 from harness.sip import SipMessage, SipParseError, parse
 from harness.verdicts import Verdict
 
@@ -34,6 +34,20 @@ def message_of(entry: Entry) -> SipMessage | None:
         return parse(raw_bytes(sip.of(entry)["raw"])).message
     except SipParseError:
         return None
+
+
+def reading_of(entry: Entry) -> SipMessage | None:
+    """What a `SIP` entry holds, or for a `SIP_ERROR` entry (bytes that do not parse) the
+    message as far as it parsed (`SipParseError.partial`), so a check can still tell which
+    transaction a mangled copy belongs to; None otherwise."""
+    if entry.kind == SIP:
+        return message_of(entry)
+    if entry.kind != SIP_ERROR:
+        return None
+    try:
+        return parse(raw_bytes(entry.data.get("raw"))).message
+    except SipParseError as exc:
+        return exc.partial
 
 
 def sip_messages(

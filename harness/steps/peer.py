@@ -20,7 +20,7 @@ from harness.checks.closing import Closer, close_story
 from harness.checks.framing import pong_echoes
 from harness.checks.status import answered, status_matches
 from harness.evidence import NOTE, STIMULUS
-from harness.sip import SipMessage, SipParseError
+from harness.sip import SipMessage
 from harness.sip.stimuli import content_length_stimulus
 from harness.steps.schema import CONN, DURATION, STATUS
 from harness.verdicts import Strength, Verdict
@@ -516,21 +516,3 @@ def _answered_early(ctx: CaseContext, chan: SipChannel, first: Received) -> int:
         if ends and ctx.timeline[seq].t < due:
             return seq
     return 0
-
-
-
-def _same_request(a: Received, b: Received) -> bool:
-    """A copy of the same request (Call-ID, CSeq and top Via branch); for a request that
-    does not parse, the same bytes."""
-    ma, mb = a.message, b.message
-    if ma is None or mb is None:
-        return a.payload == b.payload
-    try:
-        return (
-            ma.call_id == mb.call_id
-            and str(ma.cseq) == str(mb.cseq)
-            and (ma.top_via.branch if ma.top_via else None) == (mb.top_via.branch if mb.top_via else None)
-        )
-    except SipParseError:
-        return a.payload == b.payload
-

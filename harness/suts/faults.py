@@ -283,6 +283,35 @@ FAULTS: tuple[Fault, ...] = (
        "closes the WebSocket once an incoming call is cancelled (CANCEL, 487), not after a BYE"),
     _f("bundle_only_m_line", "wic", ("WIC-SES-01",),
        "offers audio and video with the video m= section bundle-only (port 0; a should-level FAIL)"),
+    # --- reference WIC: audit round 3 (later occurrences, odd spellings) --------------
+    _f("retransmit_mangled", "wic", ("BOTH-TP-04", "WIC-FR-01"),
+       "retransmits unanswered requests over the WebSocket with a Content-Length 4 larger than "
+       "the body (copies that do not parse: each is also not one whole SIP message)"),
+    _f("via_tcp_on_reregister", "wic", ("WIC-TP-01",),
+       "writes SIP/2.0/TCP as the Via transport of every REGISTER after its first 200 (re-registration)"),
+    _f("contact_tcp_on_reregister", "wic", ("WIC-TP-02",),
+       "writes transport=tcp in the Contact of every REGISTER after its first 200 (re-registration)"),
+    _f("via_lowercase_tcp", "wic", ("WIC-TP-01",),
+       "writes SIP/2.0/tcp (lower case) as the Via transport"),
+    _f("contact_transport_upper_tcp", "wic", ("WIC-TP-02",),
+       "writes transport=TCP (upper case) in the Contact URI"),
+    _f("compact_via_tcp", "wic", ("WIC-TP-01",),
+       "writes the Via of its REGISTERs in the compact form 'v:' with the transport TCP"),
+    _f("crlf_pong_first_only", "wic", ("BOTH-KA-02",),
+       "answers only the first CRLFCRLF keep-alive on a connection with CRLF, later ones not at all"),
+    _f("resend_message_200", "wic", ("BOTH-TP-04", "BOTH-FR-07"),
+       "sends its 200 to a MESSAGE twice over the WebSocket (BOTH-FR-07's answered-once step "
+       "cannot tell a byte-identical copy from a second processing)"),
+    _f("via_tcp_on_bye", "wic", ("WIC-TP-01",),
+       "writes SIP/2.0/TCP as the Via transport of its BYE only"),
+    _f("contact_tcp_on_answer", "wic", ("WIC-TP-02",),
+       "writes transport=tcp in the Contact of the 200 that answers an incoming INVITE only"),
+    _f("bearer_one_byte_off_on_bye", "wic", ("WIC-REG-02",),
+       "sends its Bearer token with the last character changed on BYE only", WEB),
+    _f("no_180_on_second_call", "wic", ("WIC-SES-02",),
+       "alerts (180) on its first incoming call only: the second is answered 200 with no 180"),
+    _f("pong_truncated_long", "wic", ("BOTH-KA-01",),
+       "answers a Ping whose payload is longer than 100 bytes with a Pong of its first 100 only"),
 )
 
 

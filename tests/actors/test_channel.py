@@ -15,10 +15,11 @@ import pytest
 
 from harness.actors.channel import SipChannel
 from harness.actors.wic_emulator import WicEmulator
+from harness.checks import awaited
 from harness.evidence import SIP_ERROR, Timeline
 from harness.profiles import Profile, load_profile
 from harness.sip import build_request, new_branch, new_call_id, new_tag
-from harness.steps.peer import _same_request
+from harness.verdicts import Verdict
 from harness.ws.record import WsMessage
 
 PROFILE = Path(__file__).resolve().parents[2] / "profiles" / "reference-epcscf.yaml"
@@ -112,7 +113,7 @@ class TestMalformedFromTheSut:
         assert "content-length larger than body" in kept.error
         await chan.stop()
 
-    async def test_same_request_on_a_partial_message_compares_bytes(self) -> None:
+    async def test_copies_of_a_partial_message_are_copies_by_their_bytes(self) -> None:
         conn, timeline = FakeConn(), Timeline()
         chan = SipChannel(conn, timeline, "wic").start()  # type: ignore[arg-type]
         bad = request("MESSAGE").to_bytes().replace(b"CSeq: 1 MESSAGE", b"CSeq: one MESSAGE")
@@ -120,7 +121,9 @@ class TestMalformedFromTheSut:
         conn.feed(bad)
         await settle(chan, 2)
         a, b = chan.received
-        assert a.error and _same_request(a, b)  # was: SipParseError
+        assert a.error and b.error
+        judged = awaited.sent_once(list(timeline), timeline[a.entry], 1.0)
+        assert judged.verdict is Verdict.FAIL and judged.evidence == (a.entry, b.entry)  # was: PASS
         await chan.stop()
 
     async def test_the_wic_emulator_does_not_answer_an_unparsable_request(

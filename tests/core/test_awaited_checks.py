@@ -171,3 +171,27 @@ def test_registered_in_time_reads_the_recorded_driver_state() -> None:
     assert (judged.verdict, judged.reason) == (Verdict.FAIL, "the WIC is not registered after 2 s (registering)")
     done = t.add("runner", ev.DRIVER, "registered", verb="state", registered=True)
     assert exchanges.registered_in_time(done, 2).verdict is Verdict.PASS
+
+
+def test_sent_once_counts_copies_that_do_not_parse_by_their_bytes() -> None:
+    """A request whose copies do not parse is recorded as `sip.error`: still sent twice."""
+    bad = sip_text("MESSAGE sip:b@x SIP/2.0").replace(b"CSeq: 1 MESSAGE", b"CSeq: one MESSAGE")
+    t = Timeline()
+    first = t.add("wic", ev.SIP_ERROR, "rx unparsable", direction="rx", conn="c1", raw=bad)
+    assert awaited.sent_once(list(t), first, 3.2).reason == "MESSAGE sent once over 3.2 s"
+    t.add("wic", ev.SIP_ERROR, "rx unparsable", direction="rx", conn="c1", raw=bad.replace(b"b@x", b"c@x"))
+    assert awaited.sent_once(list(t), first, 3.2).verdict is Verdict.PASS
+    again = t.add("wic", ev.SIP_ERROR, "rx unparsable", direction="rx", conn="c1", raw=bad)
+    judged = awaited.sent_once(list(t), first, 3.2)
+    assert (judged.verdict, judged.evidence) == (Verdict.FAIL, (first.seq, again.seq))
+    assert judged.reason == "MESSAGE sent 2 times within 3.2 s"
+
+
+def test_sent_once_counts_a_mangled_copy_of_a_request_that_parsed() -> None:
+    """The copy's transaction is read as far as it parsed (Call-ID, CSeq, top Via branch)."""
+    good = sip_text("MESSAGE sip:b@x SIP/2.0", body="hi")
+    t = Timeline()
+    first = sip(t, good)
+    t.add("wic", ev.SIP_ERROR, "rx unparsable", direction="rx", conn="c1",
+          raw=good.replace(b"Content-Length: 2", b"Content-Length: 9"))
+    assert awaited.sent_once(list(t), first, 3.2).verdict is Verdict.FAIL

@@ -2,7 +2,7 @@
 sent over the WebSocket FAILs unless wicct's own copies provoked it or an RFC exempts it."""
 
 from harness.checks.retransmission import no_copies_over_ws
-from harness.evidence import SIP, Timeline
+from harness.evidence import SIP, SIP_ERROR, Timeline
 from harness.verdicts import Verdict
 
 
@@ -87,3 +87,40 @@ def test_copies_on_another_connection_or_another_actor_are_not_copies():
 def test_nothing_from_the_sut_is_no_judgement():
     assert judge(("wic", "tx", request())) is None
     assert no_copies_over_ws([], "wic") is None
+
+
+def with_errors(*items: tuple[str, str, str, bytes], conn: str = "ws1"):
+    t = Timeline()
+    for actor, direction, kind, raw in items:
+        t.add(actor, kind, f"{direction} {kind}", direction=direction, conn=conn, raw=raw)
+    return no_copies_over_ws(list(t), "wic")
+
+
+def test_copies_that_do_not_parse_are_counted_by_their_bytes():
+    """A copy the SUT sends that does not parse is a `sip.error` entry: still a copy."""
+    bad = request("MESSAGE").replace(b"CSeq: 1 MESSAGE", b"CSeq: one MESSAGE")
+    other = request("OPTIONS").replace(b"CSeq: 1 OPTIONS", b"CSeq: two OPTIONS")
+    j = with_errors(("wic", "rx", SIP_ERROR, bad), ("wic", "rx", SIP_ERROR, bad))
+    assert j is not None and j.verdict is Verdict.FAIL and j.evidence == (1, 2)
+    assert "unparsable" in j.reason
+    j = with_errors(("wic", "rx", SIP_ERROR, bad), ("wic", "rx", SIP_ERROR, other))
+    assert j is not None and j.verdict is Verdict.PASS
+    j = with_errors(("wic", "rx", SIP_ERROR, bad), ("wic", "rx", SIP, request()), ("wic", "rx", SIP_ERROR, bad))
+    assert j is not None and j.verdict is Verdict.FAIL and j.evidence == (1, 3)
+
+
+def test_an_unparsable_response_copy_wicct_provoked_twice_passes():
+    bad = response().replace(b"Content-Length: 0", b"Content-Length: 9")
+    j = with_errors(("wic", "tx", SIP, request()), ("wic", "tx", SIP, request()),
+                    ("wic", "rx", SIP_ERROR, bad), ("wic", "rx", SIP_ERROR, bad))
+    assert j is not None and j.verdict is Verdict.PASS
+    j = with_errors(("wic", "tx", SIP, request()), *[("wic", "rx", SIP_ERROR, bad)] * 2)
+    assert j is not None and j.verdict is Verdict.FAIL
+
+
+def test_a_mangled_copy_of_a_request_that_parsed_is_a_copy():
+    bad = request("MESSAGE").replace(b"Content-Length: 0", b"Content-Length: 7")
+    j = with_errors(("wic", "rx", SIP, request("MESSAGE")), ("wic", "rx", SIP_ERROR, bad))
+    assert j is not None and j.verdict is Verdict.FAIL and j.evidence == (1, 2)
+    j = with_errors(("wic", "rx", SIP, request("MESSAGE")), ("wic", "rx", SIP_ERROR, bad.replace(b"c1", b"c2")))
+    assert j is not None and j.verdict is Verdict.PASS

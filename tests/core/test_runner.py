@@ -10,7 +10,7 @@ import contextlib
 import pytest
 
 from harness.cases import registry
-from harness.cases.context import Precondition
+from harness.cases.context import NotApplicable, Precondition
 from harness.cases.model import load_case
 from harness.cases.runner import run_case_sync
 from harness.plugin import DEFAULT_PROFILES, load_profiles
@@ -47,6 +47,10 @@ async def _judge(ctx, args, step):
         ctx.failed("broken")
     elif mode == "precondition":
         raise Precondition("never registered")
+    elif mode == "not_applicable":
+        raise NotApplicable("the profile's SUT lacks it")
+    elif mode == "fail_should":
+        ctx.failed("late copy", requirement="BOTH-TP-04", stop=False)
     elif mode == "bug":
         raise KeyError("oops")
     elif mode == "hang":
@@ -288,3 +292,20 @@ def test_sut_log_is_redacted_before_it_is_cut(tmp_path, env, pki, profile, monke
     result = run_case_sync(case_file(tmp_path, "pass"), profile, pki)
     (log,) = [e for e in result.evidence if e["kind"] == "sut.log"]
     assert secret[cut:] not in log["data"]["text"]
+
+
+def test_not_applicable_stop_keeps_an_earlier_fail_and_runs_the_monitors(tmp_path, env, monkeypatch, pki, profile):
+    """A FAIL seen before a NotApplicable stop stays a FAIL; the monitors judge what they
+    watched (was: NOT-APPLICABLE, monitors never ran); the stored stop rejudges the same."""
+    from harness.report.rejudge import _stop_of
+    from harness.verdicts import case_verdict, with_stop
+
+    result = run_case_sync(case_file(tmp_path, "pass", "not_applicable"), profile, pki)
+    assert result.verdict is Verdict.NOT_APPLICABLE and result.reason == "the profile's SUT lacks it"
+    result = run_case_sync(case_file(tmp_path, "fail_should", "not_applicable"), profile, pki)
+    assert result.verdict is Verdict.FAIL
+    _monitor(monkeypatch, "test.fails", lambda ctx: ctx.judge(Verdict.FAIL, "bad frame", requirement="EPC-HS-02"))
+    result = run_case_sync(_with_monitor(tmp_path, "test.fails", "pass", "not_applicable"), profile, pki)
+    assert result.verdict is Verdict.FAIL and "EPC-HS-02: bad frame" in result.reason
+    case = {"evidence": [e for e in result.evidence]}
+    assert with_stop(case_verdict(result.findings, result.verifies), _stop_of(case))[0] is Verdict.FAIL

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import dataclasses
 import secrets
 import ssl
 from pathlib import Path
@@ -41,6 +42,7 @@ class Connection:
     def __init__(self, ua: ReferenceWic) -> None:
         self.ua = ua
         self.faults = ua.faults
+        self.crlf_answered = False  # fault crlf_pong_first_only
         self.log = ua.log
         self.conn: WsConnection | None = None
         self.connections = 0
@@ -129,6 +131,16 @@ class Connection:
                 proto.writes.append(bytes([data[0], data[1] | 0x80]) + data[2:size] + bytes(4) + data[size:])
 
             proto.send_frame = send_zero_key
+        if "pong_truncated_long" in self.faults:
+            send = proto.send_frame
+
+            def send_short_pong(frame: Frame) -> None:
+                # RFC 6455 §5.5.3 broken on purpose: a long Ping's payload not echoed whole
+                if frame.opcode is Opcode.PONG and len(frame.data) > 100:
+                    frame = dataclasses.replace(frame, data=frame.data[:100])
+                send(frame)
+
+            proto.send_frame = send_short_pong
         if "no_pong" in self.faults:
             conn.auto_pong = False
         if "wrong_close_codes" in self.faults:
@@ -165,6 +177,15 @@ class Connection:
             await conn.close(1.0, code=1000, reason=reason)
 
     # -- sending: one SIP message per text frame (SEED 5.1.X.0 bullet 1) ------------------
+
+    async def send_raw(self, data: bytes) -> bool:
+        """`data` in one text message as it is (a fault switch's mangled copy)."""
+        conn = self.conn
+        if conn is None or conn.closed:
+            return False
+        self.log(f"tx {len(data)}B raw")
+        await conn.send_text(data)
+        return True
 
     async def send(self, message: SipMessage, *, pack_with: SipMessage | None = None) -> bool:
         conn = self.conn
@@ -205,7 +226,10 @@ class Connection:
             elif "crlf_ping_echoed" in self.faults and self.conn is not None:
                 self.log("CRLFCRLF keep-alive echoed as CRLFCRLF (fault crlf_ping_echoed)")
                 await self.conn.send_text(b"\r\n\r\n")
+            elif "crlf_pong_first_only" in self.faults and self.crlf_answered:
+                self.log("CRLFCRLF keep-alive not answered: only the first is (fault crlf_pong_first_only)")
             elif self.conn is not None:
+                self.crlf_answered = True
                 self.log("CRLFCRLF keep-alive: CRLF pong")
                 await self.conn.send_text(b"\r\n")
             return

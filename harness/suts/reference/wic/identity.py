@@ -33,24 +33,30 @@ class Identity:
     def contact_transport(self) -> str:
         if "contact_transport_tcp" in self.faults:
             return "tcp"
+        if "contact_transport_upper_tcp" in self.faults:  # RFC 7118 §5.2 broken in an odd spelling
+            return "TCP"
         return "wss" if "contact_transport_wss" in self.faults else "ws"
 
     def via(self) -> str:
         """The Via of a new request, with a fresh branch (RFC 7118 §5.1: transport WSS)."""
         transport = "TCP" if "via_transport_tcp" in self.faults else "WSS"
+        if "via_lowercase_tcp" in self.faults:  # RFC 7118 §5.1 broken in an odd spelling
+            transport = "tcp"
         return f"SIP/2.0/{transport} {self.host};branch={new_branch()}"
 
-    def dialog_via(self) -> str:
+    def dialog_via(self, method: str = "") -> str:
         """The Via of a request of a call (INVITE, ACK, BYE, CANCEL): as `via()`; the fault
         `via_tcp_on_invite` stands for a call code path that writes its own (RFC 7118 §5.1)."""
-        if "via_tcp_on_invite" in self.faults:
+        if "via_tcp_on_invite" in self.faults or (method == "BYE" and "via_tcp_on_bye" in self.faults):
             return f"SIP/2.0/TCP {self.host};branch={new_branch()}"
         return self.via()
 
-    def dialog_contact(self) -> str:
+    def dialog_contact(self, *, final_answer: bool = False) -> str:
         """The Contact of INVITEs and their answers: the `ob` flow token (RFC 5626 §5);
-        `transport=ws` (RFC 7118 §5.2) unless a fault spoils it."""
-        transport = "tcp" if "contact_tcp_on_invite" in self.faults else self.contact_transport()
+        `transport=ws` (RFC 7118 §5.2) unless a fault spoils it (`contact_tcp_on_answer`:
+        only in the 200 that answers an incoming call, the terminating leg)."""
+        spoiled = "contact_tcp_on_invite" in self.faults or (final_answer and "contact_tcp_on_answer" in self.faults)
+        transport = "tcp" if spoiled else self.contact_transport()
         return f"<sip:{self.user}@{self.host};transport={transport};ob>"
 
     def invite_extras(self) -> list[tuple[str, str]]:
@@ -69,4 +75,7 @@ class Identity:
             return [("Authorization", f'Bearer access_token="{self.token}"')]
         if "bearer_no_scheme" in self.faults:
             return [("Authorization", self.token)]
+        if method == "BYE" and "bearer_one_byte_off_on_bye" in self.faults:  # RFC 8898 §2.1 broken
+            last = "A" if self.token[-1] != "A" else "B"
+            return [("Authorization", f"Bearer {self.token[:-1]}{last}")]
         return [("Authorization", f"Bearer {self.token}")]

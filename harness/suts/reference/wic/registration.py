@@ -33,16 +33,22 @@ class Registration:
         self.call_id = new_call_id()
         self.tag = new_tag()
         self.cseq = 0
+        self.registered_once = False  # faults *_on_reregister: a REGISTER after a 200
 
     def request(self, authorization: tuple[str, str] | None) -> SipMessage:
         me = self.ua.identity
         self.cseq += 1
+        again = self.registered_once
+        transport = "tcp" if again and "contact_tcp_on_reregister" in self.ua.faults else me.contact_transport()
+        via = me.via().replace("SIP/2.0/WSS", "SIP/2.0/TCP") if again and "via_tcp_on_reregister" in self.ua.faults \
+            else me.via()
         contact = (
-            f"<sip:{me.user}@{me.host};transport={me.contact_transport()}>"
+            f"<sip:{me.user}@{me.host};transport={transport}>"
             f';+sip.ice;reg-id=1;+sip.instance="<{me.instance}>";expires={EXPIRES}'
         )
         headers = [
-            ("Via", me.via()),
+            ("v" if "compact_via_tcp" in self.ua.faults else "Via",
+             via.replace("SIP/2.0/WSS", "SIP/2.0/TCP") if "compact_via_tcp" in self.ua.faults else via),
             ("Max-Forwards", "70"),
             ("To", me.aor),
             ("From", f"{me.aor};tag={self.tag}"),
@@ -103,6 +109,7 @@ class Registration:
                     continue
             ua.registered = 200 <= status < 300
             if ua.registered:
+                self.registered_once = True
                 ua.service_route = response.header_values("Service-Route")
                 ua.detail = "registered"
             else:

@@ -64,6 +64,8 @@ class Transactions:
                 retransmit = self.ua.spawn(self._retransmit(tx, self.t1))
             elif "retransmit_own_t1" in self.ua.faults:
                 retransmit = self.ua.spawn(self._retransmit(tx, OWN_T1))
+            elif "retransmit_mangled" in self.ua.faults:
+                retransmit = self.ua.spawn(self._retransmit(tx, self.t1, mangled=True))
             timer = 64 * self.t1
             while True:
                 try:
@@ -82,16 +84,21 @@ class Transactions:
                 retransmit.cancel()
             self.client.pop(key, None)
 
-    async def _retransmit(self, tx: ClientTx, t1: float) -> None:
+    async def _retransmit(self, tx: ClientTx, t1: float, *, mangled: bool = False) -> None:
         """Faults retransmit_over_ws (on the profile's T1) and retransmit_own_t1 (on a
-        hard-coded 500 ms): Timer A/E as over UDP (RFC 3261 §17.1.1.2, §17.1.2.2)."""
+        hard-coded 500 ms): Timer A/E as over UDP (RFC 3261 §17.1.1.2, §17.1.2.2);
+        retransmit_mangled: the copies carry a Content-Length 4 larger than the body (they
+        do not parse, RFC 3261 §18.3)."""
         interval = t1
         while not tx.final.done():
             await asyncio.sleep(interval)
             if tx.final.done() or (tx.method == "INVITE" and tx.provisional):
                 return
             self.log(f"retransmitting {tx.method} after {interval:g} s (fault)")
-            await self.ua.send(tx.request)
+            if mangled:
+                await self.ua.send_raw(_longer_content_length(tx.request))
+            else:
+                await self.ua.send(tx.request)
             interval = min(interval * 2, T2)
 
     def on_response(self, response: SipMessage) -> None:
@@ -156,3 +163,11 @@ class Transactions:
         self.record(request, response)
         await self.ua.send(response, pack_with=pack_with)
         return response
+
+
+def _longer_content_length(request: SipMessage) -> bytes:
+    """Fault retransmit_mangled: `request`'s bytes with a Content-Length 4 larger than its body."""
+    data = request.to_bytes()
+    head, sep, body = data.partition(b"\r\n\r\n")
+    lines = [line for line in head.split(b"\r\n") if not line.lower().startswith((b"content-length:", b"l:"))]
+    return b"\r\n".join([*lines, b"Content-Length: %d" % (len(body) + 4)]) + sep + body

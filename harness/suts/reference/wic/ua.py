@@ -79,6 +79,10 @@ class ReferenceWic:
     async def send(self, message: SipMessage, *, pack_with: SipMessage | None = None) -> bool:
         return await self.connection.send(message, pack_with=pack_with)
 
+    async def send_raw(self, data: bytes) -> bool:
+        """Bytes as they are, in one text message (fault switches only)."""
+        return await self.connection.send_raw(data)
+
     async def close(self, reason: str) -> None:
         """Close the WebSocket on purpose (no reconnection)."""
         await self.connection.close(reason)
@@ -152,7 +156,9 @@ class ReferenceWic:
                 ("Supported", "outbound"),
             ])
         elif method in ("MESSAGE", "INFO", "UPDATE", "NOTIFY"):
-            await reply(request, 200, to_tag=new_tag())
+            sent = await reply(request, 200, to_tag=new_tag())
+            if method == "MESSAGE" and "resend_message_200" in self.faults:  # RFC 7118 §5 broken: a copy on a reliable transport
+                await self.send(sent)
         else:
             await reply(request, 405, to_tag=new_tag(), headers=[("Allow", ALLOW)])
 
