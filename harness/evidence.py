@@ -452,13 +452,21 @@ class WindowFacts(TypedDict):
     what: str
 
 
+class StoppedFacts(TypedDict):
+    """The stop itself: its verdict and reason before the findings were taken in."""
+
+    verdict: str
+    reason: str
+
+
 class StopFacts(TypedDict):
     """The runner's own decision of a case (`harness.cases.runner`: a precondition stop, a
     deadline, an ERROR, NOT-APPLICABLE), which `harness.verdicts.with_stop` takes in."""
 
     by: str  # "runner.<reason>"
-    verdict: str
+    verdict: str  # the case's, the stop taken in
     reason: str
+    stopped: NotRequired[StoppedFacts]  # the stop itself (absent: `verdict` and `reason` are the stop's)
 
 
 class NoteData(TypedDict, total=False):

@@ -48,11 +48,16 @@ def _result(
     started: float,
     timeline: Timeline | None = None,
     stop: str = "",
+    stopped: tuple[Verdict, str] | None = None,
 ) -> CaseResult:
     timeline = ctx.timeline if ctx else timeline
     if stop and timeline is not None:  # the runner's own decision, for `wicct rejudge` (harness.verdicts.with_stop)
-        timeline.put("runner", f"{stop}: the case is {verdict}",
-                     ev.note({"stop": {"by": stop, "verdict": str(verdict), "reason": reason}}))
+        # `verdict` is the case's, the stop taken in; `stopped` the stop itself, which
+        # rejudge rolls up again with the findings it judged again
+        decision: ev.StopFacts = {"by": stop, "verdict": str(verdict), "reason": reason}
+        if stopped is not None:
+            decision["stopped"] = {"verdict": str(stopped[0]), "reason": stopped[1]}
+        timeline.put("runner", f"{stop}: the case is {verdict}", ev.note({"stop": decision}))
     # Reasons carry exception texts and SUT-provided strings: redact them like evidence.
     redact = timeline.redactor.text if timeline else _redactor(profile).text
     findings = tuple(dataclasses.replace(f, reason=redact(f.reason)) for f in ctx.findings) if ctx else ()
@@ -232,7 +237,7 @@ async def run_case(
     stopped = _state_the_cap(ctx, stopped)
     verdict, reason = _verdict(ctx, stopped)
     stop = f"runner.{str(stopped[0]).lower()}" if stopped is not None else ""
-    return _result(case, profile, verdict, reason, ctx, started, stop=stop)
+    return _result(case, profile, verdict, reason, ctx, started, stop=stop, stopped=stopped)
 
 
 def _state_the_cap(ctx: CaseContext, stopped: tuple[Verdict, str] | None) -> tuple[Verdict, str] | None:

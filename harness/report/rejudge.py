@@ -207,13 +207,18 @@ def rejudge_case(case: Mapping[str, Any]) -> list[Outcome]:
 
 
 def _stop_of(case: Mapping[str, Any]) -> tuple[Verdict, str] | None:
-    """The runner's own decision stored in the case's timeline (its last `stop` note)."""
+    """The runner's own decision stored in the case's timeline (its last `stop` note): the
+    stop itself when the note has it (a stop that an earlier FAIL outranked stays a stop
+    when the findings are judged again), else the case verdict it made."""
     stop = None
     for item in case.get("evidence") or []:
         if isinstance(item, Mapping) and item.get("kind") == NOTE and isinstance((item.get("data") or {}).get("stop"), Mapping):
             stop = item["data"]["stop"]
     if stop is None:
         return None
+    itself = stop.get("stopped")
+    if isinstance(itself, Mapping):
+        return Verdict(str(itself.get("verdict"))), str(itself.get("reason", ""))
     return Verdict(str(stop.get("verdict"))), str(stop.get("reason", ""))
 
 

@@ -309,3 +309,19 @@ def test_not_applicable_stop_keeps_an_earlier_fail_and_runs_the_monitors(tmp_pat
     assert result.verdict is Verdict.FAIL and "EPC-HS-02: bad frame" in result.reason
     case = {"evidence": [e for e in result.evidence]}
     assert with_stop(case_verdict(result.findings, result.verifies), _stop_of(case))[0] is Verdict.FAIL
+
+
+def test_a_stop_an_earlier_fail_outranked_is_kept_for_rejudge(tmp_path, env, pki, profile):
+    """The stored stop is the stop itself, not the case verdict it made: were the earlier
+    FAIL judged otherwise on replay, the case would be NOT-APPLICABLE again, not PASS."""
+    import dataclasses
+
+    from harness.report.rejudge import _stop_of
+    from harness.verdicts import case_verdict, with_stop
+
+    result = run_case_sync(case_file(tmp_path, "fail_should", "not_applicable"), profile, pki)
+    assert result.verdict is Verdict.FAIL
+    stop = _stop_of({"evidence": list(result.evidence)})
+    assert stop == (Verdict.NOT_APPLICABLE, "the profile's SUT lacks it")
+    cleared = [dataclasses.replace(f, verdict=Verdict.PASS) for f in result.findings]
+    assert with_stop(case_verdict(cleared, result.verifies), stop)[0] is Verdict.NOT_APPLICABLE
