@@ -17,9 +17,8 @@ from typing import Any
 from harness.checks.closing import Closer, close_story
 from harness.checks.framing import Judgement
 from harness.checks.registry import rejudgeable
-from harness.checks.relay import raw_bytes
 from harness.checks.status import status_matches
-from harness.checks.transport import message_of, reading_of
+from harness.checks.transport import message_of, raw_of, reading_of
 from harness.evidence import NOTE, SIP, SIP_ERROR, WS_CLOSE, WS_FRAME, Entry
 from harness.sip.message import SipMessage
 from harness.verdicts import Verdict
@@ -61,7 +60,7 @@ def _same_request(a: SipMessage, b: SipMessage) -> bool:
 
 def _method_of(entry: Entry) -> str:
     """The method word of a recorded request that does not parse (its first token)."""
-    word = raw_bytes(entry.data.get("raw")).split(b" ", 1)[0].decode("ascii", "replace")
+    word = raw_of(entry).split(b" ", 1)[0].decode("ascii", "replace")
     return word if word.isalpha() else "request"
 
 
@@ -174,7 +173,7 @@ def sent_once(entries: list[Entry], first: Entry, seconds: float) -> Judgement:
             continue
         other = reading_of(entry)  # a copy that does not parse: its transaction as far as it parsed
         if request is None or other is None or not _comparable(other) or not _comparable(request):
-            if raw_bytes(entry.data.get("raw")) == raw_bytes(first.data.get("raw")):  # unparsable: the same bytes
+            if raw_of(entry) == raw_of(first):  # unparsable: the same bytes
                 copies.append(entry)
         elif other.is_request and _same_request(other, request):
             copies.append(entry)

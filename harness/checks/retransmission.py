@@ -25,8 +25,7 @@ from collections import Counter
 
 from harness.checks.framing import Judgement, cited
 from harness.checks.registry import rejudgeable
-from harness.checks.relay import raw_bytes
-from harness.checks.transport import message_of, reading_of
+from harness.checks.transport import message_of, raw_of, reading_of
 from harness.evidence import SIP_ERROR, Entry
 from harness.sip import SipMessage, SipParseError, parse
 from harness.verdicts import Verdict
@@ -76,7 +75,7 @@ def _unparsable_copies(entries: list[Entry], actor: str) -> list[list[Entry]]:
     groups: dict[tuple[str, bytes], list[Entry]] = {}
     for entry in entries:
         if entry.kind == SIP_ERROR and entry.actor == actor and entry.direction == "rx":
-            groups.setdefault((entry.conn, raw_bytes(entry.data.get("raw"))), []).append(entry)
+            groups.setdefault((entry.conn, raw_of(entry)), []).append(entry)
     return [found for found in groups.values() if len(found) > 1]
 
 
@@ -85,7 +84,7 @@ def _provoked(entry: Entry, requests: Counter[tuple[str, str]],
     """How many copies of the unparsable message in `entry` wicct's own copies allow: by
     the Call-ID and CSeq of what parsed of it (`SipParseError.partial`), else one."""
     try:
-        parse(raw_bytes(entry.data.get("raw")))
+        parse(raw_of(entry))
     except SipParseError as exc:
         hop = _hop_key(exc.partial) if exc.partial is not None else None
         if hop is None:

@@ -8,7 +8,7 @@ from __future__ import annotations
 from harness.checks.framing import Judgement, cited
 from harness.checks.registry import rejudgeable
 from harness.checks.relay import raw_bytes
-from harness.evidence import SIP, SIP_ERROR, Entry, sip
+from harness.evidence import SIP, SIP_ERROR, Entry, sip, sip_error
 from harness.sip import SipMessage, SipParseError, parse
 from harness.verdicts import Verdict
 
@@ -36,6 +36,15 @@ def message_of(entry: Entry) -> SipMessage | None:
         return None
 
 
+def raw_of(entry: Entry) -> bytes:
+    """The bytes a `SIP` or `SIP_ERROR` entry recorded (empty for another kind)."""
+    if entry.kind == SIP:
+        return raw_bytes(sip.of(entry)["raw"])
+    if entry.kind == SIP_ERROR:
+        return raw_bytes(sip_error.of(entry)["raw"])
+    return b""
+
+
 def reading_of(entry: Entry) -> SipMessage | None:
     """What a `SIP` entry holds, or for a `SIP_ERROR` entry (bytes that do not parse) the
     message as far as it parsed (`SipParseError.partial`), so a check can still tell which
@@ -45,7 +54,7 @@ def reading_of(entry: Entry) -> SipMessage | None:
     if entry.kind != SIP_ERROR:
         return None
     try:
-        return parse(raw_bytes(entry.data.get("raw"))).message
+        return parse(raw_of(entry)).message
     except SipParseError as exc:
         return exc.partial
 
