@@ -19,6 +19,8 @@ Pure data and no I/O: safe to import from the sans-I/O core.
 # No `from __future__ import annotations`: on Python 3.11 a TypedDict only knows which keys
 # are NotRequired (`__optional_keys__`) when its annotations are evaluated at class creation.
 
+import base64
+import binascii
 import bisect
 import hashlib
 import re
@@ -46,6 +48,7 @@ DRIVER = "driver"  # DriverData
 TOKEN = "token"  # TokenData
 
 REDACTED = "<redacted>"
+WORD_SECRET = 8  # a registered secret shorter than this is redacted only as a whole word
 
 # Limits on one case's evidence (issue 11: a SUT that sends frames without end must not
 # exhaust wicct's memory or its report). Past `MAX_ENTRIES` stored entries, an entry whose
@@ -77,10 +80,14 @@ SECRET_PATTERNS: tuple[str, ...] = (
     r"(?i)\baccess_token[ \t]*=[ \t]*\"?(?!<redacted)(?P<secret>[^\"\s,;&]+)",
     # (a JWT starts where no base64url character precedes it: with `\b`, every `eyJ` after
     # a `-` was a start, and "eyJ-eyJ-..." cost quadratic time, minutes for one message)
-    r"(?<![A-Za-z0-9_-])(?P<secret>eyJ[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]*)",
+    r"(?<![A-Za-z0-9_-])(?P<jwt>eyJ[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]*)",
     # a piece of a JWT (a message or log cut inside it): base64url JSON (`{"` is `eyJ`) of 19
-    # characters or more, with whatever dotted parts follow it, is redacted too
-    r"(?<![A-Za-z0-9_-])(?P<secret>eyJ[A-Za-z0-9_-]{16,}(?:\.[A-Za-z0-9_-]*){0,2})",
+    # characters or more, with whatever dotted parts follow it, is redacted too. Both JWT
+    # shapes (group "jwt") count only when their first part decodes to a JOSE header's
+    # start (`_jose_header_like`): a random base64 value that happens to begin with `eyJ`
+    # (a Sec-WebSocket-Accept, a nonce, an ICE password) is no credential, and redacting it
+    # made EPC-HS-01 judge a stand-in instead of the 101's accept value (a false FAIL).
+    r"(?<![A-Za-z0-9_-])(?P<jwt>eyJ[A-Za-z0-9_-]{16,}(?:\.[A-Za-z0-9_-]*){0,2})",
     # RFC 3261 §22.4 / RFC 7616 §3.4: the digest `response` (and the server's `rspauth`),
     # quoted and non-empty, or unquoted hex; a quoted value never runs over another
     # `response=` (`username="response=", response="..."` must not hide the real one)
@@ -99,14 +106,39 @@ def fingerprint_stand_in(secret: str | bytes) -> str:
     return f"<redacted sha256:{hashlib.sha256(data).hexdigest()[:8]}>"
 
 
+# RFC 7515 §4 / RFC 7519 §5: a JOSE header is a JSON object of named parameters ("alg",
+# "typ", "kid", "x5t#S256", ...): `{"`, a printable ASCII name, then `":` (or the end of
+# what was cut). Random bytes pass this one time in billions.
+_JOSE_START = re.compile(rb'\{"[\x20\x21\x23-\x5b\x5d-\x7e]{1,64}(?:"[ \t]*:|$)')
+
+
+def _jose_header_like(piece: str | bytes) -> bool:
+    """Whether a JWT-shaped text's first part decodes to the start of a JOSE header."""
+    first = (piece.encode("ascii", "replace") if isinstance(piece, str) else piece).split(b".")[0]
+    whole = first[: len(first) // 4 * 4]
+    try:
+        decoded = base64.urlsafe_b64decode(whole)
+    except (ValueError, binascii.Error):
+        return False
+    return _JOSE_START.match(decoded) is not None
+
+
+def _span_of(match: re.Match[Any]) -> tuple[int, int] | None:
+    if "jwt" in match.re.groupindex:
+        return match.span("jwt") if _jose_header_like(match.group("jwt")) else None
+    return match.span("secret" if match.group("secret") is not None else "bare")
+
+
 def _secret_spans(value: Any, patterns: Iterable[re.Pattern[Any]]) -> list[tuple[int, int]]:
-    """Where the secrets are (group "secret", else "bare"), every pattern matched against
-    the same text and overlapping spans merged: one pattern's match never hides the name
-    of another's credential (`access_token= response="..."`)."""
+    """Where the secrets are (group "secret", else "bare", or a "jwt" that decodes like
+    one), every pattern matched against the same text and overlapping spans merged: one
+    pattern's match never hides the name of another's credential (`access_token=
+    response="..."`)."""
     spans = sorted(
-        match.span("secret" if match.group("secret") is not None else "bare")
+        span
         for pattern in patterns
         for match in pattern.finditer(value)
+        if (span := _span_of(match)) is not None
     )
     merged: list[tuple[int, int]] = []
     for start, end in spans:
@@ -140,6 +172,7 @@ class Redactor:
 
     def __init__(self) -> None:
         self._secrets: dict[str, str] = {}  # secret -> what stands in for it
+        self._exact: tuple[re.Pattern[str], re.Pattern[bytes]] | None = None
 
     @classmethod
     def of(cls, secrets: Iterable[str]) -> "Redactor":
@@ -153,16 +186,31 @@ class Redactor:
         """Register a secret. `fingerprint`: it is replaced by `<redacted sha256:1a2b3c4d>`
         (the first 8 hex of its SHA-256), so that a report can tell two tokens apart;
         only for high-entropy secrets such as tokens, never for a password."""
-        if secret and len(secret) >= 3:
+        if secret and len(secret) >= 3 and secret not in self._secrets:
             stand_in = REDACTED
             if fingerprint:
                 stand_in = fingerprint_stand_in(secret)
-            self._secrets.setdefault(secret, stand_in)
+            self._secrets[secret] = stand_in
+            self._exact = None
+
+    def _exact_patterns(self) -> tuple[re.Pattern[str], re.Pattern[bytes]] | None:
+        """The registered secrets, longest first, one secret never matched inside another's
+        stand-in; one shorter than `WORD_SECRET` only as a whole word (no letter or digit
+        either side): a short password ("1234") is not replaced inside a port (51234) or a
+        tag that checks judge, where it is a coincidence; a longer one wherever it is."""
+        if not self._secrets:
+            return None
+        if self._exact is None:
+            alternatives = [re.escape(s) if len(s) >= WORD_SECRET else rf"(?<![A-Za-z0-9]){re.escape(s)}(?![A-Za-z0-9])"
+                            for s in sorted(self._secrets, key=len, reverse=True)]
+            text = "|".join(alternatives)
+            self._exact = (re.compile(text), re.compile(text.encode("utf-8")))
+        return self._exact
 
     def text(self, value: str) -> str:
-        for secret in sorted(self._secrets, key=len, reverse=True):
-            if secret in value:
-                value = value.replace(secret, self._secrets[secret])
+        exact = self._exact_patterns()
+        if exact is not None:
+            value = exact[0].sub(lambda m: self._secrets[m.group()], value)
         return _by_pattern(value)
 
     def value(self, value: Any) -> Any:
@@ -172,8 +220,9 @@ class Redactor:
         if isinstance(value, bytes | bytearray):
             # Stay bytes: invalid UTF-8 that carries a secret must still read as invalid.
             data = bytes(value)
-            for secret in sorted(self._secrets, key=len, reverse=True):
-                data = data.replace(secret.encode("utf-8"), self._secrets[secret].encode())
+            exact = self._exact_patterns()
+            if exact is not None:
+                data = exact[1].sub(lambda m: self._secrets[m.group().decode("utf-8")].encode(), data)
             return _by_pattern_bytes(data)
         if isinstance(value, Mapping):
             return {(self.text(k) if isinstance(k, str) else k): self.value(v) for k, v in value.items()}

@@ -83,3 +83,14 @@ def test_a_pattern_match_has_the_fingerprint_an_issuer_s_token_has() -> None:
     registered.add(token, fingerprint=True)
     assert registered.text(f"Bearer {token}") == Redactor().text(f"Bearer {token}")
     assert Redactor.of(["pw-123"]).text("pw-123") == REDACTED
+
+
+def test_a_short_secret_is_redacted_as_a_word_never_inside_a_value_checks_judge() -> None:
+    """A profile password "1234" was replaced inside a Via port (51234), so a check read a
+    mangled sent-by; a long secret still goes wherever it is, even glued to letters."""
+    redactor = Redactor.of(["1234", "a-long-password"])
+    text = "Via: SIP/2.0/WSS 127.0.0.1:51234;branch=z9hG4bK1234x pw=1234, xa-long-passwordy"
+    assert redactor.text(text) == f"Via: SIP/2.0/WSS 127.0.0.1:51234;branch=z9hG4bK1234x pw={REDACTED}, x{REDACTED}y"
+    assert redactor.value(text.encode()) == redactor.text(text).encode()
+    # one secret never matches inside another's stand-in
+    assert Redactor.of(["act", "xxsecretxx"]).text("act xxsecretxx") == f"{REDACTED} {REDACTED}"

@@ -68,9 +68,24 @@ def test_jwt_like_runs_redact_in_linear_time() -> None:
     a generous bound (60 s for what now takes milliseconds), so that the test fails instead
     of hanging if the quadratic pattern comes back."""
     code = ("from harness.evidence import Redactor\n"
-            "out = Redactor().text('eyJ-' * 250_000)\n"
+            "run = 'eyJ-' * 250_000\n"
+            "assert Redactor().text(run) == run\n"  # no JOSE header: never a credential
+            "out = Redactor().text('eyJhbGciOiJIUzI1NiJ9' + run)\n"  # {\"alg\":\"HS256\"} then the run
             "assert out.startswith('<redacted sha256:') and len(out) < 100\n")  # one JWT-like piece
     subprocess.run([sys.executable, "-c", code], check=True, timeout=60)
+
+
+def test_random_base64_starting_like_a_jwt_is_no_secret() -> None:
+    """A Sec-WebSocket-Accept (or a nonce) that happens to begin with `eyJ` was redacted as
+    a piece of a JWT, and EPC-HS-01 then judged the stand-in: a false FAIL, once in a
+    fresh-clone CI. Only a first part that decodes to a JOSE header's start counts."""
+    for value in ("eyJabcdefghijklmnopqrstuvwx=", "eyJ_____abcdefghijklmnopqr",
+                  "eyJ-eyJ-eyJ-eyJ-eyJ-eyJ", "eyJabcdefghijklmnopq.rstuvwxyz.abcd"):
+        for text in (f"Sec-WebSocket-Accept: {value}", f'nonce="{value}"', value):
+            assert Redactor().text(text) == text
+            assert Redactor().value(text.encode()) == text.encode()
+    piece = "eyJ0eXAiOiJKV1QiLCJhbGciOiJSUzI1NiJ9"[:19]  # {"typ":"JWT", cut in a log
+    assert piece not in Redactor().text(f"cut here {piece}")
 
 
 def test_a_real_jwt_is_still_redacted_where_it_starts() -> None:
