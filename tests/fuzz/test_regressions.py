@@ -152,3 +152,20 @@ def test_a_long_unparsable_body_is_located_in_few_parses(
     assert len(calls) < 100, len(calls)  # the whole-body prefixes: over 3000
     lines = located.numbered(body)
     assert lines[refused.line.number - 1] == refused.line
+
+
+def test_no_random_websocket_key_or_accept_is_redacted_even_when_it_starts_like_a_jwt() -> None:
+    """The class behind that false FAIL: any random base64 value a check judges (keys,
+    accepts, nonces), here 5,000 of each length forced to begin with `eyJ`, reads as sent."""
+    import base64
+    import random
+
+    rng = random.Random(7118)
+    redactor = Redactor()
+    for size in (16, 20, 24):  # a Sec-WebSocket-Key, a Sec-WebSocket-Accept, a nonce
+        for _ in range(5000):
+            head = b'{"' + bytes([rng.randrange(0x40, 0x80)])  # base64 "eyJ" then any character
+            value = base64.b64encode(head + rng.randbytes(size - 3)).decode()
+            assert value.startswith("eyJ")
+            text = f"Sec-WebSocket-Accept: {value}\r\n"
+            assert redactor.text(text) == text, value
