@@ -10,7 +10,10 @@ wicct's light IMS core behind it, which challenges and verifies digest) serves e
      on every CPU (each client competes with the SUT for them, so a client's own cost
      lowers the rate), then, on a second SUT host, with the SUT on half the CPUs and each
      client on the other half, as a load generator on a machine of its own would be (what
-     limits is then the SUT, or the client if it needs more than its CPUs).
+     limits is then the SUT, or the client if it needs more than its CPUs). Each pair also
+     prints each client's CPU per REGISTER over its measured window (the raw process's own
+     CPU time; Locust's processes as `wicct load` samples them, `harness.load.cpu`): on
+     shared CPUs the ratio is about the inverse ratio of these.
   2. The harness's memory per connection: `wicct load --scenario idle` at 10, 1,000 and
      5,000 users, (peak RSS of Locust's processes at N − at 10) / (connections held at N −
      at 10) (target ≤ 40 KiB; ≥ 5,000 connections held).
@@ -44,6 +47,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from harness.load.cpu import per_response_us  # noqa: E402
 from harness.load.host import READY  # noqa: E402
 from harness.load.run import LoadOptions, run_load  # noqa: E402
 from harness.profiles import load_profile  # noqa: E402
@@ -132,6 +136,10 @@ async def _raw(args: argparse.Namespace) -> dict[str, Any]:
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     state["from"] = time.monotonic() + 1.0  # a second to settle, then measure
     state["until"] = state["from"] + args.time
+    await asyncio.sleep(1.0)
+    cpu = time.process_time()  # this process's CPU over the measured window only
+    await asyncio.sleep(max(0.0, state["until"] - time.monotonic()))
+    cpu = time.process_time() - cpu
     done, _ = await asyncio.wait(tasks, timeout=args.time + 60)
     errors = [repr(t.exception()) for t in done if t.exception() is not None]
     latency = sorted(state["latency"]) or [0.0]
@@ -139,17 +147,23 @@ async def _raw(args: argparse.Namespace) -> dict[str, Any]:
                    for p in (50, 90, 99, 99.9)}
     return {"users": args.users, "registered": state["registered"], "latency_ms": percentiles,
             "rate": state["registered"] / args.time, "rss_kib_connected": rss,
+            "cpu_us_per_register": round(1e6 * cpu / state["registered"], 1) if state["registered"] else 0.0,
             "errors": len(errors), "first_error": errors[0] if errors else None}
 
 
 # -- the comparison ------------------------------------------------------------------------
-def steady_rate(load: dict[str, Any], run_seconds: float) -> tuple[float, int]:
-    """REGISTER 200s per second once every user connected, as the raw client measures: from
-    a second after the last connection opened to the end of Locust's run time, its last
-    second left out (Locust stops users in it; a response that came later is not steady)."""
+def steady_window(load: dict[str, Any], run_seconds: float) -> tuple[int, int]:
+    """The seconds [start, end) of the run once every user connected, as the raw client
+    measures: from a second after the last connection opened to the end of Locust's run
+    time, its last second left out (Locust stops users in it)."""
     opened = [t for t, n, _ in load["connections_over_time"] if n]
-    start = (opened[-1] if opened else 0) + 2
-    window = [n for t, n in load["rate_over_time"] if start <= t < int(run_seconds) - 1]
+    return (opened[-1] if opened else 0) + 2, int(run_seconds) - 1
+
+
+def steady_rate(load: dict[str, Any], run_seconds: float) -> tuple[float, int]:
+    """REGISTER 200s per second over the steady window, and its length in seconds."""
+    start, end = steady_window(load, run_seconds)
+    window = [n for t, n in load["rate_over_time"] if start <= t < end]
     return (sum(window) / len(window) if window else 0.0), len(window)
 
 
@@ -178,6 +192,9 @@ def wicct_run(out: Path, hostdir: Path, profile_path: Path, scenario: str, users
     load = json.loads((out / "report.json").read_text())["load"]
     load["exit"] = code
     load["steady_rate"], load["steady_seconds"] = steady_rate(load, run_seconds)
+    # the Locust processes' CPU per REGISTER over the same window (harness.load.cpu)
+    load["cpu_us_per_register"] = round(per_response_us(
+        load["generator_cpu"], load["rate_over_time"], *steady_window(load, run_seconds)), 1)
     return load
 
 
@@ -282,7 +299,9 @@ def register_pair(host: Host, profile: Any, profile_path: Path, out: Path, users
           f"ratio {ratio:.2f} (target ≥ 0.9); wicct: "
           f"{len(load['violations'])} violation kinds, errors {load['errors'] or 'none'}, "
           f"p50 {load['latency'].get('REGISTER', {}).get('percentiles_ms', {}).get('p50')} ms "
-          f"(raw {raw.get('latency_ms', {}).get('p50')} ms)"
+          f"(raw {raw.get('latency_ms', {}).get('p50')} ms); client CPU per REGISTER: raw "
+          f"{raw.get('cpu_us_per_register', 0):.0f} µs, wicct {load['cpu_us_per_register']:.0f} µs"
+          + ("; wicct's generator was CPU-bound" if load["generator_cpu"]["limited"] else "")
           + (f"; raw errors {raw.get('errors')} {raw.get('first_error') or raw.get('error') or ''}"
              if raw.get("errors") or raw.get("error") else "") + _crash(load))
     return raw

@@ -12,6 +12,7 @@ import html
 from typing import Any
 
 from harness import __version__
+from harness.load.cpu import summary as generator_summary
 
 FORMAT = "wicct-load/1"
 
@@ -48,6 +49,9 @@ def section(*, parameters: dict[str, Any], sut: dict[str, Any], figures: dict[st
         "connects": figures["connects"],
         "peak_connections": figures["peak_connections"],
         "harness_rss_peak_kib": figures.get("harness_rss_peak_kib", 0),
+        # the generator's own CPU (harness.load.cpu): a rate wicct could not push further
+        # is said to be wicct's limit, not passed off as the SUT's
+        "generator_cpu": figures.get("generator_cpu") or generator_summary([], started, finished),
         "errors": {cause: {"count": n, "sample": figures["error_samples"].get(cause, "")}
                    for cause, n in sorted(figures["errors"].items())},
         "unanswered": figures["unanswered"],
@@ -106,6 +110,14 @@ def render_html(document: dict[str, Any]) -> str:
         f'{html.escape(v["verdict"])} × {v["count"]}</h3><p>{html.escape(v["reason"])}</p>'
         f'<pre>{html.escape(v["sample"])}</pre>' for v in load["violations"]
     ) or f'<p>none in {load["judged_messages"]} messages judged</p>'
+    generator = load.get("generator_cpu") or {}
+    cpu_html = (f'<p class="bad">The load generator was CPU-bound for {generator["busy_seconds"]} s '
+                f'(a Locust process at {generator["busy_at_percent"]:g} % of a CPU or more): the rate '
+                "shows wicct's limit as much as the SUT's.</p>" if generator.get("limited") else "")
+    cpu_html += (f'<p>{generator.get("processes", 0)} Locust process(es) sampled; the busiest at '
+                 f'{generator.get("peak_percent", 0):g} % of a CPU at its peak, '
+                 f'{generator.get("busy_seconds", 0)} s at {generator.get("busy_at_percent", 90):g} % '
+                 "or more.</p>")
     return f"""<!doctype html><html><head><meta charset="utf-8"><title>wicct load</title>
 <style>body{{font-family:sans-serif;margin:2em}}table{{border-collapse:collapse}}
 td,th{{border:1px solid #ccc;padding:2px 8px;text-align:right}}.bad{{color:#a00;font-weight:bold}}
@@ -116,6 +128,7 @@ pre{{background:#f4f4f4;padding:6px;white-space:pre-wrap}}</style></head><body>
 {load["rate_per_s"]}/s on average; peak {load["peak_connections"]} connections.</p>
 <h2>SUT</h2>{crash_html}
 <h2>Rate over time (final responses per second)</h2>{_svg(load["rate_over_time"])}
+<h2>Load generator CPU</h2>{cpu_html}
 <h2>Latency (ms, HDR histogram)</h2>{_table(["request", "count", "mean", *pct_head], latency)}
 <h2>Errors by cause</h2>{_table(["cause", "count", "first"], [[c, e["count"], e["sample"]] for c, e in load["errors"].items()])}
 <h2>Requests left unanswered</h2>{_table(["request", "count"], [[k, v] for k, v in load["unanswered"].items()])}

@@ -29,6 +29,8 @@ from pathlib import Path
 from typing import IO, Any
 
 from harness.load import report as load_report
+from harness.load.cpu import BUSY, Sample, cpu_seconds
+from harness.load.cpu import summary as generator_cpu
 from harness.load.host import BEARER, READY, RESTARTS
 from harness.load.settings import ENV, SCENARIOS, LoadSettings
 from harness.load.stats import merge
@@ -248,9 +250,10 @@ def run_load(options: LoadOptions, say: Any = print) -> int:
                                       stdin=subprocess.DEVNULL, start_new_session=True)
                      for cmd in locust_commands(options, out / "locust")]
         rss: list[int] = []
+        cpu: list[Sample] = []
         hostdir = options.attach or out / "host"
         limit = options.time_s + GRACE + 10 * options.workers + (WORKERS_WAIT if options.master else 0)
-        crash = _watch(processes, host, ready, started, limit, rss, hostdir, options.restart_after)
+        crash = _watch(processes, host, ready, started, limit, rss, hostdir, options.restart_after, cpu)
         finished = time.time()
         for process in processes[1:]:
             try:
@@ -285,6 +288,8 @@ def run_load(options: LoadOptions, say: Any = print) -> int:
     sut = {"profile": ready["profile"], "driver": ready["driver"], "ws_url": ready["ws_url"],
            "pid": ready["sut_pid"], "start_log": ready.get("log", [])}
     figures["harness_rss_peak_kib"] = max(rss, default=0)  # Locust's processes, summed
+    figures["generator_cpu"] = generator_cpu(
+        cpu, started, finished, load_report.rate_over_time(figures["per_second"], started, finished))
     document = _write(out, parameters, sut, figures, started, finished, started_iso, crash, core,
                       restarts)
     load = document["load"]
@@ -292,6 +297,11 @@ def run_load(options: LoadOptions, say: Any = print) -> int:
         f"({load['rate_per_s']}/s); {load['judged_messages']} messages judged, "
         f"{sum(v['count'] for v in load['violations'])} violation(s); "
         f"errors: {_errors_line(load['errors'])}")
+    generator = load["generator_cpu"]
+    if generator["limited"]:
+        say(f"wicct load: the load generator was CPU-bound for {generator['busy_seconds']} s of the "
+            f"run (a Locust process at {BUSY:g} % of a CPU or more): the rate shows wicct's limit "
+            f"as much as the SUT's; give it more processes (--workers) or another machine")
     if crash is not None:
         say(f"wicct load: {crash['summary']}")
     for restart in restarts:
@@ -432,10 +442,11 @@ def _errors_line(errors: dict[str, dict[str, Any]]) -> str:
 
 def _watch(processes: list[subprocess.Popen[bytes]], host: Any, ready: dict[str, Any],
            started: float, limit: float, rss: list[int], hostdir: Path,
-           restart_after: float | None) -> dict[str, Any] | None:
+           restart_after: float | None, cpu: list[Sample]) -> dict[str, Any] | None:
     """Wait for Locust, looking at the SUT's process meanwhile; the crash, if it died (a
     process the host's restart hook replaced is followed to its successor instead).
-    The resident memory of Locust's processes (summed) is sampled into `rss`."""
+    The resident memory of Locust's processes (summed) is sampled into `rss`, the CPU time
+    of each into `cpu` (`harness.load.cpu`)."""
     locust = processes[0]
     crash: dict[str, Any] | None = None
     sut_pid = int(ready["sut_pid"])
@@ -464,6 +475,9 @@ def _watch(processes: list[subprocess.Popen[bytes]], host: Any, ready: dict[str,
             crash = {"at": _now_iso(), "after_s": round(time.time() - started, 3), "how": how,
                      "pid": sut_pid}
         rss.append(sum(rss_kib(p.pid) for p in processes))
+        last = cpu[-1][1] if cpu else (0.0,) * len(processes)
+        cpu.append((time.time(), tuple(seconds if (seconds := cpu_seconds(p.pid)) is not None else was
+                                       for p, was in zip(processes, last, strict=True))))
         time.sleep(WATCH)
     return crash
 

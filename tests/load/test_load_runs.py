@@ -68,6 +68,10 @@ def test_a_short_mixed_load_against_the_reference_is_counted_and_clean(tmp_path:
     assert load["judged_messages"] >= sum(responses.values())
     assert load["latency"]["REGISTER"]["count"] >= 3
     assert load["core"]["REGISTER"] == load["requests"]["REGISTER"]
+    # the generator's own CPU, sampled from its process: three users never saturate it
+    generator = load["generator_cpu"]
+    assert generator["processes"] == 1 and generator["over_time"] and not generator["limited"]
+    assert max(total for _, _, total in generator["over_time"]) > 0
     with open(out / "locust_stats.csv", newline="") as stats:
         names = {row["Name"] for row in csv.DictReader(stats)}
     assert {"REGISTER", "INVITE", "BYE", "connect"} <= names

@@ -6,11 +6,13 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import os
 import sys
 from typing import Any
 
 import pytest
 
+from harness.load import cpu
 from harness.load.judge import judge_handshake, judge_message
 from harness.load.report import rate_over_time, render_html, report, section
 from harness.load.stats import LoadStats, merge
@@ -113,6 +115,41 @@ def test_the_section_and_its_page_show_crash_violations_and_errors() -> None:
     page = render_html(report(load, "a", "b"))
     assert "SUT crashed 1.5 s" in page and "last &lt;line&gt;" in page
     assert "refused" in page and "RFC 7118 §5" in page and "<svg" in page
+
+
+def test_the_generator_cpu_per_second_names_the_busiest_process_and_a_limited_run() -> None:
+    # two processes sampled every half second: one at a full CPU, one at a fifth
+    samples = [(100.0 + i / 2, (i / 2, i / 10)) for i in range(13)]  # 100.0 .. 106.0
+    seconds = cpu.over_time(samples, 100.0, 106.0)
+    assert seconds == [[t, 100.0, 120.0] for t in range(6)]
+    found = cpu.summary(samples, 100.0, 106.0)
+    assert found["busy_seconds"] == 6 and found["limited"] and found["processes"] == 2
+    # the same run at half a CPU is no limit; a vanished process's time never runs back
+    calm = [(t, (c / 2, c2)) for t, (c, c2) in samples]
+    assert not cpu.summary(calm, 100.0, 106.0)["limited"]
+    assert cpu.over_time([(0.0, (5.0,)), (1.0, (2.0,))], 0.0, 1.0) == [[0, 0.0, 0.0]]
+    # seconds without a final response (Locust's imports, its stop) are never a limit
+    assert not cpu.summary(samples, 100.0, 106.0, [[0, 5], [1, 5], [2, 0]])["limited"]
+    assert cpu.summary(samples, 100.0, 106.0, [[t, 5] for t in range(3)])["limited"]
+    # CPU µs per final response over a window: 1.2 CPU s a second, 1,000 finals a second
+    rate = [[t, 1000] for t in range(6)]
+    assert cpu.per_response_us(found, rate, 2, 5) == pytest.approx(1200.0)
+    assert cpu.cpu_seconds(os.getpid()) is not None and cpu.cpu_seconds(2**22 + 7) is None
+
+
+def test_the_page_says_when_the_generator_limited_the_rate() -> None:
+    figures = merge([LoadStats().to_json()])
+    figures["generator_cpu"] = cpu.summary([(10.0 + i, (0.95 * i,)) for i in range(6)], 10.0, 15.0)
+    load = section(parameters={"scenario": "register", "users": 2, "spawn_rate": 2.0, "time_s": 5,
+                               "workers": 0}, sut={"profile": "ref"}, figures=figures, started=10.0,
+                   finished=15.0, crash=None, core={})
+    assert load["generator_cpu"]["limited"]
+    assert "CPU-bound for 5 s" in render_html(report(load, "a", "b"))
+    figures.pop("generator_cpu")
+    quiet = section(parameters={"scenario": "register", "users": 2, "spawn_rate": 2.0, "time_s": 5,
+                                "workers": 0}, sut={"profile": "ref"}, figures=figures, started=10.0,
+                    finished=15.0, crash=None, core={})
+    assert quiet["generator_cpu"]["processes"] == 0 and "CPU-bound" not in render_html(report(quiet, "a", "b"))
 
 
 def test_locust_never_entered_this_process() -> None:
