@@ -312,6 +312,15 @@ FAULTS: tuple[Fault, ...] = (
        "alerts (180) on its first incoming call only: the second is answered 200 with no 180"),
     _f("pong_truncated_long", "wic", ("BOTH-KA-01",),
        "answers a Ping whose payload is longer than 100 bytes with a Pong of its first 100 only"),
+    # --- reference WIC: audit round 4 (in-dialog requests from the network, late events) --
+    _f("split_in_dialog_200", "wic", ("WIC-FR-01",),
+       "sends its 200 to a MESSAGE or INFO inside a call over two WebSocket messages"),
+    _f("resend_in_dialog_200", "wic", ("BOTH-TP-04",),
+       "sends its 200 to a MESSAGE or INFO inside a call twice over the WebSocket"),
+    _f("close_on_in_dialog_message", "wic", ("WIC-KA-04",),
+       "closes the WebSocket after answering a MESSAGE inside a call"),
+    _f("contact_tcp_on_second_reinvite", "wic", ("WIC-TP-02",),
+       "writes transport=tcp in the Contact of its 200 to the second (and later) re-INVITE of a session"),
 )
 
 

@@ -3,7 +3,7 @@ edits, judged by the JSEP checker on captured SDP (tests/corpus/sdp/)."""
 
 from pathlib import Path
 
-from harness.actors.epcscf_emulator.offers import ims_style, on_hold
+from harness.actors.epcscf_emulator.offers import ims_style, off_hold, on_hold
 from harness.sdp.checker import answer_fits, check_offer
 from harness.suts.reference.wic.sdp import answer_again, sent_answer, sent_offer
 
@@ -32,6 +32,17 @@ def test_the_hold_offer_is_sendonly_with_a_new_version():
     version = [line.split()[2] for line in (offer, held) for line in line.splitlines()
                if line.startswith("o=")]
     assert int(version[1]) == int(version[0]) + 1
+
+
+def test_the_resume_offer_is_sendrecv_again_with_a_newer_version():
+    offer = read("offer-aiortc-audio.sdp")
+    held = on_hold(offer)
+    resumed = off_hold(held)
+    assert "a=sendonly" not in resumed and "a=sendrecv" in resumed
+    version = [line.split()[2] for line in (held, resumed) for line in line.splitlines()
+               if line.startswith("o=")]
+    assert int(version[1]) == int(version[0]) + 1
+    assert resumed != offer  # a new offer (RFC 3264 §8), not the first one again
 
 
 def test_the_reference_answer_drops_the_bundle_aiortc_adds():

@@ -23,7 +23,7 @@ from harness.actors.epcscf_emulator.model import (
     Policy,
     Registration,
 )
-from harness.actors.epcscf_emulator.offers import KINDS, ims_style, on_hold
+from harness.actors.epcscf_emulator.offers import KINDS, ims_style, off_hold, on_hold
 from harness.evidence import CONNECT, NOTE, Timeline
 from harness.pki import Pki
 from harness.profiles import Profile
@@ -345,12 +345,13 @@ class EpcscfEmulator:
         cancel = cancel_for(dialog.invite, headers=[("User-Agent", AGENT)])
         return cancel, await dialog.channel.send(cancel)
 
-    async def hold(self, dialog: Dialog) -> tuple[SipMessage, int]:
+    async def hold(self, dialog: Dialog, *, resume: bool = False) -> tuple[SipMessage, int]:
         """Put a call the emulator placed on hold: a re-INVITE with its offer made
-        `sendonly` (RFC 3264 §8.4); the 2xx is ACKed here (RFC 3261 §14.1, §13.2.2.4)."""
+        `sendonly` (RFC 3264 §8.4), or with `resume` take it off hold (`sendrecv` again);
+        the 2xx is ACKed here (RFC 3261 §14.1, §13.2.2.4)."""
         if not dialog.outgoing or dialog.media is None:
             raise RuntimeError("hold needs a call the emulator placed with an offer")
-        dialog.media.sdp = on_hold(dialog.media.sdp)
+        dialog.media.sdp = off_hold(dialog.media.sdp) if resume else on_hold(dialog.media.sdp)
         via = f"SIP/2.0/WSS {self.hostport};branch={new_branch()}"
         dialog.state, reinvite = next_request(
             dialog.state, "INVITE", via, headers=[("Contact", self.contact), ("User-Agent", AGENT)],
@@ -358,6 +359,15 @@ class EpcscfEmulator:
         seq = await dialog.channel.send(reinvite)
         self.spawn(self._complete_reinvite(dialog, reinvite))
         return reinvite, seq
+
+    async def in_dialog(self, dialog: Dialog, method: str, body: str) -> tuple[SipMessage, int]:
+        """A non-INVITE request of the call from the network towards the WIC (RFC 3261
+        §12.2.1.1: MESSAGE, INFO...), `body` as text/plain; the WIC owes it one final response."""
+        via = f"SIP/2.0/WSS {self.hostport};branch={new_branch()}"
+        dialog.state, request = next_request(
+            dialog.state, method.upper(), via, headers=[("User-Agent", AGENT)],
+            body=body.encode(), content_type="text/plain")
+        return request, await dialog.channel.send(request)
 
     async def _complete_reinvite(self, dialog: Dialog, reinvite: SipMessage) -> None:
         chan = dialog.channel

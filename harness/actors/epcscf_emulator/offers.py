@@ -46,10 +46,21 @@ def on_hold(sdp: str) -> str:
     """A re-offer putting the call on hold (RFC 3264 §8.4): the previous offer with every
     direction `a=sendonly` (an `inactive` one stays) and the o= version one higher
     (RFC 3264 §8)."""
+    return _reoffer(sdp, {"a=sendrecv": "a=sendonly", "a=recvonly": "a=sendonly"})
+
+
+def off_hold(sdp: str) -> str:
+    """A re-offer taking the call off hold (RFC 3264 §8.4): every `a=sendonly` back to
+    `a=sendrecv` and the o= version one higher (RFC 3264 §8)."""
+    return _reoffer(sdp, {"a=sendonly": "a=sendrecv"})
+
+
+def _reoffer(sdp: str, directions: dict[str, str]) -> str:
+    """The previous offer with its direction lines mapped and the o= version one higher."""
     out: list[str] = []
     for line in sdp.splitlines():
-        if line in ("a=sendrecv", "a=recvonly"):
-            line = "a=sendonly"
+        if line in directions:
+            line = directions[line]
         elif line.startswith("o="):
             words = line.split()
             if len(words) >= 3 and words[2].isdigit():

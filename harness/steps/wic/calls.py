@@ -83,11 +83,13 @@ async def epcscf_cancel(ctx: CaseContext, args: dict[str, Any], step_: Step) -> 
     ctx.vars["last_sent_seq"] = seq
 
 
-@step("epcscf.hold", roles=WIC, args={"conn": CONN, "as": {"type": "string"}})
+@step("epcscf.hold", roles=WIC, args={"conn": CONN, "as": {"type": "string"}, "resume": {"type": "boolean"}})
 async def epcscf_hold(ctx: CaseContext, args: dict[str, Any], step_: Step) -> None:
     """The IMS core puts the current call on hold: a re-INVITE whose offer is its previous
-    one with `a=sendonly` (RFC 3264 §8.4). Stored as `as` (default `hold`); the emulator
-    ACKs the 2xx; the sdp monitor judges the WIC's answer against that offer."""
+    one with `a=sendonly` (RFC 3264 §8.4); with `resume: true` it takes it off hold
+    (`a=sendrecv` again: a second re-INVITE with other content). Stored as `as` (default
+    `hold`); the emulator ACKs the 2xx; the sdp monitor judges the WIC's answer against
+    that offer, the always-on monitors its framing and Contact (WIC-FR-01, WIC-TP-02)."""
     emu = emulator(ctx)
     dialog = emu.current_dialog()
     if dialog is None or not await emu.established(dialog, ctx.timers.response_timeout):
@@ -96,8 +98,30 @@ async def epcscf_hold(ctx: CaseContext, args: dict[str, Any], step_: Step) -> No
         raise Precondition("the call to hold was placed by the WIC; the hold case holds a call "
                            "wicct placed")
     await channel(ctx, args)
-    reinvite, seq = await emu.hold(dialog)
+    reinvite, seq = await emu.hold(dialog, resume=bool(args.get("resume", False)))
     ctx.vars[args.get("as", "hold")] = reinvite
+    ctx.vars["last_sent_seq"] = seq
+
+
+@step("epcscf.in_dialog", roles=WIC,
+      args={"conn": CONN, "method": {"enum": ["MESSAGE", "INFO", "NOTIFY", "UPDATE", "OPTIONS"]},
+            "body": {"type": "string"}, "as": {"type": "string"}},
+      required=("method",))
+async def epcscf_in_dialog(ctx: CaseContext, args: dict[str, Any], step_: Step) -> None:
+    """The IMS core sends a non-INVITE request inside the current established call
+    (RFC 3261 §12.2.1.1; a MESSAGE or INFO from the far end, `body` as text/plain).
+    Stored as `as` (default the method in lower case); `expect.response` judges its
+    answer, the always-on monitors every message the WIC sends back (WIC-FR-01, BOTH-TP-04),
+    and a `watch.stays_open` armed before it the WebSocket (WIC-KA-04)."""
+    emu = emulator(ctx)
+    dialog = emu.current_dialog()
+    if dialog is None or not await emu.established(dialog, ctx.timers.response_timeout):
+        raise Precondition("no established call to send an in-dialog request in")
+    await channel(ctx, args)
+    method = args["method"]
+    body = args.get("body", f"wicct: {method.lower()} in the call")
+    request, seq = await emu.in_dialog(dialog, method, body)
+    ctx.vars[args.get("as", method.lower())] = request
     ctx.vars["last_sent_seq"] = seq
 
 

@@ -63,6 +63,7 @@ class Calls:
         self.log = ua.log
         self.released = 0  # calls released so far (fault close_after_second_release)
         self.incoming = 0  # new incoming calls so far (fault no_180_on_second_call)
+        self.reoffers = 0  # re-INVITEs answered so far (fault contact_tcp_on_second_reinvite)
 
     # -- as UAC (RFC 3261 §13.2) -------------------------------------------------------------
 
@@ -191,7 +192,12 @@ class Calls:
                 return
             if request.body:  # a re-offer (a hold): answered from the current session
                 call.sdp = answer_again(call.sdp, request.body.decode("utf-8", "replace"))
-            await ua.transactions.reply(request, 200, headers=[("Contact", self.me.dialog_contact())],
+            self.reoffers += 1
+            contact = self.me.dialog_contact()
+            if "contact_tcp_on_second_reinvite" in ua.faults and self.reoffers >= 2:
+                # RFC 7118 §5.2 broken on purpose: only from the second re-INVITE of a session on
+                contact = contact.replace(";transport=ws;", ";transport=tcp;")
+            await ua.transactions.reply(request, 200, headers=[("Contact", contact)],
                                         body=call.sdp.encode(), content_type="application/sdp")
             return
         if call is not None and not call.ended:

@@ -7,12 +7,12 @@ import asyncio
 import contextlib
 from typing import Any
 
-from harness.sip import SipMessage, SipParseError, new_tag
+from harness.sip import SipMessage, SipParseError, build_response, new_tag
 from harness.suts.base import WicEnv, WicState
 from harness.suts.reference import SutLog
 from harness.suts.reference.wic.calls import Call, Calls
 from harness.suts.reference.wic.connection import Connection
-from harness.suts.reference.wic.identity import ALLOW, Identity
+from harness.suts.reference.wic.identity import AGENT, ALLOW, Identity
 from harness.suts.reference.wic.registration import Registration
 from harness.suts.reference.wic.transactions import Transactions
 
@@ -155,12 +155,37 @@ class ReferenceWic:
                 ("Allow", ALLOW), ("Accept", "application/sdp, text/plain"),
                 ("Supported", "outbound"),
             ])
+        elif method in ("MESSAGE", "INFO", "UPDATE", "NOTIFY") and request.to.tag is not None:
+            await self._in_dialog(request)
         elif method in ("MESSAGE", "INFO", "UPDATE", "NOTIFY"):
             sent = await reply(request, 200, to_tag=new_tag())
             if method == "MESSAGE" and "resend_message_200" in self.faults:  # RFC 7118 §5 broken: a copy on a reliable transport
                 await self.send(sent)
         else:
             await reply(request, 405, to_tag=new_tag(), headers=[("Allow", ALLOW)])
+
+    async def _in_dialog(self, request: SipMessage) -> None:
+        """A non-INVITE request of the current call from the network (RFC 3261 §12.2.2):
+        200 in the dialog, 481 outside any (the fault switches of this path break it only here)."""
+        call = self.call
+        if call is None or call.call_id != request.call_id or call.ended:
+            await self.transactions.reply(request, 481)
+            return
+        faults = self.faults
+        if "split_in_dialog_200" in faults:  # RFC 7118 §5 broken: one response over two WS messages
+            response = build_response(request, 200, headers=[("User-Agent", AGENT)])
+            self.transactions.record(request, response)
+            data = response.to_bytes()
+            cut = data.find(b"\r\n", len(data) // 2) + 2 or len(data) // 2
+            await self.send_raw(data[:cut])
+            await self.send_raw(data[cut:])
+            return
+        sent = await self.transactions.reply(request, 200)
+        if "resend_in_dialog_200" in faults:  # RFC 7118 §5 broken: a copy on a reliable transport
+            await self.send(sent)
+        if "close_on_in_dialog_message" in faults and request.method.upper() == "MESSAGE":
+            # SEED 5.1.X.4 broken on purpose: a chat message in a call ends the socket
+            await self.close("in-dialog MESSAGE answered (fault close_on_in_dialog_message)")
 
     # -- what the app shows -------------------------------------------------------------
 
