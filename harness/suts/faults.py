@@ -321,6 +321,11 @@ FAULTS: tuple[Fault, ...] = (
        "closes the WebSocket after answering a MESSAGE inside a call"),
     _f("contact_tcp_on_second_reinvite", "wic", ("WIC-TP-02",),
        "writes transport=tcp in the Contact of its 200 to the second (and later) re-INVITE of a session"),
+    _f("via_tcp_on_second_refresh", "wic", ("WIC-TP-01",),
+       "writes SIP/2.0/TCP as the Via transport of its second registration refresh only"),
+    _f("bearer_one_byte_off_on_second_refresh", "wic", ("WIC-REG-02",),
+       "sends its Bearer token with the last character changed on its second registration refresh only",
+       WEB),
 )
 
 

@@ -158,7 +158,7 @@ class Answers:
         for contact in contacts:
             raw = contact.param("expires")
             expires = int(raw) if raw and raw.isdigit() else default
-            expires = min(expires, 3600)
+            expires = min(expires, 3600, emu.max_expires or 3600)  # RFC 3261 §10.3 step 7: may shorten
             if expires == 0:
                 emu.registration = None
                 continue

@@ -80,6 +80,7 @@ class EpcscfEmulator:
         self.policies: dict[str, Policy] = {}
         self.registration: Registration | None = None
         self.registrations: list[Registration] = []  # every successful REGISTER, in order
+        self.max_expires: int | None = None  # the registrar's grant cap (RFC 3261 §10.3 step 7)
         self.dialogs: list[Dialog] = []
         self.channels: list[SipChannel] = []
         self._names: dict[str, SipChannel] = {}

@@ -96,6 +96,15 @@ async def epcscf_policy(ctx: CaseContext, args: dict[str, Any], step_: Step) -> 
     emulator(ctx).set_policy(args["method"], policy)
 
 
+@step("epcscf.grant_expires", roles=WIC, args={"seconds": {"type": "integer", "minimum": 1}},
+      required=("seconds",))
+async def epcscf_grant_expires(ctx: CaseContext, args: dict[str, Any], step_: Step) -> None:
+    """The emulator's registrar grants at most `seconds` from now on (RFC 3261 §10.3 step 7:
+    a registrar may shorten the expiration), so a WIC refreshes its registration within
+    the case (RFC 3261 §10.2.4) and every refresh is judged like the first REGISTER."""
+    emulator(ctx).max_expires = int(args["seconds"])
+
+
 @step("epcscf.invite", roles=WIC,
       args={"conn": CONN, "as": {"type": "string"}, "offer": {"enum": list(OFFER_KINDS)}})
 async def epcscf_invite(ctx: CaseContext, args: dict[str, Any], step_: Step) -> None:

@@ -195,3 +195,36 @@ async def expect_answered_once(ctx: CaseContext, args: dict[str, Any], step_: St
         ctx.timed_out(judged.reason, evidence=[ctx.vars.get("last_sent_seq", 0)])
     else:
         ctx.failed(judged.reason, evidence=[r.entry for r in finals])
+
+
+@step("expect.refresh", roles=WIC, args={"conn": CONN, "as": {"type": "string"}}, on_timeout="inconclusive")
+async def expect_refresh(ctx: CaseContext, args: dict[str, Any], step_: Step) -> None:
+    """The WIC refreshes its registration on the same connection (RFC 3261 §10.2.4): a
+    REGISTER after the 2xx that completed its previous registration (or refresh), within
+    what the registrar granted (`epcscf.grant_expires`) plus the response timeout. A
+    precondition: no catalogue row obliges a refresh, the monitors judge each one's content.
+    Stored as `as` (default `refresh`); the next `expect.refresh` awaits the one after it."""
+    emu = emulator(ctx)
+    chan = await channel(ctx, args)
+    granted = emu.max_expires or ctx.timers.response_timeout
+    within = ctx.within(args, granted + ctx.timers.response_timeout)
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + within
+    after = int(ctx.vars.get("_refreshed_at", 0))  # the previous refresh's REGISTER (0: none yet)
+    while True:
+        ok = next((seq for m, seq in chan.sent if seq > after and m is not None and not m.is_request
+                   and m.cseq.method == "REGISTER" and 200 <= (m.status or 0) < 300), None)
+        got = None if ok is None else next(
+            (r for r in chan.received if r.entry > ok and r.is_request and r.message is not None
+             and r.message.method.upper() == "REGISTER"), None)
+        if got is not None:
+            ctx.vars["_refreshed_at"] = got.entry
+            ctx.vars[args.get("as", "refresh")] = got
+            if not ctx.is_precondition():
+                ctx.passed("the WIC refreshed its registration on the same connection", evidence=[ok or 0, got.entry])
+            return
+        if loop.time() >= deadline:
+            no_answer(ctx, chan, within, f"the WIC sent no registration refresh within {within:g} s"
+                      + ("" if ok else " (no 2xx to a REGISTER to refresh)"), [ok] if ok else [])
+            return
+        await asyncio.sleep(POLL)

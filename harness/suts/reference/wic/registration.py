@@ -5,6 +5,7 @@ included (RFC 3261 §22.2, RFC 7616; WIC-REG-01)."""
 
 from __future__ import annotations
 
+import asyncio
 from typing import TYPE_CHECKING
 
 from harness.sip import (
@@ -34,14 +35,17 @@ class Registration:
         self.tag = new_tag()
         self.cseq = 0
         self.registered_once = False  # faults *_on_reregister: a REGISTER after a 200
+        self.refreshes = 0  # refreshes sent before expiry (fault via_tcp_on_second_refresh)
+        self._refresh: asyncio.TimerHandle | None = None
 
     def request(self, authorization: tuple[str, str] | None) -> SipMessage:
         me = self.ua.identity
         self.cseq += 1
         again = self.registered_once
         transport = "tcp" if again and "contact_tcp_on_reregister" in self.ua.faults else me.contact_transport()
-        via = me.via().replace("SIP/2.0/WSS", "SIP/2.0/TCP") if again and "via_tcp_on_reregister" in self.ua.faults \
-            else me.via()
+        spoiled = (again and "via_tcp_on_reregister" in self.ua.faults) or (
+            self.refreshes == 2 and "via_tcp_on_second_refresh" in self.ua.faults)  # the 2nd refresh only
+        via = me.via().replace("SIP/2.0/WSS", "SIP/2.0/TCP") if spoiled else me.via()
         contact = (
             f"<sip:{me.user}@{me.host};transport={transport}>"
             f';+sip.ice;reg-id=1;+sip.instance="<{me.instance}>";expires={EXPIRES}'
@@ -70,6 +74,9 @@ class Registration:
         realm and uri and an empty nonce and response (WIC-REG-01)."""
         me = self.ua.identity
         bearer = me.bearer("REGISTER")
+        if bearer and self.refreshes == 2 and "bearer_one_byte_off_on_second_refresh" in self.ua.faults:
+            name, value = bearer[0]  # RFC 8898 §2.1 broken on purpose: the 2nd refresh only
+            return (name, value[:-1] + ("A" if value[-1] != "A" else "B"))
         if bearer:
             return bearer[0]
         profile = self.ua.profile
@@ -110,12 +117,40 @@ class Registration:
             ua.registered = 200 <= status < 300
             if ua.registered:
                 self.registered_once = True
+                self.schedule_refresh(response)
                 ua.service_route = response.header_values("Service-Route")
                 ua.detail = "registered"
             else:
                 ua.detail = f"REGISTER answered {status}"
             ua.log(f"registration: {ua.detail}")
             return
+
+    def schedule_refresh(self, response: SipMessage) -> None:
+        """Refresh before the binding expires (RFC 3261 §10.2.4; RFC 5626 §4.2.1 refreshes
+        on the same flow): at half the duration the 200 granted for our Contact."""
+        granted = EXPIRES
+        try:
+            mine = [c for c in response.contacts if self.ua.identity.user in str(c.uri)]
+            raw = (mine[0].param("expires") if mine else None) or response.header("Expires")
+            granted = int(raw) if raw and raw.strip().isdigit() else EXPIRES
+        except SipParseError:
+            pass
+        if self._refresh is not None:
+            self._refresh.cancel()
+        self._refresh = asyncio.get_running_loop().call_later(max(granted / 2, 0.5), self._due)
+
+    def _due(self) -> None:
+        ua = self.ua
+        if ua.stopping or not ua.connected or not ua.want_registered:
+            return
+        self.refreshes += 1
+        ua.log(f"registration refresh {self.refreshes} (RFC 3261 §10.2.4)")
+        ua.register()
+
+    def cancel_refresh(self) -> None:
+        if self._refresh is not None:
+            self._refresh.cancel()
+            self._refresh = None
 
     @staticmethod
     def challenge(response: SipMessage) -> Challenge | None:

@@ -90,6 +90,7 @@ class ReferenceWic:
     async def stop(self) -> None:
         self.stopping = True
         self.want_registered = False
+        self.registration.cancel_refresh()
         runner = self._runner
         tasks = [t for t in self._tasks if not t.done() and t is not runner]
         for task in tasks:
