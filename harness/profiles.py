@@ -143,6 +143,7 @@ PROFILE_SCHEMA: dict[str, Any] = {
                     "retransmit_window",
                     "pong_timeout",
                     "start_timeout",
+                    "keepalive_interval",
                 )
             },
         },
@@ -177,6 +178,9 @@ def certification_window(t1: float) -> float:
 # windows whose default is the certification window; a profile may set them shorter, and
 # the report then states it (Profile.shortened_windows)
 CERTIFICATION_WINDOWS = ("keepalive_window", "silence_window")
+# windows whose default is a protocol interval, not 64 × T1; stated the same way when shorter
+KEEPALIVE_INTERVAL = 120.0  # s, RFC 5626 §4.4.1
+INTERVAL_WINDOWS = {"keepalive_interval": KEEPALIVE_INTERVAL}
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -192,6 +196,10 @@ class Timers:
     retransmit_window: float = 0.0  # 0: derived (see retransmit_watch, retransmission_watch)
     pong_timeout: float = 1.0  # RFC 6455 §5.5.2: "as soon as practical"; requirements: ~1 s
     start_timeout: float = 15.0  # for the driver to bring the SUT up
+    # RFC 5626 §4.4.1: a flow's keep-alives come every 95-120 s (80-100 % of 120 s on a
+    # connection-oriented transport): a keep-alive is sent again this long after the first,
+    # so a SUT that answers only for a while is caught (BOTH-KA-02)
+    keepalive_interval: float = KEEPALIVE_INTERVAL
 
     @property
     def retransmit_watch(self) -> float:
@@ -317,10 +325,11 @@ class Profile:
         """Windows this profile set shorter than their certification default (64 × T1 on
         a plausible T1): a run with them may miss a defect the default would show, so the
         report states each one."""
-        default = certification_window(self.timers.t1)
+        defaults = {name: certification_window(self.timers.t1) for name in CERTIFICATION_WINDOWS}
+        defaults.update(INTERVAL_WINDOWS)
         return {
             name: {"seconds": getattr(self.timers, name), "certification_default": default}
-            for name in CERTIFICATION_WINDOWS
+            for name, default in defaults.items()
             if getattr(self.timers, name) < default
         }
 

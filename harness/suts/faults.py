@@ -326,6 +326,9 @@ FAULTS: tuple[Fault, ...] = (
     _f("bearer_one_byte_off_on_second_refresh", "wic", ("WIC-REG-02",),
        "sends its Bearer token with the last character changed on its second registration refresh only",
        WEB),
+    _f("crlf_pong_first_seconds", "wic", ("BOTH-KA-02",),
+       "answers CRLFCRLF keep-alives only in the first 2 s of a connection (an app whose keep-alive "
+       "handler goes away), later ones not at all"),
 )
 
 

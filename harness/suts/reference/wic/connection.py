@@ -36,6 +36,9 @@ def tls_context(ca_pem: Path, *, verify: bool = True) -> ssl.SSLContext:
     return context
 
 
+CRLF_PONG_FOR = 2.0  # s: fault crlf_pong_first_seconds answers keep-alives this long after opening
+
+
 class Connection:
     """The one WebSocket connection of a `ReferenceWic` (re-opened when it drops)."""
 
@@ -43,6 +46,7 @@ class Connection:
         self.ua = ua
         self.faults = ua.faults
         self.crlf_answered = False  # fault crlf_pong_first_only
+        self.opened_at = 0.0  # loop time the current connection opened (fault crlf_pong_first_seconds)
         self.log = ua.log
         self.conn: WsConnection | None = None
         self.connections = 0
@@ -96,6 +100,7 @@ class Connection:
             self._prepare(conn, reconnect=reconnect)
             self.conn = conn
             self.connections += 1
+            self.opened_at = asyncio.get_running_loop().time()
             ua.detail = "connected"
             self.log(f"connected to {env.epcscf_url} (subprotocol {conn.subprotocol!r})")
             ua.on_connected()
@@ -228,6 +233,10 @@ class Connection:
                 await self.conn.send_text(b"\r\n\r\n")
             elif "crlf_pong_first_only" in self.faults and self.crlf_answered:
                 self.log("CRLFCRLF keep-alive not answered: only the first is (fault crlf_pong_first_only)")
+            elif "crlf_pong_first_seconds" in self.faults \
+                    and asyncio.get_running_loop().time() - self.opened_at > CRLF_PONG_FOR:
+                self.log(f"CRLFCRLF keep-alive not answered: only in the first {CRLF_PONG_FOR:g} s "
+                         "(fault crlf_pong_first_seconds)")
             elif self.conn is not None:
                 self.crlf_answered = True
                 self.log("CRLFCRLF keep-alive: CRLF pong")
