@@ -13,7 +13,7 @@ from harness.checks.awaited import of_transaction
 from harness.checks.framing import Judgement
 from harness.checks.handshake import accept_value, ended_by_client
 from harness.checks.registry import rejudgeable
-from harness.checks.transport import message_of
+from harness.checks.transport import message_of, raw_of
 from harness.evidence import CONNECT, HTTP_REQUEST, HTTP_RESPONSE, SIP, TLS, Entry
 from harness.sdp.checker import check_offer
 from harness.sip.message import SipMessage
@@ -58,24 +58,53 @@ def invite_answered(final: Entry, early: list[Entry], ringing: bool = True) -> l
     return made
 
 
-@rejudgeable
-def answered_once(entries: list[Entry], method: str, call_id: str, branch: str | None, conn: str) -> Judgement:
-    """BOTH-FR-05, BOTH-FR-06 (RFC 7118 §5): the WIC answered wicct's `request` with exactly
-    one final response on `conn` up to the window note that ends `entries`: it processed
-    the request once."""
+def _finals(entries: list[Entry], conn: str, method: str, call_id: str, branch: str | None) -> list[Entry]:
+    """The final responses received on `conn` in the transaction of wicct's request."""
     finals = []
     for entry in entries:
         if entry.conn != conn or entry.kind != SIP or entry.direction != "rx":
             continue
         got = message_of(entry)
         if got is not None and (got.status or 0) >= 200 and of_transaction(got, method, call_id, branch):
-            finals.append(entry.seq)
+            finals.append(entry)
+    return finals
+
+
+@rejudgeable
+def answered_once(entries: list[Entry], method: str, call_id: str, branch: str | None, conn: str,
+                  control_call_id: str = "", control_branch: str | None = None) -> Judgement:
+    """BOTH-FR-05, BOTH-FR-06, BOTH-FR-07 (RFC 7118 §5): the WIC answered wicct's `request`
+    with exactly one final response on `conn` up to the window note that ends `entries`: it
+    processed the request once.
+
+    Two final responses that differ are two processings. Byte-identical copies are either a
+    second processing (a UAS transaction absorbs it and repeats its response, RFC 3261
+    §17.2.3) or a copy sent on a reliable transport (BOTH-TP-04); a well-formed request of
+    the same method sent afterwards (`control_call_id`/`control_branch`) tells them apart:
+    answered once, the copies came from this request's processing (FAIL); copied too, the
+    WIC copies every response, which the no_copies monitor judges (BOTH-TP-04), and whether
+    this request was also processed twice cannot be seen (INCONCLUSIVE)."""
+    finals = _finals(entries, conn, method, call_id, branch)
+    seqs = tuple(e.seq for e in finals)
     if len(finals) == 1:
-        return Judgement(Verdict.PASS, f"{method} answered once", tuple(finals))
+        return Judgement(Verdict.PASS, f"{method} answered once", seqs)
     if not finals:
         return Judgement(Verdict.FAIL, f"{method} got no final response")
-    return Judgement(Verdict.FAIL, f"{method} answered {len(finals)} times: processed more than once",
-                     tuple(finals))
+    identical = len({raw_of(e) for e in finals}) == 1
+    if not identical or not control_call_id:
+        return Judgement(Verdict.FAIL, f"{method} answered {len(finals)} times: processed more than once", seqs)
+    controls = _finals(entries, conn, method, control_call_id, control_branch)
+    cited = seqs + tuple(e.seq for e in controls)
+    if len(controls) == 1:
+        return Judgement(Verdict.FAIL, f"{method} answered {len(finals)} times with byte-identical copies while "
+                         f"a well-formed {method} sent after it was answered once: processed more than once", cited)
+    if not controls:
+        return Judgement(Verdict.FAIL, f"{method} answered {len(finals)} times with byte-identical copies (the "
+                         f"control {method} got no final response): processed more than once", seqs)
+    return Judgement(Verdict.INCONCLUSIVE, f"{method} answered {len(finals)} times with byte-identical copies, "
+                     f"and a well-formed {method} sent after it {len(controls)} times too: the WIC copies its "
+                     "responses (BOTH-TP-04, the no_copies monitor); whether this request was also processed "
+                     "twice cannot be told from the wire", cited)
 
 
 @rejudgeable

@@ -299,9 +299,9 @@ FAULTS: tuple[Fault, ...] = (
        "writes the Via of its REGISTERs in the compact form 'v:' with the transport TCP"),
     _f("crlf_pong_first_only", "wic", ("BOTH-KA-02",),
        "answers only the first CRLFCRLF keep-alive on a connection with CRLF, later ones not at all"),
-    _f("resend_message_200", "wic", ("BOTH-TP-04", "BOTH-FR-07"),
+    _f("resend_message_200", "wic", ("BOTH-TP-04",),
        "sends its 200 to a MESSAGE twice over the WebSocket (BOTH-FR-07's answered-once step "
-       "cannot tell a byte-identical copy from a second processing)"),
+       "sends a control MESSAGE, copied too: INCONCLUSIVE there, not a second processing)"),
     _f("via_tcp_on_bye", "wic", ("WIC-TP-01",),
        "writes SIP/2.0/TCP as the Via transport of its BYE only"),
     _f("contact_tcp_on_answer", "wic", ("WIC-TP-02",),
@@ -329,6 +329,9 @@ FAULTS: tuple[Fault, ...] = (
     _f("crlf_pong_first_seconds", "wic", ("BOTH-KA-02",),
        "answers CRLFCRLF keep-alives only in the first 2 s of a connection (an app whose keep-alive "
        "handler goes away), later ones not at all"),
+    _f("excess_redispatched", "wic", ("BOTH-FR-06", "BOTH-FR-07", "BOTH-TP-04"),
+       "hands a request followed by excess bytes in its WebSocket message up twice: its transaction "
+       "repeats the 200 byte for byte (a second processing; on the wire also a copy, BOTH-TP-04)"),
 )
 
 

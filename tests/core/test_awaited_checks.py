@@ -136,6 +136,30 @@ def test_register_invite_and_answered_once() -> None:
     assert exchanges.answered_once(list(t), "OPTIONS", "c1@x", BRANCH, "c1").verdict is Verdict.FAIL
 
 
+def test_answered_once_tells_a_second_processing_from_a_wic_that_copies_every_response() -> None:
+    """BOTH-FR-07: byte-identical copies are judged by a control request of the same method."""
+    def timeline(control_finals: int, different: bool = False) -> Timeline:
+        t = Timeline()
+        sip(t, sip_text("SIP/2.0 200 OK"))
+        sip(t, sip_text("SIP/2.0 200 OK", extra="To-Tag-Was: other\r\n" if different else ""))
+        for _ in range(control_finals):
+            sip(t, sip_text("SIP/2.0 200 OK", call_id="ctl@x", branch="z9hG4bKctl"))
+        return t
+
+    def judge(t: Timeline, control: bool = True) -> tuple[Verdict, str]:
+        got = exchanges.answered_once(list(t), "MESSAGE", "c1@x", BRANCH, "c1",
+                                      "ctl@x" if control else "", "z9hG4bKctl" if control else None)
+        return got.verdict, got.reason
+
+    assert judge(timeline(1)) == (Verdict.FAIL, "MESSAGE answered 2 times with byte-identical copies while a "
+                                  "well-formed MESSAGE sent after it was answered once: processed more than once")
+    verdict, reason = judge(timeline(2))
+    assert verdict is Verdict.INCONCLUSIVE and "copies its responses" in reason
+    assert judge(timeline(0))[0] is Verdict.FAIL  # the control unanswered: a second processing not excluded
+    assert judge(timeline(2, different=True)) == (Verdict.FAIL, "MESSAGE answered 2 times: processed more than once")
+    assert judge(timeline(2), control=False) == (Verdict.FAIL, "MESSAGE answered 2 times: processed more than once")
+
+
 def test_upgrade_accepted_from_the_recorded_101() -> None:
     t = Timeline()
     key = "dGhlIHNhbXBsZSBub25jZQ=="

@@ -175,7 +175,10 @@ async def expect_ack(ctx: CaseContext, args: dict[str, Any], step_: Step) -> Non
 @step("expect.answered_once", roles=WIC, args={"conn": CONN, "to": {"type": "string"}, "window": DURATION})
 async def expect_answered_once(ctx: CaseContext, args: dict[str, Any], step_: Step) -> None:
     """The stored request got exactly one final response over the window: it was
-    processed once (BOTH-FR-05, BOTH-FR-06)."""
+    processed once (BOTH-FR-05, BOTH-FR-06, BOTH-FR-07). When it got byte-identical copies
+    and is not an INVITE, a well-formed request of the same method is sent as a control
+    and watched as long (`exchanges.answered_once` tells a second processing from a WIC
+    that copies every response)."""
     chan = await channel(ctx, args)
     name = args.get("to", "last")
     request = ctx.vars.get(name)
@@ -186,15 +189,26 @@ async def expect_answered_once(ctx: CaseContext, args: dict[str, Any], step_: St
     ctx.mandated(window, "duplicate responses")
     finals = [r for r in chan.responses_to(request)
               if r.message is not None and (r.message.status or 0) >= 200]
-    judged = exchanges.answered_once(ctx.window(0, window, f"final responses to the {request.method}"),
-                                     request.method, request.call_id,
-                                     request.top_via.branch if request.top_via else None, chan.conn.conn_id)
-    if len(finals) == 1:
-        ctx.passed(judged.reason, evidence=[finals[0].entry])
+    control: SipMessage | None = None
+    if len(finals) > 1 and request.method.upper() not in ("INVITE", "ACK", "CANCEL") and not chan.closed:
+        control = emulator(ctx).build_request(request.method, chan)
+        await chan.send(control)
+        await chan.response_to(control, ctx.timers.response_timeout, final=True)
+        await asyncio.sleep(max(window, 4 * ctx.timers.t1))
+        ctx.mandated(max(window, 4 * ctx.timers.t1), "copies of the control's response")
+    judged = exchanges.answered_once(
+        ctx.window(0, window, f"final responses to the {request.method}"), request.method, request.call_id,
+        request.top_via.branch if request.top_via else None, chan.conn.conn_id,
+        control.call_id if control is not None else "",
+        control.top_via.branch if control is not None and control.top_via else None)
+    if judged.verdict is Verdict.PASS:
+        ctx.passed(judged.reason, evidence=list(judged.evidence))
     elif not finals:
         ctx.timed_out(judged.reason, evidence=[ctx.vars.get("last_sent_seq", 0)])
+    elif judged.verdict is Verdict.INCONCLUSIVE:
+        ctx.judge(judged.verdict, judged.reason, evidence=list(judged.evidence))
     else:
-        ctx.failed(judged.reason, evidence=[r.entry for r in finals])
+        ctx.failed(judged.reason, evidence=list(judged.evidence))
 
 
 @step("expect.refresh", roles=WIC, args={"conn": CONN, "as": {"type": "string"}}, on_timeout="inconclusive")

@@ -257,7 +257,12 @@ class Connection:
             return
         await self.ua.dispatch(result.message)
         if result.excess.strip(b"\r\n"):
-            if "process_excess" in self.faults:
+            if "excess_redispatched" in self.faults and result.message.is_request:
+                # RFC 3261 §18.3 broken on purpose: the reader starts over after the excess and
+                # hands the same request up again (its transaction repeats the response)
+                self.log("request after an excess handed up again (fault excess_redispatched)")
+                await self.ua.dispatch(result.message)
+            elif "process_excess" in self.faults:
                 self.log(f"{len(result.excess)}B after the message processed as another (fault)")
                 await self._process(result.excess)
             else:
