@@ -332,6 +332,11 @@ FAULTS: tuple[Fault, ...] = (
     _f("excess_redispatched", "wic", ("BOTH-FR-06", "BOTH-FR-07", "BOTH-TP-04"),
        "hands a request followed by excess bytes in its WebSocket message up twice: its transaction "
        "repeats the 200 byte for byte (a second processing; on the wire also a copy, BOTH-TP-04)"),
+    _f("digest_invite_on_second_refresh", "wic", ("WIC-REG-01",),
+       "answers the Digest challenge of its second registration refresh with a response hashed for "
+       "INVITE instead of REGISTER"),
+    _f("retransmit_bye_over_ws", "wic", ("BOTH-TP-04",),
+       "retransmits an unanswered BYE over the WebSocket on Timer E as if UDP (other requests not)"),
 )
 
 

@@ -169,11 +169,13 @@ class Registration:
         profile = self.ua.profile
         algorithm = challenge.param("algorithm") or "MD5"
         offered = [q.strip() for q in (challenge.param("qop") or "").split(",") if q.strip()]
+        # fault digest_invite_on_second_refresh: the 2nd refresh's response hashed for the wrong method
+        wrong = self.refreshes == 2 and "digest_invite_on_second_refresh" in self.ua.faults
         value = build_digest_authorization(
             username=profile.impi,
             realm=challenge.param("realm") or profile.domain,
             password=profile.password,
-            method="REGISTER",
+            method="INVITE" if wrong else "REGISTER",
             uri=f"sip:{profile.domain}",
             nonce=challenge.param("nonce") or "",
             qop="auth" if "auth" in offered else None,

@@ -64,6 +64,8 @@ class Transactions:
                 retransmit = self.ua.spawn(self._retransmit(tx, self.t1))
             elif "retransmit_own_t1" in self.ua.faults:
                 retransmit = self.ua.spawn(self._retransmit(tx, OWN_T1))
+            elif "retransmit_bye_over_ws" in self.ua.faults and request.method == "BYE":
+                retransmit = self.ua.spawn(self._retransmit(tx, self.t1))  # RFC 7118 §5 broken: BYE only
             elif "retransmit_mangled" in self.ua.faults:
                 retransmit = self.ua.spawn(self._retransmit(tx, self.t1, mangled=True))
             timer = 64 * self.t1
