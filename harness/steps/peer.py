@@ -131,12 +131,19 @@ def _sent_seq(ctx: CaseContext, chan: SipChannel, request: SipMessage) -> int:
     return next((seq for m, seq in reversed(chan.sent) if m is request), ctx.vars.get("last_sent_seq", 0))
 
 
+def stored_message(ctx: CaseContext, args: dict[str, Any], arg: str = "to", default: str = "last",
+                   what: str = "request") -> SipMessage:
+    """The SipMessage a step stored under the name given by the step argument `arg`
+    (`default` when absent); RuntimeError (a wicct or case-file error) when none is."""
+    name = args.get(arg, default)
+    message = ctx.vars.get(name)
+    if not isinstance(message, SipMessage):
+        raise RuntimeError(f"no {what} stored as {name!r} (use `as:` on the sending step)")
+    return message
+
+
 def _request(ctx: CaseContext, args: dict[str, Any]) -> SipMessage:
-    name = args.get("to", "last")
-    request = ctx.vars.get(name)
-    if not isinstance(request, SipMessage):
-        raise RuntimeError(f"no request stored as {name!r} (use `as:` on the sending step)")
-    return request
+    return stored_message(ctx, args)
 
 
 @step(

@@ -19,7 +19,7 @@ from harness.checks import exchanges, tna
 from harness.sip import SipMessage
 from harness.sip.dialog import same_transaction
 from harness.steps.epcscf.env import EPCSCF, core, wic
-from harness.steps.peer import channel, no_answer, sip
+from harness.steps.peer import channel, no_answer, sip, stored_message
 from harness.steps.schema import ACTION, CONN
 from harness.verdicts import Verdict
 
@@ -185,11 +185,7 @@ async def wic_bye(ctx: CaseContext, args: dict[str, Any], step_: Step) -> None:
 
 
 def _invite(ctx: CaseContext, args: dict[str, Any]) -> SipMessage:
-    name = args.get("of", "invite")
-    request = ctx.vars.get(name)
-    if not isinstance(request, SipMessage):
-        raise RuntimeError(f"no INVITE stored as {name!r}")
-    return request
+    return stored_message(ctx, args, "of", "invite", "INVITE")
 
 
 @step("wic.cancel", roles=EPCSCF, args={"conn": CONN, "of": {"type": "string"}, "as": {"type": "string"}})
