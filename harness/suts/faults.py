@@ -175,6 +175,9 @@ FAULTS: tuple[Fault, ...] = (
     _f("tna_pass_forged_integrity", "epcscf", ("EPC-REG-07",),
        "TNA: trusts and forwards the WIC's own Authorization: Digest with integrity-protected",
        needs=WEB),
+    _f("tna_joined_first_credentials", "epcscf", ("EPC-REG-06",),
+       "reads one Authorization row holding two comma-joined credentials as its first "
+       "(two rows are still refused)", WEB),
     _f("tna_omit_wwsf_identity", "epcscf", ("EPC-REG-03",),
        "TNA: accepts a token from a WWSF outside the operator domain but does not say so to the core",
        needs=WEB),
