@@ -12,6 +12,10 @@
   `alias`, is recorded).
 - `terminating_forwarded` (EPC-SES-02, TS 24.229 5.2.7.3): the core's INVITE reached the
   WIC the same way (the core's Via kept below the SUT's, a Record-Route of the SUT added).
+- `cancel_forwarded` (EPC-SES-02, RFC 3261 §9.1, §16.10): the WIC's CANCEL reached the
+  core as the INVITE it cancels did: the same Request-URI, Call-ID, From, To, CSeq number,
+  Route set (every value, in order, parsed: any spelling) and top Via branch, the WIC's Via
+  kept below the SUT's.
 - `record_route_ws` (EPC-TP-03, RFC 7118 Appendix B): the top Record-Route of a
   terminating INVITE delivered to the WIC (the hop the WIC routes its in-dialog requests
   to) carries `transport=ws` (RFC 7118 §5.2: `ws` names both WS and WSS; `wss` is no URI
@@ -146,6 +150,75 @@ def forwarded(sent: Seen, candidates: list[Seen], direction: str) -> Judgement:
                      f"{contact_note(sent.message, got.message)}, Record-Route {', '.join(rr)}; "
                      f"{'P-Asserted-Identity ' + pai[0] if pai else 'no P-Asserted-Identity'}",
                      (sent.seq, got.seq))
+
+
+def _routes(message: SipMessage) -> list[str]:
+    """The Route set as URIs (rows or comma-joined: the same set), unparsable values as sent."""
+    out = []
+    for value in message.header_values("Route"):
+        try:
+            out.append(str(NameAddr.parse(value).uri))
+        except SipParseError:
+            out.append(value.strip())
+    return out
+
+
+def _party(value: str | None) -> tuple[str, str | None]:
+    """A From or To as RFC 3261 §19.3 compares them: the URI and the tag."""
+    addr = NameAddr.parse(value or "")
+    return str(addr.uri), addr.param("tag")
+
+
+def _cancel_problems(invite: SipMessage, cancel: SipMessage) -> list[str]:
+    """What differs between a forwarded INVITE and the CANCEL forwarded for it, in the
+    fields RFC 3261 §9.1 makes them share (a proxy builds the CANCEL from the INVITE it
+    forwarded, §16.10; the next hop matches them by the top Via branch, §9.2)."""
+    problems = []
+    try:
+        if (cancel.request_uri or "") != (invite.request_uri or ""):
+            problems.append(f"Request-URI {cancel.request_uri} (the INVITE's: {invite.request_uri})")
+        if cancel.call_id != invite.call_id:
+            problems.append(f"Call-ID {cancel.call_id} (the INVITE's: {invite.call_id})")
+        for name in ("From", "To"):
+            got, want = cancel.header(name), invite.header(name)
+            if _party(got) != _party(want):
+                problems.append(f"{name} {got} (the INVITE's: {want})")
+        if cancel.cseq.number != invite.cseq.number:
+            problems.append(f"CSeq {cancel.cseq} (the INVITE's: {invite.cseq})")
+        if _routes(cancel) != _routes(invite):
+            problems.append(f"Route {_routes(cancel) or 'none'} (the INVITE's: {_routes(invite) or 'none'})")
+        branches = [(v.branch if v else None) for v in (cancel.top_via, invite.top_via)]
+        if branches[0] != branches[1]:
+            problems.append(f"top Via branch {branches[0]} (the INVITE's: {branches[1]})")
+    except SipParseError as exc:
+        problems.append(f"a header that does not parse ({exc})")
+    return problems
+
+
+@rejudgeable
+def cancel_forwarded(sent: Seen, invite: Seen | None, cancel: Seen | None) -> Judgement:
+    """EPC-SES-02 (RFC 3261 §9.1, §16.10): the WIC's CANCEL `sent` reached the core
+    (`cancel`) carrying what the INVITE it cancels carried there (`invite`), the WIC's Via
+    kept below the SUT's. FAIL naming each field that differs."""
+    if cancel is None:
+        return Judgement(Verdict.FAIL, f"originating: the CANCEL (Call-ID {sent.message.call_id}) never "
+                         "reached the core", (sent.seq,))
+    if invite is None:
+        return Judgement(Verdict.FAIL, "originating: a CANCEL reached the core for an INVITE that never did "
+                         "(RFC 3261 §16.10)", (sent.seq, cancel.seq))
+    problems = _cancel_problems(invite.message, cancel.message)
+    branches = [v.branch for v in cancel.message.vias]
+    own = sent.message.top_via
+    if own is None or own.branch not in branches[1:]:
+        problems.append(f"the WIC's Via (branch {own.branch if own else '?'}) is not kept below the SUT's")
+    cited_seqs = (sent.seq, invite.seq, cancel.seq)
+    if problems:
+        return Judgement(Verdict.FAIL, "originating: the CANCEL reached the core with "
+                         + "; ".join(problems) + " (RFC 3261 §9.1: as the INVITE it cancels, §16.10)",
+                         cited_seqs)
+    return Judgement(Verdict.PASS, "originating: the CANCEL reached the core with the INVITE's Request-URI, "
+                     f"Call-ID, From, To, CSeq number, Route set ({len(_routes(cancel.message))} value(s)) "
+                     "and top Via branch, the WIC's Via kept", cited_seqs)
 
 
 @rejudgeable

@@ -143,6 +143,9 @@ FAULTS: tuple[Fault, ...] = (
        "closes the WebSocket once it relays the 200 to a WIC's CANCEL (a cancelled call)"),
     _f("cancel_new_branch", "epcscf", ("EPC-SES-02",),
        "forwards a WIC's CANCEL to the core in a new branch, not the INVITE's (RFC 3261 §16.10)"),
+    _f("cancel_route_added", "epcscf", ("EPC-SES-02",),
+       "forwards the WIC's CANCEL to the core with a Route naming the core, which the INVITE "
+       "it cancels did not carry (the core still matches it by its branch)"),
     _f("keep_wic_integrity_when_bound", "epcscf", ("EPC-REG-07",),
        "digest: once a WebSocket's registration is bound, forwards a REGISTER's Authorization with "
        "the integrity-protected the WIC wrote itself unchanged"),

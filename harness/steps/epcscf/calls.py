@@ -203,8 +203,9 @@ async def wic_cancel(ctx: CaseContext, args: dict[str, Any], step_: Step) -> Non
         raise Precondition(f"the INVITE did not ring within {within:g} s: nothing to cancel",
                            [ctx.vars.get("last_sent_seq", 0)])
     request = wic(ctx).cancel(invite)
-    ctx.vars[args.get("as", "cancel")] = request
-    ctx.vars["last_sent_seq"] = await chan.send(request)
+    name = args.get("as", "cancel")
+    ctx.vars[name] = request
+    ctx.vars["last_sent_seq"] = ctx.vars[f"{name}_seq"] = await chan.send(request)
 
 
 @step("wic.ack_failure", roles=EPCSCF, args={"conn": CONN, "of": {"type": "string"}})

@@ -338,6 +338,10 @@ class Proxy:
             self.log(f"flow {flow.token}: CANCEL forwarded in a new branch (fault)")
             branch = new_branch()
         transport = self.core.transport.upper()
+        if method == "CANCEL" and "cancel_route_added" in self.faults:
+            # RFC 3261 §9.1 broken on purpose: the CANCEL is routed on its own, not as the INVITE
+            self.log(f"flow {flow.token}: CANCEL forwarded with a Route the INVITE did not carry (fault)")
+            msg = insert_top(msg, "Route", f"<sip:{self.env.core_host}:{self.env.core_port};lr>")
         msg = towards_core(msg, edge_media=self.edge_media, faults=self.faults)
         msg = framed(insert_top(msg, "Via", f"SIP/2.0/{transport} {HOST}:{self.core.local_port};branch={branch}"))
         data = msg.to_bytes()
