@@ -146,6 +146,9 @@ FAULTS: tuple[Fault, ...] = (
     _f("cancel_route_added", "epcscf", ("EPC-SES-02",),
        "forwards the WIC's CANCEL to the core with a Route naming the core, which the INVITE "
        "it cancels did not carry (the core still matches it by its branch)"),
+    _f("large_body_cut", "epcscf", ("BOTH-FR-05",),
+       "cuts the body of a WebSocket message over 4 KiB from the WIC to fit 4 KiB (Content-Length "
+       "made to match) before relaying it"),
     _f("keep_wic_integrity_when_bound", "epcscf", ("EPC-REG-07",),
        "digest: once a WebSocket's registration is bound, forwards a REGISTER's Authorization with "
        "the integrity-protected the WIC wrote itself unchanged"),

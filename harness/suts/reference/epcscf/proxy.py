@@ -37,6 +37,7 @@ OWN_T1 = 0.5  # fault retransmit_own_t1: the RFC 3261 §17.1.1.1 default, hard-c
 
 
 LATE_CLOSE = 5.0  # fault close_5s_after_release: seconds after a call is released
+LARGE = 4096  # fault large_body_cut: octets of a WebSocket message the SUT keeps
 
 
 class Proxy:
@@ -174,6 +175,11 @@ class Proxy:
             await self._unparsable_from_wic(flow, exc)
             return
         messages = [result.message]
+        if len(payload) > LARGE and "large_body_cut" in self.faults and result.message.body:
+            # a 4 KiB receive buffer, on purpose: the body cut to fit, Content-Length made to match
+            kept = max(0, len(result.message.body) - (len(payload) - LARGE))
+            self.log(f"flow {flow.token}: {len(payload)}B message, body cut to {kept}B (fault)")
+            messages = [result.message.with_body(result.message.body[:kept])]
         if result.excess:
             if "process_excess" in self.faults:
                 with contextlib.suppress(SipParseError):
