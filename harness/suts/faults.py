@@ -149,6 +149,9 @@ FAULTS: tuple[Fault, ...] = (
     _f("large_body_cut", "epcscf", ("BOTH-FR-05",),
        "cuts the body of a WebSocket message over 4 KiB from the WIC to fit 4 KiB (Content-Length "
        "made to match) before relaying it"),
+    _f("reject_lowercase_via_after_reconnect", "epcscf", ("EPC-TP-02",),
+       "answers 400 to a Via with the transport token in lower case on any WebSocket but the "
+       "first the SUT accepted (after the WIC reconnects)"),
     _f("keep_wic_integrity_when_bound", "epcscf", ("EPC-REG-07",),
        "digest: once a WebSocket's registration is bound, forwards a REGISTER's Authorization with "
        "the integrity-protected the WIC wrote itself unchanged"),

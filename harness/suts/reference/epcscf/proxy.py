@@ -216,7 +216,8 @@ class Proxy:
         token = via.protocol.rsplit("/", 1)[-1]
         lowercase_refused = "reject_lowercase_via" in self.faults or (
             "reject_lowercase_via_after_register" in self.faults and method != "REGISTER") or (
-            "reject_lowercase_via_on_message" in self.faults and method == "MESSAGE")
+            "reject_lowercase_via_on_message" in self.faults and method == "MESSAGE") or (
+            "reject_lowercase_via_after_reconnect" in self.faults and flow is not next(iter(self.flows.values())))
         if lowercase_refused and token != token.upper():
             await self.send_ws(flow, build_response(msg, 400, "Bad Via transport").to_bytes())
             return
