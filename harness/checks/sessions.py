@@ -98,14 +98,14 @@ def _proxied(sent: Seen, got: Seen, direction: str) -> list[str]:
     elif branches.index(own.branch) == 0:
         problems.append(f"{direction}: no Via of the SUT above the sender's")
     added = len(after.header_values("Record-Route")) - len(before.header_values("Record-Route"))
-    if added <= 0:
+    if added <= 0 and before.to.tag is None:  # §16.6 step 4: a dialog-creating request
         problems.append(f"{direction}: no Record-Route added (RFC 3261 §16.6 step 4: the eP-CSCF stays "
                         "on the dialog's path)")
     if after.call_id != before.call_id:
         problems.append(f"{direction}: Call-ID changed from {before.call_id} to {after.call_id}")
     sent_contacts, got_contacts = before.contacts, after.contacts
-    if not got_contacts:
-        problems.append(f"{direction}: the INVITE arrived without a Contact")
+    if sent_contacts and not got_contacts:
+        problems.append(f"{direction}: the {before.method} arrived without a Contact")
     elif sent_contacts and not _same_target(sent_contacts[0].uri, got_contacts[0].uri):
         problems.append(f"{direction}: Contact {sent_contacts[0].uri} arrived as {got_contacts[0].uri} (RFC 3261 "
                         "§16.6: a proxy does not replace the UA's Contact)")
@@ -136,18 +136,21 @@ def _match(sent: SipMessage, candidates: list[Seen]) -> Seen | None:
 
 @rejudgeable
 def forwarded(sent: Seen, candidates: list[Seen], direction: str) -> Judgement:
-    """EPC-SES-02: the INVITE `sent` arrived (among `candidates`) as a proxy forwards it."""
+    """EPC-SES-02: the INVITE `sent` arrived (among `candidates`) as a proxy forwards it;
+    so a mid-dialog request (a BYE from the core), a Record-Route aside (RFC 3261 §16.6)."""
     got = _match(sent.message, candidates)
     if got is None:
-        return Judgement(Verdict.FAIL, f"{direction}: the INVITE (Call-ID {sent.message.call_id}) never arrived",
+        return Judgement(Verdict.FAIL, f"{direction}: the {sent.message.method} (Call-ID {sent.message.call_id}) "
+                         "never arrived",
                          (sent.seq,))
     problems = _proxied(sent, got, direction)
     if problems:
         return Judgement(Verdict.FAIL, "; ".join(problems), (sent.seq, got.seq))
     rr = got.message.header_values("Record-Route")
     pai = got.message.header_values("P-Asserted-Identity")
-    return Judgement(Verdict.PASS, f"{direction}: forwarded with the sender's Via and Call-ID kept, "
-                     f"{contact_note(sent.message, got.message)}, Record-Route {', '.join(rr)}; "
+    return Judgement(Verdict.PASS, f"{direction}: {sent.message.method} forwarded with the sender's Via below "
+                     f"the SUT's and Call-ID kept, {contact_note(sent.message, got.message)}, Record-Route "
+                     f"{', '.join(rr) or 'none (mid-dialog)'}; "
                      f"{'P-Asserted-Identity ' + pai[0] if pai else 'no P-Asserted-Identity'}",
                      (sent.seq, got.seq))
 

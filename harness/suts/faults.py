@@ -152,6 +152,9 @@ FAULTS: tuple[Fault, ...] = (
     _f("reject_lowercase_via_after_reconnect", "epcscf", ("EPC-TP-02",),
        "answers 400 to a Via with the transport token in lower case on any WebSocket but the "
        "first the SUT accepted (after the WIC reconnects)"),
+    _f("no_via_mid_dialog_to_wic", "epcscf", ("EPC-SES-02",),
+       "relays a mid-dialog request from the core (a BYE) to the WIC without adding its own Via "
+       "(the WIC's answer then matches no transaction and is dropped)"),
     _f("keep_wic_integrity_when_bound", "epcscf", ("EPC-REG-07",),
        "digest: once a WebSocket's registration is bound, forwards a REGISTER's Authorization with "
        "the integrity-protected the WIC wrote itself unchanged"),

@@ -153,8 +153,8 @@ async def expect_forwarded(ctx: CaseContext, args: dict[str, Any], step_: Step) 
         got = await _delivered(ctx, request, within)
         candidates = [got[1]] if got is not None else []
     if not any(c.message.call_id == request.call_id for c in candidates):
-        _not_sent(ctx, args, f"{direction}: the INVITE did not arrive", [sent.seq])
-        ctx.timed_out(f"{direction}: the INVITE (Call-ID {request.call_id}) did not arrive within {within:g} s",
+        _not_sent(ctx, args, f"{direction}: the {request.method} did not arrive", [sent.seq])
+        ctx.timed_out(f"{direction}: the {request.method} (Call-ID {request.call_id}) did not arrive within {within:g} s",
                       evidence=[sent.seq])
         return
     _record(ctx, forwarded(sent, candidates, direction))

@@ -432,7 +432,13 @@ class Proxy:
             else:
                 msg = insert_top(msg, "Record-Route", self.uri(flow, "ws"))
         branch = new_branch()
-        msg = framed(insert_top(msg, "Via", f"SIP/2.0/WSS {HOST}:{self.server.port if self.server else 0};branch={branch}"))
+        if "no_via_mid_dialog_to_wic" in self.faults and msg.to.tag is not None:
+            # RFC 3261 §16.6 step 8 broken on purpose: a mid-dialog request relayed without our Via
+            self.log(f"flow {flow.token}: {method} relayed to the WIC without a Via of our own (fault)")
+            msg = framed(msg)
+        else:
+            msg = framed(insert_top(msg, "Via", f"SIP/2.0/WSS {HOST}:{self.server.port if self.server else 0};"
+                                    f"branch={branch}"))
         data = msg.to_bytes()
         if method != "ACK":
 
