@@ -101,6 +101,10 @@ def _proxied(sent: Seen, got: Seen, direction: str) -> list[str]:
     if added <= 0 and before.to.tag is None:  # §16.6 step 4: a dialog-creating request
         problems.append(f"{direction}: no Record-Route added (RFC 3261 §16.6 step 4: the eP-CSCF stays "
                         "on the dialog's path)")
+    hops_before, hops_after = before.max_forwards, after.max_forwards
+    if hops_after is None or (hops_before is not None and hops_after >= hops_before):
+        problems.append(f"{direction}: Max-Forwards {hops_before} arrived as {hops_after} (RFC 3261 §16.6 "
+                        "step 3: a proxy decrements it, or adds one)")
     if after.call_id != before.call_id:
         problems.append(f"{direction}: Call-ID changed from {before.call_id} to {after.call_id}")
     sent_contacts, got_contacts = before.contacts, after.contacts

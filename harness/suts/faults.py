@@ -155,6 +155,9 @@ FAULTS: tuple[Fault, ...] = (
     _f("no_via_mid_dialog_to_wic", "epcscf", ("EPC-SES-02",),
        "relays a mid-dialog request from the core (a BYE) to the WIC without adding its own Via "
        "(the WIC's answer then matches no transaction and is dropped)"),
+    _f("max_forwards_kept_on_invite", "epcscf", ("EPC-SES-02",),
+       "relays the WIC's INVITE to the core without decrementing Max-Forwards (other methods "
+       "decremented)"),
     _f("keep_wic_integrity_when_bound", "epcscf", ("EPC-REG-07",),
        "digest: once a WebSocket's registration is bound, forwards a REGISTER's Authorization with "
        "the integrity-protected the WIC wrote itself unchanged"),

@@ -28,11 +28,15 @@ BUNDLE_ONLY = (CORPUS / "seeded" / "offer-bundle-only.sdp").read_text()
 
 def invite(*, body: str = "", vias: tuple[str, ...] = ("SIP/2.0/WSS a.invalid;branch=z9hG4bKwic",),
            rr: tuple[str, ...] = (), contact: str = "<sip:x@a.invalid;transport=ws>",
-           call_id: str = "c1") -> SipMessage:
+           call_id: str = "c1", max_forwards: int | None = None) -> SipMessage:
+    """An INVITE as the WIC sent it (Max-Forwards 70), or as the SUT forwarded it: with its
+    own Via on top, Max-Forwards 69 (unless given)."""
+    if max_forwards is None:
+        max_forwards = 69 if len(vias) > 1 else 70
     head = "".join(f"Via: {v}\r\n" for v in vias) + "".join(f"Record-Route: {r}\r\n" for r in rr)
     data = body.encode()
     ctype = "Content-Type: application/sdp\r\n" if body else ""
-    raw = (f"INVITE sip:bob@ims.example.test SIP/2.0\r\n{head}Max-Forwards: 70\r\n"
+    raw = (f"INVITE sip:bob@ims.example.test SIP/2.0\r\n{head}Max-Forwards: {max_forwards}\r\n"
            f"To: <sip:bob@ims.example.test>\r\nFrom: <sip:alice@ims.example.test>;tag=1\r\n"
            f"Call-ID: {call_id}\r\nCSeq: 1 INVITE\r\nContact: {contact}\r\n{ctype}"
            f"Content-Length: {len(data)}\r\n\r\n").encode() + data
@@ -225,3 +229,14 @@ def test_a_cancel_with_another_route_uri_or_branch_fails_naming_it() -> None:
     sent, invite_at_core, _ = _cancel_pair("", "")
     assert cancel_forwarded(sent, invite_at_core, None).verdict is Verdict.FAIL
     assert cancel_forwarded(sent, None, invite_at_core).verdict is Verdict.FAIL
+
+
+def test_forwarded_without_max_forwards_decremented_fails() -> None:
+    """RFC 3261 §16.6 step 3 (EPC-SES-02): kept at 70, raised, or dropped: each a FAIL."""
+    for hops, shown in ((70, "arrived as 70"), (71, "arrived as 71")):
+        got = invite(vias=(SUT_VIA, WIC_VIA), rr=(RR,), max_forwards=hops)
+        judgement = forwarded(Seen(invite(), 1), [Seen(got, 2)], "originating")
+        assert judgement.verdict is Verdict.FAIL and shown in judgement.reason and "§16.6" in judgement.reason
+    dropped = invite(vias=(SUT_VIA, WIC_VIA), rr=(RR,)).remove_header("Max-Forwards")
+    judgement = forwarded(Seen(invite(), 1), [Seen(dropped, 2)], "originating")
+    assert judgement.verdict is Verdict.FAIL and "arrived as None" in judgement.reason

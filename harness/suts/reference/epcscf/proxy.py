@@ -238,7 +238,8 @@ class Proxy:
         if forwards is not None and forwards <= 0 and method != "ACK":
             await self.send_ws(flow, build_response(msg, 483).to_bytes())
             return
-        msg = msg.replace_header("Max-Forwards", str((forwards if forwards is not None else 71) - 1))
+        if not ("max_forwards_kept_on_invite" in self.faults and method == "INVITE"):  # §16.6 step 3
+            msg = msg.replace_header("Max-Forwards", str((forwards if forwards is not None else 71) - 1))
         if method != "REGISTER" and await self._foreign_claim(flow, msg):
             return
         if method == "INVITE":
