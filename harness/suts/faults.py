@@ -158,6 +158,9 @@ FAULTS: tuple[Fault, ...] = (
     _f("max_forwards_kept_on_invite", "epcscf", ("EPC-SES-02",),
        "relays the WIC's INVITE to the core without decrementing Max-Forwards (other methods "
        "decremented)"),
+    _f("resend_third_final", "epcscf", ("BOTH-TP-04",),
+       "relays the third final response of a method on a WebSocket (not a 2xx to INVITE) to the "
+       "WIC twice"),
     _f("keep_wic_integrity_when_bound", "epcscf", ("EPC-REG-07",),
        "digest: once a WebSocket's registration is bound, forwards a REGISTER's Authorization with "
        "the integrity-protected the WIC wrote itself unchanged"),

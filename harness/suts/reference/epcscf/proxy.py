@@ -507,6 +507,12 @@ class Proxy:
         if "close_after_failed_call" in self.faults and txn.method == "INVITE" and status >= 300:
             self.log(f"flow {txn.flow.token}: closing the WebSocket after a failed call (fault)")
             self.spawn(txn.flow.conn.close(1.0, code=1000, reason="call failed"))
+        if "resend_third_final" in self.faults and status >= 200 and not (txn.method == "INVITE" and status < 300):
+            # RFC 3261 §17.2.2 broken on purpose: the 3rd final response of a method on a flow relayed twice
+            txn.flow.finals[txn.method] = txn.flow.finals.get(txn.method, 0) + 1
+            if txn.flow.finals[txn.method] == 3:
+                self.log(f"flow {txn.flow.token}: the third final response to {txn.method} relayed twice (fault)")
+                await txn.upstream(framed(msg))
         if "resend_bye_200" in self.faults and txn.method == "BYE" and 200 <= status < 300:
             # RFC 3261 §17.2.2 broken on purpose: the 200 relayed twice to one BYE
             await txn.upstream(framed(msg))
