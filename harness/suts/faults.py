@@ -161,6 +161,8 @@ FAULTS: tuple[Fault, ...] = (
     _f("resend_third_final", "epcscf", ("BOTH-TP-04",),
        "relays the third final response of a method on a WebSocket (not a 2xx to INVITE) to the "
        "WIC twice"),
+    _f("no_pong_after_register", "epcscf", ("BOTH-KA-01", "BOTH-FR-05"),
+       "answers Pings until the WIC sends a REGISTER over the WebSocket, never after"),
     _f("keep_wic_integrity_when_bound", "epcscf", ("EPC-REG-07",),
        "digest: once a WebSocket's registration is bound, forwards a REGISTER's Authorization with "
        "the integrity-protected the WIC wrote itself unchanged"),

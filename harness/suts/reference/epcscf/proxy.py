@@ -213,6 +213,9 @@ class Proxy:
         self.log(f"flow {flow.token}: rx {msg.summary()}")
         if via is None:
             return
+        if method == "REGISTER" and "no_pong_after_register" in self.faults and flow.conn.auto_pong:
+            self.log(f"flow {flow.token}: Pings no longer answered once SIP registers (fault)")
+            flow.conn.auto_pong = False  # RFC 6455 §5.5.2 broken on purpose, after a REGISTER only
         token = via.protocol.rsplit("/", 1)[-1]
         lowercase_refused = "reject_lowercase_via" in self.faults or (
             "reject_lowercase_via_after_register" in self.faults and method != "REGISTER") or (
