@@ -421,8 +421,8 @@ class CoreStub:
         if stray:
             # a late copy of another case's message (e.g. the SUT retransmitting to a fixed
             # core port): labelled, never counted or answered as this case's traffic
-            self.timeline.add(ACTOR, NOTE, f"stray from another case (Call-ID {message.call_id}): "
-                              "not judged in this case", stray_of=entry.seq)
+            self.timeline.put(ACTOR, f"stray from another case (Call-ID {message.call_id}): "
+                              "not judged in this case", ev.note({"stray_of": entry.seq}))
             return
         rx = CoreRx(message, entry.seq, source)
         if message.is_request:

@@ -42,11 +42,28 @@ REQUEST_OPTIONS = frozenset(
     {
         "to", "ruri", "via_transport", "sent_by", "call_id", "cseq", "from_tag", "to_tag",
         "expires", "outbound", "contact", "headers", "max_forwards", "route", "digest", "from",
-        "authorization", "compact",
+        "authorization", "compact", "joined",
     }
 )  # fmt: skip
 # RFC 3261 §7.3.3: the compact forms a request may use (option `compact`)
 COMPACT_NAMES = {"Via": "v", "To": "t", "From": "f", "Call-ID": "i", "Contact": "m", "Supported": "k"}
+
+
+def joined_rows(fields: list[tuple[str, str]], names: Sequence[str]) -> list[tuple[str, str]]:
+    """`fields` with the rows of each header of `names` (any case) joined into one row at
+    the place of the first, values separated by ", " (RFC 3261 §7.3.1)."""
+    wanted = {n.lower() for n in names}
+    out: list[tuple[str, str]] = []
+    first: dict[str, int] = {}
+    for name, value in fields:
+        key = name.lower()
+        if key in wanted and key in first:
+            at = first[key]
+            out[at] = (out[at][0], f"{out[at][1]}, {value}")
+            continue
+        first.setdefault(key, len(out))
+        out.append((name, value))
+    return out
 
 
 def _token(n: int = 8) -> str:
@@ -235,6 +252,9 @@ class WicEmulator:
         token, RFC 8898 §2.1).
         compact (true: Via, To, From, Call-ID, Contact and Supported in their compact forms
         `v:`, `t:`, `f:`, `i:`, `m:`, `k:`, RFC 3261 §7.3.3).
+        joined (a list of header names: the rows of each written as one comma-separated
+        row, RFC 3261 §7.3.1; `Authorization` joined is the spelling §7.3.1 does not allow
+        for it, a stimulus).
         """
         unknown = set(options) - REQUEST_OPTIONS
         if unknown:
@@ -280,6 +300,8 @@ class WicEmulator:
         fields += [("Authorization", value) for value in self._authorization(register, options)]
         fields.append(("User-Agent", USER_AGENT))
         fields += [(str(n), str(v)) for n, v in options.get("headers", [])]
+        if options.get("joined"):
+            fields = joined_rows(fields, options["joined"])
         if options.get("compact"):
             fields = [(COMPACT_NAMES.get(n, n), v) for n, v in fields]
         return build_request(method, ruri, fields)

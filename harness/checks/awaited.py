@@ -19,7 +19,17 @@ from harness.checks.framing import Judgement
 from harness.checks.registry import rejudgeable
 from harness.checks.status import status_matches
 from harness.checks.transport import message_of, raw_of, reading_of
-from harness.evidence import NOTE, SIP, SIP_ERROR, WS_CLOSE, WS_FRAME, Entry
+from harness.evidence import (
+    NOTE,
+    SIP,
+    SIP_ERROR,
+    WS_CLOSE,
+    WS_FRAME,
+    Entry,
+    note,
+    ws_close,
+    ws_frame,
+)
 from harness.sip.message import SipMessage
 from harness.verdicts import Verdict
 
@@ -82,7 +92,7 @@ def crlf_pong(entries: list[Entry], conn: str, within: float, *, since: int = 0)
     """RFC 5626 §4.4.1 (RFC 7118 §6): the SUT answers a CRLFCRLF ping with a CRLF pong, a
     keep-alive note of wicct's actor on `conn` after entry `since` (the ping)."""
     for entry in _on(entries, conn, since):
-        value = entry.data.get("keepalive") if entry.kind == NOTE and entry.direction == "rx" else None
+        value = note.of(entry).get("keepalive") if entry.kind == NOTE and entry.direction == "rx" else None
         if isinstance(value, str):
             value = value.encode("utf-8")
         if value == b"\r\n":
@@ -123,7 +133,7 @@ def closed_with(
     close = next((e for e in _on(entries, conn) if e.kind == WS_CLOSE), None)
     if close is None:
         return [Judgement(Verdict.FAIL, f"connection still open {within:g} s after the stimulus")]
-    data = close.data
+    data = ws_close.of(close)
     code = data.get("code")
     made = []
     if split:
@@ -190,9 +200,9 @@ def pong_came(entries: list[Entry], conn: str, payload: bytes, within: float, *,
     window; the Pong's content is judged by `framing.pong_echoes`. FAIL when no Pong
     frame carrying `payload` came up to the window note."""
     for entry in _on(entries, conn, since):
-        if entry.kind != WS_FRAME or entry.direction != "rx" or entry.data.get("opcode") != "pong":
+        if entry.kind != WS_FRAME or entry.direction != "rx" or ws_frame.of(entry).get("opcode") != "pong":
             continue
-        body = entry.data.get("payload")
+        body = ws_frame.of(entry).get("payload")
         if (body.encode("utf-8") if isinstance(body, str) else body) == payload:
             return Judgement(Verdict.PASS, "a Pong with the Ping's payload came", (entry.seq,))
     return Judgement(Verdict.FAIL, f"no Pong with payload {payload!r} within {within:g} s",

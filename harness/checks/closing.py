@@ -61,7 +61,7 @@ def close_story(entries: Iterable[Entry], actor: str, conn: str) -> CloseStory:
                      None)
         if first is None:
             return CloseStory(Closer.OPEN, "the connection is open")
-        code = first.data.get("code")
+        code = ws_frame.of(first).get("code")
         if first.direction == "rx":
             return CloseStory(Closer.SUT, f"the SUT closed the connection (Close {code})", (first.seq,))
         return CloseStory(Closer.WICCT, f"wicct closed the connection (Close {code})", (first.seq,))

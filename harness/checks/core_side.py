@@ -54,8 +54,9 @@ def request_content(entry: Entry, body: str | None = None, has_header: list[str]
         return [Judgement(Verdict.FAIL, f"entry {entry.seq} is no SIP request the core could read", (entry.seq,))]
     made = []
     if body is not None and message.body != body.encode():
-        made.append(Judgement(Verdict.FAIL, f"{message.method} reached the core with body {message.body[:80]!r}, "
-                              f"expected {body!r}", (entry.seq,)))
+        made.append(Judgement(Verdict.FAIL, f"{message.method} reached the core with body {message.body[:80]!r} "
+                              f"({len(message.body)} octets), expected {body[:80]!r} "
+                              f"({len(body.encode())} octets)", (entry.seq,)))
     for name in has_header or []:
         if not message.has_header(name):
             made.append(Judgement(Verdict.FAIL, f"{message.method} reached the core without {name}", (entry.seq,)))

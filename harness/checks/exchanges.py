@@ -11,10 +11,20 @@ from __future__ import annotations
 
 from harness.checks.awaited import of_transaction
 from harness.checks.framing import Judgement
-from harness.checks.handshake import accept_value, ended_by_client
+from harness.checks.handshake import accept_value, ended_by_client, tls_error
 from harness.checks.registry import rejudgeable
 from harness.checks.transport import message_of, raw_of
-from harness.evidence import CONNECT, HTTP_REQUEST, HTTP_RESPONSE, SIP, TLS, Entry
+from harness.evidence import (
+    CONNECT,
+    HTTP_REQUEST,
+    HTTP_RESPONSE,
+    SIP,
+    TLS,
+    Entry,
+    driver,
+    http_response,
+    sip,
+)
 from harness.sdp.checker import check_offer
 from harness.sip.message import SipMessage
 from harness.verdicts import Verdict
@@ -123,7 +133,7 @@ def ack_sent(entries: list[Entry], invite: Entry, ok: int, within: float) -> Jud
 
 
 def _header(entry: Entry, name: str) -> str | None:
-    values = [v for k, v in entry.data.get("headers", []) if k.lower() == name.lower()]
+    values = [v for k, v in http_response.of(entry).get("headers", []) if k.lower() == name.lower()]
     return ", ".join(values) or None
 
 
@@ -136,9 +146,9 @@ def upgrade_accepted(response: Entry | None, key: str | None, wanted: str = "sip
     One FAIL per fault, then the PASS when there is none (the step stops at a FAIL)."""
     if response is None or response.kind != HTTP_RESPONSE:
         return [Judgement(Verdict.FAIL, f"no HTTP response to the upgrade request ({error})")]
-    status = int(response.data.get("status", 0))
+    status = int(http_response.of(response).get("status", 0))
     if status != 101:
-        return [Judgement(Verdict.FAIL, f"handshake refused with {status} {response.data.get('reason', '')}",
+        return [Judgement(Verdict.FAIL, f"handshake refused with {status} {http_response.of(response).get('reason', '')}",
                           (response.seq,))]
     made = []
     selected = _header(response, "Sec-WebSocket-Protocol")
@@ -186,7 +196,7 @@ def stayed_unregistered(state: Entry, window: float) -> Judgement:
     """RFC 3261 §18.3 (BOTH-FR-07): the WIC did not act on a response it must drop: its
     driver did not report it registered during the window (the `DRIVER` state entry the
     step recorded when the window ended, `registered`: what the WIC said)."""
-    if state.data.get("registered"):
+    if driver.of(state).get("registered"):
         return Judgement(Verdict.FAIL, "the WIC reports itself registered", (state.seq,))
     return Judgement(Verdict.PASS, f"the WIC did not act on the response ({window:g} s)", (state.seq,))
 
@@ -219,8 +229,8 @@ def untrusted_refused(entries: list[Entry], certificate: str, within: float, han
     attempts = _epcscf_rx(entries, CONNECT)
     tls = [e for e in entries if e.kind == TLS and e.actor == "epcscf"]
     gets = _epcscf_rx(entries, HTTP_REQUEST)
-    registers = [e for e in _epcscf_rx(entries, SIP) if str(e.data.get("start_line", "")).startswith("REGISTER")]
-    established = [e.seq for e in tls if not e.data.get("error")]
+    registers = [e for e in _epcscf_rx(entries, SIP) if str(sip.of(e).get("start_line") or "").startswith("REGISTER")]
+    established = [e.seq for e in tls if not tls_error(e)]
     if gets or registers:
         return Judgement(Verdict.FAIL, f"the WIC accepted the {certificate} certificate: {len(gets)} upgrade "
                          f"request(s), {len(registers)} REGISTER(s)",
@@ -237,7 +247,7 @@ def untrusted_refused(entries: list[Entry], certificate: str, within: float, han
             f"itself (each timed out after {handshake_timeout:g} s with nothing from it, "
             f"or none began): no evidence that it judged the {certificate} certificate",
             tuple(e.seq for e in tls[:3]) or (attempts[0].seq,))
-    errors = sorted({str(e.data.get("error")) for e in ended})
+    errors = sorted({str(tls_error(e)) for e in ended})
     return Judgement(Verdict.PASS, f"watched {within:g} s: {len(attempts)} attempt(s), the WIC ended {len(ended)} "
                      f"TLS handshake(s) itself ({'; '.join(errors)}); no upgrade request, no REGISTER",
                      tuple(e.seq for e in ended[:3]))
@@ -314,7 +324,7 @@ def registered_in_time(state: Entry, within: float) -> Judgement:
     """WIC-TP-03 precondition (RFC 3261 §10.2): the WIC reported itself registered within
     `within` s; `state` is the `DRIVER` state entry the step recorded when its wait ended
     (`registered`, and the driver's `detail`)."""
-    if state.data.get("registered"):
+    if driver.of(state).get("registered"):
         return Judgement(Verdict.PASS, "the WIC reports that it is registered", (state.seq,))
-    return Judgement(Verdict.FAIL, f"the WIC is not registered after {within:g} s ({state.data.get('detail', '')})",
+    return Judgement(Verdict.FAIL, f"the WIC is not registered after {within:g} s ({driver.of(state).get('detail', '')})",
                      (state.seq,))

@@ -15,7 +15,15 @@ from typing import Any
 from harness.checks.framing import Judgement, cited
 from harness.checks.registry import rejudgeable
 from harness.checks.status import status_matches
-from harness.evidence import HTTP_REQUEST, HTTP_RESPONSE, TLS, Entry, http_response
+from harness.evidence import (
+    HTTP_REQUEST,
+    HTTP_RESPONSE,
+    TLS,
+    Entry,
+    http_request,
+    http_response,
+    tls,
+)
 from harness.verdicts import Verdict
 
 WS_GUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"  # RFC 6455 §1.3
@@ -91,8 +99,8 @@ def _requests(entries: Iterable[Entry], actor: str) -> list[Entry]:
 
 
 def _over_tls(entries: list[Entry], actor: str, conn: str | None) -> bool:
-    tls = [e for e in entries if e.kind == TLS and e.actor == actor and e.conn == conn]
-    return bool(tls) and not tls[0].data.get("error")
+    handshakes = [e for e in entries if e.kind == TLS and e.actor == actor and e.conn == conn]
+    return bool(handshakes) and not tls_error(handshakes[0])
 
 
 def _judge_each(
@@ -117,7 +125,7 @@ def upgrade_requests_valid(entries: list[Entry], actor: str) -> Judgement | None
     requests = _requests(entries, actor)
     problems = {}
     for e in requests:
-        found = upgrade_problems(str(e.data.get("method", "")), e.data.get("headers", []))
+        found = upgrade_problems(str(http_request.of(e).get("method", "")), http_request.of(e).get("headers", []))
         if not _over_tls(entries, actor, e.conn):
             found.insert(0, "not over TLS")
         problems[e.seq] = found
@@ -129,14 +137,14 @@ def upgrade_requests_valid(entries: list[Entry], actor: str) -> Judgement | None
 def origins_valid(entries: list[Entry], actor: str, expected: str) -> Judgement | None:
     """WIC-HS-02 on EVERY upgrade request of the case: one Origin, the WWSF's."""
     requests = _requests(entries, actor)
-    problems = {e.seq: origin_problems(e.data.get("headers", []), expected) for e in requests}
+    problems = {e.seq: origin_problems(http_request.of(e).get("headers", []), expected) for e in requests}
     return _judge_each(requests, problems, f"Origin is the WWSF origin {expected}")
 
 
 def opened(entries: list[Entry], actor: str) -> list[Entry]:
     """The 101 responses wicct's server (`actor`) sent: the WebSockets that opened."""
     return [e for e in entries if e.kind == HTTP_RESPONSE and e.actor == actor
-            and e.direction == "tx" and e.data.get("status") == 101]
+            and e.direction == "tx" and http_response.of(e).get("status") == 101]
 
 
 @rejudgeable
@@ -145,27 +153,27 @@ def accepts_valid(entries: list[Entry], actor: str) -> Judgement | None:
     `sip` selected, Sec-WebSocket-Accept computed from that connection's key, and no
     extension the client did not offer (RFC 6455 §4.1)."""
     responses = [e for e in entries if e.kind == HTTP_RESPONSE and e.actor == actor
-                 and e.direction == "rx" and e.data.get("status") == 101]
+                 and e.direction == "rx" and http_response.of(e).get("status") == 101]
     if not responses:
         return None
     problems: dict[int, list[str]] = {}
     for response in responses:
         request = next((e for e in entries if e.kind == HTTP_REQUEST and e.actor == actor
                         and e.direction == "tx" and e.conn == response.conn), None)
-        headers = response.data.get("headers", [])
+        headers = http_response.of(response).get("headers", [])
         found = []
         selected = tokens(header_values(headers, "Sec-WebSocket-Protocol"))
-        offered = tokens(header_values(request.data.get("headers", []), "Sec-WebSocket-Protocol")) \
+        offered = tokens(header_values(http_request.of(request).get("headers", []), "Sec-WebSocket-Protocol")) \
             if request is not None else []
         if "sip" in offered and selected != ["sip"]:
             found.append(f"101 selects {selected or 'no subprotocol'}, not sip")
-        keys = header_values(request.data.get("headers", []), "Sec-WebSocket-Key") if request else []
+        keys = header_values(http_request.of(request).get("headers", []), "Sec-WebSocket-Key") if request else []
         accept = header_values(headers, "Sec-WebSocket-Accept")
         if len(keys) == 1 and accept != [accept_value(keys[0])]:
             found.append(f"Sec-WebSocket-Accept {accept or 'absent'} does not match the key")
         # RFC 6455 §4.1 (client, step 5) / §9.1: an extension the client did not offer
         # fails the handshake: no 101 the client must refuse is a valid answer
-        asked = tokens(header_values(request.data.get("headers", []), "Sec-WebSocket-Extensions")) \
+        asked = tokens(header_values(http_request.of(request).get("headers", []), "Sec-WebSocket-Extensions")) \
             if request is not None else []
         unasked = [x for x in tokens(header_values(headers, "Sec-WebSocket-Extensions"))
                    if x.split(";")[0].strip() not in {a.split(";")[0].strip() for a in asked}]
@@ -201,10 +209,15 @@ def refusal(
     return Judgement(Verdict.PASS, f"refused with {status} {phrase}", evidence)
 
 
+def tls_error(entry: Entry) -> str | None:
+    """Why the `TLS` handshake of `entry` failed, None when a session was established."""
+    return tls.of(entry).get("error")
+
+
 def ended_by_client(tls: Sequence[Entry]) -> list[Entry]:
     """Server-side TLS handshakes that the client ended itself: an alert or a close during
     the handshake (RFC 8446 §6.2, what a client that refuses the server's certificate does),
     as opposed to ones wicct's server gave up on after its handshake timeout with nothing
     from the client (WIC-HS-03: silence after a TCP connect is no evidence that the WIC
     judged the certificate)."""
-    return [e for e in tls if e.data.get("error") and e.data.get("error") != "timeout"]
+    return [e for e in tls if tls_error(e) and tls_error(e) != "timeout"]

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 
 from harness.checks.registry import rejudgeable
 from harness.checks.transport import sip_messages
-from harness.evidence import Entry
+from harness.evidence import Entry, sip
 from harness.sdp.checker import check_answer, check_offer
 from harness.sdp.findings import SdpFinding, SdpJudgement
 from harness.sip import SipMessage, SipParseError
@@ -189,7 +189,7 @@ def alerting_before_answer(entries: list[Entry], actor: str) -> list[SdpVerdict]
         except SipParseError:
             continue
         status = message.status or 0
-        if b"SIP/2.0 180" in bytes(entry.data.get("excess") or b""):
+        if b"SIP/2.0 180" in bytes(sip.of(entry).get("excess") or b""):
             invites.pop(key, None)  # a 180 behind another message: WIC-FR-01's finding, not judged
             continue
         if status == 180:

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from harness.checks.framing import CITED, Judgement
 from harness.checks.registry import rejudgeable
 from harness.checks.transport import sip_messages
-from harness.evidence import NOTE, Entry
+from harness.evidence import NOTE, Entry, note
 from harness.sip import SipMessage, SipParseError
 from harness.sip.auth import parse_credentials
 from harness.verdicts import Verdict
@@ -85,7 +85,7 @@ def _integrity(message: SipMessage) -> tuple[tuple[str, ...], tuple[bool, ...], 
 
 def forwarded_registers(entries: list[Entry], actor: str = "core") -> list[ForwardedRegister]:
     """Every REGISTER `actor` (the core stub) received, in order, each with its stage."""
-    strays = {e.data.get("stray_of") for e in entries if e.actor == actor and e.kind == NOTE}
+    strays = {note.of(e).get("stray_of") for e in entries if e.actor == actor and e.kind == NOTE}
     challenged: set[str] = set()
     bound: set[str] = set()
     stages: dict[tuple[str, str, str], str] = {}

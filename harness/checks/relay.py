@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from harness.evidence import SIP_ERROR, Timeline
+from harness.evidence import SIP, SIP_ERROR, Entry, Timeline, sip, sip_error
 from harness.sip import SipParseError, parse
 
 
@@ -16,6 +16,15 @@ def raw_bytes(raw: Any) -> bytes:
     return str(raw or "").encode("utf-8", "surrogateescape")
 
 
+def raw_of(entry: Entry) -> bytes:
+    """The bytes a `SIP` or `SIP_ERROR` entry recorded (empty for another kind)."""
+    if entry.kind == SIP:
+        return raw_bytes(sip.of(entry)["raw"])
+    if entry.kind == SIP_ERROR:
+        return raw_bytes(sip_error.of(entry)["raw"])
+    return b""
+
+
 def relayed_excess(timeline: Timeline, entry: int) -> bytes:
     """Octets the core received after the Content-Length of the message in `entry`.
 
@@ -23,7 +32,7 @@ def relayed_excess(timeline: Timeline, entry: int) -> bytes:
     its parsed message looks clean; non-empty here means the SUT relayed bytes it had to
     discard."""
     try:
-        return parse(raw_bytes(timeline[entry].data.get("raw"))).excess
+        return parse(raw_of(timeline[entry])).excess
     except (IndexError, SipParseError):
         return b""
 
@@ -36,7 +45,7 @@ def relayed_unparsable_responses(
     receiver discard): the SUT relayed a response it had to discard itself."""
     found = []
     for entry in timeline.select(kind=SIP_ERROR, actor="core", direction="rx", since=since):
-        raw = raw_bytes(entry.data.get("raw")).lstrip(b"\r\n")
+        raw = raw_of(entry).lstrip(b"\r\n")
         status = raw[8:11]
         if raw.startswith(b"SIP/2.0 ") and status.isdigit() and call_id.encode() in raw:
             found.append((entry.seq, int(status)))

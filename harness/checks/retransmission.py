@@ -26,11 +26,21 @@ from collections import Counter
 from harness.checks.framing import Judgement, cited
 from harness.checks.registry import rejudgeable
 from harness.checks.transport import message_of, raw_of, reading_of
-from harness.evidence import SIP_ERROR, Entry
+from harness.evidence import SIP_ERROR, Entry, Redactor
 from harness.sip import SipMessage, SipParseError, parse
 from harness.verdicts import Verdict
 
 Key = tuple[str, str, str, str]  # (branch, Call-ID, CSeq, method or status)
+SHOWN = 120  # octets of an offending copy a reason shows
+CLAUSE = "RFC 3261 §17.1.1.2/§17.2.2: no timer retransmission on a reliable transport, RFC 7118 §5"
+
+
+def shown(raw: bytes) -> str:
+    """The first `SHOWN` octets of a copy as a reason quotes them: secrets redacted by
+    pattern (the timeline already redacted the registered ones), cut with its length."""
+    whole = Redactor().value(bytes(raw))  # before the cut: a secret across it is still whole
+    more = f"... ({len(whole)} octets)" if len(whole) > SHOWN else ""
+    return f"{whole[:SHOWN]!r}{more}"
 
 
 def _key(message: SipMessage) -> Key | None:
@@ -129,7 +139,8 @@ def no_copies_over_ws(entries: list[Entry], actor: str) -> Judgement | None:
         return Judgement(
             Verdict.FAIL,
             f"the SUT sent the same unparsable message {len(seen)} times over the WebSocket on one "
-            f"connection: a retransmission on a reliable transport ({len(unparsable)} message(s) copied)",
+            f"connection: a retransmission on a reliable transport ({CLAUSE}; {len(unparsable)} "
+            f"message(s) copied): {shown(raw_of(seen[0]))}",
             tuple(e.seq for e in seen[:5]),
         )
     groups: dict[tuple[str, Key], list[tuple[Entry, SipMessage]]] = {}
@@ -164,7 +175,7 @@ def no_copies_over_ws(entries: list[Entry], actor: str) -> Judgement | None:
             Verdict.FAIL,
             f"the SUT sent a {what} (CSeq {key[2]}) {len(seen)} times over the WebSocket where "
             f"{allowed} copy(ies) were provoked: a retransmission on a reliable transport "
-            f"({len(copied)} transaction(s) copied)",
+            f"({CLAUSE}; {len(copied)} transaction(s) copied): {shown(raw_of(seen[-1]))}",
             tuple(e.seq for e in seen[:5]),
         )
     note = f"; exempt copies: {len(exempted)} (2xx to INVITE / ACK / reliable 1xx)" if exempted else ""

@@ -8,7 +8,8 @@ from __future__ import annotations
 from harness.checks.framing import Judgement, cited
 from harness.checks.registry import rejudgeable
 from harness.checks.relay import raw_bytes
-from harness.evidence import SIP, SIP_ERROR, Entry, sip, sip_error
+from harness.checks.relay import raw_of as raw_of  # re-exported: the one raw reader
+from harness.evidence import SIP, SIP_ERROR, Entry, sip
 from harness.sip import SipMessage, SipParseError, parse
 from harness.verdicts import Verdict
 
@@ -34,15 +35,6 @@ def message_of(entry: Entry) -> SipMessage | None:
         return parse(raw_bytes(sip.of(entry)["raw"])).message
     except SipParseError:
         return None
-
-
-def raw_of(entry: Entry) -> bytes:
-    """The bytes a `SIP` or `SIP_ERROR` entry recorded (empty for another kind)."""
-    if entry.kind == SIP:
-        return raw_bytes(sip.of(entry)["raw"])
-    if entry.kind == SIP_ERROR:
-        return raw_bytes(sip_error.of(entry)["raw"])
-    return b""
 
 
 def reading_of(entry: Entry) -> SipMessage | None:

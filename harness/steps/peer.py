@@ -93,6 +93,7 @@ def channel(ctx: CaseContext, args: dict[str, Any]) -> SipChannel:
         "fragments": {"type": "integer", "minimum": 1, "maximum": 16},
         "ping_between": {"type": "boolean"},
         "body": {"type": "string"},
+        "body_repeat": {"type": "integer", "minimum": 1, "maximum": 4096},
         "content_length": {"enum": ["correct", "omit", "larger", "smaller"]},
         "pack_with": {"type": "string"},
         "pack_content_length": {"enum": ["correct", "omit"]},
@@ -101,12 +102,13 @@ def channel(ctx: CaseContext, args: dict[str, Any]) -> SipChannel:
     required=("method",),
 )
 async def peer_send(ctx: CaseContext, args: dict[str, Any], step_: Step) -> None:
-    """Send a SIP request from wicct's peer with optional framing stimuli."""
+    """Send a SIP request from wicct's peer with optional framing stimuli (`body_repeat`:
+    the body that many times, for a large message)."""
     chan = channel(ctx, args)
     options = dict(args.get("options", {}))
     message = peer(ctx).build_request(args["method"].upper(), chan, **options)
     if "body" in args:
-        message = message.with_body(args["body"].encode(), "text/plain")
+        message = message.with_body(args["body"].encode() * args.get("body_repeat", 1), "text/plain")
     message = content_length_stimulus(message, args.get("content_length", "correct"))
     packed = b""
     if args.get("pack_with"):
@@ -131,12 +133,19 @@ def _sent_seq(ctx: CaseContext, chan: SipChannel, request: SipMessage) -> int:
     return next((seq for m, seq in reversed(chan.sent) if m is request), ctx.vars.get("last_sent_seq", 0))
 
 
+def stored_message(ctx: CaseContext, args: dict[str, Any], arg: str = "to", default: str = "last",
+                   what: str = "request") -> SipMessage:
+    """The SipMessage a step stored under the name given by the step argument `arg`
+    (`default` when absent); RuntimeError (a wicct or case-file error) when none is."""
+    name = args.get(arg, default)
+    message = ctx.vars.get(name)
+    if not isinstance(message, SipMessage):
+        raise RuntimeError(f"no {what} stored as {name!r} (use `as:` on the sending step)")
+    return message
+
+
 def _request(ctx: CaseContext, args: dict[str, Any]) -> SipMessage:
-    name = args.get("to", "last")
-    request = ctx.vars.get(name)
-    if not isinstance(request, SipMessage):
-        raise RuntimeError(f"no request stored as {name!r} (use `as:` on the sending step)")
-    return request
+    return stored_message(ctx, args)
 
 
 @step(

@@ -143,6 +143,26 @@ FAULTS: tuple[Fault, ...] = (
        "closes the WebSocket once it relays the 200 to a WIC's CANCEL (a cancelled call)"),
     _f("cancel_new_branch", "epcscf", ("EPC-SES-02",),
        "forwards a WIC's CANCEL to the core in a new branch, not the INVITE's (RFC 3261 §16.10)"),
+    _f("cancel_route_added", "epcscf", ("EPC-SES-02",),
+       "forwards the WIC's CANCEL to the core with a Route naming the core, which the INVITE "
+       "it cancels did not carry (the core still matches it by its branch)"),
+    _f("large_body_cut", "epcscf", ("BOTH-FR-05",),
+       "cuts the body of a WebSocket message over 4 KiB from the WIC to fit 4 KiB (Content-Length "
+       "made to match) before relaying it"),
+    _f("reject_lowercase_via_after_reconnect", "epcscf", ("EPC-TP-02",),
+       "answers 400 to a Via with the transport token in lower case on any WebSocket but the "
+       "first the SUT accepted (after the WIC reconnects)"),
+    _f("no_via_mid_dialog_to_wic", "epcscf", ("EPC-SES-02",),
+       "relays a mid-dialog request from the core (a BYE) to the WIC without adding its own Via "
+       "(the WIC's answer then matches no transaction and is dropped)"),
+    _f("max_forwards_kept_on_invite", "epcscf", ("EPC-SES-02",),
+       "relays the WIC's INVITE to the core without decrementing Max-Forwards (other methods "
+       "decremented)"),
+    _f("resend_third_final", "epcscf", ("BOTH-TP-04",),
+       "relays the third final response of a method on a WebSocket (not a 2xx to INVITE) to the "
+       "WIC twice"),
+    _f("no_pong_after_register", "epcscf", ("BOTH-KA-01", "BOTH-FR-05"),
+       "answers Pings until the WIC sends a REGISTER over the WebSocket, never after"),
     _f("keep_wic_integrity_when_bound", "epcscf", ("EPC-REG-07",),
        "digest: once a WebSocket's registration is bound, forwards a REGISTER's Authorization with "
        "the integrity-protected the WIC wrote itself unchanged"),
@@ -175,6 +195,9 @@ FAULTS: tuple[Fault, ...] = (
     _f("tna_pass_forged_integrity", "epcscf", ("EPC-REG-07",),
        "TNA: trusts and forwards the WIC's own Authorization: Digest with integrity-protected",
        needs=WEB),
+    _f("tna_joined_first_credentials", "epcscf", ("EPC-REG-06",),
+       "reads one Authorization row holding two comma-joined credentials as its first "
+       "(two rows are still refused)", WEB),
     _f("tna_omit_wwsf_identity", "epcscf", ("EPC-REG-03",),
        "TNA: accepts a token from a WWSF outside the operator domain but does not say so to the core",
        needs=WEB),

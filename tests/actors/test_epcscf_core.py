@@ -395,3 +395,45 @@ class TestDigestRegistrar:
     def test_unknown_registrar_mode_is_refused(self, profile: Profile, timeline: Timeline) -> None:
         with pytest.raises(ValueError):
             CoreStub(timeline, profile).set_registrar("aka")
+
+
+class TestCancelMatching:
+    """RFC 3261 §9.2: the core stub answers a CANCEL that matches a pending INVITE
+    transaction (Call-ID, CSeq number, top Via branch) with 200 and the INVITE with 487;
+    any other CANCEL with 481."""
+
+    async def _ringing(self, core: CoreStub, edge: Edge) -> SipMessage:
+        core.set_policy("INVITE", 180)  # a provisional only: the INVITE stays pending
+        invite = request("INVITE", edge.port)
+        edge.send(core, invite)
+        assert (await edge.receive()).status == 180
+        return invite
+
+    async def test_a_matching_cancel_gets_200_and_the_invite_487(self, core: CoreStub, edge: Edge) -> None:
+        from harness.sip.dialog import cancel_for
+
+        invite = await self._ringing(core, edge)
+        edge.send(core, cancel_for(invite))
+        answers = {(m.cseq.method, m.status) for m in [await edge.receive(), await edge.receive()]}
+        assert answers == {("CANCEL", 200), ("INVITE", 487)}
+        # the INVITE is answered now: a second CANCEL of it matches nothing
+        edge.send(core, cancel_for(invite))
+        late = await edge.receive()
+        assert (late.cseq.method, late.status) == ("CANCEL", 481)
+
+    async def test_a_cancel_of_another_transaction_gets_481(self, core: CoreStub, edge: Edge) -> None:
+        from harness.sip.dialog import cancel_for
+
+        invite = await self._ringing(core, edge)
+        other_branch = cancel_for(invite).replace_header(
+            "Via", f"SIP/2.0/UDP 127.0.0.1:{edge.port};branch={new_branch()}")
+        other_cseq = cancel_for(invite).replace_header("CSeq", "2 CANCEL")
+        for cancel in (other_branch, other_cseq):
+            edge.send(core, cancel)
+            answer = await edge.receive()
+            assert (answer.cseq.method, answer.status) == ("CANCEL", 481)
+        with pytest.raises(TimeoutError):  # the INVITE itself stays pending, no 487
+            await edge.receive(0.3)
+        edge.send(core, cancel_for(invite))  # and the right one still matches
+        answers = {(m.cseq.method, m.status) for m in [await edge.receive(), await edge.receive()]}
+        assert answers == {("CANCEL", 200), ("INVITE", 487)}

@@ -224,3 +224,15 @@ class TestTerminating:
         stack.wic.set_policy("MESSAGE", 200, content_length="larger")
         message = stack.core.send_request("MESSAGE")
         assert await stack.core.wait_response(message, 0.3) is None  # RFC 3261 §18.3
+
+
+def test_joined_rows_make_one_comma_separated_row_where_the_first_was() -> None:
+    """RFC 3261 §7.3.1: the WIC emulator's `joined` option (EPC-REG-06-two-joined)."""
+    from harness.actors.wic_emulator import joined_rows
+
+    fields = [("Via", "a"), ("Route", "<sip:r1;lr>"), ("To", "t"), ("route", "<sip:r2;lr>"),
+              ("Authorization", "Bearer x"), ("Authorization", "Bearer y")]
+    assert joined_rows(fields, ["Route", "authorization"]) == [
+        ("Via", "a"), ("Route", "<sip:r1;lr>, <sip:r2;lr>"), ("To", "t"),
+        ("Authorization", "Bearer x, Bearer y")]
+    assert joined_rows(fields, []) == fields

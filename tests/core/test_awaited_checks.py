@@ -109,7 +109,7 @@ def test_core_transactions_content_and_answers() -> None:
         "the core received 0 MESSAGE transaction(s), expected 1")
     assert core_side.transactions([], "OPTIONS", 0, watched=0.2)[-1].reason == "no OPTIONS reached the core in 0.2 s"
     content = core_side.request_content(rx, "bye", ["Path"], ["P-Access-Network-Info"])
-    assert [j.reason for j in content] == ["MESSAGE reached the core with body b'hi', expected 'bye'",
+    assert [j.reason for j in content] == ["MESSAGE reached the core with body b'hi' (2 octets), expected 'bye' (3 octets)",
                                            "MESSAGE reached the core without Path",
                                            "MESSAGE reached the core with P-Access-Network-Info: x"]
     ok = sip(t, sip_text("SIP/2.0 486 Busy Here", "INVITE", call_id="core1"), actor="core", conn="core-udp")

@@ -103,6 +103,7 @@ def test_copies_that_do_not_parse_are_counted_by_their_bytes():
     j = with_errors(("wic", "rx", SIP_ERROR, bad), ("wic", "rx", SIP_ERROR, bad))
     assert j is not None and j.verdict is Verdict.FAIL and j.evidence == (1, 2)
     assert "unparsable" in j.reason
+    assert "§17.2.2" in j.reason and "RFC 7118" in j.reason and "MESSAGE sip:bob@" in j.reason
     j = with_errors(("wic", "rx", SIP_ERROR, bad), ("wic", "rx", SIP_ERROR, other))
     assert j is not None and j.verdict is Verdict.PASS
     j = with_errors(("wic", "rx", SIP_ERROR, bad), ("wic", "rx", SIP, request()), ("wic", "rx", SIP_ERROR, bad))
@@ -124,3 +125,17 @@ def test_a_mangled_copy_of_a_request_that_parsed_is_a_copy():
     assert j is not None and j.verdict is Verdict.FAIL and j.evidence == (1, 2)
     j = with_errors(("wic", "rx", SIP, request("MESSAGE")), ("wic", "rx", SIP_ERROR, bad.replace(b"c1", b"c2")))
     assert j is not None and j.verdict is Verdict.PASS
+
+
+def test_both_reasons_show_the_copy_cut_and_redacted_with_the_clause():
+    """A parsed copy and an unparsable copy: each FAIL quotes the offending octets (the
+    first 120, a bearer token redacted) and names RFC 3261 §17.2.2 / RFC 7118."""
+    token = "Authorization: Bearer eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJ4In0.c2lnbmF0dXJl\r\n"
+    message = request("MESSAGE").replace(b"Max-Forwards", token.encode() + b"Max-Forwards")
+    bad = message.replace(b"CSeq: 1 MESSAGE", b"CSeq: one MESSAGE")
+    for kind, raw in ((SIP, message), (SIP_ERROR, bad)):
+        j = with_errors(("wic", "rx", kind, raw), ("wic", "rx", kind, raw))
+        assert j is not None and j.verdict is Verdict.FAIL, kind
+        assert "§17.2.2" in j.reason and "RFC 7118" in j.reason, j.reason
+        assert "MESSAGE sip:" in j.reason and "<redacted" in j.reason and " octets)" in j.reason, j.reason
+        assert "eyJzdWIiOiJ4In0" not in j.reason, j.reason

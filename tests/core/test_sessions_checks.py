@@ -28,11 +28,15 @@ BUNDLE_ONLY = (CORPUS / "seeded" / "offer-bundle-only.sdp").read_text()
 
 def invite(*, body: str = "", vias: tuple[str, ...] = ("SIP/2.0/WSS a.invalid;branch=z9hG4bKwic",),
            rr: tuple[str, ...] = (), contact: str = "<sip:x@a.invalid;transport=ws>",
-           call_id: str = "c1") -> SipMessage:
+           call_id: str = "c1", max_forwards: int | None = None) -> SipMessage:
+    """An INVITE as the WIC sent it (Max-Forwards 70), or as the SUT forwarded it: with its
+    own Via on top, Max-Forwards 69 (unless given)."""
+    if max_forwards is None:
+        max_forwards = 69 if len(vias) > 1 else 70
     head = "".join(f"Via: {v}\r\n" for v in vias) + "".join(f"Record-Route: {r}\r\n" for r in rr)
     data = body.encode()
     ctype = "Content-Type: application/sdp\r\n" if body else ""
-    raw = (f"INVITE sip:bob@ims.example.test SIP/2.0\r\n{head}Max-Forwards: 70\r\n"
+    raw = (f"INVITE sip:bob@ims.example.test SIP/2.0\r\n{head}Max-Forwards: {max_forwards}\r\n"
            f"To: <sip:bob@ims.example.test>\r\nFrom: <sip:alice@ims.example.test>;tag=1\r\n"
            f"Call-ID: {call_id}\r\nCSeq: 1 INVITE\r\nContact: {contact}\r\n{ctype}"
            f"Content-Length: {len(data)}\r\n\r\n").encode() + data
@@ -182,3 +186,57 @@ def test_idle_policy_reports_silence() -> None:
     t.add("runner", "note", "start")
     judgement = idle_policy(list(t), "c1", 0, 5.5, pongs=False)
     assert "no Ping from the SUT" in judgement.reason and "kept open for the 5.5 s" in judgement.reason
+
+
+def _cancel_pair(routes: str, cancel_routes: str, *, ruri: str = "sip:bob@ims.example.test",
+                 branch: str = "z9hG4bKsut") -> tuple[Seen, Seen, Seen]:
+    """(the WIC's CANCEL, the INVITE at the core, the CANCEL at the core)."""
+    def msg(method: str, vias: str, route: str, uri: str = "sip:bob@ims.example.test") -> SipMessage:
+        return parse((f"{method} {uri} SIP/2.0\r\n{vias}{route}Max-Forwards: 69\r\n"
+                      "To: <sip:bob@ims.example.test>\r\nFrom: <sip:alice@ims.example.test>;tag=1\r\n"
+                      f"Call-ID: c1\r\nCSeq: 1 {method}\r\nContent-Length: 0\r\n\r\n").encode()).message
+    wic = "Via: SIP/2.0/WSS a.invalid;branch=z9hG4bKwic\r\n"
+    at_core = "Via: SIP/2.0/UDP 127.0.0.1:5;branch=z9hG4bKsut\r\n" + wic
+    cancel_at_core = f"Via: SIP/2.0/UDP 127.0.0.1:5;branch={branch}\r\n" + wic
+    return (Seen(msg("CANCEL", wic, ""), 1), Seen(msg("INVITE", at_core, routes), 2),
+            Seen(msg("CANCEL", cancel_at_core, cancel_routes, ruri), 3))
+
+
+def test_a_cancel_forwarded_as_its_invite_passes_whatever_the_route_spelling() -> None:
+    """RFC 3261 §9.1, §16.10 (EPC-SES-02): rows or one comma-joined row, the same set."""
+    from harness.checks.sessions import cancel_forwarded
+
+    rows = "Route: <sip:a.example;lr>\r\nRoute: <sip:b.example;lr>\r\n"
+    joined = "Route: <sip:a.example;lr>, <sip:b.example;lr>\r\n"
+    for invite_routes, cancel_routes in ((rows, rows), (rows, joined), ("", "")):
+        j = cancel_forwarded(*_cancel_pair(invite_routes, cancel_routes))
+        assert j.verdict is Verdict.PASS and j.evidence == (1, 2, 3), j.reason
+
+
+def test_a_cancel_with_another_route_uri_or_branch_fails_naming_it() -> None:
+    from harness.checks.sessions import cancel_forwarded
+
+    rows = "Route: <sip:a.example;lr>\r\nRoute: <sip:b.example;lr>\r\n"
+    for cancel_routes, why in (("Route: <sip:b.example;lr>, <sip:a.example;lr>\r\n", "Route"),
+                               ("Route: <sip:a.example;lr>\r\n", "Route"),
+                               ("Route: <sip:core;lr>\r\n" + rows, "Route")):
+        j = cancel_forwarded(*_cancel_pair(rows, cancel_routes))
+        assert j.verdict is Verdict.FAIL and why in j.reason and "§9.1" in j.reason, j.reason
+    j = cancel_forwarded(*_cancel_pair("", "", ruri="sip:carol@ims.example.test"))
+    assert j.verdict is Verdict.FAIL and "Request-URI" in j.reason
+    j = cancel_forwarded(*_cancel_pair("", "", branch="z9hG4bKother"))
+    assert j.verdict is Verdict.FAIL and "branch" in j.reason
+    sent, invite_at_core, _ = _cancel_pair("", "")
+    assert cancel_forwarded(sent, invite_at_core, None).verdict is Verdict.FAIL
+    assert cancel_forwarded(sent, None, invite_at_core).verdict is Verdict.FAIL
+
+
+def test_forwarded_without_max_forwards_decremented_fails() -> None:
+    """RFC 3261 §16.6 step 3 (EPC-SES-02): kept at 70, raised, or dropped: each a FAIL."""
+    for hops, shown in ((70, "arrived as 70"), (71, "arrived as 71")):
+        got = invite(vias=(SUT_VIA, WIC_VIA), rr=(RR,), max_forwards=hops)
+        judgement = forwarded(Seen(invite(), 1), [Seen(got, 2)], "originating")
+        assert judgement.verdict is Verdict.FAIL and shown in judgement.reason and "§16.6" in judgement.reason
+    dropped = invite(vias=(SUT_VIA, WIC_VIA), rr=(RR,)).remove_header("Max-Forwards")
+    judgement = forwarded(Seen(invite(), 1), [Seen(dropped, 2)], "originating")
+    assert judgement.verdict is Verdict.FAIL and "arrived as None" in judgement.reason

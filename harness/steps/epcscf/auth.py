@@ -83,6 +83,7 @@ async def issuer_mode(ctx: CaseContext, args: dict[str, Any], step_: Step) -> No
         "token": {"enum": [*TOKEN_KINDS, "none"]},
         "second_token": {"enum": list(TOKEN_KINDS)},
         "forge_integrity": {"enum": list(FORGEABLE)},
+        "joined": {"type": "boolean"},
     },
 )
 async def wic_bearer_register(ctx: CaseContext, args: dict[str, Any], step_: Step) -> None:
@@ -90,6 +91,8 @@ async def wic_bearer_register(ctx: CaseContext, args: dict[str, Any], step_: Ste
     valid; `none`: no Bearer) minted by wicct's issuer for the profile's IMPI, then a second
     Authorization: Bearer with a `second_token`, then, with `forge_integrity`, an
     Authorization: Digest the WIC adds itself carrying that integrity-protected value.
+    With `joined`, the credentials share one Authorization row, comma-separated (the
+    RFC 3261 §7.3.1 list spelling, which that clause does not allow for Authorization).
     Waits for the final response and stores it (`response_<as>`).
 
     A REGISTER with a valid token and nothing else is expected to register (2xx, and the
@@ -115,7 +118,8 @@ async def wic_bearer_register(ctx: CaseContext, args: dict[str, Any], step_: Ste
             f'Digest username="{ctx.profile.impi}", realm="{domain}", uri="sip:{domain}", nonce="", '
             f'response="", integrity-protected="{forged}", opaque="{marker}"'
         )
-    request = wic(ctx).build_request("REGISTER", chan, authorization=values)
+    joined = ["Authorization"] if args.get("joined") else []
+    request = wic(ctx).build_request("REGISTER", chan, authorization=values, joined=joined)
     since = len(ctx.timeline)
     seq = await chan.send(request)
     ctx.vars[name] = request

@@ -19,7 +19,7 @@ from harness.checks import exchanges, tna
 from harness.sip import SipMessage
 from harness.sip.dialog import same_transaction
 from harness.steps.epcscf.env import EPCSCF, core, wic
-from harness.steps.peer import channel, no_answer, sip
+from harness.steps.peer import channel, no_answer, sip, stored_message
 from harness.steps.schema import ACTION, CONN
 from harness.verdicts import Verdict
 
@@ -185,11 +185,7 @@ async def wic_bye(ctx: CaseContext, args: dict[str, Any], step_: Step) -> None:
 
 
 def _invite(ctx: CaseContext, args: dict[str, Any]) -> SipMessage:
-    name = args.get("of", "invite")
-    request = ctx.vars.get(name)
-    if not isinstance(request, SipMessage):
-        raise RuntimeError(f"no INVITE stored as {name!r}")
-    return request
+    return stored_message(ctx, args, "of", "invite", "INVITE")
 
 
 @step("wic.cancel", roles=EPCSCF, args={"conn": CONN, "of": {"type": "string"}, "as": {"type": "string"}})
@@ -207,8 +203,9 @@ async def wic_cancel(ctx: CaseContext, args: dict[str, Any], step_: Step) -> Non
         raise Precondition(f"the INVITE did not ring within {within:g} s: nothing to cancel",
                            [ctx.vars.get("last_sent_seq", 0)])
     request = wic(ctx).cancel(invite)
-    ctx.vars[args.get("as", "cancel")] = request
-    ctx.vars["last_sent_seq"] = await chan.send(request)
+    name = args.get("as", "cancel")
+    ctx.vars[name] = request
+    ctx.vars["last_sent_seq"] = ctx.vars[f"{name}_seq"] = await chan.send(request)
 
 
 @step("wic.ack_failure", roles=EPCSCF, args={"conn": CONN, "of": {"type": "string"}})

@@ -89,6 +89,7 @@ async def core_bye(ctx: CaseContext, args: dict[str, Any], step_: Step) -> None:
         "min": {"type": "integer", "minimum": 0},
         "max": {"type": "integer", "minimum": 0},
         "body": {"type": "string"},
+        "body_repeat": {"type": "integer", "minimum": 1, "maximum": 4096},
         "has_header": {"type": "array", "items": {"type": "string"}},
         "lacks_header": {"type": "array", "items": {"type": "string"}},
         "conn": CONN,
@@ -98,7 +99,10 @@ async def expect_core_received(ctx: CaseContext, args: dict[str, Any], step_: St
     """What reached the core: distinct transactions of `method` (retransmissions are one).
 
     `count` exact, or `min` / `max`; `within` waits for them (for `count: 0`, the window
-    watched; default: the retransmit window). `body` compares every one's body."""
+    watched; default: the retransmit window). `body` (`body_repeat` times, as `peer.send`
+    sent it) compares every one's body."""
+    if "body" in args:
+        args = {**args, "body": args["body"] * args.get("body_repeat", 1)}
     stub = core(ctx)
     method = args.get("method")
     count, low, high = args.get("count"), args.get("min"), args.get("max")

@@ -29,6 +29,7 @@ from harness.checks.media import MediaLeg, media_through, no_media_path
 from harness.checks.sessions import (
     Seen,
     bundle_at_core,
+    cancel_forwarded,
     forwarded,
     record_route_ws,
     same_connection,
@@ -131,7 +132,9 @@ async def expect_forwarded(ctx: CaseContext, args: dict[str, Any], step_: Step) 
     """TS 24.229 5.2.7.2 / 5.2.7.3 (EPC-SES-02): the INVITE stored as `to` (the WIC's for
     `originating`, default `invite`; the core's for `terminating`, default `core_request`)
     arrived at the other side with the sender's Via below the SUT's, a Record-Route added,
-    Contact and Call-ID kept; P-Asserted-Identity recorded."""
+    Contact and Call-ID kept; P-Asserted-Identity recorded. A stored CANCEL (originating)
+    must reach the core carrying what the INVITE it cancels carried there (RFC 3261 §9.1,
+    §16.10: `sessions.cancel_forwarded`)."""
     direction = args["direction"]
     name = args.get("to", "invite" if direction == "originating" else "core_request")
     request = ctx.vars.get(name)
@@ -139,6 +142,9 @@ async def expect_forwarded(ctx: CaseContext, args: dict[str, Any], step_: Step) 
         raise RuntimeError(f"no INVITE stored as {name!r}")
     sent = Seen(request, _sent_seq(ctx, name, request))
     within = ctx.within(args, ctx.timers.response_timeout)
+    if direction == "originating" and request.method == "CANCEL":
+        await _cancel_forwarded(ctx, args, sent, within)
+        return
     if direction == "originating":
         stub = core(ctx)
         await stub.wait_transactions(request.method, 1, within, lambda rx: rx.message.call_id == request.call_id)
@@ -147,11 +153,24 @@ async def expect_forwarded(ctx: CaseContext, args: dict[str, Any], step_: Step) 
         got = await _delivered(ctx, request, within)
         candidates = [got[1]] if got is not None else []
     if not any(c.message.call_id == request.call_id for c in candidates):
-        _not_sent(ctx, args, f"{direction}: the INVITE did not arrive", [sent.seq])
-        ctx.timed_out(f"{direction}: the INVITE (Call-ID {request.call_id}) did not arrive within {within:g} s",
+        _not_sent(ctx, args, f"{direction}: the {request.method} did not arrive", [sent.seq])
+        ctx.timed_out(f"{direction}: the {request.method} (Call-ID {request.call_id}) did not arrive within {within:g} s",
                       evidence=[sent.seq])
         return
     _record(ctx, forwarded(sent, candidates, direction))
+
+
+async def _cancel_forwarded(ctx: CaseContext, args: dict[str, Any], sent: Seen, within: float) -> None:
+    """EPC-SES-02 for the WIC's CANCEL `sent`: judged against the INVITE the core got."""
+    stub, call_id = core(ctx), sent.message.call_id
+    await stub.wait_transactions("CANCEL", 1, within, lambda rx: rx.message.call_id == call_id)
+    cancels = [Seen(rx.message, rx.entry) for rx in stub.transactions("CANCEL")
+               if rx.message.call_id == call_id and rx.message.cseq.number == sent.message.cseq.number]
+    if not cancels:
+        _not_sent(ctx, args, "originating: the CANCEL did not arrive", [sent.seq])
+    invites = [Seen(rx.message, rx.entry) for rx in stub.transactions("INVITE")
+               if rx.message.call_id == call_id and rx.message.cseq.number == sent.message.cseq.number]
+    _record(ctx, cancel_forwarded(sent, invites[0] if invites else None, cancels[0] if cancels else None))
 
 
 @step("expect.delivered", roles=EPCSCF, args={"to": NAME, "registered": CONN, "as": NAME})

@@ -11,12 +11,13 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+from harness import evidence as ev
 from harness.actors.channel import Received, same_transaction
 from harness.cases.context import CaseContext, Precondition
 from harness.cases.model import Step
 from harness.cases.registry import step
 from harness.checks import exchanges
-from harness.evidence import DRIVER, SIP
+from harness.evidence import SIP, Entry, Timeline
 from harness.profiles import parse_duration
 from harness.sip import SipMessage
 from harness.steps.peer import no_answer, sip
@@ -80,6 +81,17 @@ async def _state(ctx: CaseContext) -> WicState:
         ) from None
 
 
+def wic_said(timeline: Timeline, summary: str, registered: bool | None = None, detail: str | None = None) -> Entry:
+    """The `DRIVER` state entry: what the WIC's driver said of its registration (read by
+    `exchanges.registered_in_time`, `wic_registered`, `stayed_unregistered`)."""
+    data = ev.DriverData(verb="state")
+    if registered is not None:
+        data["registered"] = registered
+    if detail is not None:
+        data["detail"] = detail
+    return timeline.put("runner", summary, ev.driver(data))
+
+
 async def _registered(ctx: CaseContext) -> bool:
     return (await _state(ctx)).registered
 
@@ -93,13 +105,12 @@ async def expect_registered(ctx: CaseContext, args: dict[str, Any], step_: Step)
     while not await _registered(ctx):
         if loop.time() >= deadline:
             state = await _state(ctx)
-            said = ctx.timeline.add("runner", DRIVER, f"the WIC reports: {state.detail}", verb="state",
-                                    registered=False, detail=state.detail)
+            said = wic_said(ctx.timeline, f"the WIC reports: {state.detail}", False, state.detail)
             judged = exchanges.registered_in_time(said, within)
             ctx.timed_out(judged.reason, evidence=[_last_register_response(ctx), said.seq])
             return
         await asyncio.sleep(POLL)
-    said = ctx.timeline.add("runner", DRIVER, "the WIC reports: registered", verb="state")
+    said = wic_said(ctx.timeline, "the WIC reports: registered")
     # the driver's word alone is no evidence: wicct's eP-CSCF must have accepted a REGISTER
     judged = exchanges.wic_registered(list(ctx.timeline), said)
     if judged.verdict is not Verdict.PASS:
@@ -123,7 +134,7 @@ async def expect_unregistered(ctx: CaseContext, args: dict[str, Any], step_: Ste
     deadline = loop.time() + window
     while loop.time() < deadline:
         if await _registered(ctx):
-            state = ctx.timeline.add("runner", DRIVER, "the WIC reports: registered", verb="state", registered=True)
+            state = wic_said(ctx.timeline, "the WIC reports: registered", True)
             judged = exchanges.stayed_unregistered(state, window)
             ctx.failed(judged.reason, evidence=[_last_register_response(ctx), state.seq])
         await asyncio.sleep(POLL)
@@ -131,8 +142,7 @@ async def expect_unregistered(ctx: CaseContext, args: dict[str, Any], step_: Ste
     response = _last_register_response(ctx)
     if not response:  # nothing to act on: not registering proves nothing
         raise Precondition("wicct sent no response to a REGISTER: nothing the WIC could act on")
-    state = ctx.timeline.add("runner", DRIVER, f"the WIC reports: not registered over {window:g} s", verb="state",
-                             registered=False)
+    state = wic_said(ctx.timeline, f"the WIC reports: not registered over {window:g} s", False)
     judged = exchanges.stayed_unregistered(state, window)
     ctx.passed(judged.reason, evidence=[response, state.seq])
 

@@ -37,6 +37,7 @@ OWN_T1 = 0.5  # fault retransmit_own_t1: the RFC 3261 §17.1.1.1 default, hard-c
 
 
 LATE_CLOSE = 5.0  # fault close_5s_after_release: seconds after a call is released
+LARGE = 4096  # fault large_body_cut: octets of a WebSocket message the SUT keeps
 
 
 class Proxy:
@@ -174,6 +175,11 @@ class Proxy:
             await self._unparsable_from_wic(flow, exc)
             return
         messages = [result.message]
+        if len(payload) > LARGE and "large_body_cut" in self.faults and result.message.body:
+            # a 4 KiB receive buffer, on purpose: the body cut to fit, Content-Length made to match
+            kept = max(0, len(result.message.body) - (len(payload) - LARGE))
+            self.log(f"flow {flow.token}: {len(payload)}B message, body cut to {kept}B (fault)")
+            messages = [result.message.with_body(result.message.body[:kept])]
         if result.excess:
             if "process_excess" in self.faults:
                 with contextlib.suppress(SipParseError):
@@ -207,10 +213,14 @@ class Proxy:
         self.log(f"flow {flow.token}: rx {msg.summary()}")
         if via is None:
             return
+        if method == "REGISTER" and "no_pong_after_register" in self.faults and flow.conn.auto_pong:
+            self.log(f"flow {flow.token}: Pings no longer answered once SIP registers (fault)")
+            flow.conn.auto_pong = False  # RFC 6455 §5.5.2 broken on purpose, after a REGISTER only
         token = via.protocol.rsplit("/", 1)[-1]
         lowercase_refused = "reject_lowercase_via" in self.faults or (
             "reject_lowercase_via_after_register" in self.faults and method != "REGISTER") or (
-            "reject_lowercase_via_on_message" in self.faults and method == "MESSAGE")
+            "reject_lowercase_via_on_message" in self.faults and method == "MESSAGE") or (
+            "reject_lowercase_via_after_reconnect" in self.faults and flow is not next(iter(self.flows.values())))
         if lowercase_refused and token != token.upper():
             await self.send_ws(flow, build_response(msg, 400, "Bad Via transport").to_bytes())
             return
@@ -231,7 +241,8 @@ class Proxy:
         if forwards is not None and forwards <= 0 and method != "ACK":
             await self.send_ws(flow, build_response(msg, 483).to_bytes())
             return
-        msg = msg.replace_header("Max-Forwards", str((forwards if forwards is not None else 71) - 1))
+        if not ("max_forwards_kept_on_invite" in self.faults and method == "INVITE"):  # §16.6 step 3
+            msg = msg.replace_header("Max-Forwards", str((forwards if forwards is not None else 71) - 1))
         if method != "REGISTER" and await self._foreign_claim(flow, msg):
             return
         if method == "INVITE":
@@ -338,6 +349,10 @@ class Proxy:
             self.log(f"flow {flow.token}: CANCEL forwarded in a new branch (fault)")
             branch = new_branch()
         transport = self.core.transport.upper()
+        if method == "CANCEL" and "cancel_route_added" in self.faults:
+            # RFC 3261 §9.1 broken on purpose: the CANCEL is routed on its own, not as the INVITE
+            self.log(f"flow {flow.token}: CANCEL forwarded with a Route the INVITE did not carry (fault)")
+            msg = insert_top(msg, "Route", f"<sip:{self.env.core_host}:{self.env.core_port};lr>")
         msg = towards_core(msg, edge_media=self.edge_media, faults=self.faults)
         msg = framed(insert_top(msg, "Via", f"SIP/2.0/{transport} {HOST}:{self.core.local_port};branch={branch}"))
         data = msg.to_bytes()
@@ -421,7 +436,13 @@ class Proxy:
             else:
                 msg = insert_top(msg, "Record-Route", self.uri(flow, "ws"))
         branch = new_branch()
-        msg = framed(insert_top(msg, "Via", f"SIP/2.0/WSS {HOST}:{self.server.port if self.server else 0};branch={branch}"))
+        if "no_via_mid_dialog_to_wic" in self.faults and msg.to.tag is not None:
+            # RFC 3261 §16.6 step 8 broken on purpose: a mid-dialog request relayed without our Via
+            self.log(f"flow {flow.token}: {method} relayed to the WIC without a Via of our own (fault)")
+            msg = framed(msg)
+        else:
+            msg = framed(insert_top(msg, "Via", f"SIP/2.0/WSS {HOST}:{self.server.port if self.server else 0};"
+                                    f"branch={branch}"))
         data = msg.to_bytes()
         if method != "ACK":
 
@@ -489,6 +510,12 @@ class Proxy:
         if "close_after_failed_call" in self.faults and txn.method == "INVITE" and status >= 300:
             self.log(f"flow {txn.flow.token}: closing the WebSocket after a failed call (fault)")
             self.spawn(txn.flow.conn.close(1.0, code=1000, reason="call failed"))
+        if "resend_third_final" in self.faults and status >= 200 and not (txn.method == "INVITE" and status < 300):
+            # RFC 3261 §17.2.2 broken on purpose: the 3rd final response of a method on a flow relayed twice
+            txn.flow.finals[txn.method] = txn.flow.finals.get(txn.method, 0) + 1
+            if txn.flow.finals[txn.method] == 3:
+                self.log(f"flow {txn.flow.token}: the third final response to {txn.method} relayed twice (fault)")
+                await txn.upstream(framed(msg))
         if "resend_bye_200" in self.faults and txn.method == "BYE" and 200 <= status < 300:
             # RFC 3261 §17.2.2 broken on purpose: the 200 relayed twice to one BYE
             await txn.upstream(framed(msg))

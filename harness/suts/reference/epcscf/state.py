@@ -22,6 +22,7 @@ class Flow:
     released: int = 0  # calls released over the flow (fault close_after_second_release)
     registers: int = 0  # REGISTERs relayed over the flow (fault path_on_first_register_only)
     compact_via: set[str] = field(default_factory=set)  # Call-IDs (fault rewrite_sent_by_compact_via)
+    finals: dict[str, int] = field(default_factory=dict)  # final responses per method (fault resend_third_final)
 
     @property
     def open(self) -> bool:

@@ -18,7 +18,7 @@ issuer unreachable or answering garbage → 503 (the WIC cannot be blamed).
 
 Fault switches (harness.suts.faults): `tna_forward_bearer`, `tna_integrity_yes`
 (EPC-REG-02), `tna_accept_expired`, `tna_skip_signature_check` (EPC-REG-05),
-`tna_keep_state`, `tna_accept_missing_authorization` (EPC-REG-06),
+`tna_keep_state`, `tna_accept_missing_authorization`, `tna_joined_first_credentials` (EPC-REG-06),
 `tna_pass_forged_integrity` (EPC-REG-07), `tna_omit_wwsf_identity` (EPC-REG-03),
 `tna_pass_organization` (EPC-SES-03). Tokens are never logged: a SHA-256 fingerprint
 stands in.
@@ -77,6 +77,12 @@ def _scheme(value: str) -> str:
     return value.strip().split(" ", 1)[0].lower()
 
 
+def _first_credentials(value: str) -> str:
+    """Fault tna_joined_first_credentials: what precedes a `, <scheme> ` in the row."""
+    head, sep, _ = value.partition(", Bearer ")
+    return head if sep else value.partition(", Digest ")[0]
+
+
 def _authorizations(msg: SipMessage) -> list[str]:
     return [v for n, v in msg.headers if n.strip().lower() == "authorization"]
 
@@ -106,6 +112,10 @@ class Tna:
 
     async def admit(self, msg: SipMessage) -> Admission:
         values = _authorizations(msg)
+        if "tna_joined_first_credentials" in self.faults:
+            # RFC 6750 §2 broken on purpose: a row holding several comma-separated
+            # credentials is read as its first one (two rows are still counted)
+            values = [_first_credentials(v) for v in values]
         bearers = [v for v in values if _scheme(v) == "bearer"]
         if "tna_pass_forged_integrity" in self.faults and not bearers and any(map(_forged, values)):
             self.log("TNA: the WIC says integrity-protected: trusted and forwarded as is (fault)")
