@@ -15,8 +15,10 @@ wicct's light IMS core behind it, which challenges and verifies digest) serves e
      CPU time; Locust's processes as `wicct load` samples them, `harness.load.cpu`): on
      shared CPUs the ratio is about the inverse ratio of these.
   2. The harness's memory per connection: `wicct load --scenario idle` at 10, 1,000 and
-     5,000 users, (peak RSS of Locust's processes at N − at 10) / (connections held at N −
-     at 10) (target ≤ 40 KiB; ≥ 5,000 connections held).
+     5,000 users, (RSS of Locust's processes while the N users are all held − at 10) /
+     (connections held at N − at 10) (target ≤ 40 KiB; ≥ 5,000 connections held); the RSS
+     while held is the median of the per-second samples once every user connected, as the
+     peak also holds what starting and stopping them allocated (printed beside it).
   3. A two-worker run (`--workers 2`) at 1,000 registering users.
 Every REGISTER goes through Kamailio to the light core and back, for both clients. The
 machine may be shared: the figures are printed with the number of cores and the load
@@ -50,6 +52,7 @@ sys.path.insert(0, str(ROOT))
 from harness.load.cpu import per_response_us  # noqa: E402
 from harness.load.host import READY  # noqa: E402
 from harness.load.run import LoadOptions, run_load  # noqa: E402
+from harness.load.wic import USER_AGENT  # noqa: E402
 from harness.profiles import load_profile  # noqa: E402
 from harness.sip import (  # noqa: E402
     build_digest_authorization,
@@ -63,14 +66,18 @@ from harness.sip import (  # noqa: E402
 # -- the raw client (run with --baseline, in its own process) ---------------------------------
 SPAWN_RATE = 500.0  # connections a second, as `wicct load` is given below (min(users, 500))
 CONNECT_ATTEMPTS = 3
+
+
 def _register(user: str, host: str, call_id: str, tag: str, cseq: int, domain: str,
               authorization: str | None) -> bytes:
     fields = [("Via", f"SIP/2.0/WSS {host};branch={new_branch()}"), ("Max-Forwards", "70"),
               ("To", f"<sip:{user}@{domain}>"), ("From", f"<sip:{user}@{domain}>;tag={tag}"),
               ("Call-ID", call_id), ("CSeq", f"{cseq} REGISTER"),
-              ("Contact", f"<sip:{user}@{host};transport=ws>"), ("Expires", "600")]
+              ("Contact", f"<sip:{user}@{host};transport=ws>"), ("Expires", "600"),
+              ("Supported", "path")]
     if authorization:
         fields.append(("Authorization", authorization))
+    fields.append(("User-Agent", USER_AGENT))  # the same REGISTER as wicct load's users send
     return build_request("REGISTER", f"sip:{domain}", fields).to_bytes()
 
 
@@ -96,6 +103,7 @@ async def _raw_user(context: ssl.SSLContext, args: argparse.Namespace, state: di
         except OSError:
             if attempt == CONNECT_ATTEMPTS - 1:
                 raise
+            state["retried"] += 1  # wicct load counts these as connect errors by cause
             await asyncio.sleep(0.5)
     async with ws:
         state["connected"] += 1
@@ -128,7 +136,7 @@ async def _raw_user(context: ssl.SSLContext, args: argparse.Namespace, state: di
 
 async def _raw(args: argparse.Namespace) -> dict[str, Any]:
     context = ssl.create_default_context(cafile=args.ca)
-    state: dict[str, Any] = {"connected": 0, "all": asyncio.Event(), "registered": 0,
+    state: dict[str, Any] = {"connected": 0, "all": asyncio.Event(), "registered": 0, "retried": 0,
                              "until": float("inf"), "from": float("inf"), "index": 0,
                              "latency": []}
     tasks = [asyncio.create_task(_raw_user(context, args, state)) for _ in range(args.users)]
@@ -148,7 +156,8 @@ async def _raw(args: argparse.Namespace) -> dict[str, Any]:
     return {"users": args.users, "registered": state["registered"], "latency_ms": percentiles,
             "rate": state["registered"] / args.time, "rss_kib_connected": rss,
             "cpu_us_per_register": round(1e6 * cpu / state["registered"], 1) if state["registered"] else 0.0,
-            "errors": len(errors), "first_error": errors[0] if errors else None}
+            "errors": len(errors), "first_error": errors[0] if errors else None,
+            "connects_retried": state["retried"]}
 
 
 # -- the comparison ------------------------------------------------------------------------
@@ -195,7 +204,17 @@ def wicct_run(out: Path, hostdir: Path, profile_path: Path, scenario: str, users
     # the Locust processes' CPU per REGISTER over the same window (harness.load.cpu)
     load["cpu_us_per_register"] = round(per_response_us(
         load["generator_cpu"], load["rate_over_time"], *steady_window(load, run_seconds)), 1)
+    load["held_rss_kib"] = held_rss(load, run_seconds)
     return load
+
+
+def held_rss(load: dict[str, Any], run_seconds: float) -> int:
+    """The median of Locust's resident memory over the seconds every user was connected
+    (`steady_window`): what holding them costs, apart from the allocations of their start
+    and of their stop, which the peak includes; the peak when no second qualifies."""
+    start, end = steady_window(load, run_seconds)
+    held = sorted(kib for t, kib in load.get("harness_rss_over_time", []) if start <= t < end)
+    return held[len(held) // 2] if held else int(load["harness_rss_peak_kib"])
 
 
 @contextlib.contextmanager
@@ -303,7 +322,9 @@ def register_pair(host: Host, profile: Any, profile_path: Path, out: Path, users
           f"{raw.get('cpu_us_per_register', 0):.0f} µs, wicct {load['cpu_us_per_register']:.0f} µs"
           + ("; wicct's generator was CPU-bound" if load["generator_cpu"]["limited"] else "")
           + (f"; raw errors {raw.get('errors')} {raw.get('first_error') or raw.get('error') or ''}"
-             if raw.get("errors") or raw.get("error") else "") + _crash(load))
+             if raw.get("errors") or raw.get("error") else "")
+          + (f"; raw connects tried again {raw['connects_retried']}" if raw.get("connects_retried") else "")
+          + _crash(load))
     return raw
 
 
@@ -348,10 +369,12 @@ def compare(args: argparse.Namespace) -> int:
             idle = host.once_more(f"idle at {users}", lambda u=users: wicct_run(
                 workdir / f"idle-{u}", host.dir, profile_path, "idle", u, 5))
             held = idle["peak_connections"] - base["peak_connections"]
-            per = (idle["harness_rss_peak_kib"] - base["harness_rss_peak_kib"]) / max(1, held)
+            per = (idle["held_rss_kib"] - base["held_rss_kib"]) / max(1, held)
+            peak = (idle["harness_rss_peak_kib"] - base["harness_rss_peak_kib"]) / max(1, held)
             print(f"idle {users} users: {idle['peak_connections']} connections held, Locust RSS "
-                  f"{idle['harness_rss_peak_kib'] / 1024:.0f} MiB, {per:.1f} KiB per connection "
-                  f"(target ≤ 40); errors {idle['errors'] or 'none'}{_crash(idle)}")
+                  f"{idle['held_rss_kib'] / 1024:.0f} MiB while held, {per:.1f} KiB per connection "
+                  f"(target ≤ 40; from the peak, with the users' start and stop: {peak:.1f}); "
+                  f"errors {idle['errors'] or 'none'}{_crash(idle)}")
         two = host.once_more("the two-worker run", lambda: wicct_run(
             workdir / "workers-2", host.dir, profile_path, "register", args.large, args.time,
             workers=2))

@@ -49,6 +49,7 @@ def section(*, parameters: dict[str, Any], sut: dict[str, Any], figures: dict[st
         "connects": figures["connects"],
         "peak_connections": figures["peak_connections"],
         "harness_rss_peak_kib": figures.get("harness_rss_peak_kib", 0),
+        "harness_rss_over_time": figures.get("harness_rss_over_time", []),
         # the generator's own CPU (harness.load.cpu): a rate wicct could not push further
         # is said to be wicct's limit, not passed off as the SUT's
         "generator_cpu": figures.get("generator_cpu") or generator_summary([], started, finished),

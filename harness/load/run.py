@@ -249,7 +249,7 @@ def run_load(options: LoadOptions, say: Any = print) -> int:
         processes = [subprocess.Popen(cmd, stdout=locust_log, stderr=subprocess.STDOUT, env=env,
                                       stdin=subprocess.DEVNULL, start_new_session=True)
                      for cmd in locust_commands(options, out / "locust")]
-        rss: list[int] = []
+        rss: list[tuple[float, int]] = []  # (time.time(), KiB)
         cpu: list[Sample] = []
         hostdir = options.attach or out / "host"
         limit = options.time_s + GRACE + 10 * options.workers + (WORKERS_WAIT if options.master else 0)
@@ -287,7 +287,8 @@ def run_load(options: LoadOptions, say: Any = print) -> int:
     core = json.loads(core_file.read_text()) if core_file.exists() else {}
     sut = {"profile": ready["profile"], "driver": ready["driver"], "ws_url": ready["ws_url"],
            "pid": ready["sut_pid"], "start_log": ready.get("log", [])}
-    figures["harness_rss_peak_kib"] = max(rss, default=0)  # Locust's processes, summed
+    figures["harness_rss_peak_kib"] = max((kib for _, kib in rss), default=0)  # Locust's, summed
+    figures["harness_rss_over_time"] = rss_over_time(rss, started)
     figures["generator_cpu"] = generator_cpu(
         cpu, started, finished, load_report.rate_over_time(figures["per_second"], started, finished))
     document = _write(out, parameters, sut, figures, started, finished, started_iso, crash, core,
@@ -440,8 +441,19 @@ def _errors_line(errors: dict[str, dict[str, Any]]) -> str:
     return ", ".join(f"{cause} {e['count']}" for cause, e in errors.items()) or "none"
 
 
+def rss_over_time(samples: list[tuple[float, int]], started: float) -> list[list[int]]:
+    """[second of the run, the largest resident memory of Locust's processes (summed, KiB)
+    sampled in it]: what holding the users costs, apart from the peak of their start or
+    stop (issue 12's memory per connection is read from the seconds they were all held)."""
+    per_second: dict[int, int] = {}
+    for at, kib in samples:
+        second = int(at) - int(started)  # the clock of `rate_over_time`
+        per_second[second] = max(kib, per_second.get(second, 0))
+    return [[second, kib] for second, kib in sorted(per_second.items())]
+
+
 def _watch(processes: list[subprocess.Popen[bytes]], host: Any, ready: dict[str, Any],
-           started: float, limit: float, rss: list[int], hostdir: Path,
+           started: float, limit: float, rss: list[tuple[float, int]], hostdir: Path,
            restart_after: float | None, cpu: list[Sample]) -> dict[str, Any] | None:
     """Wait for Locust, looking at the SUT's process meanwhile; the crash, if it died (a
     process the host's restart hook replaced is followed to its successor instead).
@@ -474,7 +486,7 @@ def _watch(processes: list[subprocess.Popen[bytes]], host: Any, ready: dict[str,
                    sut_pid == host.pid else f"process {sut_pid} is gone")
             crash = {"at": _now_iso(), "after_s": round(time.time() - started, 3), "how": how,
                      "pid": sut_pid}
-        rss.append(sum(rss_kib(p.pid) for p in processes))
+        rss.append((time.time(), sum(rss_kib(p.pid) for p in processes)))
         last = cpu[-1][1] if cpu else (0.0,) * len(processes)
         cpu.append((time.time(), tuple(seconds if (seconds := cpu_seconds(p.pid)) is not None else was
                                        for p, was in zip(processes, last, strict=True))))
@@ -499,5 +511,5 @@ def _write(out: Path, parameters: dict[str, Any], sut: dict[str, Any], figures: 
     return document
 
 
-__all__ = ["LoadOptions", "alive", "dropped_and_accepted", "process_restarts", "run_load",
-           "run_worker"]
+__all__ = ["LoadOptions", "alive", "dropped_and_accepted", "process_restarts", "rss_over_time",
+           "run_load", "run_worker"]

@@ -172,8 +172,11 @@ class Wire:
 
     def _flush(self) -> None:
         assert self.protocol is not None and self.sock is not None
+        pending = self.protocol.data_to_send()
+        if not pending:
+            return  # most reads leave nothing to send (a Pong, a Close would be)
         self.sock.settimeout(self.timeout)  # a SUT that stops reading: `timeout` to write
-        for data in self.protocol.data_to_send():
+        for data in pending:
             if not data:
                 continue  # the EOF marker: the socket is closed by close()
             try:

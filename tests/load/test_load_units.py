@@ -8,6 +8,7 @@ import base64
 import hashlib
 import os
 import sys
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -17,6 +18,8 @@ from harness.load.judge import judge_handshake, judge_message
 from harness.load.report import rate_over_time, render_html, report, section
 from harness.load.stats import LoadStats, merge
 from harness.load.wic import vary_offer
+
+ROOT = Path(__file__).resolve().parents[2]
 
 RESPONSE = (b"SIP/2.0 200 OK\r\nVia: SIP/2.0/WSS a.invalid;branch=z9hG4bK1\r\n"
             b"From: <sip:a@x>;tag=1\r\nTo: <sip:a@x>;tag=2\r\nCall-ID: c1\r\nCSeq: 1 REGISTER\r\n"
@@ -115,6 +118,30 @@ def test_the_section_and_its_page_show_crash_violations_and_errors() -> None:
     page = render_html(report(load, "a", "b"))
     assert "SUT crashed 1.5 s" in page and "last &lt;line&gt;" in page
     assert "refused" in page and "RFC 7118 §5" in page and "<svg" in page
+
+
+def test_the_harness_memory_over_time_keeps_each_second_largest_sample() -> None:
+    from harness.load.run import rss_over_time
+
+    started = 1000.7  # the clock of rate_over_time: whole seconds of time.time()
+    samples = [(1000.8, 100), (1000.95, 120), (1001.2, 110), (1003.5, 90)]
+    assert rss_over_time(samples, started) == [[0, 120], [1, 110], [3, 90]]
+    assert rss_over_time([], started) == []
+
+
+def test_the_bench_reads_memory_from_the_seconds_every_user_was_held() -> None:
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("load_bench", ROOT / "bench" / "load_bench.py")
+    assert spec is not None and spec.loader is not None
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    load = {"connections_over_time": [[0, 5, 0], [1, 5, 0], [2, 0, 0]],
+            "harness_rss_over_time": [[0, 50], [1, 70], [3, 80], [4, 81], [5, 82], [9, 140]],
+            "harness_rss_peak_kib": 140}
+    # all connected in second 1: held from second 3 to the run's last whole second (9 - 1)
+    assert bench.held_rss(load, 9.0) == 81
+    assert bench.held_rss({**load, "harness_rss_over_time": []}, 9.0) == 140
 
 
 def test_the_generator_cpu_per_second_names_the_busiest_process_and_a_limited_run() -> None:
