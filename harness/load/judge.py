@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 
 from harness.checks import framing, handshake
 from harness.checks.framing import Judgement
@@ -54,6 +55,7 @@ class Rule:
     strength: str
 
 
+# each passes a list of messages' entries only when it passes each message's: `Batch` relies on it
 MESSAGE_RULES = (
     Rule(framing.one_sip_message_per_ws_message, "WIC-FR-01 (applied to the eP-CSCF)",
          "RFC 7118 §5", "shall"),
@@ -68,38 +70,84 @@ def _entry(seq: int, kind: str, direction: str, data: dict[str, object]) -> Entr
                  conn="load", data=data)
 
 
-def message_entries(opcode: str, payload: bytes) -> tuple[list[Entry], SipMessage | None]:
-    """The entries the conformance WIC emulator records for one received WebSocket message,
-    and the SIP message when it parses (None for a keep-alive or junk)."""
+def message_entries(opcode: str, payload: bytes, seq: int = 1) -> tuple[list[Entry], SipMessage | None]:
+    """The entries the conformance WIC emulator records for one received WebSocket message
+    (numbered from `seq`), and the SIP message when it parses (None for a keep-alive or junk)."""
     text: str | bytes = payload
     if opcode == "text":
         try:
             text = payload.decode("utf-8")
         except UnicodeDecodeError:
             text = payload
-    entries = [_entry(1, WS_MESSAGE, "rx", {"opcode": opcode, "length": len(payload),
-                                             "payload": text, "frames": []})]
+    entries = [_entry(seq, WS_MESSAGE, "rx", {"opcode": opcode, "length": len(payload),
+                                               "payload": text, "frames": []})]
     if is_keepalive(payload):
         return entries, None
     try:
         result = parse(payload)
     except SipParseError as exc:
-        entries.append(_entry(2, SIP_ERROR, "rx", {"raw": payload, "offset": exc.offset,
-                                                    "reason": exc.reason, "ws_message": 1}))
+        entries.append(_entry(seq + 1, SIP_ERROR, "rx", {"raw": payload, "offset": exc.offset,
+                                                          "reason": exc.reason, "ws_message": seq}))
         return entries, None
     message = result.message
     data: dict[str, object] = {"raw": payload, "start_line": message.start_line,
-                               "call_id": message.call_id, "ws_message": 1, "opcode": opcode}
+                               "call_id": message.call_id, "ws_message": seq, "opcode": opcode}
     if result.excess:
         data["excess"] = result.excess
-    entries.append(_entry(2, SIP, "rx", data))
+    entries.append(_entry(seq + 1, SIP, "rx", data))
     return entries, message
 
 
 def judge_message(opcode: str, payload: bytes) -> tuple[SipMessage | None, list[Violation]]:
     """One received WebSocket message judged by every message rule."""
     entries, message = message_entries(opcode, payload)
-    return message, _violations(MESSAGE_RULES, entries, lambda: payload.decode("utf-8", "replace"))
+    return message, _violations(MESSAGE_RULES, entries, partial(_text, payload))
+
+
+def _text(payload: bytes) -> str:
+    return payload.decode("utf-8", "replace")
+
+
+BATCH = 32  # received messages judged together (`Batch`)
+
+
+class Batch:
+    """One connection's received messages, judged by every message rule `BATCH` at a time.
+
+    Each rule is a check over a list of entries that passes a list only when it passes each
+    of its messages (one SIP message per WebSocket message, valid UTF-8, nothing but SIP and
+    keep-alives: a single bad message fails the list). So a batch that passes every rule is
+    each of its messages judged PASS, at a third of the cost of judging them one by one (the
+    checks' cost is mostly per call; issue 12: the client's CPU per REGISTER); a batch that
+    does not is judged again message by message, exactly as `judge_message` would, for the
+    count and the sample of each violation. Not thread-safe (one per connection)."""
+
+    def __init__(self) -> None:
+        self.entries: list[Entry] = []
+        self.messages: list[tuple[list[Entry], bytes]] = []
+
+    def add(self, opcode: str, payload: bytes) -> SipMessage | None:
+        """Record one received WebSocket message for judging; its SIP message, if it parses."""
+        entries, message = message_entries(opcode, payload, len(self.entries) + 1)
+        self.entries += entries
+        self.messages.append((entries, payload))
+        return message
+
+    def full(self) -> bool:
+        return len(self.messages) >= BATCH
+
+    def judge(self) -> tuple[int, list[Violation]]:
+        """The messages recorded since the last call, judged: their number and violations."""
+        entries, messages = self.entries, self.messages
+        self.entries, self.messages = [], []
+        if not messages:
+            return 0, []
+        if not _violations(MESSAGE_RULES, entries, lambda: ""):
+            return len(messages), []
+        found: list[Violation] = []
+        for own, payload in messages:
+            found += _violations(MESSAGE_RULES, own, partial(_text, payload))
+        return len(messages), found
 
 
 def judge_handshake(request_headers: list[list[str]], status: int,

@@ -51,6 +51,7 @@ class LoadStats:
         self.opened_per_second: Counter[int] = Counter()
         self.open_connections = 0
         self.peak_connections = 0
+        self._keys: dict[tuple[str, int], str] = {}
 
     def record_latency(self, name: str, seconds: float) -> None:
         if name not in self.latency:
@@ -58,7 +59,10 @@ class LoadStats:
         self.latency[name].record_value(max(LOWEST_US, min(HIGHEST_US, int(seconds * 1e6))))
 
     def answered(self, method: str, status: int, seconds: float) -> None:
-        self.responses[f"{method} {status}"] += 1
+        key = self._keys.get((method, status))
+        if key is None:  # one string per kind of response, not one per response
+            key = self._keys[(method, status)] = f"{method} {status}"
+        self.responses[key] += 1
         if status >= 200:
             self.per_second[int(time.time())] += 1
             self.record_latency(method, seconds)

@@ -18,7 +18,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from harness.load.judge import judge_handshake, judge_message
+from harness.load.judge import Batch, judge_handshake
 from harness.load.settings import LoadSettings
 from harness.load.stats import LoadStats
 from harness.load.wire import HandshakeRefused, Wire, WireError
@@ -106,6 +106,7 @@ class LoadWic:
         # them is late, not unmatched (a list: a deque's block is 600 bytes a connection)
         self.done: list[str] = []
         self.branch = ""  # the top Via branch of the request built last
+        self.batch = Batch()  # what was received, judged a batch at a time (`judge()`)
 
     # -- connection ----------------------------------------------------------------------
     def connect(self) -> None:
@@ -133,7 +134,15 @@ class LoadWic:
         self.stats.record_latency("connect", seconds)
         self.report("connect", seconds, 0, None)
 
+    def judge(self) -> None:
+        """The messages received since the last call judged by the checks and counted."""
+        judged, violations = self.batch.judge()
+        self.stats.judged += judged
+        for found in violations:
+            self.stats.violation(found)
+
     def close(self) -> None:
+        self.judge()
         self.stats.keepalive_replies["Pong"] += self.wire.pongs
         self.wire.pongs = 0
         if self.connected:
@@ -239,7 +248,9 @@ class LoadWic:
                         self.stats.answered(name, status, seconds)
                         continue
                     self.stats.answered(name, status, seconds)
-                    self.done = [*self.done[1 - DONE:], key[0]]
+                    self.done.append(key[0])
+                    if len(self.done) > DONE:
+                        del self.done[0]
                     outcome = Outcome(response, tuple(provisional), seconds, len(message.payload))
                     if report:
                         error = None if status < 300 else Refused(f"{name} answered {status}")
@@ -255,10 +266,9 @@ class LoadWic:
                   key: tuple[str, str] | None = None) -> SipMessage | None:
         """Judge one message; the response to `pending` (whose transaction is `key`) if it
         is one: same top Via branch and CSeq method (RFC 3261 §17.1.3), same Call-ID."""
-        message, violations = judge_message(opcode, payload)
-        self.stats.judged += 1
-        for found in violations:
-            self.stats.violation(found)
+        message = self.batch.add(opcode, payload)
+        if self.batch.full():
+            self.judge()
         if message is None:
             if is_keepalive(payload):
                 self.stats.keepalive_replies["CRLF"] += 1

@@ -52,6 +52,27 @@ def test_a_crlf_keepalive_is_no_sip_and_no_violation() -> None:
     assert message is None and violations == []
 
 
+def test_a_batch_judges_each_message_as_judging_it_alone_would() -> None:
+    from harness.load.judge import BATCH, Batch
+
+    bad = [RESPONSE + RESPONSE, RESPONSE.replace(b"c1", b"c\xff"), b"hello, not SIP"]
+    received = [("text", RESPONSE)] * 10 + [("text", b"\r\n")] + [("text", m) for m in bad]
+    received += [("binary", RESPONSE)] * 3
+    batch = Batch()
+    messages = [batch.add(opcode, payload) for opcode, payload in received]
+    judged, violations = batch.judge()
+    alone = [judge_message(opcode, payload) for opcode, payload in received]
+    assert judged == len(received)
+    assert [m.start_line if m else None for m in messages] == [
+        m.start_line if m else None for m, _ in alone]
+    assert violations == [v for _, found in alone for v in found]  # the same, in order
+    assert len(violations) >= len(bad)
+    # a batch of good messages passes as a whole; a judged batch starts empty
+    for _ in range(BATCH):
+        batch.add("text", RESPONSE)
+    assert batch.full() and batch.judge() == (BATCH, []) and batch.judge() == (0, [])
+
+
 def _accept(key: str) -> str:
     digest = hashlib.sha1((key + "258EAFA5-E914-47DA-95CA-C5AB0DC85B11").encode()).digest()
     return base64.b64encode(digest).decode()
