@@ -108,7 +108,8 @@ def _text(payload: bytes) -> str:
     return payload.decode("utf-8", "replace")
 
 
-BATCH = 32  # received messages judged together (`Batch`)
+BATCH = 8  # received messages judged together (`Batch`): 8 keeps nearly all of the saving
+# of 32 (measured) while a user holds at most 8 messages' entries (about 16 KiB) unjudged
 
 
 class Batch:
