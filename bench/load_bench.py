@@ -193,10 +193,13 @@ def wicct_run(out: Path, hostdir: Path, profile_path: Path, scenario: str, users
     # the ramp, its connects (slower than the spawn rate while the first users already
     # load the SUT: measured up to 10 s at 1,000 users), then the measured window
     run_seconds = round(seconds + users / spawn + 12)
+    # a response timeout of 120 s, as the raw client has 120 s to open a connection (and waits
+    # for responses without limit): a SUT on one CPU, registering the users already
+    # connected, takes more than 10 s to finish some handshakes of the ramp
     options = LoadOptions(profile=profile_path, users=users, spawn_rate=spawn,
                           time_s=run_seconds, scenario=scenario, out=out,
                           workers=workers, reregister_interval=0.0, keepalive_interval=20.0,
-                          response_timeout=10.0, attach=hostdir)
+                          response_timeout=120.0, attach=hostdir)
     code = run_load(options, say=lambda text: None)
     load = json.loads((out / "report.json").read_text())["load"]
     load["exit"] = code

@@ -73,6 +73,31 @@ def _entry(seq: int, kind: str, direction: str, data: dict[str, object]) -> Entr
 def message_entries(opcode: str, payload: bytes, seq: int = 1) -> tuple[list[Entry], SipMessage | None]:
     """The entries the conformance WIC emulator records for one received WebSocket message
     (numbered from `seq`), and the SIP message when it parses (None for a keep-alive or junk)."""
+    kind, data, message = _parsed(opcode, payload)
+    return _entries(opcode, payload, kind, data, seq), message
+
+
+def _parsed(opcode: str, payload: bytes) -> tuple[str | None, dict[str, object] | None, SipMessage | None]:
+    """What parsing one received WebSocket message found: the kind and data of its `sip` or
+    `sip.error` entry (None for a keep-alive), and the SIP message when it parses."""
+    if is_keepalive(payload):
+        return None, None, None
+    try:
+        result = parse(payload)
+    except SipParseError as exc:
+        return SIP_ERROR, {"raw": payload, "offset": exc.offset, "reason": exc.reason}, None
+    message = result.message
+    data: dict[str, object] = {"raw": payload, "start_line": message.start_line,
+                               "call_id": message.call_id, "opcode": opcode}
+    if result.excess:
+        data["excess"] = result.excess
+    return SIP, data, message
+
+
+def _entries(opcode: str, payload: bytes, kind: str | None, data: dict[str, object] | None,
+             seq: int) -> list[Entry]:
+    """The `ws.message` entry of one received message (numbered `seq`) and, unless it is a
+    keep-alive, its `sip` or `sip.error` entry (`seq` + 1) from what `_parsed` found."""
     text: str | bytes = payload
     if opcode == "text":
         try:
@@ -81,21 +106,10 @@ def message_entries(opcode: str, payload: bytes, seq: int = 1) -> tuple[list[Ent
             text = payload
     entries = [_entry(seq, WS_MESSAGE, "rx", {"opcode": opcode, "length": len(payload),
                                                "payload": text, "frames": []})]
-    if is_keepalive(payload):
-        return entries, None
-    try:
-        result = parse(payload)
-    except SipParseError as exc:
-        entries.append(_entry(seq + 1, SIP_ERROR, "rx", {"raw": payload, "offset": exc.offset,
-                                                          "reason": exc.reason, "ws_message": seq}))
-        return entries, None
-    message = result.message
-    data: dict[str, object] = {"raw": payload, "start_line": message.start_line,
-                               "call_id": message.call_id, "ws_message": seq, "opcode": opcode}
-    if result.excess:
-        data["excess"] = result.excess
-    entries.append(_entry(seq + 1, SIP, "rx", data))
-    return entries, message
+    if kind is not None and data is not None:
+        data["ws_message"] = seq
+        entries.append(_entry(seq + 1, kind, "rx", data))
+    return entries
 
 
 def judge_message(opcode: str, payload: bytes) -> tuple[SipMessage | None, list[Violation]]:
@@ -109,7 +123,7 @@ def _text(payload: bytes) -> str:
 
 
 BATCH = 8  # received messages judged together (`Batch`): 8 keeps nearly all of the saving
-# of 32 (measured) while a user holds at most 8 messages' entries (about 16 KiB) unjudged
+# of 32 (measured) while a user holds at most 8 messages unjudged (their bytes, a small dict)
 
 
 class Batch:
@@ -124,31 +138,35 @@ class Batch:
     count and the sample of each violation. Not thread-safe (one per connection)."""
 
     def __init__(self) -> None:
-        self.entries: list[Entry] = []
-        self.messages: list[tuple[list[Entry], bytes]] = []
+        # what parsing each message found (`_parsed`): its entries are made when judged
+        self.pending: list[tuple[str, bytes, str | None, dict[str, object] | None]] = []
 
     def add(self, opcode: str, payload: bytes) -> SipMessage | None:
         """Record one received WebSocket message for judging; its SIP message, if it parses."""
-        entries, message = message_entries(opcode, payload, len(self.entries) + 1)
-        self.entries += entries
-        self.messages.append((entries, payload))
+        kind, data, message = _parsed(opcode, payload)
+        self.pending.append((opcode, payload, kind, data))
         return message
 
     def full(self) -> bool:
-        return len(self.messages) >= BATCH
+        return len(self.pending) >= BATCH
 
     def judge(self) -> tuple[int, list[Violation]]:
         """The messages recorded since the last call, judged: their number and violations."""
-        entries, messages = self.entries, self.messages
-        self.entries, self.messages = [], []
-        if not messages:
+        pending, self.pending = self.pending, []
+        if not pending:
             return 0, []
+        entries: list[Entry] = []
+        each: list[tuple[list[Entry], bytes]] = []
+        for opcode, payload, kind, data in pending:
+            own = _entries(opcode, payload, kind, data, len(entries) + 1)
+            entries += own
+            each.append((own, payload))
         if not _violations(MESSAGE_RULES, entries, lambda: ""):
-            return len(messages), []
+            return len(pending), []
         found: list[Violation] = []
-        for own, payload in messages:
+        for own, payload in each:
             found += _violations(MESSAGE_RULES, own, partial(_text, payload))
-        return len(messages), found
+        return len(pending), found
 
 
 def judge_handshake(request_headers: list[list[str]], status: int,

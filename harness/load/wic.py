@@ -213,6 +213,8 @@ class LoadWic:
 
     def idle(self, seconds: float) -> None:
         """Stay on the connection for `seconds`, judging and answering what arrives."""
+        if seconds > 0:
+            self.judge()  # before a quiet spell: nothing held unjudged while idle
         until = time.monotonic() + seconds
         while time.monotonic() < until:
             for message in self.wire.receive(until):
