@@ -132,7 +132,7 @@ class Batch:
     Each rule is a check over a list of entries that passes a list only when it passes each
     of its messages (one SIP message per WebSocket message, valid UTF-8, nothing but SIP and
     keep-alives: a single bad message fails the list). So a batch that passes every rule is
-    each of its messages judged PASS, at a third of the cost of judging them one by one (the
+    each of its messages judged PASS, for about half the cost of judging them one by one (the
     checks' cost is mostly per call; issue 12: the client's CPU per REGISTER); a batch that
     does not is judged again message by message, exactly as `judge_message` would, for the
     count and the sample of each violation. Not thread-safe (one per connection)."""

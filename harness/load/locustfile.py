@@ -266,4 +266,3 @@ def _write_figures(environment: Environment, **_: Any) -> None:
         return  # sent to the master in its reports
     where = Path(settings().stats_dir) / f"stats-{socket.gethostname()}-{os.getpid()}.json"
     where.write_text(json.dumps(STATS.to_json()), encoding="utf-8")
-
