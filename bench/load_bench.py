@@ -5,15 +5,18 @@ One SUT host (`python -m harness.load.host`: Kamailio with the driver's load pre
 wicct's light IMS core behind it, which challenges and verifies digest) serves every run:
   1. REGISTER rate at 10 and 1,000 users: the raw client (`--baseline`, in a process of its
      own: asyncio `websockets` connections registering back to back, digest answered) and
-     `wicct load --scenario register --reregister-interval 0`; the steady rate of each
+     `wicct load --scenario register --reregister-interval 0`, run in the order raw, wicct,
+     wicct, raw (the SUT's state grows from run to run); the mean steady rate of each
      (after every user connected) and their ratio (target ≥ 0.9); first with every process
      on every CPU (each client competes with the SUT for them, so a client's own cost
      lowers the rate), then, on a second SUT host, with the SUT on half the CPUs and each
      client on the other half, as a load generator on a machine of its own would be (what
      limits is then the SUT, or the client if it needs more than its CPUs). Each pair also
      prints each client's CPU per REGISTER over its measured window (the raw process's own
-     CPU time; Locust's processes as `wicct load` samples them, `harness.load.cpu`): on
-     shared CPUs the ratio is about the inverse ratio of these.
+     CPU time; Locust's processes as `wicct load` samples them, `harness.load.cpu`), and the
+     SUT's (Kamailio's and the light core's processes, `SutCpu`) over the same windows: on
+     shared CPUs what either client costs, and what its traffic costs the SUT, is taken
+     from the other.
   2. The harness's memory per connection: `wicct load --scenario idle` at 10, 1,000 and
      5,000 users, (RSS of Locust's processes while the N users are all held − at 10) /
      (connections held at N − at 10) (target ≤ 40 KiB; ≥ 5,000 connections held); the RSS
@@ -32,6 +35,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import datetime as _dt
 import json
 import os
 import resource
@@ -41,6 +45,7 @@ import ssl
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -145,9 +150,10 @@ async def _raw(args: argparse.Namespace) -> dict[str, Any]:
     state["from"] = time.monotonic() + 1.0  # a second to settle, then measure
     state["until"] = state["from"] + args.time
     await asyncio.sleep(1.0)
-    cpu = time.process_time()  # this process's CPU over the measured window only
+    cpu, wall = time.process_time(), [time.time()]  # this process's CPU over the measured window only
     await asyncio.sleep(max(0.0, state["until"] - time.monotonic()))
     cpu = time.process_time() - cpu
+    wall.append(time.time())
     done, _ = await asyncio.wait(tasks, timeout=args.time + 60)
     errors = [repr(t.exception()) for t in done if t.exception() is not None]
     latency = sorted(state["latency"]) or [0.0]
@@ -156,7 +162,7 @@ async def _raw(args: argparse.Namespace) -> dict[str, Any]:
     return {"users": args.users, "registered": state["registered"], "latency_ms": percentiles,
             "rate": state["registered"] / args.time, "rss_kib_connected": rss,
             "cpu_us_per_register": round(1e6 * cpu / state["registered"], 1) if state["registered"] else 0.0,
-            "errors": len(errors), "first_error": errors[0] if errors else None,
+            "errors": len(errors), "first_error": errors[0] if errors else None, "window": wall,
             "connects_retried": state["retried"]}
 
 
@@ -201,8 +207,9 @@ def wicct_run(out: Path, hostdir: Path, profile_path: Path, scenario: str, users
                           workers=workers, reregister_interval=0.0, keepalive_interval=20.0,
                           response_timeout=120.0, attach=hostdir)
     code = run_load(options, say=lambda text: None)
-    load = json.loads((out / "report.json").read_text())["load"]
-    load["exit"] = code
+    document = json.loads((out / "report.json").read_text())
+    load = document["load"]
+    load["exit"], load["started"], load["run_seconds"] = code, document["started"], run_seconds
     load["steady_rate"], load["steady_seconds"] = steady_rate(load, run_seconds)
     # the Locust processes' CPU per REGISTER over the same window (harness.load.cpu)
     load["cpu_us_per_register"] = round(per_response_us(
@@ -307,27 +314,107 @@ class Host:
                 os.killpg(self.process.pid, signal.SIGKILL)
 
 
+class SutCpu:
+    """The SUT's CPU (its host with the light core, and Kamailio's processes: every process
+    of their two sessions) sampled twice a second while it runs, to say how much CPU the
+    SUT spent per REGISTER under each client over the same window as the client's own."""
+
+    PERIOD = 0.5
+
+    def __init__(self, host: Host) -> None:
+        self.sessions = {os.getsid(host.process.pid) if host.process else -1}
+        with contextlib.suppress(OSError, KeyError):
+            self.sessions.add(os.getsid(int(host.ready["sut_pid"])))
+        self.samples: list[tuple[float, float]] = []
+        self.done = threading.Event()
+        self.thread = threading.Thread(target=self._watch, daemon=True)
+
+    def __enter__(self) -> SutCpu:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.done.set()
+        self.thread.join(5)
+
+    def _watch(self) -> None:
+        tick = os.sysconf("SC_CLK_TCK")
+        while not self.done.is_set():
+            used = 0
+            for entry in os.listdir("/proc"):
+                if not entry.isdigit():
+                    continue
+                try:
+                    fields = Path(f"/proc/{entry}/stat").read_text().rsplit(")", 1)[1].split()
+                except OSError:
+                    continue
+                if int(fields[3]) in self.sessions:  # stat(5): session, utime, stime
+                    used += int(fields[11]) + int(fields[12])
+            self.samples.append((time.time(), used / tick))
+            self.done.wait(self.PERIOD)
+
+    def per_register_us(self, window: list[float], rate: float) -> float:
+        """CPU seconds between the samples nearest the window's ends, per REGISTER at `rate`."""
+        inside = [(t, c) for t, c in self.samples if window[0] - self.PERIOD <= t <= window[1] + self.PERIOD]
+        if len(inside) < 2 or rate <= 0:
+            return 0.0
+        (t0, c0), (t1, c1) = inside[0], inside[-1]
+        return 1e6 * (c1 - c0) / ((t1 - t0) * rate) if t1 > t0 else 0.0
+
+
+def wicct_window(load: dict[str, Any]) -> list[float]:
+    """`steady_window` as wall-clock times: its seconds count from the run's start second."""
+    start, end = steady_window(load, load["run_seconds"])
+    origin = _dt.datetime.fromisoformat(load["started"]).timestamp()
+    return [origin + start, origin + end]
+
+
 def register_pair(host: Host, profile: Any, profile_path: Path, out: Path, users: int,
                   seconds: float) -> dict[str, Any]:
-    """The raw client, then `wicct load`, registering at `users` against `host`; one line
-    printed with their rates and ratio; the raw client's figures returned."""
-    raw = host.once_more(f"the raw client at {users}",
-                         lambda: raw_run(host.ready, profile, users, seconds))
-    load = host.once_more(f"wicct load at {users}", lambda: wicct_run(
-        out / f"register-{users}", host.dir, profile_path, "register", users, seconds))
-    ratio = load["steady_rate"] / raw["rate"] if raw.get("rate") else 0.0
-    print(f"  REGISTER at {users} users: raw asyncio {raw.get('rate', 0):.0f}/s, wicct load "
-          f"{load['steady_rate']:.0f}/s over {load['steady_seconds']} s once all connected, "
+    """The raw client and `wicct load` registering at `users` against `host`, in the order
+    raw, wicct, wicct, raw: the SUT keeps state from run to run (Kamailio's hash tables of
+    registered flows and identities grow for two hours) and the machine's load drifts, so
+    each client's rate is the mean of a run early and a run late. One line printed with
+    both means, each run's rate and their ratio; the raw client's first run returned."""
+    def raw_once(run: int) -> dict[str, Any]:
+        return host.once_more(f"the raw client at {users} (run {run})",
+                              lambda: raw_run(host.ready, profile, users, seconds))
+
+    def wicct_once(run: int) -> dict[str, Any]:
+        return host.once_more(f"wicct load at {users} (run {run})", lambda: wicct_run(
+            out / f"register-{users}-{run}", host.dir, profile_path, "register", users, seconds))
+
+    starts = host.starts
+    with SutCpu(host) as sut:
+        raws = [raw_once(1)]
+        loads = [wicct_once(1), wicct_once(2)]
+        raws.append(raw_once(2))
+    sut_raw = [sut.per_register_us(r["window"], r["rate"]) for r in raws if r.get("window")]
+    sut_wicct = [sut.per_register_us(wicct_window(x), x["steady_rate"]) for x in loads]
+    sut_line = (f"the SUT's CPU per REGISTER under raw {sum(sut_raw) / max(1, len(sut_raw)):.0f} µs, "
+                f"under wicct {sum(sut_wicct) / 2:.0f} µs" if host.starts == starts
+                else "the SUT's CPU not measured (it was started again meanwhile)")
+    raw_rate = sum(r.get("rate", 0.0) for r in raws) / 2
+    load_rate = sum(load["steady_rate"] for load in loads) / 2
+    ratio = load_rate / raw_rate if raw_rate else 0.0
+    raw, load = raws[0], loads[0]
+    raw_cpu = sum(r.get("cpu_us_per_register", 0.0) for r in raws) / 2
+    load_cpu = sum(load["cpu_us_per_register"] for load in loads) / 2
+    print(f"  REGISTER at {users} users: raw asyncio {raw_rate:.0f}/s ({raws[0].get('rate', 0):.0f}, "
+          f"{raws[1].get('rate', 0):.0f}), wicct load {load_rate:.0f}/s ({loads[0]['steady_rate']:.0f}, "
+          f"{loads[1]['steady_rate']:.0f}) over {load['steady_seconds']} s once all connected, "
           f"ratio {ratio:.2f} (target ≥ 0.9); wicct: "
-          f"{len(load['violations'])} violation kinds, errors {load['errors'] or 'none'}, "
+          f"{sum(len(x['violations']) for x in loads)} violation kinds, errors "
+          f"{[x['errors'] for x in loads if x['errors']] or 'none'}, "
           f"p50 {load['latency'].get('REGISTER', {}).get('percentiles_ms', {}).get('p50')} ms "
           f"(raw {raw.get('latency_ms', {}).get('p50')} ms); client CPU per REGISTER: raw "
-          f"{raw.get('cpu_us_per_register', 0):.0f} µs, wicct {load['cpu_us_per_register']:.0f} µs"
-          + ("; wicct's generator was CPU-bound" if load["generator_cpu"]["limited"] else "")
-          + (f"; raw errors {raw.get('errors')} {raw.get('first_error') or raw.get('error') or ''}"
-             if raw.get("errors") or raw.get("error") else "")
-          + (f"; raw connects tried again {raw['connects_retried']}" if raw.get("connects_retried") else "")
-          + _crash(load))
+          f"{raw_cpu:.0f} µs, wicct {load_cpu:.0f} µs; {sut_line}"
+          + ("; wicct's generator was CPU-bound" if any(x["generator_cpu"]["limited"] for x in loads) else "")
+          + "".join(f"; raw errors {r.get('errors')} {r.get('first_error') or r.get('error') or ''}"
+                    for r in raws if r.get("errors") or r.get("error"))
+          + (f"; raw connects tried again {sum(r.get('connects_retried', 0) for r in raws)}"
+             if any(r.get("connects_retried") for r in raws) else "")
+          + "".join(_crash(x) for x in loads))
     return raw
 
 

@@ -150,19 +150,38 @@ def test_the_harness_memory_over_time_keeps_each_second_largest_sample() -> None
     assert rss_over_time([], started) == []
 
 
-def test_the_bench_reads_memory_from_the_seconds_every_user_was_held() -> None:
+def _bench() -> Any:
     import importlib.util
 
     spec = importlib.util.spec_from_file_location("load_bench", ROOT / "bench" / "load_bench.py")
     assert spec is not None and spec.loader is not None
     bench = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(bench)
+    return bench
+
+
+def test_the_bench_reads_memory_from_the_seconds_every_user_was_held() -> None:
+    bench = _bench()
     load = {"connections_over_time": [[0, 5, 0], [1, 5, 0], [2, 0, 0]],
             "harness_rss_over_time": [[0, 50], [1, 70], [3, 80], [4, 81], [5, 82], [9, 140]],
             "harness_rss_peak_kib": 140}
     # all connected in second 1: held from second 3 to the run's last whole second (9 - 1)
     assert bench.held_rss(load, 9.0) == 81
     assert bench.held_rss({**load, "harness_rss_over_time": []}, 9.0) == 140
+
+
+def test_the_bench_takes_the_sut_cpu_over_a_clients_measured_window() -> None:
+    bench = _bench()
+    sut = bench.SutCpu.__new__(bench.SutCpu)  # its samples only: no SUT, no thread
+    # the SUT busy at 1.2 CPUs from t=1000 on, sampled every half second
+    sut.samples = [(1000.0 + i / 2, 50.0 + 0.6 * i) for i in range(41)]
+    # 10 s at 4,000/s: 12 CPU-seconds over 40,000 REGISTERs, 300 µs each
+    assert round(sut.per_register_us([1005.0, 1015.0], 4000.0)) == 300
+    assert sut.per_register_us([2000.0, 2010.0], 4000.0) == 0.0  # no samples there
+    load = {"connections_over_time": [[0, 10, 0], [1, 0, 0]], "run_seconds": 15,
+            "started": "2026-11-28T17:00:00+00:00"}
+    start = 1795885200.0  # 17:00:00 UTC that day
+    assert bench.wicct_window(load) == [start + 2, start + 14]
 
 
 def test_the_generator_cpu_per_second_names_the_busiest_process_and_a_limited_run() -> None:
@@ -337,3 +356,22 @@ def test_a_lost_read_is_named_by_its_cause() -> None:
     assert _lost(ssl.SSLError(1, "bad record mac")).cause == "tls"
     assert _lost(ValueError("Read on closed or unwrapped SSL socket.")).cause == "closed"
     assert _lost(ConnectionResetError(104, "reset")).cause == "reset"
+
+
+def test_a_wait_for_a_response_ends_on_time_and_the_connection_goes_on() -> None:
+    """A load user's wait for a response ends on time, after a longer or a shorter wait
+    before it, and the WebSocket is usable after a wait ran out (no hang, no lost user)."""
+    import json
+    import subprocess
+
+    done = subprocess.run([sys.executable, str(ROOT / "tests" / "load" / "wait_probe.py")],
+                          capture_output=True, text=True, timeout=60, cwd=ROOT,
+                          env={**os.environ, "PYTHONPATH": str(ROOT)})
+    assert done.returncode == 0, done.stderr[-2000:]
+    steps = json.loads(done.stdout.strip().splitlines()[-1])
+    assert [s["sent"] for s in steps if s["got"]] == ["echo 1", "echo 2", "echo 3", "echo 4"]
+    for step in steps:
+        if step["sent"].startswith("echo"):
+            assert step["got"] == [step["sent"]] and step["seconds"] < 1.0
+        else:
+            assert step["got"] == [] and step["wait"] <= step["seconds"] < step["wait"] + 0.25, step
