@@ -97,7 +97,8 @@ def _parsed(opcode: str, payload: bytes) -> tuple[str | None, dict[str, object] 
 def _entries(opcode: str, payload: bytes, kind: str | None, data: dict[str, object] | None,
              seq: int) -> list[Entry]:
     """The `ws.message` entry of one received message (numbered `seq`) and, unless it is a
-    keep-alive, its `sip` or `sip.error` entry (`seq` + 1) from what `_parsed` found."""
+    keep-alive, its `sip` or `sip.error` entry (`seq` + 1) from what `_parsed` found: `data`
+    itself, given the number of its `ws.message` (each message's dict is judged once)."""
     text: str | bytes = payload
     if opcode == "text":
         try:
@@ -161,7 +162,7 @@ class Batch:
             own = _entries(opcode, payload, kind, data, len(entries) + 1)
             entries += own
             each.append((own, payload))
-        if not _violations(MESSAGE_RULES, entries, lambda: ""):
+        if _passes(MESSAGE_RULES, entries):
             return len(pending), []
         found: list[Violation] = []
         for own, payload in each:
@@ -179,6 +180,15 @@ def judge_handshake(request_headers: list[list[str]], status: int,
     ]
     return _violations((HANDSHAKE_RULE,), entries, lambda: f"HTTP/1.1 {status}\r\n" + "".join(
         f"{k}: {v}\r\n" for k, v in response_headers))
+
+
+def _passes(rules: tuple[Rule, ...], entries: list[Entry]) -> bool:
+    """Every rule's judgement on `entries` is PASS (or it does not apply)."""
+    for rule in rules:
+        judgement = rule.check(entries, ACTOR)
+        if judgement is not None and judgement.verdict is not Verdict.PASS:
+            return False
+    return True
 
 
 def _violations(rules: tuple[Rule, ...], entries: list[Entry],
