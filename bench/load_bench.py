@@ -322,9 +322,10 @@ class SutCpu:
     PERIOD = 0.5
 
     def __init__(self, host: Host) -> None:
-        self.sessions = {os.getsid(host.process.pid) if host.process else -1}
-        with contextlib.suppress(OSError, KeyError):
-            self.sessions.add(os.getsid(int(host.ready["sut_pid"])))
+        self.sessions: set[int] = set()
+        for pid in (host.process.pid if host.process else None, host.ready.get("sut_pid")):
+            with contextlib.suppress(OSError, TypeError, ValueError):  # gone, or none
+                self.sessions.add(os.getsid(int(pid)))  # type: ignore[arg-type]
         self.samples: list[tuple[float, float]] = []
         self.done = threading.Event()
         self.thread = threading.Thread(target=self._watch, daemon=True)

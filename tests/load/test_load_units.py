@@ -372,6 +372,6 @@ def test_a_wait_for_a_response_ends_on_time_and_the_connection_goes_on() -> None
     assert [s["sent"] for s in steps if s["got"]] == ["echo 1", "echo 2", "echo 3", "echo 4"]
     for step in steps:
         if step["sent"].startswith("echo"):
-            assert step["got"] == [step["sent"]] and step["seconds"] < 1.0
-        else:
-            assert step["got"] == [] and step["wait"] <= step["seconds"] < step["wait"] + 0.25, step
+            assert step["got"] == [step["sent"]] and step["seconds"] < 2.0
+        else:  # on time: well before the 5 s wait that came before it (a busy CI machine)
+            assert step["got"] == [] and step["wait"] <= step["seconds"] < step["wait"] + 1.0, step
