@@ -19,6 +19,7 @@ import dataclasses
 import gc
 import json
 import os
+import random
 import socket
 import tempfile
 import time
@@ -33,7 +34,7 @@ from locust.runners import MasterRunner, WorkerRunner
 
 from harness.load.settings import ENV, LoadSettings
 from harness.load.stats import LoadStats
-from harness.load.wic import LoadWic, Refused, Unanswered
+from harness.load.wic import LoadWic, Refused, Unanswered, reconnect_pause
 from harness.load.wire import WireError
 from harness.pki import client_context
 
@@ -45,7 +46,6 @@ STATS = LoadStats()
 GC_THRESHOLDS = (20_000, 50, 50)
 gc.set_threshold(*GC_THRESHOLDS)
 BURST = 1.0  # seconds of back-to-back re-registrations in one task (RegisterUser)
-RETRY_PAUSE = 0.2  # after a lost connection: not a busy loop against a dead SUT
 SETTINGS_MESSAGE = "wicct-settings"  # master → a worker on another machine
 HELLO_MESSAGE = "wicct-hello"  # that worker → master: send me the settings
 SETTINGS_WAIT = 60.0  # seconds a remote worker's users wait for the master's settings
@@ -87,6 +87,7 @@ class WicUser(User):
 
     def on_start(self) -> None:
         self.wic: LoadWic | None = None
+        self.failures = 0  # consecutive lost or failed connections (RFC 5626 §4.5)
 
     def on_stop(self) -> None:
         if self.wic is not None:
@@ -119,12 +120,16 @@ class WicUser(User):
             STATS.error("wicct-error", f"{type(exc).__name__}: {exc}")
             self.lost()
             return None
+        self.failures = 0
         return self.wic
 
     def lost(self) -> None:
+        """The WIC closed, and a wait before the next connect that grows with each failure
+        in a row (`reconnect_pause`): never a busy loop against a dead or struggling SUT."""
         if self.wic is not None:
             self.wic.close()
-        time.sleep(RETRY_PAUSE)
+        self.failures += 1
+        time.sleep(reconnect_pause(self.failures, random.random()))
 
     @contextlib.contextmanager
     def outcome(self) -> Iterator[None]:

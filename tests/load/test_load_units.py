@@ -375,3 +375,17 @@ def test_a_wait_for_a_response_ends_on_time_and_the_connection_goes_on() -> None
             assert step["got"] == [step["sent"]] and step["seconds"] < 2.0
         else:  # on time: well before the 5 s wait that came before it (a busy CI machine)
             assert step["got"] == [] and step["wait"] <= step["seconds"] < step["wait"] + 1.0, step
+
+
+def test_a_wic_waits_longer_after_each_failure_in_a_row_and_at_random_within_half() -> None:
+    """RFC 5626 §4.5's wait-time: doubling from the base, capped, and drawn between 50 and
+    100 % of it, so users that failed together come back spread out."""
+    from harness.load.wic import RECONNECT_BASE, RECONNECT_MAX, reconnect_pause
+
+    assert reconnect_pause(1, 0.999999) == pytest.approx(RECONNECT_BASE, rel=1e-5)
+    assert reconnect_pause(1, 0.0) == pytest.approx(RECONNECT_BASE / 2)
+    longest = [reconnect_pause(n, 0.999999) for n in range(1, 12)]
+    assert longest[:4] == pytest.approx([0.2, 0.4, 0.8, 1.6], rel=1e-5)
+    assert longest == sorted(longest) and max(longest) == pytest.approx(RECONNECT_MAX, rel=1e-5)
+    assert reconnect_pause(40, 0.0) == pytest.approx(RECONNECT_MAX / 2)
+    assert reconnect_pause(3, 0.25) == pytest.approx(0.8 * 0.625)
