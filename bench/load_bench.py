@@ -75,9 +75,9 @@ from harness.sip import (  # noqa: E402
 # -- the raw client (run with --baseline, in its own process) ---------------------------------
 SPAWN_RATE = 500.0  # connections a second, as `wicct load` is given below (min(users, 500))
 # seconds a wicct run allows, beyond its spawn time, for every user to connect before the
-# measured window: at 1,000 users and more a slower machine's SUT (one TLS worker, busy with
-# the users already registering) drops SYNs while the users ramp up, and the kernel's
-# retries (1, 2, 4, 8, 16 s) put the last connects 30 s late (seen on a nested VM)
+# measured window: at 1,000 users on a slower machine (a nested VM) the last connects came
+# 30 to 49 s late, the SUT (one TLS worker, busy with the users already registering) being
+# slow to take them; 1 + 2 + 4 + 8 + 16 s, the kernel's SYN retries, fits that spread
 RAMP_SMALL, RAMP_LARGE = 12.0, 45.0
 CONNECT_ATTEMPTS = 3
 

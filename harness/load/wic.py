@@ -66,8 +66,8 @@ def reconnect_pause(failures: int, draw: float) -> float:
     (1 or more): RFC 5626 §4.5's wait-time, min(max-time, base-time × 2^(failures - 1)),
     taken at random between 50 and 100 % of it (`draw` in [0, 1)), so that users which
     lost their connections together do not all come back at once. Load-test times, not the
-    RFC's 30 s and 1,800 s: a load run lasts minutes. A user that failed 0.2 s after every
-    failure made the ramp of 1,000 users a storm of TLS handshakes at a slow SUT (issue 12)."""
+    RFC's 30 s and 1,800 s: a load run lasts minutes. A user that tried again 0.2 s after
+    every failure kept a struggling SUT at the rate that overwhelmed it (issue 12)."""
     wait = min(RECONNECT_MAX, RECONNECT_BASE * 2.0 ** max(0, failures - 1))
     return wait * (0.5 + 0.5 * min(max(draw, 0.0), 1.0))
 
