@@ -67,8 +67,11 @@ def reconnect_pause(failures: int, draw: float) -> float:
     taken at random between 50 and 100 % of it (`draw` in [0, 1)), so that users which
     lost their connections together do not all come back at once. Load-test times, not the
     RFC's 30 s and 1,800 s: a load run lasts minutes. A user that tried again 0.2 s after
-    every failure kept a struggling SUT at the rate that overwhelmed it (issue 12)."""
-    wait = min(RECONNECT_MAX, RECONNECT_BASE * 2.0 ** max(0, failures - 1))
+    every failure kept a struggling SUT at the rate that overwhelmed it (issue 12). The
+    exponent stops at 16, long past the cap: a float power overflows past 1,023, and a user
+    meets that many failures in a row against a SUT that stays down for 17 minutes."""
+    doublings = min(max(0, failures - 1), 16)
+    wait = min(RECONNECT_MAX, RECONNECT_BASE * 2.0**doublings)
     return wait * (0.5 + 0.5 * min(max(draw, 0.0), 1.0))
 
 

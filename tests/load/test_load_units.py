@@ -388,4 +388,6 @@ def test_a_wic_waits_longer_after_each_failure_in_a_row_and_at_random_within_hal
     assert longest[:4] == pytest.approx([0.2, 0.4, 0.8, 1.6], rel=1e-5)
     assert longest == sorted(longest) and max(longest) == pytest.approx(RECONNECT_MAX, rel=1e-5)
     assert reconnect_pause(40, 0.0) == pytest.approx(RECONNECT_MAX / 2)
+    # A SUT down for hours: a user meets more failures in a row than a float power can take.
+    assert reconnect_pause(10**6, 0.999999) == pytest.approx(RECONNECT_MAX, rel=1e-5)
     assert reconnect_pause(3, 0.25) == pytest.approx(0.8 * 0.625)
