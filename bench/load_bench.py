@@ -21,13 +21,16 @@ wicct's light IMS core behind it, which challenges and verifies digest) serves e
      5,000 users, (RSS of Locust's processes while the N users are all held − at 10) /
      (connections held at N − at 10) (target ≤ 40 KiB; ≥ 5,000 connections held); the RSS
      while held is the median of the per-second samples once every user connected, as the
-     peak also holds what starting and stopping them allocated (printed beside it).
+     peak also holds what starting and stopping them allocated (printed beside it). The idle
+     users connect at `--idle-spawn` a second (100), a rate the SUT takes: a failed connect's
+     allocations stay in the heap (`IDLE_SPAWN_RATE`); the REGISTER runs at `--spawn` (500).
   3. A two-worker run (`--workers 2`) at 1,000 registering users.
 Every REGISTER goes through Kamailio to the light core and back, for both clients. The
 machine may be shared: the figures are printed with the number of cores and the load
 average before the run.
 
     .venv/bin/python bench/load_bench.py [--time 10] [--large 1000] [--idle 1000,5000] [--ramp 45]
+        [--spawn 500] [--idle-spawn 100]
 
 A wicct run above 100 users allows `--ramp` seconds for its users' connects before the
 measured window; a run left with less than half of `--time` measured says so instead of
@@ -73,7 +76,13 @@ from harness.sip import (  # noqa: E402
 )
 
 # -- the raw client (run with --baseline, in its own process) ---------------------------------
-SPAWN_RATE = 500.0  # connections a second, as `wicct load` is given below (min(users, 500))
+SPAWN_RATE = 500.0  # connections a second of both clients' REGISTER runs (`--spawn`)
+# connections a second of the idle runs (`--idle-spawn`): what they measure is memory per
+# held connection, and a ramp faster than the SUT takes its handshakes leaves the failed
+# connects' allocations in the process's heap. Measured on a 2-core VM at 5,000 users: at 500
+# a second Kamailio closed 2,329 handshakes and the figure read 46.1 KiB, at 100 a second
+# none and 37.5 KiB; 20,000 failed connects alone leave nothing (no leak, the heap's peak)
+IDLE_SPAWN_RATE = 100.0
 # seconds a wicct run allows, beyond its spawn time, for every user to connect before the
 # measured window: at 1,000 users on a slower machine (a nested VM) the last connects came
 # 30 to 49 s late, the SUT (one TLS worker, busy with the users already registering) being
@@ -104,10 +113,10 @@ async def _raw_user(context: ssl.SSLContext, args: argparse.Namespace, state: di
     host = f"{secrets.token_hex(6)}.invalid"
     call_id, tag, cseq, nc = f"{secrets.token_hex(10)}@{host}", new_tag(), 0, 0
     challenge = None
-    # connect as wicct load's users do: spread at the same spawn rate (500 a second), and
+    # connect as wicct load's users do: spread at the same spawn rate (`--spawn`), and
     # a refused or reset handshake tried again, so both clients reach the same SUT alike
     index, state["index"] = state["index"], state["index"] + 1
-    await asyncio.sleep(index / SPAWN_RATE)
+    await asyncio.sleep(index / args.spawn)
     for attempt in range(CONNECT_ATTEMPTS):
         try:
             ws = await connect(args.url, ssl=context, server_hostname=args.server_hostname,
@@ -191,10 +200,12 @@ def steady_rate(load: dict[str, Any], run_seconds: float) -> tuple[float, int]:
     return (sum(window) / len(window) if window else 0.0), len(window)
 
 
-def raw_run(ready: dict[str, Any], profile: Any, users: int, seconds: float) -> dict[str, Any]:
+def raw_run(ready: dict[str, Any], profile: Any, users: int, seconds: float,
+            spawn: float = SPAWN_RATE) -> dict[str, Any]:
     command = [sys.executable, __file__, "--baseline", "--url", ready["ws_url"], "--ca", ready["ca_pem"],
                "--server-hostname", ready["host"], "--origin", profile.wwsf_origin,
-               "--domain", profile.domain, "--users", str(users), "--time", str(seconds)]
+               "--domain", profile.domain, "--users", str(users), "--time", str(seconds),
+               "--spawn", str(spawn)]
     env = {**os.environ, "WICCT_BENCH_PASSWORD": profile.password}
     done = subprocess.run(command, capture_output=True, text=True, timeout=seconds + 300, env=env)
     if done.returncode != 0:
@@ -208,8 +219,9 @@ def ramp_allowance(users: int, large: float = RAMP_LARGE) -> float:
 
 
 def wicct_run(out: Path, hostdir: Path, profile_path: Path, scenario: str, users: int,
-              seconds: float, workers: int = 0, ramp: float = RAMP_LARGE) -> dict[str, Any]:
-    spawn = float(min(users, 500))
+              seconds: float, workers: int = 0, ramp: float = RAMP_LARGE,
+              spawn: float = SPAWN_RATE) -> dict[str, Any]:
+    spawn = float(min(users, spawn))
     # the ramp, its connects (slower than the spawn rate while the first users already
     # load the SUT), then the measured window
     run_seconds = round(seconds + users / spawn + ramp_allowance(users, ramp))
@@ -382,7 +394,8 @@ def wicct_window(load: dict[str, Any]) -> list[float]:
 
 
 def register_pair(host: Host, profile: Any, profile_path: Path, out: Path, users: int,
-                  seconds: float, ramp: float = RAMP_LARGE) -> dict[str, Any]:
+                  seconds: float, ramp: float = RAMP_LARGE,
+                  spawn: float = SPAWN_RATE) -> dict[str, Any]:
     """The raw client and `wicct load` registering at `users` against `host`, in the order
     raw, wicct, wicct, raw: the SUT keeps state from run to run (Kamailio's hash tables of
     registered flows and identities grow for two hours) and the machine's load drifts, so
@@ -390,12 +403,12 @@ def register_pair(host: Host, profile: Any, profile_path: Path, out: Path, users
     both means, each run's rate and their ratio; the raw client's first run returned."""
     def raw_once(run: int) -> dict[str, Any]:
         return host.once_more(f"the raw client at {users} (run {run})",
-                              lambda: raw_run(host.ready, profile, users, seconds))
+                              lambda: raw_run(host.ready, profile, users, seconds, spawn))
 
     def wicct_once(run: int) -> dict[str, Any]:
         return host.once_more(f"wicct load at {users} (run {run})", lambda: wicct_run(
             out / f"register-{users}-{run}", host.dir, profile_path, "register", users, seconds,
-            ramp=ramp))
+            ramp=ramp, spawn=spawn))
 
     starts = host.starts
     with SutCpu(host) as sut:
@@ -465,7 +478,7 @@ def compare(args: argparse.Namespace) -> int:
         print("every process on every CPU (the clients compete with the SUT for them):")
         for users in (args.small, args.large):
             raw = register_pair(host, profile, profile_path, workdir / "shared", users, args.time,
-                                args.ramp)
+                                args.ramp, args.spawn)
             if users == args.large and raw.get("rss_kib_connected"):
                 print(f"  raw client memory: {raw['rss_kib_connected'] / users:.0f} KiB per connection "
                       f"(whole process, {users} connections)")
@@ -480,24 +493,28 @@ def compare(args: argparse.Namespace) -> int:
                 with on_cpus(load_cpus):
                     for users in (args.small, args.large):
                         register_pair(pinned, profile, profile_path, workdir / "pinned", users,
-                                      args.time, args.ramp)
+                                      args.time, args.ramp, args.spawn)
             finally:
                 pinned.stop()
         base = host.once_more("idle at 10", lambda: wicct_run(
-            workdir / "idle-10", host.dir, profile_path, "idle", 10, 3))
+            workdir / "idle-10", host.dir, profile_path, "idle", 10, 3, spawn=args.idle_spawn))
         for users in args.idle:
             idle = host.once_more(f"idle at {users}", lambda u=users: wicct_run(
-                workdir / f"idle-{u}", host.dir, profile_path, "idle", u, 5, ramp=args.ramp))
+                workdir / f"idle-{u}", host.dir, profile_path, "idle", u, 5, ramp=args.ramp,
+                spawn=args.idle_spawn))
             held = idle["peak_connections"] - base["peak_connections"]
             per = (idle["held_rss_kib"] - base["held_rss_kib"]) / max(1, held)
             peak = (idle["harness_rss_peak_kib"] - base["harness_rss_peak_kib"]) / max(1, held)
-            print(f"idle {users} users: {idle['peak_connections']} connections held, Locust RSS "
+            failed = idle["connects"].get("failed", 0)
+            print(f"idle {users} users ({args.idle_spawn:g} connects a second): "
+                  f"{idle['peak_connections']} connections held, Locust RSS "
                   f"{idle['held_rss_kib'] / 1024:.0f} MiB while held, {per:.1f} KiB per connection "
-                  f"(target ≤ 40; from the peak, with the users' start and stop: {peak:.1f}); "
-                  f"errors {idle['errors'] or 'none'}{_crash(idle)}")
+                  f"(target ≤ 40; from the peak, with the users' start and stop: {peak:.1f}"
+                  + (f"; with the allocations of {failed} failed connects" if failed else "")
+                  + f"); errors {idle['errors'] or 'none'}{_crash(idle)}")
         two = host.once_more("the two-worker run", lambda: wicct_run(
             workdir / "workers-2", host.dir, profile_path, "register", args.large, args.time,
-            workers=2, ramp=args.ramp))
+            workers=2, ramp=args.ramp, spawn=args.spawn))
         print(f"two workers, {args.large} users: {two['steady_rate']:.0f} REGISTER/s over "
               f"{two['steady_seconds']} s once all connected, "
               f"{two['peak_connections']} connections, errors {two['errors'] or 'none'}, "
@@ -527,6 +544,10 @@ def main() -> int:
     parser.add_argument("--ramp", type=float, default=RAMP_LARGE,
                         help="seconds a wicct run above 100 users allows for its connects")
     parser.add_argument("--idle", type=lambda t: [int(x) for x in t.split(",")], default=[1000, 5000])
+    parser.add_argument("--spawn", type=float, default=SPAWN_RATE,
+                        help="connections a second of the REGISTER runs (both clients)")
+    parser.add_argument("--idle-spawn", type=float, default=IDLE_SPAWN_RATE,
+                        help="connections a second of the idle runs")
     args = parser.parse_args()
     if args.baseline:
         args.password = os.environ.get("WICCT_BENCH_PASSWORD", "")

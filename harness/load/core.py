@@ -1,4 +1,4 @@
-"""A light IMS core for load runs: the next hop of the eP-CSCF under test, on UDP.
+"""A light IMS core for load runs: the next hop of the eP-CSCF under test, on UDP and TCP.
 
 The conformance core stub (`harness.actors.core`) records every message on a case's
 timeline and answers each INVITE with a fresh aiortc peer: right for a case, too heavy for
@@ -11,6 +11,13 @@ would, and keeps counts only:
   INVITE    180, then (5 ms later) 200 with an answer made once: aiortc's answer to a JSEP offer, or a
             plain RTP/AVP answer to an offer an eIMS-AGW rewrote (`harness.sdp.plain`).
   ACK       nothing; anything else 200.
+UDP and TCP listen on the same port (RFC 3261 §18); a response goes back the way its request
+came. `wicct load` has the eP-CSCF reach it over TCP: over UDP the eP-CSCF retransmits each
+request the core has not answered within 0.5 s (RFC 3261 §17.1.1.2, Timer A), and with
+thousands of users queued behind it the core spent nearly half its time on retransmissions
+(a 1,000-user bench: 197,103 REGISTERs received for about 110,000 sent by the users), so the
+SUT's rate swung with its queue. Over TCP a request is sent once (§17.1.1.2: no Timer A on
+a reliable transport).
 """
 
 from __future__ import annotations
@@ -19,6 +26,8 @@ import asyncio
 import secrets
 import socket
 from collections import Counter
+from collections.abc import Callable
+from functools import partial
 
 from harness.sdp.plain import is_plain, plain_answer, plain_media
 from harness.sip import (
@@ -30,6 +39,9 @@ from harness.sip import (
     parse,
     verify_digest,
 )
+from harness.sipstream import next_sip_message
+
+Reply = Callable[[bytes], object]  # sends a response back the way its request came
 
 RING_S = 0.005  # between the 180 and the 200
 RCVBUF = 16 * 1024 * 1024  # bytes asked for the UDP receive buffer
@@ -47,9 +59,23 @@ class LoadCore(asyncio.DatagramProtocol):
         self.port = 0
         self.counts: Counter[str] = Counter()
         self._transport: asyncio.DatagramTransport | None = None
+        self._tcp: asyncio.Server | None = None
         self._tags: dict[str, str] = {}
 
     async def start(self) -> None:
+        """UDP on a free port, then TCP on the same port number (tried again on another when
+        that TCP port is taken)."""
+        loop = asyncio.get_running_loop()
+        for _ in range(20):
+            await self._start_udp()
+            try:
+                self._tcp = await loop.create_server(lambda: _Stream(self), self.host, self.port)
+                return
+            except OSError:
+                self.stop()
+        raise OSError(f"no port on {self.host} free for both UDP and TCP")
+
+    async def _start_udp(self) -> None:
         loop = asyncio.get_running_loop()
         transport, _ = await loop.create_datagram_endpoint(lambda: self, local_addr=(self.host, 0))
         # thousands of WICs' requests come in bursts: with the default buffer (about a
@@ -64,8 +90,16 @@ class LoadCore(asyncio.DatagramProtocol):
         if self._transport is not None:
             self._transport.close()
             self._transport = None
+        if self._tcp is not None:
+            self._tcp.close()
+            self._tcp = None
 
     def datagram_received(self, data: bytes, addr: tuple[str, int]) -> None:
+        self.received(data, partial(self._sendto, addr), "udp")
+
+    def received(self, data: bytes, reply: Reply, transport: str) -> None:
+        """One request (or response, or keep-alive) from the eP-CSCF over `transport` (udp,
+        tcp), answered by `reply`."""
         if not data.strip(b"\r\n"):
             return  # RFC 5626 keep-alive
         try:
@@ -81,13 +115,13 @@ class LoadCore(asyncio.DatagramProtocol):
         if method == "ACK":
             return
         if method == "REGISTER":
-            self._register(message, addr)
+            self._register(message, reply)
         elif method == "INVITE":
-            self._invite(message, addr)
+            self._invite(message, reply, transport)
         else:
-            self._send(build_response(message, 200, to_tag=new_tag()), addr)
+            reply(build_response(message, 200, to_tag=new_tag()).to_bytes())
 
-    def _register(self, message: SipMessage, addr: tuple[str, int]) -> None:
+    def _register(self, message: SipMessage, reply: Reply) -> None:
         if self.challenge:
             credentials = [v for v in message.header_values("Authorization")
                            if v.lower().startswith("digest")]
@@ -95,20 +129,21 @@ class LoadCore(asyncio.DatagramProtocol):
                                      realm=self.realm, nonce=self.nonce) for c in credentials):
                 self.counts["REGISTER challenged"] += 1
                 challenge = build_digest_challenge(self.realm, self.nonce)
-                self._send(build_response(message, 401, to_tag=new_tag(),
-                                          headers=[("WWW-Authenticate", challenge)]), addr)
+                reply(build_response(message, 401, to_tag=new_tag(),
+                                     headers=[("WWW-Authenticate", challenge)]).to_bytes())
                 return
         elif any('integrity-protected="auth-done"' in v for v in message.header_values("Authorization")):
             self.counts["REGISTER TNA"] += 1  # asserted by the eP-CSCF (TS 33.203 Annex U)
         echoed = [("Contact", f"{c};expires={message.header('Expires') or 600}")
                   for c in message.header_values("Contact")]
         echoed += [("Path", p) for p in message.header_values("Path")]
-        self._send(build_response(message, 200, to_tag=new_tag(), headers=echoed), addr)
+        reply(build_response(message, 200, to_tag=new_tag(), headers=echoed).to_bytes())
 
-    def _invite(self, message: SipMessage, addr: tuple[str, int]) -> None:
+    def _invite(self, message: SipMessage, reply: Reply, transport: str) -> None:
         tag = self._tags.setdefault(message.call_id, new_tag())
-        contact = [("Contact", f"<sip:callee@{self.host}:{self.port};transport=udp>")]
-        self._send(build_response(message, 180, to_tag=tag, headers=contact), addr)
+        # the dialog's later requests (ACK, BYE) come the way the INVITE came
+        contact = [("Contact", f"<sip:callee@{self.host}:{self.port};transport={transport}>")]
+        reply(build_response(message, 180, to_tag=tag, headers=contact).to_bytes())
         offer = message.body.decode("utf-8", "replace")
         if is_plain(offer):
             answer = plain_answer(offer, self.host, [PLAIN_PORT] * len(plain_media(offer)),
@@ -120,8 +155,43 @@ class LoadCore(asyncio.DatagramProtocol):
         self._tags.pop(message.call_id, None)
         # the callee answers a moment after it rang: sent back to back over UDP, a proxy
         # with several workers may relay the 200 before the 180 (seen with Kamailio)
-        asyncio.get_running_loop().call_later(RING_S, self._send, ok, addr)
+        asyncio.get_running_loop().call_later(RING_S, reply, ok.to_bytes())
 
-    def _send(self, message: SipMessage, addr: tuple[str, int]) -> None:
+    def _sendto(self, addr: tuple[str, int], data: bytes) -> None:
         if self._transport is not None:
-            self._transport.sendto(message.to_bytes(), addr)
+            self._transport.sendto(data, addr)
+
+
+class _Stream(asyncio.Protocol):
+    """One TCP connection from the eP-CSCF: messages framed by Content-Length (RFC 3261
+    §18.3, `next_sip_message`), each answered on this connection (§18.2.2)."""
+
+    def __init__(self, core: LoadCore) -> None:
+        self.core = core
+        self.buffer = bytearray()
+        self.transport: asyncio.Transport | None = None
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        assert isinstance(transport, asyncio.Transport)
+        self.transport = transport
+
+    def data_received(self, data: bytes) -> None:
+        self.buffer += data
+        while self.transport is not None:
+            message, used, unframeable = next_sip_message(self.buffer)
+            if unframeable is not None:
+                self.core.counts["unframeable streams"] += 1
+                self.transport.close()
+                return
+            if not used:
+                return
+            del self.buffer[:used]
+            if message:
+                self.core.received(message, self._write, "tcp")
+
+    def _write(self, data: bytes) -> None:
+        if self.transport is not None and not self.transport.is_closing():
+            self.transport.write(data)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.transport = None

@@ -183,7 +183,7 @@ async def serve(profile_path: Path, workdir: Path) -> int:
         return 2
     log_lines: list[str] = []
     env = EpcscfEnv(profile=profile, pki=pki, core_host=core.host, core_port=core.port,
-                    core_transport="udp", workdir=workdir / "sut", log=log_lines.append,
+                    core_transport="tcp", workdir=workdir / "sut", log=log_lines.append,
                     issuer=issuer.endpoint() if issuer is not None else None)
     stop, restart = asyncio.Event(), asyncio.Event()
     loop = asyncio.get_running_loop()

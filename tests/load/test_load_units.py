@@ -391,3 +391,42 @@ def test_a_wic_waits_longer_after_each_failure_in_a_row_and_at_random_within_hal
     # A SUT down for hours: a user meets more failures in a row than a float power can take.
     assert reconnect_pause(10**6, 0.999999) == pytest.approx(RECONNECT_MAX, rel=1e-5)
     assert reconnect_pause(3, 0.25) == pytest.approx(0.8 * 0.625)
+
+
+def test_the_light_core_answers_over_tcp_on_its_udp_port_each_message_of_the_stream() -> None:
+    """`wicct load` has the eP-CSCF reach the light core over TCP (no retransmissions, RFC
+    3261 §17.1.1.2): two REGISTERs in one segment and one cut in two are each answered on
+    that connection, 401 without credentials (RFC 3261 §22.1), in order."""
+    import asyncio
+
+    from harness.load.core import LoadCore
+    from harness.sip import parse
+
+    def register(n: int) -> bytes:
+        return (f"REGISTER sip:ims.example SIP/2.0\r\nVia: SIP/2.0/TCP 127.0.0.1:5;branch=z9hG4bK{n}\r\n"
+                f"From: <sip:u@ims.example>;tag=f\r\nTo: <sip:u@ims.example>\r\nCall-ID: c{n}\r\n"
+                f"CSeq: {n} REGISTER\r\nContact: <sip:u@h.invalid;transport=ws>\r\n"
+                "Content-Length: 0\r\n\r\n").encode()
+
+    async def exchange() -> list[tuple[int | None, str]]:
+        core = LoadCore(host="127.0.0.1", realm="ims.example", password="p", challenge=True, answer="")
+        await core.start()
+        try:
+            reader, writer = await asyncio.open_connection("127.0.0.1", core.port)
+            third = register(3)
+            writer.write(register(1) + register(2) + third[:40])
+            await writer.drain()
+            await asyncio.sleep(0.05)
+            writer.write(third[40:])
+            answers = []
+            for _ in range(3):
+                head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 5.0)
+                message = parse(head).message
+                answers.append((message.status, message.call_id))
+            writer.close()
+            assert core.counts["REGISTER"] == 3
+            return answers
+        finally:
+            core.stop()
+
+    assert asyncio.run(exchange()) == [(401, "c1"), (401, "c2"), (401, "c3")]
