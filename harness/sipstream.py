@@ -10,9 +10,6 @@ import asyncio
 import contextlib
 from collections.abc import Callable
 
-# The longest message head `next_sip_message` waits for: asyncio's StreamReader limit, as
-# `read_sip_stream` has it.
-MAX_HEAD = 64 * 1024
 # The largest body wicct reads from the stream: 1 MiB, the WebSocket side's message limit.
 # A peer announcing more (a Content-Length of 10**12) would make `readexactly` buffer
 # without end; such a stream is unframeable and ends like one (issue 11: bounded memory).
@@ -49,7 +46,12 @@ async def read_sip_stream(
     stripped = head.lstrip(b"\r\n")
     if not stripped:
         return b""
-    length = declared_length(stripped)
+    length = 0
+    for line in stripped.split(b"\r\n")[1:]:
+        name, _, value = line.partition(b":")
+        if name.strip().lower() in (b"content-length", b"l"):
+            with contextlib.suppress(ValueError):
+                length = int(value.strip())
     if length <= 0:
         return stripped
     if length > MAX_BODY:
@@ -62,40 +64,3 @@ async def read_sip_stream(
         ended(f"the stream ended {length - len(exc.partial)} octets short of a "
               f"Content-Length of {length}")
         return None
-
-
-def declared_length(head: bytes) -> int:
-    """The Content-Length (or `l`) of a message head, 0 when absent or not a number."""
-    length = 0
-    for line in head.split(b"\r\n")[1:]:
-        name, _, value = line.partition(b":")
-        if name.strip().lower() in (b"content-length", b"l"):
-            with contextlib.suppress(ValueError):
-                length = int(value.strip())
-    return length
-
-
-def next_sip_message(buffer: bytes | bytearray) -> tuple[bytes | None, int, str | None]:
-    """The first message framed in `buffer` by its Content-Length (RFC 3261 §18.3), for a
-    caller that reads the stream itself (an asyncio `Protocol`): (message, octets it took,
-    None); b"" for a CRLF keep-alive; (None, 0, None) while more octets are needed; and
-    (None, 0, why) when the stream cannot be framed (a head over `MAX_HEAD` octets without
-    a blank line, a Content-Length over `MAX_BODY`): the caller ends it, as
-    `read_sip_stream` would. Pure: nothing is read or kept here."""
-    end = buffer.find(b"\r\n\r\n")
-    if end < 0:
-        if len(buffer) > MAX_HEAD:
-            return None, 0, (f"a message head longer than {MAX_HEAD} octets without a blank "
-                             "line: the stream cannot be framed")
-        return None, 0, None
-    head = bytes(buffer[: end + 4])
-    stripped = head.lstrip(b"\r\n")
-    if not stripped:
-        return b"", len(head), None
-    length = max(0, declared_length(stripped))
-    if length > MAX_BODY:
-        return None, 0, (f"Content-Length {length} is over the {MAX_BODY}-octet limit: the "
-                         "stream is unframeable (RFC 3261 §18.3)")
-    if len(buffer) < len(head) + length:
-        return None, 0, None
-    return stripped + bytes(buffer[len(head) : len(head) + length]), len(head) + length, None

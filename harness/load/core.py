@@ -39,7 +39,7 @@ from harness.sip import (
     parse,
     verify_digest,
 )
-from harness.sipstream import next_sip_message
+from harness.sipstream import read_sip_stream
 
 Reply = Callable[[bytes], object]  # sends a response back the way its request came
 
@@ -65,11 +65,10 @@ class LoadCore(asyncio.DatagramProtocol):
     async def start(self) -> None:
         """UDP on a free port, then TCP on the same port number (tried again on another when
         that TCP port is taken)."""
-        loop = asyncio.get_running_loop()
         for _ in range(20):
             await self._start_udp()
             try:
-                self._tcp = await loop.create_server(lambda: _Stream(self), self.host, self.port)
+                self._tcp = await asyncio.start_server(self._stream, self.host, self.port)
                 return
             except OSError:
                 self.stop()
@@ -161,37 +160,22 @@ class LoadCore(asyncio.DatagramProtocol):
         if self._transport is not None:
             self._transport.sendto(data, addr)
 
+    async def _stream(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        """One TCP connection from the eP-CSCF: messages framed by Content-Length (RFC 3261
+        §18.3, `read_sip_stream`), each answered on this connection (§18.2.2)."""
 
-class _Stream(asyncio.Protocol):
-    """One TCP connection from the eP-CSCF: messages framed by Content-Length (RFC 3261
-    §18.3, `next_sip_message`), each answered on this connection (§18.2.2)."""
+        def reply(data: bytes) -> None:
+            if not writer.is_closing():
+                writer.write(data)
 
-    def __init__(self, core: LoadCore) -> None:
-        self.core = core
-        self.buffer = bytearray()
-        self.transport: asyncio.Transport | None = None
+        def unframeable(why: str) -> None:
+            self.counts["unframeable streams"] += 1
 
-    def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        assert isinstance(transport, asyncio.Transport)
-        self.transport = transport
-
-    def data_received(self, data: bytes) -> None:
-        self.buffer += data
-        while self.transport is not None:
-            message, used, unframeable = next_sip_message(self.buffer)
-            if unframeable is not None:
-                self.core.counts["unframeable streams"] += 1
-                self.transport.close()
-                return
-            if not used:
-                return
-            del self.buffer[:used]
-            if message:
-                self.core.received(message, self._write, "tcp")
-
-    def _write(self, data: bytes) -> None:
-        if self.transport is not None and not self.transport.is_closing():
-            self.transport.write(data)
-
-    def connection_lost(self, exc: Exception | None) -> None:
-        self.transport = None
+        try:
+            while (data := await read_sip_stream(reader, unframeable)) is not None:
+                if data:
+                    self.received(data, reply, "tcp")
+        except OSError:
+            pass  # the eP-CSCF's connection reset: it connects again
+        finally:
+            writer.close()

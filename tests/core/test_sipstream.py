@@ -49,27 +49,3 @@ def test_an_unframeable_stream_says_why_it_ended():
     assert asyncio.run(go(b"")) is None  # a plain end of stream: nothing to say
     assert len(reasons) == 3
     assert "over the" in reasons[0] and "limit" in reasons[1] and "short" in reasons[2]
-
-
-def test_next_sip_message_frames_a_buffer_as_the_stream_reader_does():
-    """The pure framer (for an asyncio Protocol): each message by its Content-Length, the
-    octets it took, nothing while a message is incomplete, keep-alives as b"", and why an
-    unframeable buffer cannot be read (no waiting without end for a head or a body)."""
-    from harness.sipstream import MAX_HEAD, next_sip_message
-
-    first = b"MESSAGE sip:b SIP/2.0\r\nContent-Length: 5\r\n\r\nhello"
-    second = b"OPTIONS sip:b SIP/2.0\r\nl: 0\r\n\r\n"
-    buffer = b"\r\n\r\n" + first + second
-    assert next_sip_message(buffer) == (b"", 4, None)
-    buffer = buffer[4:]
-    assert next_sip_message(buffer) == (first, len(first), None)
-    buffer = buffer[len(first):]
-    assert next_sip_message(buffer) == (second, len(second), None)
-    for cut in (10, len(first) - 1):  # in the head, one octet short of the body
-        assert next_sip_message(first[:cut]) == (None, 0, None)
-    assert next_sip_message(b"\r\n" + second) == (second, len(second) + 2, None)
-    over = f"MESSAGE sip:b SIP/2.0\r\nContent-Length: {MAX_BODY + 1}\r\n\r\n".encode()
-    message, used, why = next_sip_message(over)
-    assert (message, used) == (None, 0) and why and str(MAX_BODY) in why
-    message, used, why = next_sip_message(b"X" * (MAX_HEAD + 1))
-    assert (message, used) == (None, 0) and why and "blank line" in why
