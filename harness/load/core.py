@@ -169,7 +169,7 @@ class LoadCore(asyncio.DatagramProtocol):
                 writer.write(data)
 
         def unframeable(why: str) -> None:
-            self.counts["unframeable streams"] += 1
+            self.counts[f"unframeable stream: {why}"] += 1  # in the report's `core` counts
 
         try:
             while (data := await read_sip_stream(reader, unframeable)) is not None:
