@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from harness.load.judge import Batch, judge_handshake
 from harness.load.settings import LoadSettings
 from harness.load.stats import LoadStats
-from harness.load.wire import HandshakeRefused, Wire, WireError
+from harness.load.wire import HandshakeRefused, Watch, Wire, WireError
 from harness.sip import (
     SipMessage,
     build_digest_authorization,
@@ -104,7 +104,7 @@ def vary_offer(offer: str) -> str:
 
 class LoadWic:
     def __init__(self, settings: LoadSettings, stats: LoadStats, context: ssl.SSLContext | None,
-                 report: Report) -> None:
+                 report: Report, watch: Watch | None = None) -> None:
         self.settings = settings
         self.stats = stats
         self.report = report
@@ -118,7 +118,7 @@ class LoadWic:
         self.challenge: Challenge | None = None
         self.nc = 0
         self.wire = Wire(settings.ws_url, context, settings.server_hostname, settings.origin,
-                         settings.response_timeout)
+                         settings.response_timeout, watch=watch)
         self.connected = False
         # top Via branches of the last DONE transactions completed: a response to one of
         # them is late, not unmatched (a list: a deque's block is 600 bytes a connection)
@@ -241,7 +241,9 @@ class LoadWic:
     # -- transactions --------------------------------------------------------------------
     def transact(self, request: SipMessage, name: str, *, report: bool = True) -> Outcome:
         """Send `request` (the request built last: its branch is `self.branch`), return its
-        final response; provisionals collected. The request counts as unanswered when the time runs out or the connection is lost first."""
+        final response; provisionals collected. The request counts as unanswered when the time
+        runs out or the connection is lost first (under a `Watch`, the time running out also
+        ends the connection: the caller drops it after an unanswered request anyway)."""
         started = time.monotonic()
         until = started + self.settings.response_timeout
         self.stats.requests[name] += 1
@@ -251,7 +253,7 @@ class LoadWic:
         try:
             self.wire.send(request.to_bytes())
             while True:
-                messages = self.wire.receive(until)
+                messages = self.wire.receive(until, watched=True)
                 if not messages:
                     raise Unanswered(f"no final response to {name} within "
                                      f"{self.settings.response_timeout:g} s")

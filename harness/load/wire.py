@@ -4,10 +4,15 @@ The frames are websockets' sans-I/O `ClientProtocol`; this module only moves its
 over a TLS socket. In Locust's process gevent has patched `socket` and `ssl`, so a
 blocking call here yields to the other users. Nothing here decides a verdict: what was
 received is handed back (with the handshake's headers) for `judge.py`.
+
+A read waits with a timer of its own (the socket's timeout), except a read for a response
+under a `Watch`: one sweep a process enforces every awaited response's deadline, instead
+of a timer made, armed and dropped by each read (issue 12: the client's CPU per REGISTER).
 """
 
 from __future__ import annotations
 
+import contextlib
 import socket
 import ssl
 import time
@@ -56,6 +61,36 @@ class Message:
     at: float  # time.monotonic() when its last frame arrived
 
 
+class Watch:
+    """The deadlines of the responses a process's wires await (`Wire.receive(watched=True)`).
+
+    `expire(now)`, called every `SWEEP` seconds or so by whoever runs the process's loop
+    (`locustfile.py`: a greenlet), shuts down the socket of each wire whose deadline has
+    passed: its read then ends, and the wire returns what a timed read returns when its time
+    runs out (no message). The wire is unusable after that: a request left unanswered ends
+    its connection anyway (`locustfile.WicUser.outcome`). A deadline is thus kept to within
+    one sweep. `readable(sock)` waits until `sock` has bytes (or EOF); the default lets the
+    read wait, a process under gevent gives its hub's wait (`gevent.socket.wait_read`),
+    which spares the read a first try that finds nothing."""
+
+    SWEEP = 0.25  # seconds between two sweeps
+
+    def __init__(self, readable: Callable[[int], object] | None = None) -> None:
+        self.waiting: dict[int, Wire] = {}  # id(wire) -> wire, while it awaits a response
+        self._readable = readable
+
+    def readable(self, sock: socket.socket) -> None:
+        if self._readable is not None:
+            self._readable(sock.fileno())
+
+    def expire(self, now: float) -> int:
+        """Shut down the wires whose deadline is past `now`; how many."""
+        late = [wire for wire in self.waiting.values() if wire.until <= now]
+        for wire in late:
+            wire.expire()
+        return len(late)
+
+
 @dataclass
 class Wire:
     """A WebSocket to the eP-CSCF: `open()`, then `send()`/`receive()`; `close()` always."""
@@ -68,6 +103,9 @@ class Wire:
     sock: socket.socket | None = None
     protocol: ClientProtocol | None = None
     pongs: int = 0
+    watch: Watch | None = None
+    until: float = 0.0  # the deadline of the response awaited under `watch`
+    expired: bool = False  # `watch` shut the socket down: the deadline passed
     _parts: list[bytes] = field(default_factory=list)
     _opcode: str = "text"
 
@@ -128,9 +166,13 @@ class Wire:
         self._need().send_ping(payload)
         self._flush()
 
-    def receive(self, until: float) -> list[Message]:
+    def receive(self, until: float, *, watched: bool = False) -> list[Message]:
         """The data messages that arrive before monotonic time `until` (at least one, unless
-        the time runs out: then an empty list). Pings are answered by the protocol."""
+        the time runs out: then an empty list). Pings are answered by the protocol.
+        `watched` (a response awaited; the wire has a `watch`): the read has no timer, the
+        watch ends it at `until`, and the time running out also ends the connection."""
+        if watched and self.watch is not None:
+            return self._watched(until, self.watch)
         messages: list[Message] = []
         while not messages:
             left = until - time.monotonic()
@@ -149,6 +191,48 @@ class Wire:
             messages = self._drain()
         return messages
 
+    def _watched(self, until: float, watch: Watch) -> list[Message]:
+        messages: list[Message] = []
+        if until <= time.monotonic():
+            return messages
+        sock = self.sock
+        if sock is None:
+            raise WireError("closed", "the WebSocket is closed")
+        sock.settimeout(None)
+        self.until = until
+        watch.waiting[id(self)] = self
+        try:
+            while not messages:
+                try:
+                    if not isinstance(sock, ssl.SSLSocket):
+                        data = sock.recv(READ_SIZE)
+                    else:
+                        if not sock.pending():  # no record already decrypted and waiting
+                            watch.readable(sock)
+                        data = sock.read(READ_SIZE)
+                except (OSError, ValueError) as exc:
+                    if self.expired:
+                        return messages
+                    raise _lost(exc) from exc
+                if self.expired:
+                    return messages
+                self._take(data)
+                messages = self._drain()
+        finally:
+            watch.waiting.pop(id(self), None)
+        return messages
+
+    def expire(self) -> None:
+        """The awaited response's deadline passed (`Watch.expire`): the socket shut down, so
+        the read waiting on it ends."""
+        self.expired = True
+        if self.watch is not None:
+            self.watch.waiting.pop(id(self), None)
+        if self.sock is not None:
+            # already shut down or closed by the SUT: the read ends all the same
+            with contextlib.suppress(OSError):
+                self.sock.shutdown(socket.SHUT_RDWR)
+
     def close(self) -> None:
         sock, self.sock = self.sock, None
         if sock is None:
@@ -166,6 +250,8 @@ class Wire:
 
     # -- bytes ---------------------------------------------------------------------------
     def _need(self) -> ClientProtocol:
+        if self.expired:
+            raise WireError("closed", "shut down when a response's deadline passed")
         if self.protocol is None or self.sock is None or self.protocol.state is not State.OPEN:
             raise WireError("closed", "the WebSocket is not open")
         return self.protocol

@@ -108,6 +108,33 @@ def test_figures_of_two_processes_merge() -> None:
     assert count == 2 and merged["violation_samples"][key]["check"] == "one_sip_message_per_ws_message"
 
 
+def test_latency_counted_by_hdr_step_is_the_histogram_of_every_value_recorded() -> None:
+    """LoadStats counts each latency under the value its HDR bucket starts at and folds the
+    counts into a histogram when it writes its figures: the same histogram, count for
+    count, as recording each value (the percentiles the report shows come from it)."""
+    import random
+
+    from harness.load.stats import HIGHEST_US, LOWEST_US, hdr_step, histogram
+
+    draw = random.Random(12)
+    values = [draw.randint(1, 5_000_000) for _ in range(20_000)]
+    values += [0, 1, 2047, 2048, 2049, 4095, 4096, 123_456_789, HIGHEST_US]
+    stats, each = LoadStats(), histogram()
+    for us in values:
+        stats.record_latency("REGISTER", us / 1e6)  # back to µs as record_latency does it
+        each.record_value(max(LOWEST_US, min(HIGHEST_US, int(us / 1e6 * 1e6))))
+    folded = stats.histograms()["REGISTER"]
+    assert folded.get_total_count() == each.get_total_count() == len(values)
+    assert list(folded.counts) == list(each.counts)
+    assert [hdr_step(v) for v in (4095, 8191, 10_001)] == [each.get_lowest_equivalent_value(v)
+                                                          for v in (4095, 8191, 10_001)]
+    for p in (1.0, 50.0, 90.0, 99.0, 99.9, 100.0):
+        assert folded.get_value_at_percentile(p) == each.get_value_at_percentile(p)
+    assert hdr_step(2047) == 2047 and hdr_step(2049) == 2048 and hdr_step(4097) == 4096
+    assert hdr_step(0) == LOWEST_US and hdr_step(10**12) == hdr_step(HIGHEST_US)
+    assert len(stats.latency["REGISTER"]) < len(set(values))  # counts, not values, are kept
+
+
 def test_each_call_varies_the_offer_made_once() -> None:
     offer = ("v=0\r\no=- 123 456 IN IP4 0.0.0.0\r\ns=-\r\nt=0 0\r\nm=audio 9 UDP/TLS/RTP/SAVPF 111\r\n"
              "a=ice-ufrag:abcd\r\na=ice-pwd:0123456789abcdef01234567\r\n")
@@ -368,13 +395,26 @@ def test_a_wait_for_a_response_ends_on_time_and_the_connection_goes_on() -> None
                           capture_output=True, text=True, timeout=60, cwd=ROOT,
                           env={**os.environ, "PYTHONPATH": str(ROOT)})
     assert done.returncode == 0, done.stderr[-2000:]
-    steps = json.loads(done.stdout.strip().splitlines()[-1])
+    found = json.loads(done.stdout.strip().splitlines()[-1])
+    steps = found["timed"]
     assert [s["sent"] for s in steps if s["got"]] == ["echo 1", "echo 2", "echo 3", "echo 4"]
     for step in steps:
         if step["sent"].startswith("echo"):
             assert step["got"] == [step["sent"]] and step["seconds"] < 2.0
         else:  # on time: well before the 5 s wait that came before it (a busy CI machine)
             assert step["got"] == [] and step["wait"] <= step["seconds"] < step["wait"] + 1.0, step
+    # Awaited under a Watch (as Locust's users await responses: no timer per read), over TCP
+    # and over TLS: each echo comes, the silence ends within a sweep of its deadline, and
+    # the connection is over (a request left unanswered ends it: WicUser.outcome).
+    from harness.load.wire import Watch
+
+    for run in (found["watched"], found["watched_tls"]):
+        echoes, silence = run["steps"][:2], run["steps"][2]
+        assert [s["got"] for s in echoes] == [["echo 1"], ["echo 2"]], run
+        assert all(s["seconds"] < 2.0 for s in echoes), run
+        assert silence["got"] == [], run
+        assert silence["wait"] <= silence["seconds"] < silence["wait"] + Watch.SWEEP + 1.0, run
+        assert run["after"] == "closed" and run["waiting"] == 0, run
 
 
 def test_a_wic_waits_longer_after_each_failure_in_a_row_and_at_random_within_half() -> None:
