@@ -125,7 +125,9 @@ td,th{{border:1px solid #ccc;padding:2px 8px;text-align:right}}.bad{{color:#a00;
 pre{{background:#f4f4f4;padding:6px;white-space:pre-wrap}}</style></head><body>
 <h1>wicct load: {html.escape(p["scenario"])} against {html.escape(load["sut"]["profile"])}</h1>
 <p>{p["users"]} users, spawn rate {p["spawn_rate"]}/s, {p["time_s"]} s, {p["workers"]} worker process(es);
-{document["started"]} to {document["finished"]}. {load["final_responses"]} final responses,
+{document["started"]} to {document["finished"]}. A final response awaited up to {p.get("response_timeout_s", "?")} s
+(each deadline kept to within {p.get("response_deadline_sweep_s", "?")} s), then counted unanswered.
+{load["final_responses"]} final responses,
 {load["rate_per_s"]}/s on average; peak {load["peak_connections"]} connections.</p>
 <h2>SUT</h2>{crash_html}
 <h2>Rate over time (final responses per second)</h2>{_svg(load["rate_over_time"])}

@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from harness.load import report as load_report
+from harness.load import wire as load_wire
 from harness.load.cpu import BUSY, Sample, cpu_seconds
 from harness.load.cpu import summary as generator_cpu
 from harness.load.host import BEARER, READY, RESTARTS
@@ -204,7 +205,8 @@ def run_load(options: LoadOptions, say: Any = print) -> int:
                   "spawn_rate": options.spawn_rate, "time_s": options.time_s,
                   "workers": options.workers, "reregister_interval_s": options.reregister_interval,
                   "keepalive_interval_s": options.keepalive_interval, "call_hold_s": options.call_hold,
-                  "response_timeout_s": options.response_timeout, "profile": str(options.profile)}
+                  "response_timeout_s": options.response_timeout,
+                  "response_deadline_sweep_s": load_wire.Watch.SWEEP, "profile": str(options.profile)}
     with open(out / "host.log", "wb") as host_log, open(out / "locust.log", "wb") as locust_log:
         host: Any
         if options.attach is not None:

@@ -160,11 +160,14 @@ def test_the_section_and_its_page_show_crash_violations_and_errors() -> None:
              "summary": "SUT crashed 1.5 s into the run (process 7 is gone); 3 request(s) left unanswered",
              "log_tail": "last <line>"}
     load = section(parameters={"scenario": "register", "users": 2, "spawn_rate": 2.0, "time_s": 3,
-                               "workers": 0}, sut={"profile": "ref"}, figures=figures, started=10.0,
+                               "workers": 0, "response_timeout_s": 5.0,
+                               "response_deadline_sweep_s": 0.25},
+                   sut={"profile": "ref"}, figures=figures, started=10.0,
                    finished=12.0, crash=crash, core={})
     assert load["final_responses"] == 1 and load["violations"][0]["count"] == 1
     page = render_html(report(load, "a", "b"))
     assert "SUT crashed 1.5 s" in page and "last &lt;line&gt;" in page
+    assert "awaited up to 5.0 s" in page and "within 0.25 s" in page
     assert "refused" in page and "RFC 7118 §5" in page and "<svg" in page
 
 
