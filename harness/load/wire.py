@@ -198,11 +198,11 @@ class Wire:
         sock = self.sock
         if sock is None:
             raise WireError("closed", "the WebSocket is closed")
-        sock.settimeout(None)
         self.until = until
         watch.waiting[id(self)] = self
         try:
             while not messages:
+                sock.settimeout(None)  # again each time: a Pong sent meanwhile set `timeout`
                 try:
                     if not isinstance(sock, ssl.SSLSocket):
                         data = sock.recv(READ_SIZE)
@@ -216,7 +216,12 @@ class Wire:
                     raise _lost(exc) from exc
                 if self.expired:
                     return messages
-                self._take(data)
+                try:
+                    self._take(data)  # may send (a Pong): the deadline may pass meanwhile
+                except WireError:
+                    if self.expired:
+                        return messages
+                    raise
                 messages = self._drain()
         finally:
             watch.waiting.pop(id(self), None)

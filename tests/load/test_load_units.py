@@ -407,8 +407,9 @@ def test_a_wait_for_a_response_ends_on_time_and_the_connection_goes_on() -> None
         else:  # on time: well before the 5 s wait that came before it (a busy CI machine)
             assert step["got"] == [] and step["wait"] <= step["seconds"] < step["wait"] + 1.0, step
     # Awaited under a Watch (as Locust's users await responses: no timer per read), over TCP
-    # and over TLS: each echo comes, the silence ends within a sweep of its deadline, and
-    # the connection is over (a request left unanswered ends it: WicUser.outcome).
+    # and over TLS: each echo comes; a Ping (answered while waiting) then silence ends within
+    # a sweep of its deadline; the connection is over (a request left unanswered ends it:
+    # WicUser.outcome).
     from harness.load.wire import Watch
 
     for run in (found["watched"], found["watched_tls"]):

@@ -1,8 +1,9 @@
 """Run by test_load_units in a process of its own (gevent patches `socket` here): a `Wire`
 against a WebSocket server in the same process that echoes text messages except those
-starting with "silent"; prints what each wait returned and how long it took, as JSON:
-timed waits over TCP, then waits under a `Watch` (as Locust's users await responses) over
-TCP and over TLS, each ended by a silence the watch expires."""
+starting with "silent" (no answer) or "ping" (a Ping, no echo); prints what each wait
+returned and how long it took, as JSON: timed waits over TCP, then waits under a `Watch`
+(as Locust's users await responses) over TCP and over TLS, each ended by a silence the
+watch expires."""
 
 from gevent import monkey
 
@@ -40,9 +41,12 @@ def serve(listener: socket.socket, context: ssl.SSLContext | None = None) -> Non
         for event in protocol.events_received():
             if isinstance(event, Request):
                 protocol.send_response(protocol.accept(event))
-            elif (isinstance(event, Frame) and event.opcode is Opcode.TEXT
-                  and not bytes(event.data).startswith(b"silent")):
-                protocol.send_text(bytes(event.data))
+            elif isinstance(event, Frame) and event.opcode is Opcode.TEXT:
+                text = bytes(event.data)
+                if text.startswith(b"ping"):
+                    protocol.send_ping(b"p")  # the client's Pong is sent while it waits
+                elif not text.startswith(b"silent"):
+                    protocol.send_text(text)
         for out in protocol.data_to_send():
             conn.sendall(out)
 
@@ -65,7 +69,8 @@ def sweep(watch: Watch) -> None:
 
 
 def watched(tls: bool) -> dict[str, Any]:
-    """Two echoes and a silence awaited under a watch; then what sending again does."""
+    """Two echoes, then a Ping and silence, awaited under a watch; then what sending again
+    does."""
     listener = socket.create_server(("127.0.0.1", 0))
     server_context, client_context = None, None
     if tls:
@@ -81,7 +86,7 @@ def watched(tls: bool) -> dict[str, Any]:
     wire = Wire(f"{'wss' if tls else 'ws'}://127.0.0.1:{port}/", client_context, "127.0.0.1",
                 "https://wwsf.invalid", 5.0, watch=watch)
     wire.open()
-    steps = waits(wire, (("echo 1", 5.0), ("echo 2", 5.0), ("silent 1", 0.5)), watched=True)
+    steps = waits(wire, (("echo 1", 5.0), ("echo 2", 5.0), ("ping 1", 0.5)), watched=True)
     try:
         wire.send(b"echo 3")
         after = "sent"
