@@ -26,8 +26,10 @@ def histogram() -> HdrHistogram:
     return HdrHistogram(LOWEST_US, HIGHEST_US, DIGITS)
 
 
-EXACT_BITS = 11  # below 2**11 µs the histogram keeps each value; above, 2,048 steps a
-# power of two: what DIGITS = 3 gives it (the smallest power of two ≥ 2 × 10**3)
+# below 2**EXACT_BITS µs the histogram keeps each value, above it as many steps a power of
+# two: its sub-bucket count (2,048 for DIGITS = 3), read from the library, not restated (a
+# LOWEST_US of 1 gives it a unit magnitude of 0: steps of whole µs)
+EXACT_BITS = histogram().sub_bucket_count.bit_length() - 1
 
 
 def hdr_step(us: int) -> int:

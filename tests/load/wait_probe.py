@@ -26,7 +26,8 @@ from websockets.typing import Subprotocol  # noqa: E402
 from harness.load.wire import Watch, Wire, WireError  # noqa: E402
 
 
-def serve(listener: socket.socket, context: ssl.SSLContext | None = None) -> None:
+def serve(listener: socket.socket, context: ssl.SSLContext | None = None,
+          pongs: list[bytes] | None = None) -> None:
     raw, _ = listener.accept()
     conn = context.wrap_socket(raw, server_side=True) if context is not None else raw
     protocol = ServerProtocol(subprotocols=[Subprotocol("sip")])
@@ -41,6 +42,8 @@ def serve(listener: socket.socket, context: ssl.SSLContext | None = None) -> Non
         for event in protocol.events_received():
             if isinstance(event, Request):
                 protocol.send_response(protocol.accept(event))
+            elif isinstance(event, Frame) and event.opcode is Opcode.PONG and pongs is not None:
+                pongs.append(bytes(event.data))
             elif isinstance(event, Frame) and event.opcode is Opcode.TEXT:
                 text = bytes(event.data)
                 if text.startswith(b"ping"):
@@ -79,7 +82,8 @@ def watched(tls: bool) -> dict[str, Any]:
         ca.issue_cert("127.0.0.1").configure_cert(server_context)
         client_context = ssl.create_default_context()
         ca.configure_trust(client_context)
-    gevent.spawn(serve, listener, server_context)
+    pongs: list[bytes] = []
+    gevent.spawn(serve, listener, server_context, pongs)
     watch = Watch(wait_read)
     sweeper = gevent.spawn(sweep, watch)
     port = listener.getsockname()[1]
@@ -94,7 +98,8 @@ def watched(tls: bool) -> dict[str, Any]:
         after = exc.cause
     wire.close()
     sweeper.kill()
-    return {"steps": steps, "after": after, "waiting": len(watch.waiting)}
+    return {"steps": steps, "after": after, "waiting": len(watch.waiting),
+            "pongs": [p.decode() for p in pongs]}
 
 
 def main() -> None:
